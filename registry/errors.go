@@ -1,0 +1,84 @@
+// Package registry owns the task model: loading tasks from folders, zips,
+// collections and HTTP indexes, ordering their versions, and publishing
+// immutable snapshots of the catalogue through an atomic swap.
+package registry
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Kind classifies a load error so that clients can group and filter them.
+type Kind string
+
+// The kinds of load error. They are part of the GraphQL API: do not rename.
+const (
+	KindSyntax   Kind = "SYNTAX"   // malformed JSON or JavaScript
+	KindInvalid  Kind = "INVALID"  // well-formed but wrong: bad uuid, version, label, test shape
+	KindMissing  Kind = "MISSING"  // a required file is absent
+	KindSchema   Kind = "SCHEMA"   // a JSON Schema that does not compile
+	KindTest     Kind = "TEST"     // a test case that its task's schemas reject
+	KindArchive  Kind = "ARCHIVE"  // an unsafe, corrupt or oversized zip
+	KindIO       Kind = "IO"       // a file that cannot be read
+	KindFetch    Kind = "FETCH"    // an HTTP source that could not be fetched
+	KindConflict Kind = "CONFLICT" // reserved for conflicts reported as errors
+)
+
+// LoadError is the one typed error for a bad task file. It names the file
+// as a user would open it, with line and column where known (0 otherwise).
+type LoadError struct {
+	Source string // name of the source that found it
+	Root   string // task root key inside the source ("." for a source that is one task)
+	Path   string // display path of the file: "tasks/add/metadata.json", "tasks/x.zip!/x/main.js"
+	File   string // file relative to the task root: "metadata.json"
+	Line   int
+	Column int
+	Kind   Kind
+	Err    error
+}
+
+func (e *LoadError) Error() string { return e.Location() + ": " + e.Message() }
+
+// Unwrap gives errors.Is and errors.As the cause.
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// Message is the cause alone, without the location.
+func (e *LoadError) Message() string {
+	if e.Err == nil {
+		return string(e.Kind)
+	}
+	return e.Err.Error()
+}
+
+// Location is PATH, PATH:LINE or PATH:LINE:COL, as compilers print it.
+func (e *LoadError) Location() string {
+	s := e.Path
+	if e.Line > 0 {
+		s += ":" + strconv.Itoa(e.Line)
+		if e.Column > 0 {
+			s += ":" + strconv.Itoa(e.Column)
+		}
+	}
+	return s
+}
+
+// same reports whether two errors would be shown identically; reloads that
+// produce the same errors must not count as a change.
+func (e *LoadError) same(o *LoadError) bool {
+	return e.Source == o.Source && e.Root == o.Root && e.Path == o.Path && e.Line == o.Line &&
+		e.Column == o.Column && e.Kind == o.Kind && e.Message() == o.Message()
+}
+
+// Conflict records a task version found twice: the first copy in the fixed
+// order (sources in configuration order, then task roots lexically) is
+// served, the other is reported here.
+type Conflict struct {
+	ID      string
+	Version string
+	Path    string // the copy that lost
+	Winner  string // the copy served
+}
+
+func (c Conflict) String() string {
+	return fmt.Sprintf("%s: task %s version %s is also at %s, which is served", c.Path, c.ID, c.Version, c.Winner)
+}

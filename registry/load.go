@@ -1,0 +1,353 @@
+package registry
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/dop251/goja/parser"
+	"github.com/google/uuid"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// The files of the task format.
+const (
+	metadataFile = "metadata.json"
+	inputSchema  = "input.schema.json"
+	outputSchema = "output.schema.json"
+	scriptFile   = "main.js"
+	testsDir     = "tests"
+)
+
+// loadInput is one task root to load, whatever holds it.
+type loadInput struct {
+	fsys    fs.FS  // the task's files, rooted at the task
+	source  string // source name
+	order   int    // source position
+	root    string // root key
+	display string // display path of the root; files are display + sep + name
+	sep     string // "/" for folders, "!/" straight after a zip's name
+	origin  origin
+	maxFile int64
+}
+
+// taskLoad gathers a task's parts and every problem found on the way.
+type taskLoad struct {
+	in     loadInput
+	errs   []*LoadError
+	sums   map[string][32]byte
+	task   *Task
+	schema map[string]*jsonschema.Schema
+}
+
+// loadTask reads and checks one task. It never stops at the first
+// problem: every file is checked and every error returned. The task is
+// nil when there is any error.
+func loadTask(in loadInput) (*Task, []*LoadError) {
+	l := &taskLoad{in: in, sums: map[string][32]byte{}, task: &Task{}, schema: map[string]*jsonschema.Schema{}}
+	l.metadata()
+	l.task.InputSchema = l.jsonSchema(inputSchema)
+	l.task.OutputSchema = l.jsonSchema(outputSchema)
+	l.script()
+	l.tests()
+	if len(l.errs) > 0 {
+		return nil, l.errs
+	}
+	t := l.task
+	t.Source, t.Root, t.Path, t.order, t.origin = in.source, in.root, in.display, in.order, in.origin
+	t.Digest = digestFiles(l.sums)
+	t.index = make(fileMap, len(t.files))
+	for i, f := range t.files {
+		t.index[f.Name] = i
+	}
+	return t, nil
+}
+
+func (l *taskLoad) fail(file string, kind Kind, data []byte, off int, err error) {
+	e := &LoadError{Source: l.in.source, Root: l.in.root, File: file, Path: l.in.display + l.in.sep + file, Kind: kind, Err: err}
+	if off >= 0 && data != nil {
+		e.Line, e.Column = lineCol(data, off)
+	}
+	l.errs = append(l.errs, e)
+}
+
+// read reads a required or optional file, reporting what stops it.
+func (l *taskLoad) read(name string, required bool) ([]byte, bool) {
+	data, err := readFile(l.in.fsys, name, l.in.maxFile)
+	switch {
+	case err == nil:
+		l.sums[name] = sha256.Sum256(data)
+		return data, true
+	case errors.Is(err, fs.ErrNotExist):
+		if required {
+			l.fail(name, KindMissing, nil, -1, fmt.Errorf("required file %s is missing", name))
+		}
+	default:
+		l.fail(name, KindIO, nil, -1, err)
+	}
+	return nil, false
+}
+
+// decodeJSON parses a whole file as JSON, reporting a syntax error where it is.
+func (l *taskLoad) decodeJSON(name string, data []byte, v any) bool {
+	if len(bytes.TrimSpace(data)) == 0 {
+		l.fail(name, KindSyntax, data, len(data), errors.New("file is empty"))
+		return false
+	}
+	if !utf8.Valid(data) {
+		l.fail(name, KindSyntax, nil, -1, errors.New("file is not UTF-8"))
+		return false
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		off, ok := jsonErrorOffset(data, err)
+		if !ok {
+			off = -1
+		}
+		kind := KindSyntax
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			kind = KindInvalid
+			err = fmt.Errorf("want a JSON object, found %s", te.Value)
+		} else {
+			err = fmt.Errorf("invalid JSON: %w", err)
+		}
+		l.fail(name, kind, data, off, err)
+		return false
+	}
+	return true
+}
+
+func (l *taskLoad) metadata() {
+	data, ok := l.read(metadataFile, true)
+	if !ok {
+		return
+	}
+	var fields map[string]json.RawMessage
+	if !l.decodeJSON(metadataFile, data, &fields) {
+		return
+	}
+	l.task.Metadata = data
+	str := func(key string, required bool) (string, int, bool) {
+		raw, present := fields[key]
+		off, _ := pointerOffset(data, []string{key})
+		if !present {
+			if required {
+				l.fail(metadataFile, KindInvalid, data, 0, fmt.Errorf("field %q is missing", key))
+				return "", 0, false
+			}
+			return "", off, true
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			l.fail(metadataFile, KindInvalid, data, off, fmt.Errorf("field %q must be a string, found %s", key, raw))
+			return "", off, false
+		}
+		return s, off, true
+	}
+	if id, off, ok := str("uuid", true); ok {
+		u, err := uuid.Parse(id)
+		switch {
+		case err != nil || len(id) != 36:
+			l.fail(metadataFile, KindInvalid, data, off, fmt.Errorf("uuid %q is not a valid UUID (like 5d0e4a9c-2f3b-4c1d-9a8e-7b6f5e4d3c2b)", id))
+		default:
+			l.task.ID = u.String()
+		}
+	}
+	if v, off, ok := str("version", true); ok {
+		sv, err := parseVersion(v)
+		if err != nil {
+			l.fail(metadataFile, KindInvalid, data, off, err)
+		} else {
+			l.task.Version, l.task.semver = v, sv
+		}
+	}
+	if label, off, ok := str("label", true); ok {
+		if strings.TrimSpace(label) == "" {
+			l.fail(metadataFile, KindInvalid, data, off, errors.New(`field "label" must not be empty`))
+		}
+		l.task.Label = label
+	}
+	if d, _, ok := str("description", false); ok {
+		l.task.Description = d
+	}
+}
+
+// jsonSchema reads and compiles one schema, returning its text.
+func (l *taskLoad) jsonSchema(name string) json.RawMessage {
+	data, ok := l.read(name, true)
+	if !ok {
+		return nil
+	}
+	var doc any
+	if !l.decodeJSON(name, data, &doc) {
+		return nil
+	}
+	sch, err := compileSchema(name, data)
+	if err != nil {
+		off, ok := schemaErrorOffset(data, err)
+		if !ok {
+			off = -1
+		}
+		l.fail(name, KindSchema, data, off, fmt.Errorf("not a valid JSON Schema: %s", schemaErrorMessage(err)))
+		return nil
+	}
+	l.schema[name] = sch
+	return data
+}
+
+func (l *taskLoad) script() {
+	data, ok := l.read(scriptFile, true)
+	if !ok {
+		return
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		l.fail(scriptFile, KindSyntax, data, 0, errors.New("file is empty"))
+		return
+	}
+	if _, err := parser.ParseFile(nil, scriptFile, data, 0); err != nil {
+		var list parser.ErrorList
+		if errors.As(err, &list) && len(list) > 0 {
+			e := &LoadError{Source: l.in.source, Root: l.in.root, File: scriptFile, Path: l.in.display + l.in.sep + scriptFile,
+				Kind: KindSyntax, Line: list[0].Position.Line, Column: list[0].Position.Column,
+				Err: fmt.Errorf("JavaScript syntax error: %s", list[0].Message)}
+			l.errs = append(l.errs, e)
+			return
+		}
+		l.fail(scriptFile, KindSyntax, nil, -1, fmt.Errorf("JavaScript syntax error: %w", err))
+		return
+	}
+	l.task.files = append(l.task.files, File{Name: scriptFile, Size: int64(len(data)), SHA256: l.sums[scriptFile]})
+}
+
+// testCase is the shape of tests/*.json.
+type testCase struct {
+	Input          json.RawMessage `json:"input"`
+	ExpectedOutput json.RawMessage `json:"expected_output"`
+}
+
+func (l *taskLoad) tests() {
+	entries, err := fs.ReadDir(l.in.fsys, testsDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		l.fail(testsDir, KindIO, nil, -1, err)
+		return
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if strings.HasPrefix(n, ".") || !strings.HasSuffix(n, ".json") || e.IsDir() {
+			continue
+		}
+		names = append(names, path.Join(testsDir, n))
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		data, ok := l.read(name, true)
+		if !ok {
+			continue
+		}
+		var tc map[string]json.RawMessage
+		if !l.decodeJSON(name, data, &tc) {
+			continue
+		}
+		in, ok := tc["input"]
+		if !ok {
+			l.fail(name, KindInvalid, data, 0, errors.New(`test case has no "input"`))
+			continue
+		}
+		l.checkAgainst(name, data, "input", in, l.schema[inputSchema])
+		if out, ok := tc["expected_output"]; ok {
+			l.checkAgainst(name, data, "expected_output", out, l.schema[outputSchema])
+		}
+		l.task.files = append(l.task.files, File{Name: name, Size: int64(len(data)), SHA256: l.sums[name]})
+	}
+}
+
+// checkAgainst validates one part of a test case against the task's schema,
+// so that a test that could never pass is reported at load.
+func (l *taskLoad) checkAgainst(name string, data []byte, field string, raw json.RawMessage, sch *jsonschema.Schema) {
+	if sch == nil {
+		return
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return
+	}
+	verr := sch.Validate(v)
+	if verr == nil {
+		return
+	}
+	ptr := []string{field}
+	var ve *jsonschema.ValidationError
+	if errors.As(verr, &ve) {
+		leaf := deepest(ve)
+		ptr = append(ptr, leaf.InstanceLocation...)
+	}
+	off, _ := pointerOffset(data, ptr)
+	l.fail(name, KindTest, data, off, fmt.Errorf("%s does not match %s: %s", field, schemaFor(field), schemaErrorMessage(verr)))
+}
+
+func schemaFor(field string) string {
+	if field == "input" {
+		return inputSchema
+	}
+	return outputSchema
+}
+
+// readFile reads a regular file with a size cap. Anything else (a FIFO, a
+// device, a folder) is refused before it can block or exhaust memory.
+func readFile(fsys fs.FS, name string, max int64) ([]byte, error) {
+	if max <= 0 {
+		max = MaxFileSize
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is %s, not a regular file", name, describeMode(st.Mode()))
+	}
+	if st.Size() > max {
+		return nil, fmt.Errorf("%s is %d bytes, over the %d-byte limit for one file", name, st.Size(), max)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s grew over the %d-byte limit for one file", name, max)
+	}
+	return data, nil
+}
+
+func describeMode(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a folder"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	default:
+		return "a special file"
+	}
+}

@@ -1,0 +1,281 @@
+package registry
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Registry holds the current snapshot and builds the next one from it.
+// Readers call Snapshot and never lock; writers are serialised by Apply.
+type Registry struct {
+	cur  atomic.Pointer[Snapshot]
+	now  func() time.Time
+	feed *Feed
+
+	mu      sync.Mutex // serialises Apply and guards everything below
+	sources []SourceStatus
+	loaded  []bool
+	counts  []int // tasks served per source
+	roots   []map[string]*rootState // per source, by root key
+	cands   map[string][]*Task      // identity to every copy, in conflict order
+	byID    map[string]map[string]struct{}
+}
+
+type rootState struct {
+	task *Task
+	errs []*LoadError
+}
+
+// New makes an empty registry. now is the clock used for load times; feed
+// receives the events of every swap (nil for none).
+func New(now func() time.Time, feed *Feed) *Registry {
+	r := &Registry{now: now, feed: feed, cands: map[string][]*Task{}, byID: map[string]map[string]struct{}{}}
+	s := emptySnapshot()
+	s.ready = true
+	r.cur.Store(s)
+	return r
+}
+
+// Snapshot is the catalogue as it is now. Take it once per request.
+func (r *Registry) Snapshot() *Snapshot { return r.cur.Load() }
+
+// AddSource registers a source in configuration order and returns its
+// position, which Updates name it by.
+func (r *Registry) AddSource(s Source) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sources = append(r.sources, SourceStatus{Name: s.Name(), Type: s.Type(), Location: s.Location(), Status: StatusLoading})
+	r.loaded = append(r.loaded, false)
+	r.counts = append(r.counts, 0)
+	r.roots = append(r.roots, map[string]*rootState{})
+	prev := r.cur.Load()
+	next := *prev
+	next.sources = slices.Clone(r.sources)
+	next.ready = false
+	r.cur.Store(&next)
+	return len(r.sources) - 1
+}
+
+// change collects what one Apply did, to decide whether to swap and what
+// to tell subscribers.
+type change struct {
+	ids     map[string]bool // identities touched
+	uuids   map[string]bool
+	errKeys map[string][2][]*LoadError // before and after, by errKey
+}
+
+// Apply folds one update into the next snapshot and swaps it in. A result
+// that serves exactly what is served now changes nothing: no swap, no
+// event. It returns the snapshot in force afterwards and whether it is new.
+func (r *Registry) Apply(u Update) (*Snapshot, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	prev := r.cur.Load()
+	ch := change{ids: map[string]bool{}, uuids: map[string]bool{}, errKeys: map[string][2][]*LoadError{}}
+	roots := r.roots[u.Source]
+	removed := u.Removed
+	if u.Full && u.Err == nil {
+		seen := make(map[string]bool, len(u.Results))
+		for _, res := range u.Results {
+			seen[res.Root] = true
+		}
+		for k := range roots {
+			if !seen[k] {
+				removed = append(removed, k)
+			}
+		}
+	}
+	for _, res := range u.Results {
+		r.applyRoot(u.Source, res, &ch)
+	}
+	for _, k := range removed {
+		r.applyRoot(u.Source, RootResult{Root: k}, &ch)
+		delete(roots, k)
+	}
+	statusChanged := r.updateStatus(u)
+
+	next := &Snapshot{
+		Generation: prev.Generation + 1,
+		LoadedAt:   r.now(),
+		tasks:      prev.tasks,
+		errs:       prev.errs,
+		conflicts:  prev.conflicts,
+		versions:   prev.versions,
+		sources:    prev.sources,
+		ready:      !slices.Contains(r.loaded, false),
+	}
+	for k, be := range ch.errKeys {
+		if len(be[1]) == 0 {
+			next.errs = next.errs.Delete(k)
+		} else {
+			next.errs = next.errs.Set(k, be[1])
+		}
+	}
+	for id := range ch.ids {
+		cs := r.cands[id]
+		if len(cs) > 1 {
+			next.conflicts = next.conflicts.Set(id, conflictsOf(cs))
+		} else {
+			next.conflicts = next.conflicts.Delete(id)
+		}
+	}
+	for id := range ch.uuids {
+		old, _ := next.tasks.Get(id)
+		e := r.entry(id)
+		if old != nil {
+			next.versions -= len(old.Versions)
+		}
+		if e == nil {
+			next.tasks = next.tasks.Delete(id)
+		} else {
+			next.tasks = next.tasks.Set(id, e)
+			next.versions += len(e.Versions)
+		}
+	}
+	events := diffEvents(prev, next, &ch)
+	if len(events) == 0 && !statusChanged && next.ready == prev.ready {
+		return prev, false
+	}
+	if statusChanged || len(events) > 0 {
+		next.sources = r.countSources()
+	}
+	r.cur.Store(next)
+	if r.feed != nil {
+		r.feed.publish(next.Generation, events)
+	}
+	return next, true
+}
+
+// applyRoot replaces what one root serves. A root that loaded before and
+// is broken now keeps serving its last good task, marked stale.
+func (r *Registry) applyRoot(src int, res RootResult, ch *change) {
+	roots := r.roots[src]
+	old := roots[res.Root]
+	gone := res.Task == nil && len(res.Errors) == 0
+	if res.Task == nil && len(res.Errors) > 0 && old != nil && old.task != nil {
+		res.Task = old.task.withError(res.Errors[0])
+	}
+	var oldTask *Task
+	var oldErrs []*LoadError
+	if old != nil {
+		oldTask, oldErrs = old.task, old.errs
+	}
+	if oldTask.sameAs(res.Task) && sameErrors(oldErrs, res.Errors) {
+		return
+	}
+	if oldTask != nil {
+		r.counts[src]--
+		r.dropCandidate(oldTask)
+		ch.ids[oldTask.identity()], ch.uuids[oldTask.ID] = true, true
+	}
+	if res.Task != nil {
+		r.counts[src]++
+		r.addCandidate(res.Task)
+		ch.ids[res.Task.identity()], ch.uuids[res.Task.ID] = true, true
+	}
+	if !sameErrors(oldErrs, res.Errors) {
+		k := errKey(src, res.Root)
+		be, ok := ch.errKeys[k]
+		if !ok {
+			be[0] = oldErrs
+		}
+		be[1] = res.Errors
+		ch.errKeys[k] = be
+	}
+	if gone {
+		delete(roots, res.Root)
+		return
+	}
+	roots[res.Root] = &rootState{task: res.Task, errs: res.Errors}
+}
+
+func sameErrors(a, b []*LoadError) bool {
+	return slices.EqualFunc(a, b, func(x, y *LoadError) bool { return x.same(y) })
+}
+
+// conflictOrder is the fixed order that decides which copy is served.
+func conflictOrder(a, b *Task) int {
+	return cmp.Or(cmp.Compare(a.order, b.order), cmp.Compare(a.Root, b.Root))
+}
+
+func (r *Registry) addCandidate(t *Task) {
+	id := t.identity()
+	cs := r.cands[id]
+	i, _ := slices.BinarySearchFunc(cs, t, conflictOrder)
+	r.cands[id] = slices.Insert(cs, i, t)
+	vs := r.byID[t.ID]
+	if vs == nil {
+		vs = map[string]struct{}{}
+		r.byID[t.ID] = vs
+	}
+	vs[t.Version] = struct{}{}
+}
+
+func (r *Registry) dropCandidate(t *Task) {
+	id := t.identity()
+	cs := slices.DeleteFunc(r.cands[id], func(c *Task) bool { return c == t })
+	if len(cs) > 0 {
+		r.cands[id] = cs
+		return
+	}
+	delete(r.cands, id)
+	delete(r.byID[t.ID], t.Version)
+	if len(r.byID[t.ID]) == 0 {
+		delete(r.byID, t.ID)
+	}
+}
+
+// entry rebuilds one task's version list from the winners of each version.
+func (r *Registry) entry(id string) *Entry {
+	vs := r.byID[id]
+	if len(vs) == 0 {
+		return nil
+	}
+	e := &Entry{ID: id, Versions: make([]*Task, 0, len(vs))}
+	for v := range vs {
+		e.Versions = append(e.Versions, r.cands[id+"@"+v][0])
+	}
+	slices.SortFunc(e.Versions, compareVersions)
+	e.Latest = pickLatest(e.Versions)
+	return e
+}
+
+func conflictsOf(cs []*Task) []Conflict {
+	out := make([]Conflict, 0, len(cs)-1)
+	for _, c := range cs[1:] {
+		out = append(out, Conflict{ID: c.ID, Version: c.Version, Path: c.Path, Winner: cs[0].Path})
+	}
+	return out
+}
+
+// updateStatus records a source's health; a failing source that still
+// serves tasks from before is degraded, not down.
+func (r *Registry) updateStatus(u Update) bool {
+	st := r.sources[u.Source]
+	before := st
+	switch {
+	case u.Err != nil && len(r.roots[u.Source]) > 0:
+		st.Status, st.Error = StatusDegraded, u.Err.Error()
+	case u.Err != nil:
+		st.Status, st.Error = StatusError, u.Err.Error()
+	default:
+		st.Status, st.Error = StatusOK, ""
+		st.LoadedAt = r.now().UnixNano()
+	}
+	r.loaded[u.Source] = true
+	r.sources[u.Source] = st
+	before.LoadedAt, st.LoadedAt = 0, 0
+	return before != st
+}
+
+// countSources copies the statuses with the task counts kept by applyRoot.
+func (r *Registry) countSources() []SourceStatus {
+	out := slices.Clone(r.sources)
+	for i := range out {
+		out[i].TaskCount = r.counts[i]
+	}
+	return out
+}

@@ -1,0 +1,114 @@
+package registry
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"sort"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+// Task is one version of one task as loaded. It is never changed after it
+// is built: a stale copy is a new value.
+type Task struct {
+	ID          string // canonical lowercase UUID
+	Version     string
+	Label       string
+	Description string
+
+	Source string // name of the source it came from
+	Root   string // task root key inside the source, slash-separated ("." when the source is the task)
+	Path   string // display path of the task root: "tasks/add", "tasks/calc.zip"
+	Digest string // "sha256:<hex>" over every file of the task
+
+	Metadata     json.RawMessage // metadata.json as written, unknown fields included
+	InputSchema  json.RawMessage
+	OutputSchema json.RawMessage
+
+	// Stale is true when the task's files are broken now and this is the
+	// last version that loaded; Error says what is wrong with them.
+	Stale bool
+	Error *LoadError
+
+	semver *semver.Version
+	order  int     // position of the source in configuration order
+	origin origin  // where to read lazy content from
+	files  []File  // main.js and tests, read lazily
+	index  fileMap // name to position in files
+}
+
+// File describes a lazily read file of a task: its digest is taken at load
+// and checked whenever the content is read again.
+type File struct {
+	Name   string // relative to the task root: "main.js", "tests/basic.json"
+	Size   int64
+	SHA256 [32]byte
+}
+
+type fileMap map[string]int
+
+// Files lists the lazily read files: main.js then the tests in name order.
+func (t *Task) Files() []File { return append([]File(nil), t.files...) }
+
+// TestFiles are the names of the task's test cases, in name order.
+func (t *Task) TestFiles() []string {
+	var out []string
+	for _, f := range t.files {
+		if f.Name != scriptFile {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+func (t *Task) file(name string) (File, bool) {
+	i, ok := t.index[name]
+	if !ok {
+		return File{}, false
+	}
+	return t.files[i], true
+}
+
+// withError returns the stale copy served while the task's files are broken.
+func (t *Task) withError(err *LoadError) *Task {
+	c := *t
+	c.Stale = true
+	c.Error = err
+	return &c
+}
+
+// sameAs reports whether serving n instead of t would change nothing.
+func (t *Task) sameAs(n *Task) bool {
+	if t == nil || n == nil {
+		return t == n
+	}
+	if t.Digest != n.Digest || t.Stale != n.Stale || t.Path != n.Path || t.Source != n.Source {
+		return false
+	}
+	if (t.Error == nil) != (n.Error == nil) {
+		return false
+	}
+	return t.Error == nil || t.Error.same(n.Error)
+}
+
+// identity is the pair that makes a task version unique in the catalogue.
+func (t *Task) identity() string { return t.ID + "@" + t.Version }
+
+// digestFiles hashes names and contents so that a rename changes the
+// digest as well as an edit does.
+func digestFiles(sums map[string][32]byte) string {
+	names := make([]string, 0, len(sums))
+	for n := range sums {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		s := sums[n]
+		h.Write([]byte(n))
+		h.Write([]byte{0})
+		h.Write(s[:])
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}

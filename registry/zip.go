@@ -1,0 +1,160 @@
+package registry
+
+import (
+	"archive/zip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+)
+
+// Limits on what one task may hold, about Helm's for charts: generous for
+// any real task, small enough that a hostile archive cannot exhaust memory.
+const (
+	MaxFileSize    = 5 << 20   // one file, uncompressed
+	MaxTotalSize   = 100 << 20 // one archive, uncompressed
+	MaxZipEntries  = 10_000
+	MaxArchiveSize = 100 << 20 // the .zip file itself
+)
+
+// archiveError is a problem with a zip as a whole; the loader turns it into
+// a LoadError of kind ARCHIVE on the archive's path.
+type archiveError struct{ msg string }
+
+func (e *archiveError) Error() string { return e.msg }
+
+func archiveErrorf(format string, args ...any) error {
+	return &archiveError{fmt.Sprintf(format, args...)}
+}
+
+// openZip opens a task archive, checks every entry before anything is read
+// and returns the task's files (rooted where metadata.json is) with the
+// folder they sit in. Nothing is extracted to disk.
+func openZip(r io.ReaderAt, size int64) (fs.FS, string, error) {
+	if size > MaxArchiveSize {
+		return nil, "", archiveErrorf("archive is %d bytes, over the %d-byte limit", size, MaxArchiveSize)
+	}
+	zr, err := zip.NewReader(r, size)
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		return nil, "", archiveErrorf("not a readable zip archive: %v", err)
+	}
+	if len(zr.File) > MaxZipEntries {
+		return nil, "", archiveErrorf("archive has %d entries, over the limit of %d", len(zr.File), MaxZipEntries)
+	}
+	var total uint64
+	seen := make(map[string]bool, len(zr.File))
+	var roots []string
+	hasRoot := false
+	for _, f := range zr.File {
+		name := f.Name
+		if err := checkEntryName(name); err != nil {
+			return nil, "", err
+		}
+		clean := strings.TrimSuffix(name, "/")
+		if seen[clean] {
+			return nil, "", archiveErrorf("entry %q appears twice", name)
+		}
+		seen[clean] = true
+		if f.UncompressedSize64 > MaxFileSize {
+			return nil, "", archiveErrorf("entry %q is %d bytes uncompressed, over the %d-byte limit for one file", name, f.UncompressedSize64, MaxFileSize)
+		}
+		total += f.UncompressedSize64
+		if total > MaxTotalSize {
+			return nil, "", archiveErrorf("archive holds over %d bytes uncompressed", MaxTotalSize)
+		}
+		if hiddenPath(clean) || f.FileInfo().IsDir() {
+			continue
+		}
+		if clean == metadataFile {
+			hasRoot = true
+		} else if path.Base(clean) == metadataFile {
+			roots = append(roots, path.Dir(clean))
+		}
+	}
+	switch {
+	case hasRoot:
+		return zr, "", nil
+	case len(roots) == 1:
+		sub, err := fs.Sub(zr, roots[0])
+		if err != nil {
+			return nil, "", archiveErrorf("open folder %s: %v", roots[0], err)
+		}
+		return sub, roots[0], nil
+	case len(roots) == 0:
+		return nil, "", archiveErrorf("no %s at the root or in any folder: not a task archive", metadataFile)
+	default:
+		sort.Strings(roots)
+		return nil, "", archiveErrorf("holds %d task folders (%s); a task archive holds one", len(roots), strings.Join(roots, ", "))
+	}
+}
+
+// checkEntryName rejects the names that would escape the archive if it
+// were ever extracted: absolute paths, drive letters, backslashes and "..".
+func checkEntryName(name string) error {
+	switch {
+	case name == "":
+		return archiveErrorf("an entry has an empty name")
+	case strings.HasPrefix(name, "/"), len(name) > 1 && name[1] == ':':
+		return archiveErrorf("entry %q has an absolute path", name)
+	case strings.Contains(name, `\`):
+		return archiveErrorf("entry %q contains a backslash", name)
+	}
+	for _, seg := range strings.Split(strings.TrimSuffix(name, "/"), "/") {
+		if seg == ".." {
+			return archiveErrorf("entry %q climbs out of the archive", name)
+		}
+	}
+	if !fs.ValidPath(strings.TrimSuffix(name, "/")) {
+		return archiveErrorf("entry %q is not a clean relative path", name)
+	}
+	return nil
+}
+
+// hiddenPath is true when any segment starts with a dot, or for the
+// resource forks that macOS adds to archives it makes.
+func hiddenPath(p string) bool {
+	for _, seg := range strings.Split(p, "/") {
+		if strings.HasPrefix(seg, ".") || seg == "__MACOSX" {
+			return true
+		}
+	}
+	return false
+}
+
+// origin says where a task's files are, so that lazy content can be read
+// again long after the load.
+type origin struct {
+	dir    string // a task folder, or
+	zip    string // a task archive on disk
+	prefix string // the folder inside the archive that holds the task
+}
+
+// open gives the task's files and what to close when done with them.
+func (o origin) open() (fs.FS, io.Closer, error) {
+	if o.zip == "" {
+		return dirFS(o.dir), io.NopCloser(nil), nil
+	}
+	f, err := os.Open(o.zip)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	fsys, prefix, err := openZip(f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if prefix != o.prefix {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: task folder moved from %q to %q since it was loaded", o.zip, o.prefix, prefix)
+	}
+	return fsys, f, nil
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+)
+
+// problem is one line of validate's report.
+type problem struct {
+	path      string
+	line, col int
+	msg       string
+}
+
+func (p problem) String() string {
+	s := p.path
+	if p.line > 0 {
+		s += fmt.Sprintf(":%d", p.line)
+		if p.col > 0 {
+			s += fmt.Sprintf(":%d", p.col)
+		}
+	}
+	return s + ": " + p.msg
+}
+
+// runValidate loads the paths as serve would and prints every problem.
+// The exit code is for CI: 0 valid, 1 problems, 2 usage.
+func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: ratchet-registry validate PATH ...")
+		fmt.Fprintln(stderr, "Loads each task folder, task .zip or collection and prints every problem as PATH:LINE:COL: message.")
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	reg := registry.New(time.Now, nil)
+	var problems []problem
+	for i, p := range fs.Args() {
+		src, err := registry.NewFSSource(p, p, i)
+		if err != nil {
+			problems = append(problems, problem{path: p, msg: err.Error()})
+			continue
+		}
+		idx := reg.AddSource(src)
+		results, err := src.Scan(ctx)
+		if err != nil {
+			problems = append(problems, problem{path: p, msg: err.Error()})
+		}
+		reg.Apply(registry.Update{Source: idx, Full: true, Results: results, Err: err})
+	}
+	snap := reg.Snapshot()
+	for _, e := range snap.Errors() {
+		problems = append(problems, problem{path: e.Path, line: e.Line, col: e.Column, msg: e.Message()})
+	}
+	for _, c := range snap.Conflicts() {
+		problems = append(problems, problem{path: c.Path, msg: fmt.Sprintf("conflict: task %s version %s is also at %s, which wins", c.ID, c.Version, c.Winner)})
+	}
+	slices.SortFunc(problems, func(a, b problem) int {
+		return cmp.Or(cmp.Compare(a.path, b.path), cmp.Compare(a.line, b.line), cmp.Compare(a.col, b.col), cmp.Compare(a.msg, b.msg))
+	})
+	for _, p := range problems {
+		fmt.Fprintln(stdout, p)
+	}
+	fmt.Fprintf(stdout, "%d tasks, %d versions valid; %d problems\n", snap.TaskCount(), snap.VersionCount(), len(problems))
+	if len(problems) > 0 {
+		return 1
+	}
+	return 0
+}
