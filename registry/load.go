@@ -115,6 +115,7 @@ func (l *taskLoad) decodeJSON(name string, data []byte, v any) bool {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			kind = KindInvalid
+			off = skipSpace(data, 0) // the whole document has the wrong type
 			err = fmt.Errorf("want a JSON object, found %s", te.Value)
 		} else {
 			err = fmt.Errorf("invalid JSON: %w", err)

@@ -1,0 +1,157 @@
+package registry
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestLoadBadTasks covers every kind of bad input: each must be reported
+// with the file it is in (and its line and column where there is one),
+// and must cost that task only.
+func TestLoadBadTasks(t *testing.T) {
+	good := taskFiles(id1, "1.0.0")
+	tests := []struct {
+		name     string
+		task     files
+		wantPath string // relative to the task folder
+		wantLine int
+		wantCol  int
+		wantKind Kind
+		wantMsg  string
+	}{
+		{"metadata missing", good.with("metadata.json", ""), "", 0, 0, "", ""}, // not a task at all: nothing reported
+		{"input schema missing", good.with("input.schema.json", ""), "input.schema.json", 0, 0, KindMissing, "required file input.schema.json is missing"},
+		{"output schema missing", good.with("output.schema.json", ""), "output.schema.json", 0, 0, KindMissing, "missing"},
+		{"main.js missing", good.with("main.js", ""), "main.js", 0, 0, KindMissing, "missing"},
+		{"metadata syntax", good.with("metadata.json", "{\n  \"uuid\": \"x\",\n  \"version\" \"1.0.0\"\n}"), "metadata.json", 3, 13, KindSyntax, "invalid JSON"},
+		{"metadata truncated", good.with("metadata.json", "{\n  \"uuid\": \"x\","), "metadata.json", 2, 15, KindSyntax, "unexpected end"},
+		{"metadata not an object", good.with("metadata.json", "[1, 2]"), "metadata.json", 1, 1, KindInvalid, "want a JSON object"},
+		{"metadata empty", good.with("metadata.json", "  \n"), "metadata.json", 2, 1, KindSyntax, "empty"},
+		{"bad uuid", good.with("metadata.json", "{\"uuid\": \"not-a-uuid\", \"version\": \"1.0.0\", \"label\": \"x\"}"), "metadata.json", 1, 10, KindInvalid, "not a valid UUID"},
+		{"uuid not a string", good.with("metadata.json", "{\"uuid\": 7, \"version\": \"1.0.0\", \"label\": \"x\"}"), "metadata.json", 1, 10, KindInvalid, "must be a string"},
+		{"leading v", good.with("metadata.json", "{\"uuid\": \""+id1+"\",\n\"version\": \"v1.0.0\", \"label\": \"x\"}"), "metadata.json", 2, 12, KindInvalid, "drop it"},
+		{"not semver", good.with("metadata.json", "{\"uuid\": \""+id1+"\", \"version\": \"1.0\", \"label\": \"x\"}"), "metadata.json", 1, 61, KindInvalid, "not SemVer"},
+		{"empty label", good.with("metadata.json", "{\"uuid\": \""+id1+"\", \"version\": \"1.0.0\", \"label\": \" \"}"), "metadata.json", 1, 79, KindInvalid, "label"},
+		{"missing label", good.with("metadata.json", "{\"uuid\": \""+id1+"\", \"version\": \"1.0.0\"}"), "metadata.json", 1, 1, KindInvalid, `"label" is missing`},
+		{"schema syntax", good.with("input.schema.json", "{\"type\": }"), "input.schema.json", 1, 10, KindSyntax, "invalid JSON"},
+		{"schema does not compile", good.with("output.schema.json", "{\n  \"type\": \"objekt\"\n}"), "output.schema.json", 2, 11, KindSchema, "not a valid JSON Schema"},
+		{"schema remote ref", good.with("input.schema.json", `{"$ref": "https://example.com/s.json"}`), "input.schema.json", 0, 0, KindSchema, "self-contained"},
+		{"script syntax", good.with("main.js", "(function(input) {\n  return input.a + ;\n})"), "main.js", 2, 20, KindSyntax, "JavaScript syntax error"},
+		{"script empty", good.with("main.js", "\n"), "main.js", 1, 1, KindSyntax, "empty"},
+		{"test syntax", good.with("tests/one.json", "{\"input\": }"), "tests/one.json", 1, 11, KindSyntax, "invalid JSON"},
+		{"test without input", good.with("tests/one.json", `{"expected_output": {}}`), "tests/one.json", 1, 1, KindInvalid, `no "input"`},
+		{"test input against schema", good.with("tests/one.json", "{\"input\": {\"a\": \"one\"}}"), "tests/one.json", 1, 17, KindTest, "input does not match input.schema.json: at /a"},
+		{"test output against schema", good.with("tests/one.json", `{"input": {}, "expected_output": 5}`), "tests/one.json", 1, 34, KindTest, "expected_output does not match"},
+		{"file too large", good.with("main.js", "//"+strings.Repeat("x", MaxFileSize)), "main.js", 0, 0, KindIO, "over the"},
+		{"not utf-8", good.with("metadata.json", "{\"label\": \"\xff\"}"), "metadata.json", 0, 0, KindSyntax, "not UTF-8"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, tc.task.under("broken"))
+			writeTree(t, dir, taskFiles(id2, "1.0.0").under("fine"))
+			s := loadDir(t, dir)
+			if _, ok := s.Task(id2, "1.0.0"); !ok {
+				t.Fatalf("the good task beside the broken one did not load:\n%s", listing(s))
+			}
+			errs := s.Errors()
+			if tc.wantKind == "" {
+				if len(errs) != 0 {
+					t.Fatalf("got errors %v, want none", errs)
+				}
+				return
+			}
+			if len(errs) == 0 {
+				t.Fatalf("got no error, want %s", tc.wantMsg)
+			}
+			e := errs[0]
+			wantPath := filepath.Join(dir, "broken", tc.wantPath)
+			if e.Path != wantPath || e.Line != tc.wantLine || e.Column != tc.wantCol || e.Kind != tc.wantKind {
+				t.Errorf("got %s %s:%d:%d, want %s %s:%d:%d (%v)", e.Kind, e.Path, e.Line, e.Column, tc.wantKind, wantPath, tc.wantLine, tc.wantCol, e)
+			}
+			if !strings.Contains(e.Message(), tc.wantMsg) {
+				t.Errorf("got message %q, want it to contain %q", e.Message(), tc.wantMsg)
+			}
+			if s.TaskCount() != 1 {
+				t.Errorf("got %d tasks, want only the good one", s.TaskCount())
+			}
+		})
+	}
+}
+
+// TestLoadReportsEveryProblem checks that loading goes on past the first
+// problem in a task.
+func TestLoadReportsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, taskFiles(id1, "1.0.0").with(
+		"metadata.json", `{"uuid": "x", "version": "v1", "label": ""}`,
+		"input.schema.json", `{"type": 3}`,
+		"main.js", "(function( {",
+		"tests/one.json", `[]`,
+	))
+	errs := loadDir(t, dir).Errors()
+	var got []string
+	for _, e := range errs {
+		got = append(got, filepath.Base(e.Path))
+	}
+	want := "metadata.json metadata.json metadata.json input.schema.json main.js one.json"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got errors in %v, want %s; errors: %v", got, want, errs)
+	}
+}
+
+func TestLoadSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, taskFiles(id1, "1.0.0").with("main.js", "").under("fifo"))
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo", "main.js"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A FIFO named metadata.json makes its folder a task, reported, not a hang.
+	writeTree(t, dir, files{"pipe/readme.txt": "x"})
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe", "metadata.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A FIFO in a collection is skipped.
+	if err := syscall.Mkfifo(filepath.Join(dir, "stray.zip"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	errs := loadDir(t, dir).Errors()
+	want := map[string]string{
+		filepath.Join(dir, "fifo", "main.js"):       "a named pipe",
+		filepath.Join(dir, "pipe", "metadata.json"): "a named pipe",
+	}
+	for _, e := range errs {
+		if w, ok := want[e.Path]; ok && strings.Contains(e.Message(), w) {
+			delete(want, e.Path)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("missing errors for %v; got %v", want, errs)
+	}
+}
+
+func TestLoadUnknownMetadataFieldsKept(t *testing.T) {
+	dir := t.TempDir()
+	meta := "{\"uuid\": \"" + strings.ToUpper(id1) + "\", \"version\": \"1.0.0\", \"label\": \"x\", \"author\": \"me\"}"
+	writeTree(t, dir, taskFiles(id1, "1.0.0").with("metadata.json", meta))
+	s := loadDir(t, dir)
+	task, ok := s.Task(id1, "")
+	if !ok {
+		t.Fatalf("task not loaded: %s", listing(s))
+	}
+	if task.ID != id1 {
+		t.Errorf("got id %s, want the lowercase form %s", task.ID, id1)
+	}
+	if !strings.Contains(string(task.Metadata), `"author": "me"`) {
+		t.Errorf("got metadata %s, want the unknown field kept", task.Metadata)
+	}
+	if task.Path != dir || task.Root != "." {
+		t.Errorf("got path %s root %s, want %s and .", task.Path, task.Root, dir)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatal(err)
+	}
+}

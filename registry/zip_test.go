@@ -1,0 +1,166 @@
+package registry
+
+import (
+	"archive/zip"
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestZipLayouts(t *testing.T) {
+	task := taskFiles(id1, "1.0.0")
+	tests := []struct {
+		name       string
+		zip        files
+		wantLabel  string
+		wantPrefix string
+	}{
+		{"at the root", task, "Task 1.0.0", ""},
+		{"in one folder", task.under("add"), "Task 1.0.0", "add"},
+		{"in a deep folder", task.under("a/b/c"), "Task 1.0.0", "a/b/c"},
+		{"root wins over a folder", mergeFiles(taskFiles(id1, "1.0.0"), taskFiles(id1, "9.0.0").under("copy")), "Task 1.0.0", ""},
+		{"macOS forks ignored", mergeFiles(task.under("add"), files{"__MACOSX/add/._metadata.json": "junk", "__MACOSX/._x/metadata.json": "junk"}), "Task 1.0.0", "add"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "task.zip")
+			if err := os.WriteFile(p, zipBytes(t, tc.zip), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := loadDir(t, dir)
+			got, ok := s.Task(id1, "")
+			if !ok {
+				t.Fatalf("task not loaded:\n%s", listing(s))
+			}
+			if got.Label != tc.wantLabel || got.origin.prefix != tc.wantPrefix || got.Path != p {
+				t.Errorf("got %q prefix %q path %s, want %q prefix %q path %s", got.Label, got.origin.prefix, got.Path, tc.wantLabel, tc.wantPrefix, p)
+			}
+			// Lazy content reads back from the archive.
+			script, err := NewContent(1<<20).Script(got)
+			if err != nil || script != task["main.js"] {
+				t.Errorf("got script %q, %v; want %q", script, err, task["main.js"])
+			}
+		})
+	}
+}
+
+func mergeFiles(fs ...files) files {
+	out := files{}
+	for _, f := range fs {
+		for k, v := range f {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// rawZip writes entries with exactly the names and declared sizes given,
+// which archive/zip's writer would not let a test fake otherwise.
+func rawZip(tb testing.TB, entries ...zipEntry) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, e := range entries {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: zip.Deflate})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := w.Write(e.data); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+type zipEntry struct {
+	name string
+	data []byte
+}
+
+func entriesOf(f files) []zipEntry {
+	var out []zipEntry
+	for _, k := range sortedKeys(f) {
+		out = append(out, zipEntry{k, []byte(f[k])})
+	}
+	return out
+}
+
+func TestZipRejected(t *testing.T) {
+	good := entriesOf(taskFiles(id1, "1.0.0"))
+	valid := rawZip(t, good...)
+	many := make([]zipEntry, 0, MaxZipEntries+1)
+	for i := 0; i <= MaxZipEntries; i++ {
+		many = append(many, zipEntry{name: "f/" + strings.Repeat("x", 3) + string(rune('a'+i%26)) + strconv.Itoa(i), data: nil})
+	}
+	big := bytes.Repeat([]byte{'a'}, 6<<20)
+	tests := []struct {
+		name    string
+		data    []byte
+		wantMsg string
+	}{
+		{"climbs out", rawZip(t, append(good, zipEntry{"../evil.js", []byte("x")})...), `entry "../evil.js" climbs out`},
+		{"climbs out deep", rawZip(t, append(good, zipEntry{"a/../../evil.js", []byte("x")})...), `"a/../../evil.js" climbs out`},
+		{"absolute", rawZip(t, append(good, zipEntry{"/etc/passwd", []byte("x")})...), `entry "/etc/passwd" has an absolute path`},
+		{"drive letter", rawZip(t, append(good, zipEntry{"C:/x", []byte("x")})...), `absolute path`},
+		{"backslash", rawZip(t, append(good, zipEntry{`..\evil.js`, []byte("x")})...), `backslash`},
+		{"duplicate entry", rawZip(t, append(good, zipEntry{"main.js", []byte("x")})...), `"main.js" appears twice`},
+		{"file too big", rawZip(t, append(good, zipEntry{"tests/big.json", big})...), `over the 5242880-byte limit for one file`},
+		{"too many entries", rawZip(t, append(good, many...)...), `entries, over the limit`},
+		{"truncated", valid[:len(valid)/2], `not a readable zip archive`},
+		{"garbage", []byte("this is not a zip"), `not a readable zip archive`},
+		{"empty", nil, `not a readable zip archive`},
+		{"no task", rawZip(t, zipEntry{"readme.txt", []byte("x")}), `no metadata.json`},
+		{"two tasks", rawZip(t, append(entriesOf(taskFiles(id1, "1.0.0").under("a")), entriesOf(taskFiles(id2, "1.0.0").under("b"))...)...), `holds 2 task folders (a, b)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "bad.zip")
+			if err := os.WriteFile(p, tc.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			writeTree(t, dir, taskFiles(id2, "2.0.0").under("fine"))
+			s := loadDir(t, dir)
+			if _, ok := s.Task(id2, "2.0.0"); !ok {
+				t.Errorf("the good task beside the bad zip did not load")
+			}
+			if _, ok := s.Task(id1, ""); ok {
+				t.Errorf("the bad zip's task was served")
+			}
+			errs := s.Errors()
+			if len(errs) != 1 {
+				t.Fatalf("got %d errors %v, want 1", len(errs), errs)
+			}
+			if errs[0].Path != p || errs[0].Kind != KindArchive || !strings.Contains(errs[0].Message(), tc.wantMsg) {
+				t.Errorf("got %s %v, want ARCHIVE on %s containing %q", errs[0].Kind, errs[0], p, tc.wantMsg)
+			}
+		})
+	}
+}
+
+// TestZipCorruptEntry flips bytes inside a compressed entry: the archive's
+// directory reads fine, and the damage shows only when the entry is read.
+func TestZipCorruptEntry(t *testing.T) {
+	data := rawZip(t, entriesOf(taskFiles(id1, "1.0.0"))...)
+	i := bytes.Index(data, []byte("main.js"))
+	for j := i + 10; j < i+20; j++ {
+		data[j] ^= 0xff
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.zip")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	errs := loadDir(t, dir).Errors()
+	if len(errs) == 0 || !strings.HasPrefix(errs[0].Path, p) {
+		t.Fatalf("got %v, want an error on %s", errs, p)
+	}
+}
+
