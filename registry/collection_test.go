@@ -13,9 +13,9 @@ func TestCollectionWalk(t *testing.T) {
 	writeTree(t, dir, mergeFiles(
 		taskFiles(id1, "1.0.0").under("a"),
 		taskFiles(id1, "1.1.0").under("deep/er/still/b"),
-		taskFiles(id2, "1.0.0").under(".hidden/c"),          // hidden folders are skipped
-		taskFiles(id2, "2.0.0").under("d/.git/e"),           // at any depth
-		taskFiles(id2, "3.0.0").under("a/nested"),           // inside a task: not a task of its own
+		taskFiles(id2, "1.0.0").under(".hidden/c"),           // hidden folders are skipped
+		taskFiles(id2, "2.0.0").under("d/.git/e"),            // at any depth
+		taskFiles(id2, "3.0.0").under("a/nested"),            // inside a task: not a task of its own
 		files{"notes/readme.md": "x", ".hidden.zip": "junk"}, // neither tasks nor errors
 	))
 	if err := os.WriteFile(filepath.Join(dir, "z.zip"), zipBytes(t, taskFiles(id1, "2.0.0-rc.1")), 0o644); err != nil {

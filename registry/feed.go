@@ -218,4 +218,3 @@ func errLine(e *LoadError) int {
 	}
 	return e.Line
 }
-

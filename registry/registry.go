@@ -18,7 +18,7 @@ type Registry struct {
 	mu      sync.Mutex // serialises Apply and guards everything below
 	sources []SourceStatus
 	loaded  []bool
-	counts  []int // tasks served per source
+	counts  []int                   // tasks served per source
 	roots   []map[string]*rootState // per source, by root key
 	cands   map[string][]*Task      // identity to every copy, in conflict order
 	byID    map[string]map[string]struct{}

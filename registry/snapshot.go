@@ -31,9 +31,9 @@ type Snapshot struct {
 	Generation int64
 	LoadedAt   time.Time
 
-	tasks     *immutable.SortedMap[string, *Entry]        // by uuid
-	errs      *immutable.SortedMap[string, []*LoadError]  // by source position and root
-	conflicts *immutable.SortedMap[string, []Conflict]    // by identity
+	tasks     *immutable.SortedMap[string, *Entry]       // by uuid
+	errs      *immutable.SortedMap[string, []*LoadError] // by source position and root
+	conflicts *immutable.SortedMap[string, []Conflict]   // by identity
 	sources   []SourceStatus
 	versions  int
 	ready     bool

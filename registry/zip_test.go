@@ -40,7 +40,7 @@ func TestZipLayouts(t *testing.T) {
 				t.Errorf("got %q prefix %q path %s, want %q prefix %q path %s", got.Label, got.origin.prefix, got.Path, tc.wantLabel, tc.wantPrefix, p)
 			}
 			// Lazy content reads back from the archive.
-			script, err := NewContent(1<<20).Script(got)
+			script, err := NewContent(1 << 20).Script(got)
 			if err != nil || script != task["main.js"] {
 				t.Errorf("got script %q, %v; want %q", script, err, task["main.js"])
 			}
@@ -163,4 +163,3 @@ func TestZipCorruptEntry(t *testing.T) {
 		t.Fatalf("got %v, want an error on %s", errs, p)
 	}
 }
-
