@@ -1,0 +1,222 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/schema"
+)
+
+// The media types of GraphQL over HTTP.
+const (
+	mediaJSON     = "application/json"
+	mediaResponse = "application/graphql-response+json"
+	maxBodyBytes  = 1 << 20
+)
+
+type graphqlHandler struct {
+	reg     *registry.Registry
+	exec    *schema.Executor
+	timeout time.Duration
+	log     *slog.Logger
+	boot    string // tells ETags of this process from those of an earlier one
+}
+
+// response is how one request will be answered: the media type the client
+// accepts, and whether it wants the status codes of the current spec
+// (application/graphql-response+json, or no preference) or the legacy
+// 200-for-everything of application/json.
+type response struct {
+	media  string
+	legacy bool
+}
+
+// negotiate reads Accept. ok is false when the client accepts neither
+// GraphQL media type.
+func negotiate(accept string) (response, bool) {
+	if strings.TrimSpace(accept) == "" {
+		return response{media: mediaJSON}, true
+	}
+	var sawJSON, sawAny bool
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		if q, ok := params["q"]; ok {
+			if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
+				continue
+			}
+		}
+		switch mt {
+		case mediaResponse:
+			return response{media: mediaResponse}, true
+		case mediaJSON:
+			sawJSON = true
+		case "*/*", "application/*":
+			sawAny = true
+		}
+	}
+	switch {
+	case sawJSON:
+		return response{media: mediaJSON, legacy: true}, true
+	case sawAny:
+		return response{media: mediaJSON}, true
+	}
+	return response{}, false
+}
+
+func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		writeJSON(w, mediaJSON, http.StatusMethodNotAllowed, errorBody("use GET or POST"))
+		return
+	}
+	resp, ok := negotiate(r.Header.Get("Accept"))
+	if !ok {
+		writeJSON(w, mediaJSON, http.StatusNotAcceptable, errorBody("accept application/graphql-response+json or application/json"))
+		return
+	}
+	req, status, err := readRequest(r)
+	if err != nil {
+		writeJSON(w, resp.media, status, errorBody(err.Error()))
+		return
+	}
+	snap := h.reg.Snapshot() // the one snapshot this request is answered from
+	var etag string
+	if r.Method == http.MethodGet {
+		etag = h.etag(snap, req)
+		w.Header().Set("ETag", etag)
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Vary", "Accept")
+		if etagMatches(r.Header.Get("If-None-Match"), etag) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	prepared, fail := h.exec.Prepare(req)
+	if fail != nil {
+		code := http.StatusBadRequest
+		if resp.legacy {
+			code = http.StatusOK
+		}
+		writeJSON(w, resp.media, code, map[string]any{"errors": fail.Errors})
+		return
+	}
+	switch op := prepared.Operation(); {
+	case op == "subscription":
+		writeJSON(w, resp.media, http.StatusBadRequest, errorBody("subscriptions need a WebSocket (graphql-transport-ws) or Accept: text/event-stream"))
+		return
+	case op != "query" && r.Method == http.MethodGet:
+		w.Header().Del("ETag")
+		w.Header().Set("Allow", "POST")
+		writeJSON(w, resp.media, http.StatusMethodNotAllowed, errorBody(fmt.Sprintf("a %s must be sent with POST", op)))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+	defer cancel()
+	result := h.exec.Execute(ctx, snap, prepared, req)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		writeJSON(w, resp.media, http.StatusGatewayTimeout, errorBody(fmt.Sprintf("request took longer than %s and was stopped", h.timeout)))
+		return
+	}
+	writeJSON(w, resp.media, http.StatusOK, result)
+}
+
+// readRequest decodes GET parameters or a POST body. The status is the one
+// to answer with when err is not nil.
+func readRequest(r *http.Request) (schema.Request, int, error) {
+	var req schema.Request
+	if r.Method == http.MethodGet {
+		q := r.URL.Query()
+		if !q.Has("query") {
+			return req, http.StatusBadRequest, errors.New(`missing "query" parameter`)
+		}
+		req.Query, req.OperationName = q.Get("query"), q.Get("operationName")
+		for _, p := range []struct {
+			name string
+			dst  *map[string]any
+		}{{"variables", &req.Variables}, {"extensions", &req.Extensions}} {
+			if v := q.Get(p.name); v != "" {
+				if err := json.Unmarshal([]byte(v), p.dst); err != nil {
+					return req, http.StatusBadRequest, fmt.Errorf("%q must be a JSON object: %v", p.name, err)
+				}
+			}
+		}
+		return req, 0, nil
+	}
+	ct := r.Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || mt != mediaJSON {
+		return req, http.StatusUnsupportedMediaType, fmt.Errorf("send the request as %s, not %q", mediaJSON, ct)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return req, http.StatusUnsupportedMediaType, fmt.Errorf("charset %q is not supported: send utf-8", cs)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBodyBytes))
+	if err != nil {
+		return req, http.StatusRequestEntityTooLarge, fmt.Errorf("request body over %d bytes", maxBodyBytes)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return req, http.StatusBadRequest, fmt.Errorf("request body is not a JSON object: %v", err)
+	}
+	fields := []struct {
+		name     string
+		dst      any
+		required bool
+	}{
+		{"query", &req.Query, true},
+		{"operationName", &req.OperationName, false},
+		{"variables", &req.Variables, false},
+		{"extensions", &req.Extensions, false},
+	}
+	for _, f := range fields {
+		v, ok := raw[f.name]
+		if !ok || bytes.Equal(v, []byte("null")) {
+			if f.required {
+				return req, http.StatusBadRequest, fmt.Errorf("missing %q", f.name)
+			}
+			continue
+		}
+		if err := json.Unmarshal(v, f.dst); err != nil {
+			return req, http.StatusBadRequest, fmt.Errorf("%q has the wrong type: %s", f.name, v)
+		}
+	}
+	return req, 0, nil
+}
+
+// etag names the answer to one query over one snapshot: the same query over
+// an unchanged catalogue gets the same tag, so a poll costs a 304.
+func (h *graphqlHandler) etag(snap *registry.Snapshot, req schema.Request) string {
+	sum := sha256.New()
+	vars, _ := json.Marshal(req.Variables) // map keys are sorted: stable
+	fmt.Fprintf(sum, "%s\x00%s\x00%s", req.Query, req.OperationName, vars)
+	return fmt.Sprintf(`W/"%s-%d-%s"`, h.boot, snap.Generation, hex.EncodeToString(sum.Sum(nil))[:16])
+}
+
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == strings.TrimPrefix(etag, "W/") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,86 @@
+// Package httpapi serves the registry over HTTP: GraphQL and its streaming
+// transports, health and readiness, metrics, the index that other
+// registries pull, and the web page.
+package httpapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/schema"
+)
+
+// Config is what the HTTP layer needs.
+type Config struct {
+	Registry *registry.Registry
+	Executor *schema.Executor
+	Log      *slog.Logger
+	// Timeout bounds one GraphQL request; 0 means 10s.
+	Timeout time.Duration
+}
+
+// New builds the router.
+func New(cfg Config) http.Handler {
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	r := chi.NewRouter()
+	r.Use(recoverer(cfg.Log))
+	gql := &graphqlHandler{reg: cfg.Registry, exec: cfg.Executor, timeout: cfg.Timeout, log: cfg.Log,
+		boot: uuid.NewString()[:8]}
+	r.Handle("/graphql", gql)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	r.Get("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !cfg.Registry.Snapshot().Ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("loading\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	return r
+}
+
+// recoverer keeps a panic in one request from taking down the server, and
+// answers it the way a GraphQL client can read.
+func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if v := recover(); v != nil {
+					if v == http.ErrAbortHandler {
+						panic(v)
+					}
+					log.Error("panic serving request", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+					writeJSON(w, "application/json", http.StatusInternalServerError, errorBody("internal server error"))
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+type gqlError struct {
+	Message string `json:"message"`
+}
+
+// errorBody is a GraphQL response with errors and no data entry.
+func errorBody(msg string) map[string]any {
+	return map[string]any{"errors": []gqlError{{Message: msg}}}
+}
+
+func writeJSON(w http.ResponseWriter, mediaType string, status int, v any) {
+	w.Header().Set("Content-Type", mediaType+"; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

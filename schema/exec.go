@@ -1,0 +1,125 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/graphql-go/graphql"
+	"github.com/graphql-go/graphql/gqlerrors"
+	"github.com/graphql-go/graphql/language/ast"
+	"github.com/graphql-go/graphql/language/parser"
+	"github.com/graphql-go/graphql/language/source"
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+)
+
+// Request is one GraphQL request, however it arrived.
+type Request struct {
+	Query         string         `json:"query"`
+	Variables     map[string]any `json:"variables"`
+	OperationName string         `json:"operationName"`
+	Extensions    map[string]any `json:"extensions"`
+}
+
+// Limits bound what one request may ask for.
+type Limits struct {
+	MaxQueryBytes int // length of the query text
+	MaxDepth      int // nesting of fields, fragments expanded
+}
+
+// DefaultLimits fit every real dashboard query and GraphiQL's introspection.
+var DefaultLimits = Limits{MaxQueryBytes: 64 << 10, MaxDepth: 15}
+
+// Stage says where a request stopped, which decides its HTTP status.
+type Stage int
+
+// Stages of a request.
+const (
+	StageParse    Stage = iota + 1 // not a GraphQL document
+	StageValidate                  // a document the schema or the limits reject
+)
+
+// Failure is a request that never ran.
+type Failure struct {
+	Stage  Stage
+	Errors []gqlerrors.FormattedError
+}
+
+// Prepared is a parsed and validated request, ready to run.
+type Prepared struct {
+	doc *ast.Document
+	op  *ast.OperationDefinition
+}
+
+// Operation is "query", "mutation" or "subscription".
+func (p *Prepared) Operation() string { return p.op.Operation }
+
+// Executor runs requests against one schema.
+type Executor struct {
+	Schema graphql.Schema
+	Limits Limits
+}
+
+// Prepare parses and validates a request. Our own checks run before
+// graphql-go's rules: some of those rules recurse without bound on cyclic
+// fragments and overflow the stack, which no recover can catch.
+func (x *Executor) Prepare(req Request) (*Prepared, *Failure) {
+	if x.Limits.MaxQueryBytes > 0 && len(req.Query) > x.Limits.MaxQueryBytes {
+		return nil, failf(StageParse, nil, "query is %d bytes, over the limit of %d", len(req.Query), x.Limits.MaxQueryBytes)
+	}
+	doc, err := parser.Parse(parser.ParseParams{Source: source.NewSource(&source.Source{Body: []byte(req.Query), Name: "GraphQL request"})})
+	if err != nil {
+		return nil, &Failure{Stage: StageParse, Errors: gqlerrors.FormatErrors(err)}
+	}
+	if f := checkFragments(doc); f != nil {
+		return nil, f
+	}
+	if f := checkDepth(doc, x.Limits.MaxDepth); f != nil {
+		return nil, f
+	}
+	if vr := graphql.ValidateDocument(&x.Schema, doc, graphql.SpecifiedRules); !vr.IsValid {
+		return nil, &Failure{Stage: StageValidate, Errors: vr.Errors}
+	}
+	op, f := pickOperation(doc, req.OperationName)
+	if f != nil {
+		return nil, f
+	}
+	return &Prepared{doc: doc, op: op}, nil
+}
+
+// Execute runs a prepared request against one snapshot.
+func (x *Executor) Execute(ctx context.Context, snap *registry.Snapshot, p *Prepared, req Request) *graphql.Result {
+	return graphql.Execute(graphql.ExecuteParams{
+		Schema:        x.Schema,
+		AST:           p.doc,
+		OperationName: req.OperationName,
+		Args:          req.Variables,
+		Context:       WithSnapshot(ctx, snap),
+	})
+}
+
+func failf(stage Stage, nodes []ast.Node, format string, args ...any) *Failure {
+	return &Failure{Stage: stage, Errors: []gqlerrors.FormattedError{
+		gqlerrors.FormatError(gqlerrors.NewError(fmt.Sprintf(format, args...), nodes, "", nil, nil, nil)),
+	}}
+}
+
+func pickOperation(doc *ast.Document, name string) (*ast.OperationDefinition, *Failure) {
+	var found []*ast.OperationDefinition
+	for _, d := range doc.Definitions {
+		if op, ok := d.(*ast.OperationDefinition); ok {
+			if name == "" || (op.Name != nil && op.Name.Value == name) {
+				found = append(found, op)
+			}
+		}
+	}
+	switch {
+	case len(found) == 1:
+		return found[0], nil
+	case name != "":
+		return nil, failf(StageValidate, nil, "unknown operation named %q", name)
+	case len(found) == 0:
+		return nil, failf(StageValidate, nil, "the document has no operation")
+	default:
+		return nil, failf(StageValidate, nil, "the document has %d operations: name the one to run with operationName", len(found))
+	}
+}

@@ -1,0 +1,19 @@
+package schema
+
+import (
+	"github.com/graphql-go/graphql"
+)
+
+func (t *types) mutation() *graphql.Object {
+	return graphql.NewObject(graphql.ObjectConfig{
+		Name: "Mutation",
+		Fields: graphql.Fields{
+			"reload": field(nn(graphql.Int), "Rescan every source now; returns the generation in force after it.", func(p graphql.ResolveParams) (any, error) {
+				g, err := t.d.Reload(p.Context)
+				return int(g), err
+			}),
+		},
+	})
+}
+
+func (t *types) subscription() *graphql.Object { return nil }

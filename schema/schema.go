@@ -1,0 +1,74 @@
+// Package schema is the GraphQL schema of the registry, written by hand
+// with graphql-go, and its resolvers over one snapshot per request.
+package schema
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/graphql-go/graphql"
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+)
+
+type snapshotKey struct{}
+
+// WithSnapshot fixes the snapshot that every resolver of one request reads,
+// so that one answer never mixes two generations.
+func WithSnapshot(ctx context.Context, s *registry.Snapshot) context.Context {
+	return context.WithValue(ctx, snapshotKey{}, s)
+}
+
+func snapshotOf(ctx context.Context) *registry.Snapshot {
+	s, _ := ctx.Value(snapshotKey{}).(*registry.Snapshot)
+	if s == nil {
+		panic("schema: request without a snapshot")
+	}
+	return s
+}
+
+// Deps is what the resolvers need beyond the snapshot.
+type Deps struct {
+	Content *registry.Content // lazy script and test reads
+	Feed    *registry.Feed    // change events for subscriptions (nil: none)
+	// Reload runs a full rescan and returns the generation in force after it.
+	Reload func(ctx context.Context) (int64, error)
+}
+
+// New builds the schema.
+func New(d Deps) (graphql.Schema, error) {
+	t := newTypes(d)
+	cfg := graphql.SchemaConfig{Query: t.query()}
+	if d.Reload != nil {
+		cfg.Mutation = t.mutation()
+	}
+	if d.Feed != nil {
+		cfg.Subscription = t.subscription()
+	}
+	s, err := graphql.NewSchema(cfg)
+	if err != nil {
+		return s, fmt.Errorf("build schema: %w", err)
+	}
+	return s, nil
+}
+
+// safe turns a panic in a resolver into an error on that field; graphql-go
+// recovers some panics itself, but not all of them, and one it misses
+// takes the whole process down.
+func safe(fn graphql.FieldResolveFn) graphql.FieldResolveFn {
+	return func(p graphql.ResolveParams) (v any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				v, err = nil, fmt.Errorf("internal error in %s: %v", p.Info.FieldName, r)
+			}
+		}()
+		return fn(p)
+	}
+}
+
+func timeString(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}

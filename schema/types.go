@@ -1,0 +1,221 @@
+package schema
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/graphql-go/graphql"
+	"github.com/graphql-go/graphql/language/ast"
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+)
+
+// jsonScalar carries task schemas and test values as they were written.
+var jsonScalar = graphql.NewScalar(graphql.ScalarConfig{
+	Name:        "JSON",
+	Description: "Any JSON value, as written in the task's files.",
+	Serialize: func(v any) any {
+		if raw, ok := v.(json.RawMessage); ok {
+			if raw == nil {
+				return nil
+			}
+			return raw
+		}
+		return v
+	},
+	ParseValue:   func(v any) any { return v },
+	ParseLiteral: func(ast.Value) any { return nil },
+})
+
+type types struct {
+	d         Deps
+	task      *graphql.Object
+	loadError *graphql.Object
+	conflict  *graphql.Object
+	source    *graphql.Object
+	registry  *graphql.Object
+	testCase  *graphql.Object
+	event     *graphql.Object
+}
+
+func field(typ graphql.Output, desc string, fn func(p graphql.ResolveParams) (any, error)) *graphql.Field {
+	return &graphql.Field{Type: typ, Description: desc, Resolve: safe(fn)}
+}
+
+func nn(t graphql.Type) graphql.Output { return graphql.NewNonNull(t) }
+func list(t graphql.Type) graphql.Output {
+	return graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(t)))
+}
+func src[T any](p graphql.ResolveParams) T { v, _ := p.Source.(T); return v }
+func newTypes(d Deps) *types               { t := &types{d: d}; t.build(); return t }
+func orEmpty[T any](s []T) []T             { return append(make([]T, 0, len(s)), s...) }
+func taskField(typ graphql.Output, desc string, get func(*registry.Task) any) *graphql.Field {
+	return field(typ, desc, func(p graphql.ResolveParams) (any, error) { return get(src[*registry.Task](p)), nil })
+}
+
+func (t *types) build() {
+	t.loadError = graphql.NewObject(graphql.ObjectConfig{
+		Name:        "LoadError",
+		Description: "A problem found while loading a task: the file, where in it, and what is wrong.",
+		Fields: graphql.Fields{
+			"source":  field(nn(graphql.String), "Name of the source that found it.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Source, nil }),
+			"path":    field(nn(graphql.String), "The file as a user would open it; a file inside a zip is ARCHIVE.zip!/FILE.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Path, nil }),
+			"file":    field(nn(graphql.String), "The file relative to its task root, like metadata.json; empty for a whole archive or source.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).File, nil }),
+			"line":    field(graphql.Int, "1-based line, null when unknown.", func(p graphql.ResolveParams) (any, error) { return intOrNil(src[*registry.LoadError](p).Line), nil }),
+			"column":  field(graphql.Int, "1-based column in characters, null when unknown.", func(p graphql.ResolveParams) (any, error) { return intOrNil(src[*registry.LoadError](p).Column), nil }),
+			"kind":    field(nn(graphql.String), "SYNTAX, INVALID, MISSING, SCHEMA, TEST, ARCHIVE, IO or FETCH.", func(p graphql.ResolveParams) (any, error) { return string(src[*registry.LoadError](p).Kind), nil }),
+			"message": field(nn(graphql.String), "What is wrong.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Message(), nil }),
+		},
+	})
+	t.conflict = graphql.NewObject(graphql.ObjectConfig{
+		Name:        "Conflict",
+		Description: "A task version found twice: the first in configuration and path order is served.",
+		Fields: graphql.Fields{
+			"id":      field(nn(graphql.ID), "", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).ID, nil }),
+			"version": field(nn(graphql.String), "", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Version, nil }),
+			"path":    field(nn(graphql.String), "The copy that lost.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Path, nil }),
+			"winner":  field(nn(graphql.String), "The copy served.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Winner, nil }),
+		},
+	})
+	t.source = graphql.NewObject(graphql.ObjectConfig{
+		Name: "Source",
+		Fields: graphql.Fields{
+			"name":     field(nn(graphql.String), "", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Name, nil }),
+			"type":     field(nn(graphql.String), "filesystem or http.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Type, nil }),
+			"location": field(nn(graphql.String), "Path or URL as configured.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Location, nil }),
+			"status":   field(nn(graphql.String), "loading, ok, degraded (failing but serving what it had) or error.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Status, nil }),
+			"error": field(graphql.String, "Why the source is degraded or in error.", func(p graphql.ResolveParams) (any, error) {
+				return nilIfEmpty(src[registry.SourceStatus](p).Error), nil
+			}),
+			"taskCount": field(nn(graphql.Int), "Task versions this source provides, conflicts included.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).TaskCount, nil }),
+			"loadedAt": field(graphql.String, "RFC 3339 time of its last successful load.", func(p graphql.ResolveParams) (any, error) {
+				ns := src[registry.SourceStatus](p).LoadedAt
+				if ns == 0 {
+					return nil, nil
+				}
+				return timeString(time.Unix(0, ns)), nil
+			}),
+		},
+	})
+	t.registry = graphql.NewObject(graphql.ObjectConfig{
+		Name: "Registry",
+		Fields: graphql.Fields{
+			"generation":   field(nn(graphql.Int), "Grows by one with every change.", func(p graphql.ResolveParams) (any, error) { return int(src[*registry.Snapshot](p).Generation), nil }),
+			"taskCount":    field(nn(graphql.Int), "", func(p graphql.ResolveParams) (any, error) { return src[*registry.Snapshot](p).TaskCount(), nil }),
+			"versionCount": field(nn(graphql.Int), "", func(p graphql.ResolveParams) (any, error) { return src[*registry.Snapshot](p).VersionCount(), nil }),
+			"ready":        field(nn(graphql.Boolean), "True once every source finished its first load.", func(p graphql.ResolveParams) (any, error) { return src[*registry.Snapshot](p).Ready(), nil }),
+			"loadedAt": field(graphql.String, "RFC 3339 time this generation was built.", func(p graphql.ResolveParams) (any, error) {
+				return timeString(src[*registry.Snapshot](p).LoadedAt), nil
+			}),
+		},
+	})
+	t.testCase = graphql.NewObject(graphql.ObjectConfig{
+		Name: "TestCase",
+		Fields: graphql.Fields{
+			"name":           field(nn(graphql.String), "File name, like tests/basic.json.", func(p graphql.ResolveParams) (any, error) { return src[registry.TestCase](p).Name, nil }),
+			"input":          field(jsonScalar, "", func(p graphql.ResolveParams) (any, error) { return src[registry.TestCase](p).Input, nil }),
+			"expectedOutput": field(jsonScalar, "", func(p graphql.ResolveParams) (any, error) { return src[registry.TestCase](p).ExpectedOutput, nil }),
+		},
+	})
+	t.task = graphql.NewObject(graphql.ObjectConfig{
+		Name:        "Task",
+		Description: "One version of one task.",
+		Fields: graphql.Fields{
+			"id":          taskField(nn(graphql.ID), "The task's UUID.", func(t *registry.Task) any { return t.ID }),
+			"version":     taskField(nn(graphql.String), "SemVer 2.0.0.", func(t *registry.Task) any { return t.Version }),
+			"label":       taskField(nn(graphql.String), "", func(t *registry.Task) any { return t.Label }),
+			"description": taskField(nn(graphql.String), "", func(t *registry.Task) any { return t.Description }),
+			"availableVersions": field(list(graphql.String), "Every version of this task, ascending.", func(p graphql.ResolveParams) (any, error) {
+				return snapshotOf(p.Context).Versions(src[*registry.Task](p).ID), nil
+			}),
+			"source":       taskField(nn(graphql.String), "Name of the source it came from.", func(t *registry.Task) any { return t.Source }),
+			"path":         taskField(nn(graphql.String), "Its folder or zip.", func(t *registry.Task) any { return t.Path }),
+			"digest":       taskField(nn(graphql.String), "sha256 over all its files.", func(t *registry.Task) any { return t.Digest }),
+			"stale":        taskField(nn(graphql.Boolean), "True when its files are broken now and this is the last version that loaded.", func(t *registry.Task) any { return t.Stale }),
+			"error":        taskField(t.loadError, "What is wrong with its files now, when stale.", func(t *registry.Task) any { return errOrNil(t.Error) }),
+			"metadata":     taskField(jsonScalar, "metadata.json as written, unknown fields included.", func(t *registry.Task) any { return t.Metadata }),
+			"inputSchema":  taskField(jsonScalar, "", func(t *registry.Task) any { return t.InputSchema }),
+			"outputSchema": taskField(jsonScalar, "", func(t *registry.Task) any { return t.OutputSchema }),
+			"script": field(nn(graphql.String), "main.js, read when asked for.", func(p graphql.ResolveParams) (any, error) {
+				return t.d.Content.Script(src[*registry.Task](p))
+			}),
+			"tests": field(list(t.testCase), "tests/*.json in name order, read when asked for.", func(p graphql.ResolveParams) (any, error) {
+				tcs, err := t.d.Content.Tests(src[*registry.Task](p))
+				return orEmpty(tcs), err
+			}),
+		},
+	})
+}
+
+// intOrNil gives null for an unknown line or column rather than a 0 that
+// a client could take for a position.
+func intOrNil(n int) any {
+	if n <= 0 {
+		return nil
+	}
+	return n
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// errOrNil keeps a typed nil pointer from reaching graphql-go as a non-nil
+// interface.
+func errOrNil(e *registry.LoadError) any {
+	if e == nil {
+		return nil
+	}
+	return e
+}
+
+func (t *types) query() *graphql.Object {
+	idArg := graphql.FieldConfigArgument{"id": &graphql.ArgumentConfig{Type: nn(graphql.ID)}}
+	return graphql.NewObject(graphql.ObjectConfig{
+		Name: "Query",
+		Fields: graphql.Fields{
+			"tasks": field(list(t.task), "The latest version of each task, by id.", func(p graphql.ResolveParams) (any, error) {
+				return snapshotOf(p.Context).Latest(), nil
+			}),
+			"task": &graphql.Field{
+				Type:        t.task,
+				Description: "One task: the latest version when version is omitted; null when unknown.",
+				Args: graphql.FieldConfigArgument{
+					"id":      &graphql.ArgumentConfig{Type: nn(graphql.ID)},
+					"version": &graphql.ArgumentConfig{Type: graphql.String},
+				},
+				Resolve: safe(func(p graphql.ResolveParams) (any, error) {
+					id, _ := p.Args["id"].(string)
+					v, _ := p.Args["version"].(string)
+					if task, ok := snapshotOf(p.Context).Task(id, v); ok {
+						return task, nil
+					}
+					return nil, nil
+				}),
+			},
+			"taskVersions": &graphql.Field{
+				Type:        list(graphql.String),
+				Description: "A task's versions in ascending precedence; empty when unknown.",
+				Args:        idArg,
+				Resolve: safe(func(p graphql.ResolveParams) (any, error) {
+					id, _ := p.Args["id"].(string)
+					return snapshotOf(p.Context).Versions(id), nil
+				}),
+			},
+			"loadErrors": field(list(t.loadError), "Every problem found while loading.", func(p graphql.ResolveParams) (any, error) {
+				return orEmpty(snapshotOf(p.Context).Errors()), nil
+			}),
+			"conflicts": field(list(t.conflict), "Every task version found more than once.", func(p graphql.ResolveParams) (any, error) {
+				return orEmpty(snapshotOf(p.Context).Conflicts()), nil
+			}),
+			"sources": field(list(t.source), "Sources in configuration order.", func(p graphql.ResolveParams) (any, error) {
+				return orEmpty(snapshotOf(p.Context).Sources()), nil
+			}),
+			"registry": field(nn(t.registry), "The catalogue as a whole.", func(p graphql.ResolveParams) (any, error) {
+				return snapshotOf(p.Context), nil
+			}),
+		},
+	})
+}
