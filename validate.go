@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
@@ -57,7 +58,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		idx := reg.AddSource(src)
 		results, err := src.Scan(ctx)
 		if err != nil {
-			problems = append(problems, problem{path: p, msg: err.Error()})
+			problems = append(problems, problem{path: p, msg: strings.TrimPrefix(err.Error(), src.Location()+": ")})
 		}
 		reg.Apply(registry.Update{Source: idx, Full: true, Results: results, Err: err})
 	}
@@ -74,9 +75,16 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	for _, p := range problems {
 		fmt.Fprintln(stdout, p)
 	}
-	fmt.Fprintf(stdout, "%d tasks, %d versions valid; %d problems\n", snap.TaskCount(), snap.VersionCount(), len(problems))
+	fmt.Fprintf(stdout, "%s, %s valid; %s\n", plural(snap.TaskCount(), "task"), plural(snap.VersionCount(), "version"), plural(len(problems), "problem"))
 	if len(problems) > 0 {
 		return 1
 	}
 	return 0
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

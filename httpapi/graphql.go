@@ -133,6 +133,16 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, resp.media, http.StatusGatewayTimeout, errorBody(fmt.Sprintf("request took longer than %s and was stopped", h.timeout)))
 		return
 	}
+	if result.Data == nil && len(result.Errors) > 0 {
+		// graphql-go leaves data nil only when execution never began, as on
+		// variables that do not coerce: a request error, with no data entry.
+		code := http.StatusBadRequest
+		if resp.legacy {
+			code = http.StatusOK
+		}
+		writeJSON(w, resp.media, code, map[string]any{"errors": result.Errors})
+		return
+	}
 	writeJSON(w, resp.media, http.StatusOK, result)
 }
 

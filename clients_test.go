@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var npmOnce sync.Once
+
+// clients installs the npm packages of clienttest/ once per run, from its
+// lock file, and returns the folder to run node in.
+func clients(tb testing.TB) string {
+	tb.Helper()
+	dir, _ := filepath.Abs("clienttest")
+	var err error
+	npmOnce.Do(func() {
+		if _, statErr := os.Stat(filepath.Join(dir, "node_modules", "graphql-ws")); statErr == nil {
+			return
+		}
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		cmd.Dir = dir
+		var out []byte
+		if out, err = cmd.CombinedOutput(); err != nil {
+			err = &exec.ExitError{Stderr: out}
+		}
+	})
+	if err != nil {
+		tb.Fatalf("npm ci in %s: %v", dir, err)
+	}
+	return dir
+}
+
+// node runs a script of clienttest/ and returns what it printed.
+func node(tb testing.TB, timeout time.Duration, script string, args ...string) string {
+	tb.Helper()
+	dir := clients(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", append([]string{script}, args...)...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		tb.Fatalf("node %s: %v\n%s\n%s", script, err, out, stderr)
+	}
+	return string(out)
+}
+
+// TestGraphQLOverHTTPAudit runs graphql-http's audit against the real
+// server: every MUST must pass, and SHOULDs that fail are listed.
+func TestGraphQLOverHTTPAudit(t *testing.T) {
+	p := start(t, "examples")
+	p.waitReady(t)
+	var results []struct {
+		ID, Name, Status, Reason string
+	}
+	out := node(t, time.Minute, "audit.mjs", p.url+"/graphql")
+	if err := json.Unmarshal([]byte(out), &results); err != nil {
+		t.Fatalf("audit output: %v\n%s", err, out)
+	}
+	if len(results) < 30 {
+		t.Fatalf("got %d audit results, want the full audit", len(results))
+	}
+	for _, r := range results {
+		switch {
+		case r.Status == "error" || strings.HasPrefix(r.Name, "MUST") && r.Status != "ok":
+			t.Errorf("MUST failed: %s %s: %s", r.ID, r.Name, r.Reason)
+		case r.Status != "ok":
+			t.Logf("%s %s %s: %s", r.Status, r.ID, r.Name, r.Reason)
+		}
+	}
+}

@@ -1,0 +1,92 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/schema"
+)
+
+const catalogue = "../testdata/catalogue"
+
+type testServer struct {
+	*httptest.Server
+	reg  *registry.Registry
+	feed *registry.Feed
+	src  *registry.FSSource
+	idx  int
+}
+
+// newTestServer serves a real registry loaded from dir.
+func newTestServer(tb testing.TB, dir string) *testServer {
+	tb.Helper()
+	feed := registry.NewFeed(64, 64)
+	reg := registry.New(time.Now, feed)
+	src, err := registry.NewFSSource("catalogue", dir, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ts := &testServer{reg: reg, feed: feed, src: src, idx: reg.AddSource(src)}
+	ts.rescan(tb)
+	sch, err := schema.New(schema.Deps{Content: registry.NewContent(1 << 20), Feed: feed,
+		Reload: func(context.Context) (int64, error) { ts.rescan(tb); return reg.Snapshot().Generation, nil }})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ts.Server = httptest.NewServer(New(Config{Registry: reg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Executor: &schema.Executor{Schema: sch, Limits: schema.DefaultLimits}}))
+	tb.Cleanup(ts.Close)
+	return ts
+}
+
+func (ts *testServer) rescan(tb testing.TB) {
+	res, err := ts.src.Scan(context.Background())
+	ts.reg.Apply(registry.Update{Source: ts.idx, Full: true, Results: res, Err: err})
+}
+
+// post sends a GraphQL request and decodes the answer.
+func post(tb testing.TB, url, accept, query string, vars map[string]any) (int, http.Header, map[string]any) {
+	tb.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	return do(tb, req)
+}
+
+func do(tb testing.TB, req *http.Request) (int, http.Header, map[string]any) {
+	tb.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &out); err != nil {
+			tb.Fatalf("answer is not JSON: %s", data)
+		}
+	}
+	return resp.StatusCode, resp.Header, out
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// registryUpdateRemovingAll is a full update that finds nothing.
+func registryUpdateRemovingAll(ts *testServer) registry.Update {
+	return registry.Update{Source: ts.idx, Full: true}
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// program is the real program running in the test process.
+type program struct {
+	url    string
+	cancel context.CancelFunc
+	done   chan int
+	logs   *syncBuffer
+}
+
+// syncBuffer collects the program's logs while it writes them.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// listening finds the address in text or JSON logs.
+var listening = regexp.MustCompile(`msg"?[=:]"?listening"?[ ,]"?addr"?[=:]"?([0-9.:]+)`)
+
+// start runs `ratchet-registry serve` with args on 127.0.0.1:0 and waits
+// for the address it logs.
+func start(tb testing.TB, args ...string) *program {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &program{cancel: cancel, done: make(chan int, 1), logs: &syncBuffer{}}
+	go func() {
+		p.done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), io.Discard, p.logs)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listening.FindStringSubmatch(p.logs.String()); m != nil {
+			p.url = "http://" + m[1]
+			break
+		}
+		select {
+		case code := <-p.done:
+			tb.Fatalf("program exited with %d before listening:\n%s", code, p.logs)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if p.url == "" {
+		tb.Fatalf("program did not log its address:\n%s", p.logs)
+	}
+	tb.Cleanup(func() { p.stop(tb) })
+	return p
+}
+
+// stop shuts the program down as SIGTERM would and checks it exits 0.
+func (p *program) stop(tb testing.TB) {
+	tb.Helper()
+	if p.cancel == nil {
+		return
+	}
+	p.cancel()
+	p.cancel = nil
+	select {
+	case code := <-p.done:
+		if code != 0 {
+			tb.Errorf("program exited with %d:\n%s", code, p.logs)
+		}
+	case <-time.After(15 * time.Second):
+		tb.Fatalf("program did not stop:\n%s", p.logs)
+	}
+}
+
+// waitReady polls /readyz until the first load is done.
+func (p *program) waitReady(tb testing.TB) {
+	tb.Helper()
+	eventually(tb, 10*time.Second, func() bool {
+		resp, err := http.Get(p.url + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+}
+
+// query posts a GraphQL query and returns the data, failing on errors.
+func (p *program) query(tb testing.TB, q string) map[string]any {
+	tb.Helper()
+	out := p.raw(tb, q)
+	if out["errors"] != nil {
+		tb.Fatalf("query %s: errors %v", q, out["errors"])
+	}
+	data, _ := out["data"].(map[string]any)
+	return data
+}
+
+func (p *program) raw(tb testing.TB, q string) map[string]any {
+	tb.Helper()
+	body, _ := json.Marshal(map[string]string{"query": q})
+	resp, err := http.Post(p.url+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(tb testing.TB, within time.Duration, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("condition not met within %s", within)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// copyTree copies a folder of test inputs into a scratch folder that the
+// test may change.
+func copyTree(tb testing.TB, from, to string) {
+	tb.Helper()
+	err := filepath.Walk(from, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		dst := filepath.Join(to, rel)
+		if info.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func lines(s string) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const (
+	addID   = "6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
+	greetID = "2b7e9c4d-5a6f-4b1c-9d2e-8f7a6b5c4d3e"
+	upperID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+)
+
+// TestServeEndToEnd runs the real program over a real tree with broken
+// tasks and a conflict, and checks every field of the API.
+func TestServeEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	copyTree(t, "testdata/catalogue", dir)
+	p := start(t, dir)
+	p.waitReady(t)
+
+	data := p.query(t, `{
+		tasks { id version label description availableVersions source path digest stale error { message } }
+		registry { generation taskCount versionCount loadedAt ready }
+		sources { name type location status error taskCount loadedAt }
+		loadErrors { source path file line column kind message }
+		conflicts { id version path winner }
+	}`)
+	got := fmt.Sprint(data["tasks"])
+	for _, want := range []string{
+		"id:" + greetID, "version:1.1.0", "availableVersions:[1.0.0 1.1.0 2.0.0-rc.1]",
+		"id:" + addID, "label:Add two numbers", "description:Returns the sum of a and b.", "path:" + filepath.Join(dir, "add") + " ",
+		"id:" + upperID, "path:" + filepath.Join(dir, "uppercase.zip"), "stale:false", "digest:sha256:", "source:" + dir,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("tasks: got %s, want it to contain %q", got, want)
+		}
+	}
+	reg := data["registry"].(map[string]any)
+	if reg["taskCount"] != 3.0 || reg["versionCount"] != 5.0 || reg["generation"].(float64) < 1 || reg["loadedAt"] == nil || reg["ready"] != true {
+		t.Errorf("registry: got %v", reg)
+	}
+	srcs := data["sources"].([]any)
+	if len(srcs) != 1 || fmt.Sprint(srcs[0]) != fmt.Sprintf("map[error:<nil> loadedAt:%s location:%s name:%s status:ok taskCount:6 type:filesystem]", srcs[0].(map[string]any)["loadedAt"], dir, dir) {
+		t.Errorf("sources: got %v", srcs)
+	}
+	wantErrs := fmt.Sprintf("[map[column:30 file:main.js kind:SYNTAX line:2 message:JavaScript syntax error: Unexpected token } path:%s source:%s] "+
+		"map[column:14 file:metadata.json kind:INVALID line:3 message:version \"v2.0.0\" has a leading \"v\": drop it and write \"2.0.0\" path:%s source:%s]]",
+		filepath.Join(dir, "broken-script", "main.js"), dir, filepath.Join(dir, "broken-version", "metadata.json"), dir)
+	if got := fmt.Sprint(data["loadErrors"]); got != wantErrs {
+		t.Errorf("loadErrors:\ngot  %s\nwant %s", got, wantErrs)
+	}
+	wantConflicts := fmt.Sprintf("[map[id:%s path:%s version:1.0.0 winner:%s]]", addID, filepath.Join(dir, "zz-copies", "add"), filepath.Join(dir, "add"))
+	if got := fmt.Sprint(data["conflicts"]); got != wantConflicts {
+		t.Errorf("conflicts: got %s, want %s", got, wantConflicts)
+	}
+
+	one := p.query(t, `{
+		latest: task(id: "`+greetID+`") { version }
+		old: task(id: "`+strings.ToUpper(greetID)+`", version: "1.0.0") { version script }
+		pre: task(id: "`+greetID+`", version: "2.0.0-rc.1") { version }
+		add: task(id: "`+addID+`") { inputSchema outputSchema script tests { name input expectedOutput } }
+		zip: task(id: "`+upperID+`") { script tests { name } }
+		unknown: task(id: "00000000-0000-4000-8000-000000000000") { id }
+		notUUID: task(id: "nope") { id }
+		noVersion: task(id: "`+greetID+`", version: "9.9.9") { id }
+		versions: taskVersions(id: "`+greetID+`")
+		noVersions: taskVersions(id: "00000000-0000-4000-8000-000000000000")
+	}`)
+	checks := []struct{ key, want string }{
+		{"latest", "map[version:1.1.0]"},
+		{"old", `map[script:(function(input) { return { greeting: "Hello " + input.name }; })` + "\n" + ` version:1.0.0]`},
+		{"pre", "map[version:2.0.0-rc.1]"},
+		{"add", "map[inputSchema:map[$schema:https://json-schema.org/draft/2020-12/schema additionalProperties:false properties:map[a:map[type:number] b:map[type:number]] required:[a b] type:object] " +
+			"outputSchema:map[$schema:https://json-schema.org/draft/2020-12/schema properties:map[sum:map[type:number]] required:[sum] type:object] " +
+			"script:(function(input) {\n  return { sum: input.a + input.b };\n})\n " +
+			"tests:[map[expectedOutput:map[sum:-2.5] input:map[a:-4 b:1.5] name:tests/negative.json] map[expectedOutput:map[sum:3] input:map[a:1 b:2] name:tests/small.json]]]"},
+		{"zip", "map[script:(function(input) { return { text: input.text.toUpperCase() }; })\n tests:[map[name:tests/abc.json]]]"},
+		{"unknown", "<nil>"},
+		{"notUUID", "<nil>"},
+		{"noVersion", "<nil>"},
+		{"versions", "[1.0.0 1.1.0 2.0.0-rc.1]"},
+		{"noVersions", "[]"},
+	}
+	for _, c := range checks {
+		if got := fmt.Sprint(one[c.key]); got != c.want {
+			t.Errorf("%s: got %s, want %s", c.key, got, c.want)
+		}
+	}
+
+	// A malformed query is a GraphQL error with a 4xx status.
+	resp, err := http.Post(p.url+"/graphql", "application/json", strings.NewReader(`{"query": "{ tasks { id "}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 400 || resp.StatusCode > 499 {
+		t.Errorf("malformed query: got %d, want 4xx", resp.StatusCode)
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(p.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: got %d, want 200", path, resp.StatusCode)
+		}
+	}
+	p.stop(t)
+	if !strings.Contains(p.logs.String(), "msg=stopped") {
+		t.Errorf("no clean stop in the logs:\n%s", p.logs)
+	}
+}
+
+func TestServeConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	copyTree(t, "examples", filepath.Join(dir, "tasks"))
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.yaml", "server:\n  addr: 127.0.0.1:0\nwatch:\n  mode: off\nregistry:\n  sources:\n    - type: filesystem\n      path: ./tasks\n")
+	p := start(t, "--config", good, "--log-format", "json")
+	p.waitReady(t)
+	if n := p.query(t, `{ registry { taskCount } }`)["registry"].(map[string]any)["taskCount"]; n != 3.0 {
+		t.Errorf("got %v tasks from a configuration with a relative path, want 3", n)
+	}
+	if !strings.Contains(p.logs.String(), `"msg":"listening"`) {
+		t.Errorf("want JSON logs, got:\n%s", p.logs)
+	}
+	p.stop(t)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantLog  string
+	}{
+		{"unknown key", []string{"--config", write("unknown.yaml", "server:\n  addr: 127.0.0.1:0\n  adr: x\n")}, 1, "line 3: field adr not found"},
+		{"bad mode", []string{"--config", write("mode.yaml", "watch:\n  mode: sometimes\nregistry:\n  sources: [{type: filesystem, path: x}]\n")}, 1, `watch.mode is \"sometimes\"`},
+		{"bad source", []string{"--config", write("src.yaml", "registry:\n  sources:\n    - type: ftp\n      path: x\n")}, 1, `line 3: registry.sources[0]: type is \"ftp\"`},
+		{"bad duration", []string{"--config", write("dur.yaml", "watch:\n  debounce: soon\n")}, 1, "line 2"},
+		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, 1, "no such file"},
+		{"port in use", []string{"--addr", ln.Addr().String(), filepath.Join(dir, "tasks")}, 1, "address already in use"},
+		{"nothing to serve", []string{}, 2, ""},
+		{"bad log format", []string{"--log-format", "xml", "x"}, 2, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs syncBuffer
+			code := run(t.Context(), append([]string{"serve"}, tc.args...), &logs, &logs)
+			if code != tc.wantCode || !strings.Contains(logs.String(), tc.wantLog) {
+				t.Errorf("got exit %d with %s, want %d with %q", code, logs.String(), tc.wantCode, tc.wantLog)
+			}
+		})
+	}
+}

@@ -1,0 +1,1 @@
+(function(input) { return { greeting: "Hello " + input.name }; })

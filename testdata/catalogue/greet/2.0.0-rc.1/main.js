@@ -1,0 +1,4 @@
+(function(input) {
+  var name = input.name.trim();
+  return { greeting: "Hello, " + name + "!" };
+})
