@@ -33,6 +33,7 @@ type graphqlHandler struct {
 	timeout time.Duration
 	log     *slog.Logger
 	boot    string // tells ETags of this process from those of an earlier one
+	cache   *answerCache
 }
 
 // response is how one request will be answered: the media type the client
@@ -96,9 +97,9 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap := h.reg.Snapshot() // the one snapshot this request is answered from
-	var etag string
+	key := requestKey(req)
 	if r.Method == http.MethodGet {
-		etag = h.etag(snap, req)
+		etag := fmt.Sprintf(`W/"%s-%d-%s"`, h.boot, snap.Generation, key[:16])
 		w.Header().Set("ETag", etag)
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("Vary", "Accept")
@@ -106,6 +107,10 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
+	}
+	if body, ok := h.cache.get(snap.Generation, key); ok {
+		writeBody(w, resp.media, http.StatusOK, body)
+		return
 	}
 	prepared, fail := h.exec.Prepare(req)
 	if fail != nil {
@@ -143,7 +148,15 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, resp.media, code, map[string]any{"errors": result.Errors})
 		return
 	}
-	writeJSON(w, resp.media, http.StatusOK, result)
+	body, err := json.Marshal(result)
+	if err != nil {
+		writeJSON(w, resp.media, http.StatusInternalServerError, errorBody("encode answer: "+err.Error()))
+		return
+	}
+	if prepared.Operation() == "query" && len(result.Errors) == 0 {
+		h.cache.put(snap.Generation, key, body)
+	}
+	writeBody(w, resp.media, http.StatusOK, body)
 }
 
 // readRequest decodes GET parameters or a POST body. The status is the one
@@ -209,13 +222,14 @@ func readRequest(r *http.Request) (schema.Request, int, error) {
 	return req, 0, nil
 }
 
-// etag names the answer to one query over one snapshot: the same query over
-// an unchanged catalogue gets the same tag, so a poll costs a 304.
-func (h *graphqlHandler) etag(snap *registry.Snapshot, req schema.Request) string {
+// requestKey names a request: with the snapshot's generation it names the
+// answer, for ETags (a poll of an unchanged catalogue costs a 304) and for
+// the answer cache.
+func requestKey(req schema.Request) string {
 	sum := sha256.New()
 	vars, _ := json.Marshal(req.Variables) // map keys are sorted: stable
 	fmt.Fprintf(sum, "%s\x00%s\x00%s", req.Query, req.OperationName, vars)
-	return fmt.Sprintf(`W/"%s-%d-%s"`, h.boot, snap.Generation, hex.EncodeToString(sum.Sum(nil))[:16])
+	return hex.EncodeToString(sum.Sum(nil))
 }
 
 func etagMatches(header, etag string) bool {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -33,7 +34,7 @@ func New(cfg Config) http.Handler {
 	r := chi.NewRouter()
 	r.Use(recoverer(cfg.Log))
 	gql := &graphqlHandler{reg: cfg.Registry, exec: cfg.Executor, timeout: cfg.Timeout, log: cfg.Log,
-		boot: uuid.NewString()[:8]}
+		boot: uuid.NewString()[:8], cache: newAnswerCache(256, 32<<20)}
 	r.Handle("/graphql", gql)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -80,7 +81,13 @@ func errorBody(msg string) map[string]any {
 }
 
 func writeJSON(w http.ResponseWriter, mediaType string, status int, v any) {
+	body, _ := json.Marshal(v)
+	writeBody(w, mediaType, status, body)
+}
+
+func writeBody(w http.ResponseWriter, mediaType string, status int, body []byte) {
 	w.Header().Set("Content-Type", mediaType+"; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(body)
 }
