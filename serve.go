@@ -18,6 +18,7 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/httpapi"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
+	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
 
 // runServe serves until ctx ends, then shuts down gracefully: in-flight
@@ -75,7 +76,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	feed := registry.NewFeed(4096, 256)
 	reg := registry.New(time.Now, feed)
-	svc := registry.NewService(reg, log)
+	svc := registry.NewService(reg, log, watcher.Config{
+		Mode: cfg.Watch.Mode, Debounce: cfg.Watch.Debounce, MaxWait: cfg.Watch.MaxWait,
+		PollInterval: cfg.Watch.PollInterval, RescanInterval: cfg.Watch.RescanInterval,
+	}, registry.Hooks{})
 	for i, sc := range cfg.Registry.Sources {
 		src, err := newSource(sc, i)
 		if err != nil {

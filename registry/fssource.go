@@ -308,3 +308,38 @@ func outermost(keys []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Group maps a changed path to the task root that holds it, for the
+// watcher's per-task debounce. It only reads the disk, so it is safe to
+// call from the watcher's goroutine.
+func (s *FSSource) Group(p string) string {
+	rel, ok := s.rel(p)
+	if !ok {
+		return p
+	}
+	group := path.Dir(rel)
+	for a := rel; ; a = path.Dir(a) {
+		if s.isRoot(a) {
+			group = a
+		}
+		if a == "." {
+			return group
+		}
+	}
+}
+
+// fingerprint summarises the sizes and times of a root's files, to tell a
+// file still being written from one that is done.
+func (s *FSSource) fingerprint(key string) string {
+	var b strings.Builder
+	_ = filepath.WalkDir(s.abspath(key), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if info, err := d.Info(); err == nil {
+			fmt.Fprintf(&b, "%s %d %d\n", p, info.Size(), info.ModTime().UnixNano())
+		}
+		return nil
+	})
+	return b.String()
+}

@@ -98,16 +98,19 @@ func (r *Registry) Apply(u Update) (*Snapshot, bool) {
 	statusChanged := r.updateStatus(u)
 
 	next := &Snapshot{
-		Generation: prev.Generation + 1,
-		LoadedAt:   r.now(),
-		tasks:      prev.tasks,
-		errs:       prev.errs,
-		conflicts:  prev.conflicts,
-		versions:   prev.versions,
-		sources:    prev.sources,
-		ready:      !slices.Contains(r.loaded, false),
+		Generation:    prev.Generation + 1,
+		LoadedAt:      r.now(),
+		tasks:         prev.tasks,
+		errs:          prev.errs,
+		conflicts:     prev.conflicts,
+		versions:      prev.versions,
+		errCount:      prev.errCount,
+		conflictCount: prev.conflictCount,
+		sources:       prev.sources,
+		ready:         !slices.Contains(r.loaded, false),
 	}
 	for k, be := range ch.errKeys {
+		next.errCount += len(be[1]) - len(be[0])
 		if len(be[1]) == 0 {
 			next.errs = next.errs.Delete(k)
 		} else {
@@ -115,8 +118,12 @@ func (r *Registry) Apply(u Update) (*Snapshot, bool) {
 		}
 	}
 	for id := range ch.ids {
+		if old, ok := next.conflicts.Get(id); ok {
+			next.conflictCount -= len(old)
+		}
 		cs := r.cands[id]
 		if len(cs) > 1 {
+			next.conflictCount += len(cs) - 1
 			next.conflicts = next.conflicts.Set(id, conflictsOf(cs))
 		} else {
 			next.conflicts = next.conflicts.Delete(id)

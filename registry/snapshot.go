@@ -31,12 +31,14 @@ type Snapshot struct {
 	Generation int64
 	LoadedAt   time.Time
 
-	tasks     *immutable.SortedMap[string, *Entry]       // by uuid
-	errs      *immutable.SortedMap[string, []*LoadError] // by source position and root
-	conflicts *immutable.SortedMap[string, []Conflict]   // by identity
-	sources   []SourceStatus
-	versions  int
-	ready     bool
+	tasks         *immutable.SortedMap[string, *Entry]       // by uuid
+	errs          *immutable.SortedMap[string, []*LoadError] // by source position and root
+	conflicts     *immutable.SortedMap[string, []Conflict]   // by identity
+	sources       []SourceStatus
+	versions      int
+	errCount      int
+	conflictCount int
+	ready         bool
 }
 
 func emptySnapshot() *Snapshot {
@@ -52,6 +54,12 @@ func (s *Snapshot) TaskCount() int { return s.tasks.Len() }
 
 // VersionCount is the number of task versions served.
 func (s *Snapshot) VersionCount() int { return s.versions }
+
+// ErrorCount is the number of load errors.
+func (s *Snapshot) ErrorCount() int { return s.errCount }
+
+// ConflictCount is the number of conflicting copies.
+func (s *Snapshot) ConflictCount() int { return s.conflictCount }
 
 // Ready is true once every source has finished its first load.
 func (s *Snapshot) Ready() bool { return s.ready }

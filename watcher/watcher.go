@@ -1,0 +1,214 @@
+// Package watcher turns changes under a folder into debounced batches of
+// changed paths: from fsnotify where the kernel delivers events, by
+// polling where it does not. It knows nothing of what the files mean.
+package watcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Modes.
+const (
+	ModeAuto     = "auto"
+	ModeFsnotify = "fsnotify"
+	ModePoll     = "poll"
+	ModeOff      = "off"
+)
+
+// Config says how to watch.
+type Config struct {
+	Mode           string
+	Debounce       time.Duration // quiet time before a group of changes is sent
+	MaxWait        time.Duration // longest a change waits under a constant stream of writes
+	PollInterval   time.Duration
+	RescanInterval time.Duration // periodic full rescans; 0 for none
+	// Group maps a changed path to its debounce group (for the registry, its
+	// task root): each group has its own quiet window. Nil groups by folder.
+	Group func(path string) string
+	// MountInfo is read to find filesystems that deliver no events; empty
+	// means /proc/self/mountinfo.
+	MountInfo string
+}
+
+// Defaults fills in what the configuration left out.
+func (c Config) withDefaults() Config {
+	if c.Mode == "" {
+		c.Mode = ModeAuto
+	}
+	if c.Debounce <= 0 {
+		c.Debounce = 50 * time.Millisecond
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = time.Second
+	}
+	if c.PollInterval < 100*time.Millisecond {
+		c.PollInterval = max(c.PollInterval, 100*time.Millisecond)
+	}
+	if c.Group == nil {
+		c.Group = filepath.Dir
+	}
+	if c.MountInfo == "" {
+		c.MountInfo = "/proc/self/mountinfo"
+	}
+	return c
+}
+
+// Batch is a set of changes to reload. Paths are absolute, sorted, unique.
+// Full means changes may have been missed: everything must be re-read.
+type Batch struct {
+	Paths  []string
+	Full   bool
+	Reason string    // why a full rescan: "overflow", "watch error", "periodic", "root appeared"
+	First  time.Time // when the earliest change in the batch was seen
+}
+
+// Watcher watches one folder tree.
+type Watcher struct {
+	root string
+	cfg  Config
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	mode    string // the mode in force, after any fallback
+	watches int
+}
+
+// New makes a watcher of root; Run starts it.
+func New(root string, cfg Config, log *slog.Logger) *Watcher {
+	return &Watcher{root: filepath.Clean(root), cfg: cfg.withDefaults(), log: log, mode: cfg.withDefaults().Mode}
+}
+
+// Mode is the mode in force: fsnotify, poll or off, once Run has chosen.
+func (w *Watcher) Mode() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.mode
+}
+
+// Watches is the number of folders watched through fsnotify.
+func (w *Watcher) Watches() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.watches
+}
+
+func (w *Watcher) setMode(m string) {
+	w.mu.Lock()
+	w.mode = m
+	w.mu.Unlock()
+}
+
+func (w *Watcher) setWatches(n int) {
+	w.mu.Lock()
+	w.watches = n
+	w.mu.Unlock()
+}
+
+// errLimit is a watch that the kernel refused for want of resources.
+var errLimit = errors.New("inotify limit reached")
+
+// Run watches until ctx ends and sends batches on out. It returns when
+// every goroutine it started has stopped.
+func (w *Watcher) Run(ctx context.Context, out chan<- Batch) error {
+	if w.cfg.Mode == ModeOff {
+		w.setMode(ModeOff)
+		<-ctx.Done()
+		return nil
+	}
+	if err := w.waitForRoot(ctx, out); err != nil {
+		return nil // ctx ended
+	}
+	mode := w.cfg.Mode
+	if mode == ModeAuto {
+		if fs := remoteFilesystem(w.cfg.MountInfo, w.root); fs != "" {
+			w.log.Warn("polling: this filesystem delivers no change events", "root", w.root, "filesystem", fs, "poll_interval", w.cfg.PollInterval)
+			mode = ModePoll
+		}
+	}
+	if mode != ModePoll {
+		w.setMode(ModeFsnotify)
+		err := w.runNotify(ctx, out, mode == ModeAuto)
+		if !errors.Is(err, errLimit) {
+			return err
+		}
+		w.log.Warn("polling: cannot watch every folder", "root", w.root, "error", err,
+			"hint", "raise fs.inotify.max_user_watches or fs.inotify.max_user_instances", "poll_interval", w.cfg.PollInterval)
+		w.setWatches(0)
+	}
+	w.setMode(ModePoll)
+	return w.runPoll(ctx, out)
+}
+
+// waitForRoot reports a missing root and waits for it to appear, then asks
+// for a full rescan so that what appeared with it is loaded.
+func (w *Watcher) waitForRoot(ctx context.Context, out chan<- Batch) error {
+	if _, err := os.Stat(w.root); err == nil {
+		return nil
+	}
+	w.log.Warn("folder to watch does not exist yet; waiting for it", "root", w.root)
+	t := time.NewTicker(min(w.cfg.PollInterval, 250*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			if _, err := os.Stat(w.root); err == nil {
+				w.log.Info("folder to watch appeared", "root", w.root)
+				return send(ctx, out, Batch{Full: true, Reason: "root appeared", First: time.Now()})
+			}
+		}
+	}
+}
+
+func send(ctx context.Context, out chan<- Batch, b Batch) error {
+	select {
+	case out <- b:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ignored is true for paths no loader reads: editor scratch files, and
+// anything under a hidden folder.
+func (w *Watcher) ignored(path string) bool {
+	rel, err := filepath.Rel(w.root, path)
+	if err != nil || rel == "." {
+		return false
+	}
+	parts := strings.Split(rel, string(filepath.Separator))
+	for _, p := range parts[:len(parts)-1] {
+		if strings.HasPrefix(p, ".") {
+			return true
+		}
+	}
+	return scratch(parts[len(parts)-1])
+}
+
+// scratch recognises the temporary files that editors write beside the
+// file being saved.
+func scratch(name string) bool {
+	switch {
+	case name == "4913", // vim's probe for a writable folder
+		strings.HasSuffix(name, ".swp"), strings.HasSuffix(name, ".swx"), strings.HasSuffix(name, ".swo"),
+		strings.HasSuffix(name, "~"),
+		strings.HasPrefix(name, ".#"),
+		strings.HasPrefix(name, "#") && strings.HasSuffix(name, "#"),
+		strings.HasSuffix(name, ".tmp"),
+		strings.HasPrefix(name, ".goutputstream-"),
+		strings.HasSuffix(name, "___jb_tmp___"), strings.HasSuffix(name, "___jb_old___"):
+		return true
+	}
+	return false
+}
+
+func (w *Watcher) String() string { return fmt.Sprintf("watcher(%s, %s)", w.root, w.Mode()) }
