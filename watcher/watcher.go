@@ -179,14 +179,14 @@ func send(ctx context.Context, out chan<- Batch, b Batch) error {
 }
 
 // ignored is true for paths no loader reads: editor scratch files, and
-// anything under a hidden folder.
+// anything hidden, at any depth.
 func (w *Watcher) ignored(path string) bool {
 	rel, err := filepath.Rel(w.root, path)
 	if err != nil || rel == "." {
 		return false
 	}
 	parts := strings.Split(rel, string(filepath.Separator))
-	for _, p := range parts[:len(parts)-1] {
+	for _, p := range parts {
 		if strings.HasPrefix(p, ".") {
 			return true
 		}
