@@ -11,8 +11,9 @@ import (
 // is read again before its error is published, so that a save caught half
 // way never shows up as an error (or an event) at all.
 const (
-	settleWait     = 25 * time.Millisecond
-	settleAttempts = 6
+	settleWait     = 25 * time.Millisecond  // between attempts
+	settleQuiet    = 100 * time.Millisecond // files untouched this long are done
+	settleAttempts = 8                      // then the error is published whatever
 )
 
 // follow applies the watcher's batches to one filesystem source.
@@ -74,13 +75,14 @@ func (s *Service) reload(ctx context.Context, ss *serviceSource, src *FSSource, 
 			kept = append(kept, res)
 			continue
 		}
-		fp := src.fingerprint(res.Root)
+		fp, newest := src.fingerprint(res.Root)
 		if st == nil {
 			st = &settle{first: first}
 			settling[abs] = st
 		}
 		st.attempts++
-		if st.attempts >= settleAttempts || (st.attempts > 1 && fp == st.fingerprint) {
+		done := st.attempts > 1 && fp == st.fingerprint && time.Since(newest) >= settleQuiet
+		if done || st.attempts >= settleAttempts {
 			delete(settling, abs) // the files stopped changing: the error is real
 			kept = append(kept, res)
 			continue

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/benbjohnson/immutable"
 )
@@ -328,18 +329,23 @@ func (s *FSSource) Group(p string) string {
 	}
 }
 
-// fingerprint summarises the sizes and times of a root's files, to tell a
-// file still being written from one that is done.
-func (s *FSSource) fingerprint(key string) string {
+// fingerprint summarises the sizes and times of a root's files, and says
+// when the newest was written, to tell a file still being written from one
+// that is done.
+func (s *FSSource) fingerprint(key string) (string, time.Time) {
 	var b strings.Builder
+	var newest time.Time
 	_ = filepath.WalkDir(s.abspath(key), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil
 		}
 		if info, err := d.Info(); err == nil {
 			fmt.Fprintf(&b, "%s %d %d\n", p, info.Size(), info.ModTime().UnixNano())
+			if info.ModTime().After(newest) {
+				newest = info.ModTime()
+			}
 		}
 		return nil
 	})
-	return b.String()
+	return b.String(), newest
 }

@@ -1,0 +1,252 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ratchet-tasks/ratchet-registry/watcher"
+)
+
+// live is a service running over real folders, with a subscription to its
+// change feed.
+type live struct {
+	reg  *Registry
+	svc  *Service
+	sub  *Subscription
+	stop func()
+}
+
+func startService(t *testing.T, mode string, dirs ...string) *live {
+	t.Helper()
+	feed := NewFeed(1024, 1024)
+	reg := New(time.Now, feed)
+	svc := NewService(reg, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		watcher.Config{Mode: mode, Debounce: 10 * time.Millisecond, MaxWait: 200 * time.Millisecond, PollInterval: 100 * time.Millisecond}, Hooks{})
+	for i, d := range dirs {
+		src, err := NewFSSource(fmt.Sprint("s", i), d, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc.Add(src)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = svc.Run(ctx)
+	}()
+	l := &live{reg: reg, svc: svc, stop: func() { cancel(); <-done }}
+	t.Cleanup(l.stop)
+	s := l.until(t, "the first load", func(s *Snapshot) bool { return s.Ready() })
+	// Follow the feed from the first load on: replaying from its
+	// generation skips the events that made it.
+	sub, err := feed.Subscribe(s.Generation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.sub = sub
+	t.Cleanup(sub.Close)
+	return l
+}
+
+// until waits for a snapshot that satisfies ok.
+func (l *live) until(t *testing.T, what string, ok func(*Snapshot) bool) *Snapshot {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := l.reg.Snapshot()
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never saw %s; last:\n%s", what, listing(s))
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// events reads the feed until an event satisfies stop, returning all read.
+func (l *live) events(t *testing.T, stop func(Event) bool) []Event {
+	t.Helper()
+	var got []Event
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e, ok := <-l.sub.Events():
+			if !ok {
+				t.Fatalf("feed closed: %v", l.sub.Err())
+			}
+			got = append(got, e)
+			if stop(e) {
+				return got
+			}
+		case <-deadline:
+			t.Fatalf("no such event within 10s; got %v", got)
+		}
+	}
+}
+
+func kinds(es []Event) string {
+	var out []string
+	for _, e := range es {
+		out = append(out, string(e.Kind))
+	}
+	return strings.Join(out, " ")
+}
+
+func label(s *Snapshot, id string) string {
+	if t, ok := s.Task(id, ""); ok {
+		return t.Label
+	}
+	return "<none>"
+}
+
+func TestHotReload(t *testing.T) {
+	for _, mode := range []string{watcher.ModeFsnotify, watcher.ModePoll} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, taskFiles(id1, "1.0.0").under("a"))
+			l := startService(t, mode, dir)
+			gen := l.reg.Snapshot().Generation
+			meta := filepath.Join(dir, "a", "metadata.json")
+
+			// A save shows at once, as one update.
+			write(t, meta, strings.Replace(taskFiles(id1, "1.0.0")["metadata.json"], "Task 1.0.0", "Renamed", 1))
+			es := l.events(t, func(e Event) bool { return e.Kind == TaskUpdated })
+			if s := l.reg.Snapshot(); label(s, id1) != "Renamed" || es[0].Generation != gen+1 || s.Generation != gen+1 {
+				t.Errorf("got %q at generation %d, event %v; want Renamed at %d", label(s, id1), s.Generation, es, gen+1)
+			}
+
+			// A broken save keeps the last good task, stale, with the error.
+			write(t, meta, "{\n  \"uuid\": ")
+			es = l.events(t, func(e Event) bool { return e.Kind == TaskUpdated })
+			s := l.reg.Snapshot()
+			task, _ := s.Task(id1, "")
+			if task == nil || !task.Stale || task.Error == nil || task.Error.Path != meta || task.Label != "Renamed" || len(s.Errors()) != 1 {
+				t.Fatalf("got %+v and errors %v; want the last good task, stale, with the error", task, s.Errors())
+			}
+			if kinds(es) != "ERROR_RAISED TASK_UPDATED" && kinds(es) != "TASK_UPDATED" {
+				t.Errorf("got events %s", kinds(es))
+			}
+
+			// The next good save clears both.
+			write(t, meta, taskFiles(id1, "1.0.0")["metadata.json"])
+			l.events(t, func(e Event) bool { return e.Kind == ErrorCleared })
+			s = l.until(t, "the fix", func(s *Snapshot) bool { return s.ErrorCount() == 0 })
+			if task, _ := s.Task(id1, ""); task.Stale || task.Error != nil || task.Label != "Task 1.0.0" {
+				t.Errorf("got %+v after the fix", task)
+			}
+
+			// A new folder, then its removal.
+			writeTree(t, dir, taskFiles(id2, "2.0.0").under("later/b"))
+			l.until(t, "the new task", func(s *Snapshot) bool { _, ok := s.Task(id2, "2.0.0"); return ok })
+			if err := os.RemoveAll(filepath.Join(dir, "later")); err != nil {
+				t.Fatal(err)
+			}
+			es = l.events(t, func(e Event) bool { return e.Kind == TaskRemoved })
+			if es[len(es)-1].ID != id2 {
+				t.Errorf("got %v, want %s removed", es, id2)
+			}
+		})
+	}
+}
+
+func write(t *testing.T, p, content string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIdenticalSaveIsNoChange rewrites a file with the same bytes: nothing
+// is swapped and no event is sent.
+func TestIdenticalSaveIsNoChange(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").under("a"), taskFiles(id2, "1.0.0").under("b")))
+	l := startService(t, watcher.ModeFsnotify, dir)
+	gen := l.reg.Snapshot().Generation
+	write(t, filepath.Join(dir, "a", "main.js"), taskFiles(id1, "1.0.0")["main.js"])
+	write(t, filepath.Join(dir, "b", "main.js"), "(function(input) { return {changed: true}; })\n")
+	es := l.events(t, func(e Event) bool { return e.Kind == TaskUpdated })
+	if len(es) != 1 || es[0].ID != id2 || l.reg.Snapshot().Generation != gen+1 {
+		t.Errorf("got %v at generation %d, want one update of %s at %d", es, l.reg.Snapshot().Generation, id2, gen+1)
+	}
+}
+
+// TestHalfWrittenFile writes a file in two parts with a pause between that
+// is longer than the debounce: the half never shows as an error.
+func TestHalfWrittenFile(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, taskFiles(id1, "1.0.0").under("a"))
+	l := startService(t, watcher.ModeFsnotify, dir)
+	full := strings.Replace(taskFiles(id1, "1.0.0")["metadata.json"], "Task 1.0.0", "Whole", 1)
+	f, err := os.OpenFile(filepath.Join(dir, "a", "metadata.json"), os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.WriteString(full[:20])
+	time.Sleep(40 * time.Millisecond) // a slow writer, not a wait for the result
+	_, _ = f.WriteString(full[20:])
+	f.Close()
+	es := l.events(t, func(e Event) bool { return e.Kind == TaskUpdated })
+	if kinds(es) != "TASK_UPDATED" || es[0].Task.Stale || es[0].Task.Label != "Whole" {
+		t.Errorf("got %s (%+v), want one clean update", kinds(es), es[len(es)-1].Task)
+	}
+}
+
+func TestConflictRedecided(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").under("a"), taskFiles(id1, "1.0.0").with("main.js", "(function(){ return 2; })").under("b")))
+	l := startService(t, watcher.ModeFsnotify, dir)
+	if task, _ := l.reg.Snapshot().Task(id1, ""); task.Path != filepath.Join(dir, "a") || len(l.reg.Snapshot().Conflicts()) != 1 {
+		t.Fatalf("got %s, want a to win", task.Path)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "a")); err != nil {
+		t.Fatal(err)
+	}
+	s := l.until(t, "b served", func(s *Snapshot) bool { task, _ := s.Task(id1, ""); return task != nil && task.Path == filepath.Join(dir, "b") })
+	if len(s.Conflicts()) != 0 {
+		t.Errorf("got conflicts %v, want none", s.Conflicts())
+	}
+}
+
+func TestZipReplaced(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "t.zip")
+	if err := os.WriteFile(p, zipBytes(t, taskFiles(id1, "1.0.0")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := startService(t, watcher.ModeFsnotify, dir)
+	tmp := filepath.Join(dir, "t.zip.tmp")
+	if err := os.WriteFile(tmp, zipBytes(t, taskFiles(id1, "1.1.0")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		t.Fatal(err)
+	}
+	s := l.until(t, "the new version", func(s *Snapshot) bool { _, ok := s.Task(id1, "1.1.0"); return ok })
+	if vs := s.Versions(id1); len(vs) != 1 {
+		t.Errorf("got versions %v, want only 1.1.0: the zip is one root", vs)
+	}
+}
+
+func TestMutationlessRescan(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, taskFiles(id1, "1.0.0").under("a"))
+	l := startService(t, watcher.ModeOff, dir)
+	writeTree(t, dir, taskFiles(id2, "1.0.0").under("b"))
+	gen, err := l.svc.Rescan(context.Background())
+	if err != nil || gen != l.reg.Snapshot().Generation {
+		t.Fatal(err)
+	}
+	if _, ok := l.reg.Snapshot().Task(id2, ""); !ok {
+		t.Errorf("rescan did not find the new task")
+	}
+}
