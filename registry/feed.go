@@ -25,6 +25,7 @@ const (
 // TASK_REMOVED); Error is set for the error kinds.
 type Event struct {
 	Generation int64
+	Seq        int // position among the events of its generation
 	Kind       EventKind
 	ID         string
 	Version    string
@@ -141,7 +142,8 @@ func (f *Feed) publish(gen int64, events []Event) {
 	if len(f.buf) == 0 {
 		f.floor = gen
 	}
-	for _, e := range events {
+	for i, e := range events {
+		e.Generation, e.Seq = gen, i
 		if len(f.buf) > 0 {
 			if f.n == len(f.buf) {
 				f.floor = f.buf[f.start].Generation
@@ -197,7 +199,6 @@ func diffEvents(prev, next *Snapshot, ch *change) []Event {
 			cmp.Compare(errPath(a.Error), errPath(b.Error)), cmp.Compare(errLine(a.Error), errLine(b.Error)))
 	})
 	for i := range out {
-		out[i].Generation = next.Generation
 		if out[i].Error != nil {
 			out[i].ID, out[i].Version = "", ""
 		}
