@@ -211,7 +211,10 @@ func TestConflictRedecided(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(dir, "a")); err != nil {
 		t.Fatal(err)
 	}
-	s := l.until(t, "b served", func(s *Snapshot) bool { task, _ := s.Task(id1, ""); return task != nil && task.Path == filepath.Join(dir, "b") })
+	s := l.until(t, "b served", func(s *Snapshot) bool {
+		task, _ := s.Task(id1, "")
+		return task != nil && task.Path == filepath.Join(dir, "b")
+	})
 	if len(s.Conflicts()) != 0 {
 		t.Errorf("got conflicts %v, want none", s.Conflicts())
 	}
