@@ -96,6 +96,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Executor: &schema.Executor{Schema: sch, Limits: schema.DefaultLimits},
 		Log:      log,
 		Timeout:  cfg.Server.Timeout,
+		Feed:     feed,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Server.Addr)

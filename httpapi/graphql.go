@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
@@ -29,11 +30,17 @@ const (
 
 type graphqlHandler struct {
 	reg     *registry.Registry
+	feed    *registry.Feed
 	exec    *schema.Executor
 	timeout time.Duration
 	log     *slog.Logger
 	boot    string // tells ETags of this process from those of an earlier one
 	cache   *answerCache
+
+	wsInitTimeout    time.Duration
+	maxSubscriptions int
+	sseHeartbeat     time.Duration
+	sockets          atomic.Int64 // open WebSockets
 }
 
 // response is how one request will be answered: the media type the client
@@ -81,6 +88,14 @@ func negotiate(accept string) (response, bool) {
 }
 
 func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case wantsWebSocket(r):
+		h.serveWS(w, r)
+		return
+	case wantsSSE(r):
+		h.serveSSE(w, r)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
 		writeJSON(w, mediaJSON, http.StatusMethodNotAllowed, errorBody("use GET or POST"))

@@ -41,8 +41,9 @@ func newTestServer(tb testing.TB, dir string) *testServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ts.Server = httptest.NewServer(New(Config{Registry: reg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Executor: &schema.Executor{Schema: sch, Limits: schema.DefaultLimits}}))
+	ts.Server = httptest.NewServer(New(Config{Registry: reg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Feed: feed,
+		Executor:      &schema.Executor{Schema: sch, Limits: schema.DefaultLimits},
+		WSInitTimeout: 200 * time.Millisecond, MaxSubscriptions: 3, SSEHeartbeat: 20 * time.Millisecond}))
 	tb.Cleanup(ts.Close)
 	return ts
 }

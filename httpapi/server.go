@@ -24,17 +24,28 @@ type Config struct {
 	Log      *slog.Logger
 	// Timeout bounds one GraphQL request; 0 means 10s.
 	Timeout time.Duration
+	// Feed is the change feed that subscriptions read; nil for none.
+	Feed *registry.Feed
+	// WSInitTimeout is how long a WebSocket may wait before
+	// connection_init; 0 means 3s.
+	WSInitTimeout time.Duration
+	// MaxSubscriptions caps the subscriptions of one WebSocket; 0 means 100.
+	MaxSubscriptions int
+	// SSEHeartbeat is the interval of keep-alive comments; 0 means 15s.
+	SSEHeartbeat time.Duration
 }
 
 // New builds the router.
 func New(cfg Config) http.Handler {
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 10 * time.Second
-	}
+	cfg.Timeout = orDefault(cfg.Timeout, 10*time.Second)
+	cfg.WSInitTimeout = orDefault(cfg.WSInitTimeout, 3*time.Second)
+	cfg.SSEHeartbeat = orDefault(cfg.SSEHeartbeat, 15*time.Second)
+	cfg.MaxSubscriptions = orDefault(cfg.MaxSubscriptions, 100)
 	r := chi.NewRouter()
 	r.Use(recoverer(cfg.Log))
-	gql := &graphqlHandler{reg: cfg.Registry, exec: cfg.Executor, timeout: cfg.Timeout, log: cfg.Log,
-		boot: uuid.NewString()[:8], cache: newAnswerCache(256, 32<<20)}
+	gql := &graphqlHandler{reg: cfg.Registry, feed: cfg.Feed, exec: cfg.Executor, timeout: cfg.Timeout, log: cfg.Log,
+		boot: uuid.NewString()[:8], cache: newAnswerCache(256, 32<<20),
+		wsInitTimeout: cfg.WSInitTimeout, maxSubscriptions: cfg.MaxSubscriptions, sseHeartbeat: cfg.SSEHeartbeat}
 	r.Handle("/graphql", gql)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -90,4 +101,12 @@ func writeBody(w http.ResponseWriter, mediaType string, status int, body []byte)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
 }

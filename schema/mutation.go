@@ -15,5 +15,3 @@ func (t *types) mutation() *graphql.Object {
 		},
 	})
 }
-
-func (t *types) subscription() *graphql.Object { return nil }

@@ -1,0 +1,50 @@
+package schema
+
+import (
+	"github.com/graphql-go/graphql"
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+)
+
+func (t *types) subscription() *graphql.Object {
+	kind := graphql.NewEnum(graphql.EnumConfig{
+		Name: "EventKind",
+		Values: graphql.EnumValueConfigMap{
+			string(registry.TaskAdded):    {Value: registry.TaskAdded, Description: "A task version appeared."},
+			string(registry.TaskUpdated):  {Value: registry.TaskUpdated, Description: "A task version changed, or became stale, or recovered."},
+			string(registry.TaskRemoved):  {Value: registry.TaskRemoved, Description: "A task version went away with its files."},
+			string(registry.ErrorRaised):  {Value: registry.ErrorRaised, Description: "A load error appeared."},
+			string(registry.ErrorCleared): {Value: registry.ErrorCleared, Description: "A load error went away."},
+		},
+	})
+	ev := func(p graphql.ResolveParams) registry.Event { return src[registry.Event](p) }
+	event := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "RegistryEvent",
+		Description: "One change to the catalogue.",
+		Fields: graphql.Fields{
+			"generation": field(nn(graphql.Int), "The generation of the snapshot that made the change.", func(p graphql.ResolveParams) (any, error) { return int(ev(p).Generation), nil }),
+			"kind":       field(nn(kind), "", func(p graphql.ResolveParams) (any, error) { return ev(p).Kind, nil }),
+			"id":         field(graphql.ID, "The task, for task events.", func(p graphql.ResolveParams) (any, error) { return nilIfEmpty(ev(p).ID), nil }),
+			"version":    field(graphql.String, "The task version, for task events.", func(p graphql.ResolveParams) (any, error) { return nilIfEmpty(ev(p).Version), nil }),
+			"task": field(t.task, "The task as served after the change (before it, for TASK_REMOVED).", func(p graphql.ResolveParams) (any, error) {
+				if e := ev(p); e.Task != nil {
+					return e.Task, nil
+				}
+				return nil, nil
+			}),
+			"error": field(t.loadError, "The error, for error events.", func(p graphql.ResolveParams) (any, error) { return errOrNil(ev(p).Error), nil }),
+		},
+	})
+	return graphql.NewObject(graphql.ObjectConfig{
+		Name: "Subscription",
+		Fields: graphql.Fields{
+			"registryEvents": &graphql.Field{
+				Type:        nn(event),
+				Description: "Changes as they happen. With since, first every buffered change after that generation; a client too far behind gets an error with extensions.code RESYNC and must re-read the catalogue.",
+				Args:        graphql.FieldConfigArgument{"since": &graphql.ArgumentConfig{Type: graphql.Int}},
+				Resolve: safe(func(p graphql.ResolveParams) (any, error) {
+					return p.Source, nil // the executor runs once per event, with the event as root
+				}),
+			},
+		},
+	})
+}

@@ -1,0 +1,190 @@
+package schema
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/graphql-go/graphql"
+	"github.com/graphql-go/graphql/gqlerrors"
+	"github.com/graphql-go/graphql/language/ast"
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+)
+
+// Message is one result of a stream. ID names the event ("generation:seq")
+// so that a client can resume after it.
+type Message struct {
+	ID     string
+	Result *graphql.Result
+}
+
+// Position is where a stream resumes: after this event.
+type Position struct {
+	Generation int64
+	Seq        int
+}
+
+// ParsePosition reads a Message ID, as a client sends back in Last-Event-ID.
+func ParsePosition(s string) (Position, bool) {
+	g, seq, found := cutColon(s)
+	gen, err := strconv.ParseInt(g, 10, 64)
+	if err != nil || gen < 0 {
+		return Position{}, false
+	}
+	if !found {
+		return Position{Generation: gen, Seq: 1 << 30}, true
+	}
+	n, err := strconv.Atoi(seq)
+	if err != nil {
+		return Position{}, false
+	}
+	return Position{Generation: gen, Seq: n}, true
+}
+
+func cutColon(s string) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ':' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// Stream is a running subscription. Its goroutine is owned: Close stops it
+// and waits for it, so that no subscription outlives its client (unlike
+// graphql-go's own Subscribe, whose producer goroutine leaks: issue 758).
+type Stream struct {
+	out    chan Message
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+}
+
+// Messages is closed when the stream ends.
+func (s *Stream) Messages() <-chan Message { return s.out }
+
+// Close ends the stream and waits for its goroutine.
+func (s *Stream) Close() {
+	s.once.Do(s.cancel)
+	<-s.done
+}
+
+// ErrNoFeed is returned for a subscription on a schema without a feed.
+var ErrNoFeed = errors.New("this server has no change feed")
+
+// Subscribe starts a prepared subscription. current gives the snapshot
+// that events are resolved against; resume, when set, overrides the since
+// argument (it comes from Last-Event-ID).
+func (x *Executor) Subscribe(ctx context.Context, feed *registry.Feed, current func() *registry.Snapshot, p *Prepared, req Request, resume *Position) (*Stream, *Failure) {
+	if feed == nil {
+		return nil, failf(StageValidate, nil, "%v", ErrNoFeed)
+	}
+	sel := p.op.SelectionSet.Selections
+	f, ok := sel[0].(*ast.Field)
+	if len(sel) != 1 || !ok {
+		return nil, failf(StageValidate, []ast.Node{p.op}, "a subscription selects exactly one field")
+	}
+	since, fail := sinceArg(f, req.Variables)
+	if fail != nil {
+		return nil, fail
+	}
+	skip := -1
+	if resume != nil {
+		since, skip = resume.Generation-1, resume.Seq
+		if since < 0 {
+			since, skip = 0, -1
+		}
+	}
+	sub, err := feed.Subscribe(since)
+	if err != nil {
+		return nil, &Failure{Stage: StageValidate, Errors: []gqlerrors.FormattedError{resyncError(err)}}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &Stream{out: make(chan Message), cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		defer close(s.out)
+		defer sub.Close()
+		for {
+			var e registry.Event
+			var ok bool
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok = <-sub.Events():
+			}
+			if !ok {
+				err := sub.Err()
+				if err == nil {
+					return
+				}
+				s.send(ctx, Message{Result: &graphql.Result{Errors: []gqlerrors.FormattedError{resyncError(err)}}})
+				return
+			}
+			if resume != nil && e.Generation == resume.Generation && e.Seq <= skip {
+				continue
+			}
+			res := graphql.Execute(graphql.ExecuteParams{
+				Schema: x.Schema, AST: p.doc, OperationName: req.OperationName, Args: req.Variables,
+				Root: e, Context: WithSnapshot(ctx, current()),
+			})
+			if !s.send(ctx, Message{ID: fmt.Sprintf("%d:%d", e.Generation, e.Seq), Result: res}) {
+				return
+			}
+		}
+	}()
+	return s, nil
+}
+
+func (s *Stream) send(ctx context.Context, m Message) bool {
+	select {
+	case s.out <- m:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// resyncError tells the client that replay is impossible or that it fell
+// behind; extensions.code lets a client act on it.
+func resyncError(err error) gqlerrors.FormattedError {
+	code := "RESYNC"
+	if errors.Is(err, registry.ErrSlow) {
+		code = "SLOW_CONSUMER"
+	}
+	return gqlerrors.FormattedError{Message: err.Error(), Extensions: map[string]any{"code": code}}
+}
+
+// sinceArg reads since from the field's arguments; -1 means from now.
+func sinceArg(f *ast.Field, vars map[string]any) (int64, *Failure) {
+	for _, a := range f.Arguments {
+		if a.Name == nil || a.Name.Value != "since" {
+			continue
+		}
+		switch v := a.Value.(type) {
+		case *ast.IntValue:
+			n, err := strconv.ParseInt(v.Value, 10, 64)
+			if err != nil || n < 0 {
+				return 0, failf(StageValidate, []ast.Node{a}, "since must be a generation, 0 or more")
+			}
+			return n, nil
+		case *ast.Variable:
+			switch n := vars[v.Name.Value].(type) {
+			case nil:
+				return -1, nil
+			case float64:
+				if n >= 0 && n == float64(int64(n)) {
+					return int64(n), nil
+				}
+			case int:
+				if n >= 0 {
+					return int64(n), nil
+				}
+			}
+			return 0, failf(StageValidate, []ast.Node{a}, "since must be a generation, 0 or more")
+		}
+	}
+	return -1, nil
+}
