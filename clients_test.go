@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -78,5 +79,55 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 		case r.Status != "ok":
 			t.Logf("%s %s %s: %s", r.Status, r.ID, r.Name, r.Reason)
 		}
+	}
+}
+
+// TestThirdPartyClients subscribes with the graphql-ws and graphql-sse npm
+// packages, saves a task file, and checks that each client gets the event.
+func TestThirdPartyClients(t *testing.T) {
+	dir := t.TempDir()
+	copyTree(t, "examples", dir)
+	p := start(t, dir)
+	p.waitReady(t)
+	clients(t)
+	for _, mode := range []string{"ws", "sse"} {
+		t.Run(mode, func(t *testing.T) {
+			label := "Saved for " + mode
+			cmd := exec.Command("node", "subscribe.mjs", mode, p.url+"/graphql", label)
+			cmd.Dir = clients(t)
+			var out, errOut strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &errOut
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			meta := filepath.Join(dir, "add", "metadata.json")
+			// Save until the client reports the event: the first saves may
+			// come before its subscription is in place.
+			deadline := time.After(30 * time.Second)
+			for i := 0; ; i++ {
+				body := `{"uuid": "` + addID + `", "version": "1.0.0", "label": "` + label + `", "description": "save ` + strconv.Itoa(i) + `"}`
+				if err := os.WriteFile(meta, []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case err := <-done:
+					if err != nil {
+						t.Fatalf("client failed: %v\n%s", err, errOut.String())
+					}
+					var ev map[string]any
+					if err := json.Unmarshal([]byte(out.String()), &ev); err != nil || ev["kind"] != "TASK_UPDATED" || ev["id"] != addID {
+						t.Errorf("got %s, want a TASK_UPDATED of %s", out.String(), addID)
+					}
+					return
+				case <-deadline:
+					_ = cmd.Process.Kill()
+					<-done
+					t.Fatalf("no event reached the %s client:\n%s", mode, errOut.String())
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		})
 	}
 }

@@ -158,6 +158,9 @@ func copyTree(tb testing.TB, from, to string) {
 		}
 		rel, _ := filepath.Rel(from, p)
 		dst := filepath.Join(to, rel)
+		if rel == "." && !info.IsDir() {
+			dst = to
+		}
 		if info.IsDir() {
 			return os.MkdirAll(dst, 0o755)
 		}

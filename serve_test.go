@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 const (
@@ -167,5 +169,35 @@ func TestServeConfiguration(t *testing.T) {
 				t.Errorf("got exit %d with %s, want %d with %q", code, logs.String(), tc.wantCode, tc.wantLog)
 			}
 		})
+	}
+}
+
+// TestReloadOnDemand: with watching off, a new task appears after
+// `mutation { reload }` and after SIGHUP.
+func TestReloadOnDemand(t *testing.T) {
+	dir := t.TempDir()
+	copyTree(t, "examples/add", filepath.Join(dir, "add"))
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(cfg, []byte("watch:\n  mode: off\nregistry:\n  sources:\n    - {type: filesystem, path: "+dir+"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, "--config", cfg)
+	p.waitReady(t)
+	copyTree(t, "examples/greet/1.0.0", filepath.Join(dir, "greet"))
+	out := p.raw(t, "mutation { reload }")
+	gen, _ := out["data"].(map[string]any)["reload"].(float64)
+	data := p.query(t, `{ registry { generation taskCount } }`)["registry"].(map[string]any)
+	if data["taskCount"] != 2.0 || data["generation"] != gen {
+		t.Errorf("got %v after reload returned %v, want 2 tasks at that generation", data, out)
+	}
+	copyTree(t, "examples/uppercase.zip", filepath.Join(dir, "u.zip"))
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, func() bool {
+		return p.query(t, `{ registry { taskCount } }`)["registry"].(map[string]any)["taskCount"] == 3.0
+	})
+	if !strings.Contains(p.logs.String(), "rescan on SIGHUP") {
+		t.Errorf("no log line for SIGHUP:\n%s", p.logs)
 	}
 }
