@@ -37,7 +37,8 @@ type WatchConfig struct {
 
 // RegistryConfig lists the sources in the order that decides conflicts.
 type RegistryConfig struct {
-	Sources []SourceConfig `yaml:"sources"`
+	Sources  []SourceConfig `yaml:"sources"`
+	CacheDir string         `yaml:"cache_dir"` // bundles of HTTP sources; default: the user's cache folder
 }
 
 // SourceConfig is one source.
@@ -47,6 +48,7 @@ type SourceConfig struct {
 	Path     string            `yaml:"path"`
 	URL      string            `yaml:"url"`
 	Interval time.Duration     `yaml:"interval"`
+	Timeout  time.Duration     `yaml:"timeout"`
 	Headers  map[string]string `yaml:"headers"`
 	TokenEnv string            `yaml:"token_env"` // bearer token read from this environment variable
 
@@ -89,6 +91,9 @@ func loadConfig(path string) (Config, error) {
 		if s.Type == "filesystem" && s.Path != "" && !filepath.IsAbs(s.Path) {
 			cfg.Registry.Sources[i].Path = filepath.Join(dir, s.Path)
 		}
+	}
+	if cfg.Registry.CacheDir != "" && !filepath.IsAbs(cfg.Registry.CacheDir) {
+		cfg.Registry.CacheDir = filepath.Join(dir, cfg.Registry.CacheDir)
 	}
 	if err := cfg.check(); err != nil {
 		return cfg, fmt.Errorf("%s: %w", path, err)
@@ -153,6 +158,9 @@ func (c *Config) check() error {
 			}
 			if s.Interval != 0 && s.Interval < time.Second {
 				errs = append(errs, fmt.Errorf("%s: interval %s is under the minimum of 1s", at, s.Interval))
+			}
+			if s.TokenEnv != "" && os.Getenv(s.TokenEnv) == "" {
+				errs = append(errs, fmt.Errorf("%s: token_env names %s, which is not set", at, s.TokenEnv))
 			}
 		default:
 			errs = append(errs, fmt.Errorf("%s: type is %q: want filesystem or http", at, s.Type))

@@ -23,6 +23,7 @@ const usage = `usage: ratchet-registry COMMAND [ARGS]
 commands:
   serve [--config FILE] [--addr HOST:PORT] [PATH ...]   serve the catalogue
   validate PATH ...                                     check tasks, print every problem
+  index DIR --out OUT                                   write index.json and bundles for static hosting
 `
 
 // run is the whole program; it returns the exit code.
@@ -34,6 +35,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
+	case "index":
+		return runIndex(ctx, args[1:], stdout, stderr)
 	case "validate":
 		return runValidate(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":

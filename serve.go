@@ -81,13 +81,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		PollInterval: cfg.Watch.PollInterval, RescanInterval: cfg.Watch.RescanInterval,
 	}, registry.Hooks{})
 	for i, sc := range cfg.Registry.Sources {
-		src, err := newSource(sc, i)
+		src, err := newSource(sc, i, cfg.Registry.CacheDir, log)
 		if err != nil {
 			return err
 		}
 		svc.Add(src)
 	}
-	sch, err := schema.New(schema.Deps{Content: registry.NewContent(64 << 20), Feed: feed, Reload: svc.Rescan})
+	content := registry.NewContent(64 << 20)
+	sch, err := schema.New(schema.Deps{Content: content, Feed: feed, Reload: svc.Rescan})
 	if err != nil {
 		return err
 	}
@@ -97,6 +98,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Log:      log,
 		Timeout:  cfg.Server.Timeout,
 		Feed:     feed,
+		Content:  content,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
@@ -158,7 +160,7 @@ loop:
 }
 
 // newSource makes the source a configuration entry describes.
-func newSource(sc SourceConfig, order int) (registry.Source, error) {
+func newSource(sc SourceConfig, order int, cacheDir string, log *slog.Logger) (registry.Source, error) {
 	name := sc.Name
 	switch sc.Type {
 	case "filesystem":
@@ -166,6 +168,13 @@ func newSource(sc SourceConfig, order int) (registry.Source, error) {
 			name = sc.Path
 		}
 		return registry.NewFSSource(name, sc.Path, order)
+	case "http":
+		token := ""
+		if sc.TokenEnv != "" {
+			token = os.Getenv(sc.TokenEnv)
+		}
+		return registry.NewHTTPSource(registry.HTTPConfig{Name: name, URL: sc.URL, Interval: sc.Interval, Timeout: sc.Timeout,
+			Headers: sc.Headers, Token: token, CacheDir: cacheDir}, order, log)
 	default:
 		return nil, fmt.Errorf("source type %q is not supported yet", sc.Type)
 	}

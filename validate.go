@@ -47,9 +47,30 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fs.Usage()
 		return 2
 	}
+	snap, problems := loadPaths(ctx, fs.Args())
+	for _, p := range problems {
+		fmt.Fprintln(stdout, p)
+	}
+	fmt.Fprintf(stdout, "%s, %s valid; %s\n", plural(snap.TaskCount(), "task"), plural(snap.VersionCount(), "version"), plural(len(problems), "problem"))
+	if len(problems) > 0 {
+		return 1
+	}
+	return 0
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// loadPaths loads paths as serve would and lists every problem, sorted:
+// load errors, conflicts, paths that cannot be read.
+func loadPaths(ctx context.Context, paths []string) (*registry.Snapshot, []problem) {
 	reg := registry.New(time.Now, nil)
 	var problems []problem
-	for i, p := range fs.Args() {
+	for i, p := range paths {
 		src, err := registry.NewFSSource(p, p, i)
 		if err != nil {
 			problems = append(problems, problem{path: p, msg: err.Error()})
@@ -72,19 +93,5 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	slices.SortFunc(problems, func(a, b problem) int {
 		return cmp.Or(cmp.Compare(a.path, b.path), cmp.Compare(a.line, b.line), cmp.Compare(a.col, b.col), cmp.Compare(a.msg, b.msg))
 	})
-	for _, p := range problems {
-		fmt.Fprintln(stdout, p)
-	}
-	fmt.Fprintf(stdout, "%s, %s valid; %s\n", plural(snap.TaskCount(), "task"), plural(snap.VersionCount(), "version"), plural(len(problems), "problem"))
-	if len(problems) > 0 {
-		return 1
-	}
-	return 0
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return snap, problems
 }

@@ -24,6 +24,8 @@ type Config struct {
 	Log      *slog.Logger
 	// Timeout bounds one GraphQL request; 0 means 10s.
 	Timeout time.Duration
+	// Content reads lazily loaded files and builds bundles.
+	Content *registry.Content
 	// Feed is the change feed that subscriptions read; nil for none.
 	Feed *registry.Feed
 	// WSInitTimeout is how long a WebSocket may wait before
@@ -47,6 +49,9 @@ func New(cfg Config) http.Handler {
 		boot: uuid.NewString()[:8], cache: newAnswerCache(256, 32<<20),
 		wsInitTimeout: cfg.WSInitTimeout, maxSubscriptions: cfg.MaxSubscriptions, sseHeartbeat: cfg.SSEHeartbeat}
 	r.Handle("/graphql", gql)
+	idx := &indexHandler{reg: cfg.Registry, content: cfg.Content, log: cfg.Log}
+	r.Get("/v1/index.json", idx.serveIndex)
+	r.Get("/v1/tasks/{id}/{file}", idx.serveBundle)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

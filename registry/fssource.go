@@ -243,14 +243,20 @@ func (s *FSSource) knownUnder(key string) []string {
 // load reads one task root, folder or archive.
 func (s *FSSource) load(key string) RootResult {
 	p := s.abspath(key)
-	in := loadInput{source: s.name, order: s.order, root: key, display: s.displayPath(key), sep: string(filepath.Separator)}
-	if !isZip(p) {
-		in.fsys, in.origin = dirFS(p), origin{dir: p}
-		t, errs := loadTask(in)
-		return RootResult{Root: key, Task: t, Errors: errs}
+	if isZip(p) {
+		return loadZipFile(s.name, s.order, key, p, s.displayPath(key))
 	}
+	in := loadInput{source: s.name, order: s.order, root: key, display: s.displayPath(key), sep: string(filepath.Separator),
+		fsys: dirFS(p), origin: origin{dir: p}}
+	t, errs := loadTask(in)
+	return RootResult{Root: key, Task: t, Errors: errs}
+}
+
+// loadZipFile loads a task archive on disk: a local .zip or a downloaded
+// bundle. display names it in messages.
+func loadZipFile(source string, order int, key, p, display string) RootResult {
 	fail := func(kind Kind, err error) RootResult {
-		return RootResult{Root: key, Errors: []*LoadError{{Source: s.name, Root: key, Path: in.display, Kind: kind, Err: err}}}
+		return RootResult{Root: key, Errors: []*LoadError{{Source: source, Root: key, Path: display, Kind: kind, Err: err}}}
 	}
 	f, err := os.Open(p)
 	if err != nil {
@@ -265,11 +271,11 @@ func (s *FSSource) load(key string) RootResult {
 	if err != nil {
 		return fail(KindArchive, err)
 	}
-	in.fsys, in.origin, in.sep = fsys, origin{zip: p, prefix: prefix}, "!/"
+	in := loadInput{source: source, order: order, root: key, display: display, sep: "!/",
+		fsys: fsys, origin: origin{zip: p, prefix: prefix}, maxFile: MaxFileSize}
 	if prefix != "" {
 		in.sep += prefix + "/"
 	}
-	in.maxFile = MaxFileSize
 	t, errs := loadTask(in)
 	for _, e := range errs {
 		if errors.Is(e.Err, zip.ErrChecksum) || errors.Is(e.Err, zip.ErrFormat) || errors.Is(e.Err, zip.ErrAlgorithm) {

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"cmp"
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -77,7 +78,8 @@ func (r *Registry) Apply(u Update) (*Snapshot, bool) {
 	ch := change{ids: map[string]bool{}, uuids: map[string]bool{}, errKeys: map[string][2][]*LoadError{}}
 	roots := r.roots[u.Source]
 	removed := u.Removed
-	if u.Full && u.Err == nil {
+	var partial *PartialError
+	if u.Full && (u.Err == nil || errors.As(u.Err, &partial)) {
 		seen := make(map[string]bool, len(u.Results))
 		for _, res := range u.Results {
 			seen[res.Root] = true

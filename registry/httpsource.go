@@ -1,0 +1,312 @@
+package registry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// HTTPSource pulls tasks from an index.json and its bundles: another
+// registry's /v1, or the output of `ratchet-registry index` on any static
+// host. When the upstream fails, what it served before stays.
+type HTTPSource struct {
+	name     string
+	base     *url.URL // the folder holding index.json
+	order    int
+	interval time.Duration
+	headers  http.Header // sent only to base's host
+	client   *http.Client
+	cacheDir string
+	log      *slog.Logger
+
+	// MaxIndexBytes caps the index document; Parallel caps downloads.
+	MaxIndexBytes int64
+	Parallel      int
+
+	// Last good state, touched only by the goroutine that owns the source.
+	etag, lastModified string
+	entries            map[string]IndexEntry // by root key (id@version)
+	results            map[string]RootResult
+}
+
+var _ Source = (*HTTPSource)(nil)
+
+// HTTPConfig configures an HTTP source.
+type HTTPConfig struct {
+	Name     string
+	URL      string // the folder that holds index.json
+	Interval time.Duration
+	Timeout  time.Duration // one request; 0 means 30s
+	Headers  map[string]string
+	Token    string // bearer token; never logged
+	CacheDir string // bundles by sha256, kept across restarts
+}
+
+// NewHTTPSource makes an HTTP source.
+func NewHTTPSource(cfg HTTPConfig, order int, log *slog.Logger) (*HTTPSource, error) {
+	u, err := url.Parse(strings.TrimSuffix(cfg.URL, "/index.json"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("http source %q: not an http(s) URL", cfg.URL)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 30 * time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.CacheDir == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			dir = os.TempDir()
+		}
+		cfg.CacheDir = filepath.Join(dir, "ratchet-registry", "bundles")
+	}
+	if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
+		return nil, fmt.Errorf("http source %s: bundle cache: %w", cfg.URL, err)
+	}
+	h := http.Header{}
+	for k, v := range cfg.Headers {
+		h.Set(k, v)
+	}
+	if cfg.Token != "" {
+		h.Set("Authorization", "Bearer "+cfg.Token)
+	}
+	name := cfg.Name
+	if name == "" {
+		name = u.String()
+	}
+	s := &HTTPSource{name: name, base: u, order: order, interval: cfg.Interval, headers: h, cacheDir: cfg.CacheDir, log: log,
+		MaxIndexBytes: 16 << 20, Parallel: 4, entries: map[string]IndexEntry{}, results: map[string]RootResult{}}
+	s.client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: s.checkRedirect}
+	return s, nil
+}
+
+func (s *HTTPSource) Name() string     { return s.name }
+func (s *HTTPSource) Type() string     { return "http" }
+func (s *HTTPSource) Location() string { return s.base.String() }
+
+// NextPoll is the interval while all is well; after failures it backs off
+// exponentially from 1s with ±20% jitter, up to the interval (at least 30s),
+// so that a recovered upstream is picked up soon and a dead one is not
+// hammered.
+func (s *HTTPSource) NextPoll(failures int) time.Duration {
+	if failures == 0 {
+		return s.interval
+	}
+	limit := max(s.interval, 30*time.Second)
+	d := time.Second << min(failures-1, 20)
+	d = min(d, limit)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// sameHost is true for URLs that may receive the configured credentials.
+func (s *HTTPSource) sameHost(u *url.URL) bool {
+	return u.Scheme == s.base.Scheme && u.Host == s.base.Host
+}
+
+// checkRedirect keeps credentials from following a redirect to another
+// host (net/http drops Authorization then, but not custom headers).
+func (s *HTTPSource) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if !s.sameHost(req.URL) {
+		for k := range s.headers {
+			req.Header.Del(k)
+		}
+	}
+	return nil
+}
+
+func (s *HTTPSource) get(ctx context.Context, u *url.URL, conditional bool) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if s.sameHost(u) {
+		for k, v := range s.headers {
+			req.Header[k] = v
+		}
+	}
+	if conditional {
+		if s.etag != "" {
+			req.Header.Set("If-None-Match", s.etag)
+		}
+		if s.lastModified != "" {
+			req.Header.Set("If-Modified-Since", s.lastModified)
+		}
+	}
+	return s.client.Do(req)
+}
+
+// Scan fetches the index (conditionally) and any bundle not seen before.
+// An index that fails leaves everything as it was; a bundle that fails is
+// an error on its task, whose last good version stays served.
+func (s *HTTPSource) Scan(ctx context.Context) ([]RootResult, error) {
+	indexURL := s.base.ResolveReference(&url.URL{Path: "index.json"})
+	resp, err := s.get(ctx, indexURL, len(s.results) > 0)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", indexURL, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		return s.current(), nil
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("fetch %s: %s", indexURL, resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, s.MaxIndexBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", indexURL, err)
+	}
+	if int64(len(data)) > s.MaxIndexBytes {
+		return nil, fmt.Errorf("fetch %s: index is over the %d-byte limit", indexURL, s.MaxIndexBytes)
+	}
+	idx, err := parseIndex(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", indexURL, err)
+	}
+	s.etag, s.lastModified = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
+	return s.apply(ctx, indexURL, idx)
+}
+
+// current is the last result, as a full update.
+func (s *HTTPSource) current() []RootResult {
+	out := make([]RootResult, 0, len(s.results))
+	for _, r := range s.results {
+		out = append(out, r)
+	}
+	return out
+}
+
+// apply loads what a new index lists: entries whose bundle is unchanged keep
+// their result; the others are downloaded (bounded) and loaded.
+func (s *HTTPSource) apply(ctx context.Context, indexURL *url.URL, idx *Index) ([]RootResult, error) {
+	entries := map[string]IndexEntry{}
+	results := map[string]RootResult{}
+	var todo []IndexEntry
+	for _, e := range idx.Tasks {
+		key := e.ID + "@" + e.Version
+		entries[key] = e
+		if old, ok := s.entries[key]; ok && old.SHA256 == e.SHA256 && s.results[key].Task != nil {
+			results[key] = s.results[key]
+			continue
+		}
+		todo = append(todo, e)
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(s.Parallel, 1))
+	for _, e := range todo {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r := s.fetchBundle(ctx, indexURL, e)
+			mu.Lock()
+			results[r.Root] = r
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	s.entries, s.results = entries, results
+	var failed []string
+	for _, r := range results {
+		if r.Task == nil {
+			failed = append(failed, r.Root)
+		}
+	}
+	if len(failed) > 0 {
+		return s.current(), &PartialError{Err: fmt.Errorf("%d of %d bundles failed", len(failed), len(results))}
+	}
+	return s.current(), nil
+}
+
+// PartialError is a source that loaded, but not all of it: the results
+// are complete (what is missing is gone), and the source is degraded.
+type PartialError struct{ Err error }
+
+func (e *PartialError) Error() string { return e.Err.Error() }
+func (e *PartialError) Unwrap() error { return e.Err }
+
+// fetchBundle gets one bundle, from the disk cache when its sha256 is
+// there, and loads it with the zip loader that local files use.
+func (s *HTTPSource) fetchBundle(ctx context.Context, indexURL *url.URL, e IndexEntry) RootResult {
+	key := e.ID + "@" + e.Version
+	ref, err := url.Parse(e.Bundle)
+	display := e.Bundle
+	fail := func(err error) RootResult {
+		return RootResult{Root: key, Errors: []*LoadError{{Source: s.name, Root: key, Path: display, Kind: KindFetch, Err: err}}}
+	}
+	if err != nil {
+		return fail(fmt.Errorf("bundle URL: %w", err))
+	}
+	u := indexURL.ResolveReference(ref)
+	display = u.String()
+	cached := filepath.Join(s.cacheDir, e.SHA256+".zip")
+	if st, err := os.Stat(cached); err != nil || st.Size() != e.Size {
+		if err := s.download(ctx, u, e, cached); err != nil {
+			return fail(err)
+		}
+	}
+	res := loadZipFile(s.name, s.order, key, cached, display)
+	if res.Task != nil && (res.Task.ID != e.ID || res.Task.Version != e.Version) {
+		return fail(fmt.Errorf("bundle holds task %s %s, but the index says %s %s", res.Task.ID, res.Task.Version, e.ID, e.Version))
+	}
+	return res
+}
+
+// download writes a bundle into the cache only once its size and sha256
+// match the index: a file in the cache is always a good one.
+func (s *HTTPSource) download(ctx context.Context, u *url.URL, e IndexEntry, dst string) error {
+	resp, err := s.get(ctx, u, false)
+	if err != nil {
+		return fmt.Errorf("fetch: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("fetch: %s", resp.Status)
+	}
+	tmp, err := os.CreateTemp(s.cacheDir, ".download-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(resp.Body, e.Size+1))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("fetch: %w", err)
+	case n != e.Size:
+		return fmt.Errorf("bundle is %s bytes, the index says %d", sizeString(n, e.Size), e.Size)
+	case hex.EncodeToString(h.Sum(nil)) != e.SHA256:
+		return fmt.Errorf("bundle sha256 is %s, the index says %s", hex.EncodeToString(h.Sum(nil)), e.SHA256)
+	}
+	return os.Rename(tmp.Name(), dst)
+}
+
+func sizeString(n, limit int64) string {
+	if n > limit {
+		return fmt.Sprintf("over %d", limit)
+	}
+	return fmt.Sprint(n)
+}
