@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +24,8 @@ type testServer struct {
 	feed *registry.Feed
 	src  *registry.FSSource
 	idx  int
+
+	reloads atomic.Int32 // mutation { reload } calls
 }
 
 // newTestServer serves a real registry loaded from dir.
@@ -37,7 +40,11 @@ func newTestServer(tb testing.TB, dir string) *testServer {
 	ts := &testServer{reg: reg, feed: feed, src: src, idx: reg.AddSource(src)}
 	ts.rescan(tb)
 	sch, err := schema.New(schema.Deps{Content: registry.NewContent(1 << 20), Feed: feed,
-		Reload: func(context.Context) (int64, error) { ts.rescan(tb); return reg.Snapshot().Generation, nil }})
+		Reload: func(context.Context) (int64, error) {
+			ts.reloads.Add(1)
+			ts.rescan(tb)
+			return reg.Snapshot().Generation, nil
+		}})
 	if err != nil {
 		tb.Fatal(err)
 	}

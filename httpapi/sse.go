@@ -64,6 +64,7 @@ func (h *graphqlHandler) serveSSE(w http.ResponseWriter, r *http.Request) {
 	}
 	failed := false
 	sink := streamSink{
+		readOnly: r.Method == http.MethodGet,
 		// Headers go out as soon as the operation listens: the client
 		// knows the stream is open before the first event, which may be
 		// a long way off.

@@ -12,9 +12,10 @@ import (
 // streamSink is where a streamed operation's output goes: the WebSocket
 // and SSE transports each provide one.
 type streamSink struct {
-	open   func() // the operation is valid and, for a subscription, listening (may be nil)
-	next   func(id string, result any)
-	errors func([]gqlerrors.FormattedError) // the operation failed before or instead of producing results
+	readOnly bool   // a GET: mutations are refused
+	open     func() // the operation is valid and, for a subscription, listening (may be nil)
+	next     func(id string, result any)
+	errors   func([]gqlerrors.FormattedError) // the operation failed before or instead of producing results
 }
 
 // stream runs one operation for a streaming transport: a query or mutation
@@ -24,6 +25,10 @@ func (h *graphqlHandler) stream(ctx context.Context, req schema.Request, resume 
 	prepared, fail := h.exec.Prepare(req)
 	if fail != nil {
 		sink.errors(fail.Errors)
+		return false
+	}
+	if sink.readOnly && prepared.Operation() == "mutation" {
+		sink.errors(errorList("a mutation must be sent with POST"))
 		return false
 	}
 	if prepared.Operation() != "subscription" {

@@ -339,3 +339,17 @@ func TestSubscribeCancelCycles(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestSSEGetMutation: a GET stream may not run a mutation.
+func TestSSEGetMutation(t *testing.T) {
+	ts, _ := liveServer(t)
+	req, _ := http.NewRequest("GET", ts.URL+"/graphql?query="+strings.ReplaceAll("mutation { reload }", " ", "%20"), nil)
+	req.Header.Set("Accept", "text/event-stream")
+	status, _, body := do(t, req)
+	if status != 400 || !strings.Contains(messages(body), "POST") {
+		t.Errorf("got %d %v, want 400", status, body)
+	}
+	if n := ts.reloads.Load(); n != 0 {
+		t.Errorf("the mutation ran %d times", n)
+	}
+}
