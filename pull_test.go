@@ -73,6 +73,11 @@ func TestTwoRegistries(t *testing.T) {
 	if _, e := sourceStatus(t, edge); !strings.Contains(e, "connection refused") {
 		t.Errorf("got error %q, want it to say what happened", e)
 	}
+	fetches := scrape(t, edge)
+	name := `ratchet_registry_source_fetches_total{result="%s",source="` + central.url + `/v1/"}`
+	if fetches[fmt.Sprintf(name, "failed")] < 1 || fetches[fmt.Sprintf(name, "changed")] < 2 {
+		t.Errorf("fetch metrics: failed %v, changed %v", fetches[fmt.Sprintf(name, "failed")], fetches[fmt.Sprintf(name, "changed")])
+	}
 
 	// It comes back on the same address: the edge recovers by itself.
 	revived := start(t, "--addr", addr, dir)

@@ -76,10 +76,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	feed := registry.NewFeed(4096, 256)
 	reg := registry.New(time.Now, feed)
-	svc := registry.NewService(reg, log, watcher.Config{
+	var svc *registry.Service
+	metrics := httpapi.NewMetrics(httpapi.MetricsSources{Registry: reg, Feed: feed,
+		Watchers: func() []registry.WatchStatus { return svc.Watchers() }})
+	svc = registry.NewService(reg, log, watcher.Config{
 		Mode: cfg.Watch.Mode, Debounce: cfg.Watch.Debounce, MaxWait: cfg.Watch.MaxWait,
 		PollInterval: cfg.Watch.PollInterval, RescanInterval: cfg.Watch.RescanInterval,
-	}, registry.Hooks{})
+	}, metrics.Hooks())
 	for i, sc := range cfg.Registry.Sources {
 		src, err := newSource(sc, i, cfg.Registry.CacheDir, log)
 		if err != nil {
@@ -99,6 +102,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Timeout:  cfg.Server.Timeout,
 		Feed:     feed,
 		Content:  content,
+		Metrics:  metrics,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Server.Addr)

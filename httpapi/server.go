@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/google/uuid"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
@@ -26,6 +27,8 @@ type Config struct {
 	Timeout time.Duration
 	// Content reads lazily loaded files and builds bundles.
 	Content *registry.Content
+	// Metrics, when set, are served on /metrics and count GraphQL requests.
+	Metrics *Metrics
 	// Feed is the change feed that subscriptions read; nil for none.
 	Feed *registry.Feed
 	// WSInitTimeout is how long a WebSocket may wait before
@@ -48,7 +51,15 @@ func New(cfg Config) http.Handler {
 	gql := &graphqlHandler{reg: cfg.Registry, feed: cfg.Feed, exec: cfg.Executor, timeout: cfg.Timeout, log: cfg.Log,
 		boot: uuid.NewString()[:8], cache: newAnswerCache(256, 32<<20),
 		wsInitTimeout: cfg.WSInitTimeout, maxSubscriptions: cfg.MaxSubscriptions, sseHeartbeat: cfg.SSEHeartbeat}
-	r.Handle("/graphql", gql)
+	r.Handle("/graphql", cfg.Metrics.instrument(gql))
+	if cfg.Metrics != nil {
+		r.Handle("/metrics", cfg.Metrics.Handler())
+	}
+	page, static, graphiql := webHandlers()
+	r.Get("/", page.ServeHTTP)
+	r.Handle("/static/*", static)
+	r.With(middleware.Compress(5)).Handle("/graphiql", graphiql)
+	r.With(middleware.Compress(5)).Handle("/graphiql/*", graphiql)
 	idx := &indexHandler{reg: cfg.Registry, content: cfg.Content, log: cfg.Log}
 	r.Get("/v1/index.json", idx.serveIndex)
 	r.Get("/v1/tasks/{id}/{file}", idx.serveBundle)

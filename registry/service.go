@@ -12,9 +12,9 @@ import (
 // Hooks let the caller observe reloads (for metrics) without the registry
 // knowing how they are kept. Any of them may be nil.
 type Hooks struct {
-	// Reload is called after every load of a source: result is "changed",
-	// "unchanged" or "failed".
-	Reload func(source, result string, took time.Duration)
+	// Reload is called after every load of a source: typ is the source's
+	// type, result "changed", "unchanged" or "failed".
+	Reload func(source, typ, result string, took time.Duration)
 	// SaveToSwap is the time from the first change seen on disk to the swap
 	// of the snapshot that shows it.
 	SaveToSwap func(time.Duration)
@@ -141,7 +141,7 @@ func (s *Service) observe(ss *serviceSource, snap *Snapshot, changed bool, err e
 			"versions", snap.VersionCount(), "errors", snap.ErrorCount(), "took", took.Round(time.Microsecond))
 	}
 	if s.hooks.Reload != nil {
-		s.hooks.Reload(ss.src.Name(), result, took)
+		s.hooks.Reload(ss.src.Name(), ss.src.Type(), result, took)
 	}
 	if changed && !first.IsZero() && s.hooks.SaveToSwap != nil {
 		s.hooks.SaveToSwap(time.Since(first))

@@ -1,0 +1,143 @@
+// The status page: the catalogue as one GraphQL query, refreshed whenever
+// the change feed (GraphQL over SSE) says something changed.
+(function () {
+  'use strict';
+
+  var QUERY = '{ registry { generation taskCount versionCount loadedAt }' +
+    ' tasks { id version label description availableVersions source path stale error { path line column message } }' +
+    ' loadErrors { source path line column kind message }' +
+    ' conflicts { id version path winner }' +
+    ' sources { name type location status error taskCount loadedAt } }';
+  var FEED = 'subscription { registryEvents { generation kind } }';
+
+  var state = null;
+  var $ = function (id) { return document.getElementById(id); };
+
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    for (var k in attrs || {}) {
+      if (k === 'text') e.textContent = attrs[k];
+      else e.setAttribute(k, attrs[k]);
+    }
+    (children || []).forEach(function (c) { if (c) e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); });
+    return e;
+  }
+
+  function where(e) {
+    var s = e.path;
+    if (e.line) { s += ':' + e.line; if (e.column) s += ':' + e.column; }
+    return s;
+  }
+
+  function matches(filter, parts) {
+    if (!filter) return true;
+    return parts.join(' ').toLowerCase().indexOf(filter) >= 0;
+  }
+
+  function render() {
+    if (!state) return;
+    var f = $('filter').value.trim().toLowerCase();
+    var r = state.registry;
+    $('summary').textContent = r.taskCount + ' tasks, ' + r.versionCount + ' versions · generation ' + r.generation;
+    document.body.dataset.generation = r.generation;
+
+    var tasks = $('tasks');
+    tasks.textContent = '';
+    var shown = 0;
+    state.tasks.forEach(function (t) {
+      var errText = t.error ? where(t.error) + ': ' + t.error.message : '';
+      if (!matches(f, [t.label, t.id, t.description, t.source, t.path, t.availableVersions.join(' '), errText])) return;
+      shown++;
+      var versions = el('td', {}, t.availableVersions.map(function (v) {
+        return el('span', { 'class': 'version' + (v === t.version ? ' latest' : ''), title: v === t.version ? 'latest' : '', text: v });
+      }));
+      var label = el('td', {}, [
+        el('div', {}, [el('strong', { text: t.label }), t.stale ? ' ' : null, t.stale ? el('span', { 'class': 'badge stale', text: 'stale' }) : null]),
+        el('div', { 'class': 'mono muted', text: t.id }),
+        t.stale ? el('div', { 'class': 'stale-error mono', text: 'serving the last good version; now broken: ' + errText }) : null,
+      ]);
+      tasks.appendChild(el('tr', { 'class': t.stale ? 'stale' : '', 'data-id': t.id }, [
+        label, versions, el('td', { text: t.description }),
+        el('td', {}, [el('div', { text: t.source }), el('div', { 'class': 'mono muted', text: t.path })]),
+      ]));
+    });
+    if (!shown) tasks.appendChild(el('tr', {}, [el('td', { colspan: '4', 'class': 'empty', text: state.tasks.length ? 'No task matches the filter.' : 'No tasks.' })]));
+    $('task-count').textContent = shown === state.tasks.length ? '(' + shown + ')' : '(' + shown + ' of ' + state.tasks.length + ')';
+
+    var errors = $('errors');
+    errors.textContent = '';
+    var errs = state.loadErrors.filter(function (e) { return matches(f, [e.path, e.message, e.kind, e.source]); });
+    errs.forEach(function (e) {
+      errors.appendChild(el('li', { 'data-kind': e.kind }, [el('span', { 'class': 'where mono', text: where(e) }), ' ', el('span', { text: e.message })]));
+    });
+    if (!errs.length) errors.appendChild(el('li', { 'class': 'empty', style: 'background:none;border:none', text: 'None.' }));
+    $('error-count').textContent = '(' + state.loadErrors.length + ')';
+
+    var conflicts = $('conflicts');
+    conflicts.textContent = '';
+    var cs = state.conflicts.filter(function (c) { return matches(f, [c.id, c.version, c.path, c.winner]); });
+    cs.forEach(function (c) {
+      conflicts.appendChild(el('li', {}, [el('span', { 'class': 'where mono', text: c.path }),
+        ' duplicates ' + c.id + ' ' + c.version + '; served from ', el('span', { 'class': 'mono', text: c.winner })]));
+    });
+    $('conflicts-section').hidden = state.conflicts.length === 0;
+    $('conflict-count').textContent = '(' + state.conflicts.length + ')';
+
+    var sources = $('sources');
+    sources.textContent = '';
+    state.sources.forEach(function (s) {
+      if (!matches(f, [s.name, s.type, s.location, s.status, s.error || ''])) return;
+      sources.appendChild(el('tr', {}, [
+        el('td', {}, [el('div', { text: s.name }), s.location !== s.name ? el('div', { 'class': 'mono muted', text: s.location }) : null]),
+        el('td', { text: s.type }),
+        el('td', {}, [el('span', { 'class': 'status-' + s.status, text: s.status }), s.error ? el('div', { 'class': 'mono status-' + s.status, text: s.error }) : null]),
+        el('td', { text: String(s.taskCount) }),
+        el('td', { 'class': 'muted', text: s.loadedAt ? new Date(s.loadedAt).toLocaleTimeString() : '—' }),
+      ]));
+    });
+  }
+
+  var loading = false, again = false;
+  function load() {
+    if (loading) { again = true; return; }
+    loading = true;
+    fetch('/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Accept': 'application/graphql-response+json' }, body: JSON.stringify({ query: QUERY }) })
+      .then(function (r) { return r.json(); })
+      .then(function (body) { if (body.data) { state = body.data; render(); } })
+      .catch(function () { /* the feed's status says what is wrong */ })
+      .finally(function () { loading = false; if (again) { again = false; load(); } });
+  }
+
+  function setConn(cls, text) {
+    var c = $('conn');
+    c.className = 'conn ' + cls;
+    c.textContent = text;
+  }
+
+  // The feed. EventSource reconnects by itself and resumes with
+  // Last-Event-ID; a stream the server ends (it asked us to resync, or we
+  // fell behind) is reopened fresh, and the catalogue re-read.
+  var source = null, everConnected = false;
+  function connect() {
+    source = new EventSource('/graphql?query=' + encodeURIComponent(FEED));
+    source.onopen = function () {
+      setConn('live', everConnected ? 'live (reconnected)' : 'live');
+      if (everConnected) load();
+      everConnected = true;
+    };
+    source.addEventListener('next', function (ev) {
+      var body = JSON.parse(ev.data);
+      if (body.errors) { source.close(); load(); connect(); return; }
+      load();
+    });
+    source.addEventListener('complete', function () { source.close(); load(); connect(); });
+    source.onerror = function () {
+      if (source.readyState === EventSource.CLOSED) { setTimeout(connect, 1000); }
+      setConn('down', 'disconnected: retrying…');
+    };
+  }
+
+  $('filter').addEventListener('input', render);
+  load();
+  connect();
+})();

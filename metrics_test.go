@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// scrape reads /metrics into name{labels} → value.
+func scrape(tb testing.TB, p *program) map[string]float64 {
+	tb.Helper()
+	resp, err := http.Get(p.url + "/metrics")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || line == "" {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
+}
+
+// TestMetrics scrapes /metrics and checks that the figures follow a
+// reload, a broken file, requests and a subscriber.
+func TestMetrics(t *testing.T) {
+	dir := t.TempDir()
+	copyTree(t, "examples", dir)
+	p := start(t, dir)
+	p.waitReady(t)
+	m := scrape(t, p)
+	src := `source="` + dir + `"`
+	want := map[string]float64{
+		"ratchet_registry_generation":                                    1,
+		"ratchet_registry_tasks":                                         3,
+		"ratchet_registry_task_versions":                                 5,
+		"ratchet_registry_load_errors":                                   0,
+		"ratchet_registry_conflicts":                                     0,
+		"ratchet_registry_subscribers":                                   0,
+		"ratchet_registry_watcher_mode{mode=\"fsnotify\"," + src + "}":   1,
+		"ratchet_registry_source_status{" + src + ",status=\"ok\"}":      1,
+		"ratchet_registry_reloads_total{result=\"changed\"," + src + "}": 1,
+		"ratchet_registry_reload_duration_seconds_count{" + src + "}":    1,
+	}
+	for k, v := range want {
+		if m[k] != v {
+			t.Errorf("%s: got %v, want %v", k, m[k], v)
+		}
+	}
+	if m["ratchet_registry_watches{"+src+"}"] < 5 {
+		t.Errorf("watches: got %v, want a watch per folder", m["ratchet_registry_watches{"+src+"}"])
+	}
+
+	// Requests are counted by status.
+	p.query(t, "{ tasks { id } }")
+	p.raw(t, "{ nope }")
+	// A subscriber is counted while it listens.
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", p.url+"/graphql?query=subscription%7BregistryEvents%7Bkind%7D%7D", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	defer cancel()
+	go func() { _, _ = io.Copy(io.Discard, resp.Body) }()
+
+	// A broken file: a reload, a new generation, one error.
+	if err := os.WriteFile(filepath.Join(dir, "add", "main.js"), []byte("(function( {"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, func() bool { return scrape(t, p)["ratchet_registry_load_errors"] == 1 })
+	m = scrape(t, p)
+	checks := []struct {
+		name string
+		ok   func(float64) bool
+	}{
+		{"ratchet_registry_generation", func(v float64) bool { return v == 2 }},
+		{"ratchet_registry_task_versions", func(v float64) bool { return v == 5 }}, // the stale one is still served
+		{"ratchet_registry_reloads_total{result=\"changed\"," + src + "}", func(v float64) bool { return v == 2 }},
+		{"ratchet_registry_save_to_swap_seconds_count", func(v float64) bool { return v >= 1 }},
+		{"ratchet_registry_graphql_requests_total{status=\"200\"}", func(v float64) bool { return v >= 1 }},
+		{"ratchet_registry_graphql_requests_total{status=\"400\"}", func(v float64) bool { return v == 1 }},
+		{"ratchet_registry_subscribers", func(v float64) bool { return v == 1 }},
+	}
+	for _, c := range checks {
+		if !c.ok(m[c.name]) {
+			t.Errorf("%s: got %v", c.name, m[c.name])
+		}
+	}
+}

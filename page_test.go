@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browser starts headless Chromium (Debian's, at /usr/bin/chromium) for
+// the length of a test.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath("/usr/bin/chromium"),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// waitText waits until the page's text satisfies cond.
+func waitText(t *testing.T, ctx context.Context, what, js string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+		t.Fatalf("page never showed %s: %v\npage:\n%s", what, err, text)
+	}
+}
+
+func has(s string) string {
+	return "document.body.innerText.includes(" + jsString(s) + ")"
+}
+
+func jsString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`).Replace(s) + "'"
+}
+
+// TestStatusPage opens the page in a real browser against the real
+// program, saves, breaks and fixes a task, and watches the page follow
+// without a reload; then drops and restores the server.
+func TestStatusPage(t *testing.T) {
+	dir := t.TempDir()
+	copyTree(t, "examples", dir)
+	p := start(t, dir)
+	p.waitReady(t)
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(p.url+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "the tasks", has("Add two numbers")+" && "+has("Upper-case text"))
+	waitText(t, ctx, "a live feed", `document.getElementById('conn').textContent === 'live'`)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__sameDocument = true`)); err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Greet someone", "1.0.0", "1.1.0", "2.0.0-rc.1", "Returns the sum of a and b.", filepath.Join(dir, "uppercase.zip"), dir, "ok"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("page lacks %q:\n%s", want, text)
+		}
+	}
+
+	// A save shows up without a reload.
+	meta := filepath.Join(dir, "add", "metadata.json")
+	if err := os.WriteFile(meta, []byte(`{"uuid": "`+addID+`", "version": "1.0.0", "label": "Add, live", "description": "Edited."}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "the new label", has("Add, live"))
+
+	// A broken file: the error with its line, the task marked stale.
+	script := filepath.Join(dir, "add", "main.js")
+	if err := os.WriteFile(script, []byte("(function(input) {\n  return { sum: input.a + };\n})\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "the error", has(script+":2:"))
+	waitText(t, ctx, "the stale mark", `document.querySelector('tr.stale .badge.stale') !== null`)
+	screenshot(t, ctx, "status-page-error.png")
+
+	// Fixed: the error goes away.
+	if err := os.WriteFile(script, []byte("(function(input) {\n  return { sum: input.a + input.b };\n})\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "the error cleared", "!"+has(script)+" && document.querySelector('tr.stale') === null")
+
+	// The filter box.
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#filter"), "upper")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "the filtered list", has("Upper-case text")+" && !"+has("Greet someone"))
+	clear := `(() => { const f = document.getElementById('filter'); f.value = ''; return f.dispatchEvent(new Event('input')); })()`
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](clear)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "the whole list again", has("Greet someone"))
+	screenshot(t, ctx, "status-page.png")
+
+	// The server goes away and comes back: the page says so both times.
+	addr := strings.TrimPrefix(p.url, "http://")
+	p.stop(t)
+	waitText(t, ctx, "the disconnection", `document.getElementById('conn').textContent.startsWith('disconnected')`)
+	back := start(t, "--addr", addr, dir)
+	back.waitReady(t)
+	waitText(t, ctx, "the reconnection", `document.getElementById('conn').textContent === 'live (reconnected)'`)
+	if same, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__sameDocument === true`)); err != nil || !same {
+		t.Errorf("the page reloaded (%v)", err)
+	}
+}
+
+// TestGraphiQL runs a subscription in the embedded GraphiQL, over its
+// WebSocket, and sees the event of a save.
+func TestGraphiQL(t *testing.T) {
+	dir := t.TempDir()
+	copyTree(t, "examples", dir)
+	p := start(t, dir)
+	p.waitReady(t)
+	ctx := browser(t)
+	q := "subscription { registryEvents { kind id task { label } } }"
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(p.url+"/graphiql?query="+url.QueryEscape(q)),
+		chromedp.WaitVisible(chromedp.CSS(".graphiql-execute-button")),
+		chromedp.Click(chromedp.CSS(".graphiql-execute-button")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	meta := filepath.Join(dir, "add", "metadata.json")
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; ; i++ {
+		body := `{"uuid": "` + addID + `", "version": "1.0.0", "label": "From GraphiQL ` + string(rune('a'+i%26)) + `"}`
+		if err := os.WriteFile(meta, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[bool](has("TASK_UPDATED")+" && "+has("From GraphiQL")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got {
+			break
+		}
+		if time.Now().After(deadline) {
+			text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+			t.Fatalf("GraphiQL never showed the event:\n%s", text)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	screenshot(t, ctx, "graphiql.png")
+}
+
+// screenshot keeps a picture of the page in artifacts/ for people to look at.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := "artifacts"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", filepath.Join(dir, name))
+}
