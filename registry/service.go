@@ -90,6 +90,13 @@ func (s *Service) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if ss.watcher != nil {
+				select {
+				case <-ss.watcher.Ready():
+				case <-ctx.Done():
+					return
+				}
+			}
 			s.scan(ctx, ss, time.Time{})
 			switch src := ss.src.(type) {
 			case *FSSource:

@@ -84,6 +84,7 @@ func (w *Watcher) runNotify(ctx context.Context, out chan<- Batch, _ bool) error
 	if _, err := n.addTree(w.root); err != nil {
 		return err
 	}
+	w.markReady()
 	l := w.newLoop(out)
 	defer l.close()
 	for {

@@ -24,6 +24,7 @@ func (w *Watcher) runPoll(ctx context.Context, out chan<- Batch) error {
 	l := w.newLoop(out)
 	defer l.close()
 	prev := w.scanTree()
+	w.markReady()
 	tick := time.NewTicker(w.cfg.PollInterval)
 	defer tick.Stop()
 	for {

@@ -79,12 +79,22 @@ type Watcher struct {
 	mu      sync.Mutex
 	mode    string // the mode in force, after any fallback
 	watches int
+
+	ready     chan struct{}
+	readyOnce sync.Once
 }
 
 // New makes a watcher of root; Run starts it.
 func New(root string, cfg Config, log *slog.Logger) *Watcher {
-	return &Watcher{root: filepath.Clean(root), cfg: cfg.withDefaults(), log: log, mode: cfg.withDefaults().Mode}
+	return &Watcher{root: filepath.Clean(root), cfg: cfg.withDefaults(), log: log, mode: cfg.withDefaults().Mode, ready: make(chan struct{})}
 }
+
+// Ready is closed once the watcher sees every change from then on: its
+// watches are in place, or its polling has its first picture of the tree.
+// A load that starts after Ready misses nothing.
+func (w *Watcher) Ready() <-chan struct{} { return w.ready }
+
+func (w *Watcher) markReady() { w.readyOnce.Do(func() { close(w.ready) }) }
 
 // Mode is the mode in force: fsnotify, poll or off, once Run has chosen.
 func (w *Watcher) Mode() string {
@@ -118,8 +128,10 @@ var errLimit = errors.New("inotify limit reached")
 // Run watches until ctx ends and sends batches on out. It returns when
 // every goroutine it started has stopped.
 func (w *Watcher) Run(ctx context.Context, out chan<- Batch) error {
+	defer w.markReady() // whatever happens, nobody waits for ever
 	if w.cfg.Mode == ModeOff {
 		w.setMode(ModeOff)
+		w.markReady()
 		<-ctx.Done()
 		return nil
 	}
@@ -154,6 +166,7 @@ func (w *Watcher) waitForRoot(ctx context.Context, out chan<- Batch) error {
 		return nil
 	}
 	w.log.Warn("folder to watch does not exist yet; waiting for it", "root", w.root)
+	w.markReady() // its appearance is a full rescan: nothing can be missed
 	t := time.NewTicker(min(w.cfg.PollInterval, 250*time.Millisecond))
 	defer t.Stop()
 	for {
