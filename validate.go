@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
@@ -78,9 +77,6 @@ func loadPaths(ctx context.Context, paths []string) (*registry.Snapshot, []probl
 		}
 		idx := reg.AddSource(src)
 		results, err := src.Scan(ctx)
-		if err != nil {
-			problems = append(problems, problem{path: p, msg: strings.TrimPrefix(err.Error(), src.Location()+": ")})
-		}
 		reg.Apply(registry.Update{Source: idx, Full: true, Results: results, Err: err})
 	}
 	snap := reg.Snapshot()

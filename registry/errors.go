@@ -13,15 +13,14 @@ type Kind string
 
 // The kinds of load error. They are part of the GraphQL API: do not rename.
 const (
-	KindSyntax   Kind = "SYNTAX"   // malformed JSON or JavaScript
-	KindInvalid  Kind = "INVALID"  // well-formed but wrong: bad uuid, version, label, test shape
-	KindMissing  Kind = "MISSING"  // a required file is absent
-	KindSchema   Kind = "SCHEMA"   // a JSON Schema that does not compile
-	KindTest     Kind = "TEST"     // a test case that its task's schemas reject
-	KindArchive  Kind = "ARCHIVE"  // an unsafe, corrupt or oversized zip
-	KindIO       Kind = "IO"       // a file that cannot be read
-	KindFetch    Kind = "FETCH"    // an HTTP source that could not be fetched
-	KindConflict Kind = "CONFLICT" // reserved for conflicts reported as errors
+	KindSyntax  Kind = "SYNTAX"  // malformed JSON or JavaScript
+	KindInvalid Kind = "INVALID" // well-formed but wrong: bad uuid, version, label, test shape
+	KindMissing Kind = "MISSING" // a required file is absent
+	KindSchema  Kind = "SCHEMA"  // a JSON Schema that does not compile
+	KindTest    Kind = "TEST"    // a test case that its task's schemas reject
+	KindArchive Kind = "ARCHIVE" // an unsafe, corrupt or oversized zip
+	KindIO      Kind = "IO"      // a file that cannot be read
+	KindFetch   Kind = "FETCH"   // an HTTP source or bundle that could not be fetched
 )
 
 // LoadError is the one typed error for a bad task file. It names the file

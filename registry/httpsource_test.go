@@ -232,6 +232,9 @@ func TestHTTPSourceFailures(t *testing.T) {
 			if st := s.Sources()[0]; st.Status != StatusDegraded || st.Error == "" {
 				t.Errorf("got source %+v, want degraded with the error", st)
 			}
+			if errs := s.Errors(); len(errs) != 1 || errs[0].Kind != KindFetch || errs[0].Source != src.Name() || !strings.Contains(errs[0].Message(), tc.wantErr) {
+				t.Errorf("got load errors %v, want one FETCH error on the source", errs)
+			}
 			// Recovery.
 			src.base.Host = strings.TrimPrefix(up.URL, "http://")
 			up.set("")

@@ -20,6 +20,7 @@ type Registry struct {
 	sources []SourceStatus
 	loaded  []bool
 	counts  []int                   // tasks served per source
+	srcErrs [][]*LoadError          // errors of whole sources
 	roots   []map[string]*rootState // per source, by root key
 	cands   map[string][]*Task      // identity to every copy, in conflict order
 	byID    map[string]map[string]struct{}
@@ -51,6 +52,7 @@ func (r *Registry) AddSource(s Source) int {
 	r.sources = append(r.sources, SourceStatus{Name: s.Name(), Type: s.Type(), Location: s.Location(), Status: StatusLoading})
 	r.loaded = append(r.loaded, false)
 	r.counts = append(r.counts, 0)
+	r.srcErrs = append(r.srcErrs, nil)
 	r.roots = append(r.roots, map[string]*rootState{})
 	prev := r.cur.Load()
 	next := *prev
@@ -98,6 +100,7 @@ func (r *Registry) Apply(u Update) (*Snapshot, bool) {
 		delete(roots, k)
 	}
 	statusChanged := r.updateStatus(u)
+	r.sourceError(u, &ch)
 
 	next := &Snapshot{
 		Generation:    prev.Generation + 1,
@@ -258,6 +261,28 @@ func conflictsOf(cs []*Task) []Conflict {
 		out = append(out, Conflict{ID: c.ID, Version: c.Version, Path: c.Path, Winner: cs[0].Path})
 	}
 	return out
+}
+
+// sourceError keeps a source that fails as a whole (its folder is
+// missing, its index cannot be fetched) in the load errors, under the
+// empty root, so that it is listed, counted and sent like any other.
+func (r *Registry) sourceError(u Update, ch *change) {
+	var now []*LoadError
+	var partial *PartialError
+	if u.Err != nil && !errors.As(u.Err, &partial) {
+		st := r.sources[u.Source]
+		kind := KindIO
+		if st.Type == "http" {
+			kind = KindFetch
+		}
+		now = []*LoadError{{Source: st.Name, Path: st.Location, Kind: kind, Err: u.Err}}
+	}
+	before := r.srcErrs[u.Source]
+	if sameErrors(before, now) {
+		return
+	}
+	r.srcErrs[u.Source] = now
+	ch.errKeys[errKey(u.Source, "")] = [2][]*LoadError{before, now}
 }
 
 // updateStatus records a source's health; a failing source that still
