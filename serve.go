@@ -157,6 +157,8 @@ loop:
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("shutdown did not finish cleanly", "error", err)
 	}
+	stopStreams()
+	handler.Wait() // WebSockets, which Shutdown does not track
 	stopSvc()
 	wg.Wait()
 	log.Info("stopped")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 const (
@@ -199,5 +202,44 @@ func TestReloadOnDemand(t *testing.T) {
 	})
 	if !strings.Contains(p.logs.String(), "rescan on SIGHUP") {
 		t.Errorf("no log line for SIGHUP:\n%s", p.logs)
+	}
+}
+
+// TestShutdownEndsStreams: a graceful stop does not wait for open
+// subscriptions; it ends them, and the program exits 0.
+func TestShutdownEndsStreams(t *testing.T) {
+	p := start(t, "examples")
+	p.waitReady(t)
+	req, _ := http.NewRequest("GET", p.url+"/graphql?query=subscription%7BregistryEvents%7Bkind%7D%7D", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	ended := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, resp.Body)
+		ended <- err
+	}()
+	ws, _, err := websocket.Dial(t.Context(), strings.Replace(p.url, "http", "ws", 1)+"/graphql", &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	if err := ws.Write(t.Context(), websocket.MessageText, []byte(`{"type": "connection_init"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ack, err := ws.Read(t.Context()); err != nil || !strings.Contains(string(ack), "connection_ack") {
+		t.Fatalf("got %s, %v", ack, err)
+	}
+	p.stop(t) // fails the test unless the program exits 0 within its deadline
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream outlived the server")
+	}
+	if _, _, err := ws.Read(t.Context()); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Errorf("got %v, want the socket closed with 1001 going away", err)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
@@ -40,7 +40,7 @@ type graphqlHandler struct {
 	wsInitTimeout    time.Duration
 	maxSubscriptions int
 	sseHeartbeat     time.Duration
-	sockets          atomic.Int64 // open WebSockets
+	sessions         sync.WaitGroup // open WebSockets
 }
 
 // response is how one request will be answered: the media type the client

@@ -40,8 +40,20 @@ type Config struct {
 	SSEHeartbeat time.Duration
 }
 
+// Server is the router, and the WebSockets it has taken over: those are
+// out of http.Server's sight once hijacked, so Wait is how their owner
+// knows they have ended.
+type Server struct {
+	http.Handler
+	gql *graphqlHandler
+}
+
+// Wait blocks until every WebSocket session has ended; call it after the
+// http.Server has shut down and the streams' context is cancelled.
+func (s *Server) Wait() { s.gql.sessions.Wait() }
+
 // New builds the router.
-func New(cfg Config) http.Handler {
+func New(cfg Config) *Server {
 	cfg.Timeout = orDefault(cfg.Timeout, 10*time.Second)
 	cfg.WSInitTimeout = orDefault(cfg.WSInitTimeout, 3*time.Second)
 	cfg.SSEHeartbeat = orDefault(cfg.SSEHeartbeat, 15*time.Second)
@@ -76,7 +88,7 @@ func New(cfg Config) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	return r
+	return &Server{Handler: r, gql: gql}
 }
 
 // recoverer keeps a panic in one request from taking down the server, and

@@ -59,8 +59,8 @@ func (h *graphqlHandler) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c.SetReadLimit(maxBodyBytes)
 	s := &wsSession{h: h, c: c, active: map[string]context.CancelFunc{}}
-	h.sockets.Add(1)
-	defer h.sockets.Add(-1)
+	h.sessions.Add(1)
+	defer h.sessions.Done()
 	s.run(r.Context())
 }
 

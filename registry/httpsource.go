@@ -252,6 +252,7 @@ func (s *HTTPSource) fetchBundle(ctx context.Context, indexURL *url.URL, e Index
 	ref, err := url.Parse(e.Bundle)
 	display := e.Bundle
 	fail := func(err error) RootResult {
+		s.log.Warn("bundle not loaded", "source", s.name, "bundle", display, "error", err)
 		return RootResult{Root: key, Errors: []*LoadError{{Source: s.name, Root: key, Path: display, Kind: KindFetch, Err: err}}}
 	}
 	if err != nil {
