@@ -65,16 +65,20 @@ func (h *graphqlHandler) serveWS(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *wsSession) run(parent context.Context) {
-	// The request's context ends when the server shuts down: say so.
-	stopGoingAway := context.AfterFunc(parent, func() { s.c.Close(websocket.StatusGoingAway, "server shutting down") })
-	defer stopGoingAway()
+	// Reads use their own context: a cancelled read makes the library drop
+	// the connection at once, and a server shutting down should say so
+	// with a close frame first.
+	readCtx, stopRead := context.WithCancel(context.Background())
+	defer stopRead()
 	ctx, cancel := context.WithCancel(parent)
-	defer func() {
-		cancel()
-		s.wg.Wait() // every forwarder stops before the socket is gone
-		s.c.CloseNow()
-	}()
+	closing := make(chan struct{})
+	stopGoingAway := context.AfterFunc(parent, func() {
+		defer close(closing)
+		s.c.Close(websocket.StatusGoingAway, "server shutting down")
+	})
+	initDone := make(chan struct{})
 	initTimer := time.AfterFunc(s.h.wsInitTimeout, func() {
+		defer close(initDone)
 		s.mu.Lock()
 		acked := s.acked
 		s.mu.Unlock()
@@ -82,9 +86,19 @@ func (s *wsSession) run(parent context.Context) {
 			s.c.Close(closeInitTimeout, "Connection initialisation timeout")
 		}
 	})
-	defer initTimer.Stop()
+	defer func() {
+		if !initTimer.Stop() {
+			<-initDone
+		}
+		cancel()
+		s.wg.Wait() // every forwarder stops before the socket is gone
+		if !stopGoingAway() {
+			<-closing // the going-away handshake is under way: let it finish
+		}
+		s.c.CloseNow()
+	}()
 	for {
-		_, data, err := s.c.Read(ctx)
+		_, data, err := s.c.Read(readCtx)
 		if err != nil {
 			return
 		}
@@ -164,15 +178,22 @@ func (s *wsSession) subscribe(ctx context.Context, m wsMessage) bool {
 	go func() {
 		defer s.wg.Done()
 		defer stop()
+		var failure []gqlerrors.FormattedError
 		completed := s.h.stream(subCtx, req, nil, streamSink{
 			next:   func(_ string, res any) { s.send(subCtx, wsMessage{ID: m.ID, Type: "next", Payload: mustMarshal(res)}) },
-			errors: func(errs []gqlerrors.FormattedError) { s.sendErrors(subCtx, m.ID, errs) },
+			errors: func(errs []gqlerrors.FormattedError) { failure = errs },
 		})
+		// The id is free again before the client hears that it ended: it
+		// may reuse it at once.
 		s.mu.Lock()
 		_, still := s.active[m.ID]
 		delete(s.active, m.ID)
 		s.mu.Unlock()
-		if completed && still {
+		switch {
+		case !still: // the client completed it
+		case failure != nil:
+			s.sendErrors(ctx, m.ID, failure)
+		case completed:
 			s.send(ctx, wsMessage{ID: m.ID, Type: "complete"})
 		}
 	}()
