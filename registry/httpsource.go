@@ -88,7 +88,7 @@ func NewHTTPSource(cfg HTTPConfig, order int, log *slog.Logger) (*HTTPSource, er
 	}
 	name := cfg.Name
 	if name == "" {
-		name = u.String()
+		name = u.Redacted()
 	}
 	s := &HTTPSource{name: name, base: u, order: order, interval: cfg.Interval, headers: h, cacheDir: cfg.CacheDir, log: log,
 		MaxIndexBytes: 16 << 20, Parallel: 4, entries: map[string]IndexEntry{}, results: map[string]RootResult{}}
@@ -96,9 +96,11 @@ func NewHTTPSource(cfg HTTPConfig, order int, log *slog.Logger) (*HTTPSource, er
 	return s, nil
 }
 
-func (s *HTTPSource) Name() string     { return s.name }
-func (s *HTTPSource) Type() string     { return "http" }
-func (s *HTTPSource) Location() string { return s.base.String() }
+func (s *HTTPSource) Name() string { return s.name }
+func (s *HTTPSource) Type() string { return "http" }
+
+// Location is the URL, with any password in it masked.
+func (s *HTTPSource) Location() string { return s.base.Redacted() }
 
 // NextPoll is the interval while all is well; after failures it backs off
 // exponentially from 1s with ±20% jitter, up to the interval (at least 30s),
@@ -161,25 +163,25 @@ func (s *HTTPSource) Scan(ctx context.Context) ([]RootResult, error) {
 	indexURL := s.base.ResolveReference(&url.URL{Path: "index.json"})
 	resp, err := s.get(ctx, indexURL, len(s.results) > 0)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", indexURL, err)
+		return nil, fmt.Errorf("fetch %s: %w", indexURL.Redacted(), err)
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
 		return s.current(), nil
 	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("fetch %s: %s", indexURL, resp.Status)
+		return nil, fmt.Errorf("fetch %s: %s", indexURL.Redacted(), resp.Status)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, s.MaxIndexBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", indexURL, err)
+		return nil, fmt.Errorf("fetch %s: %w", indexURL.Redacted(), err)
 	}
 	if int64(len(data)) > s.MaxIndexBytes {
-		return nil, fmt.Errorf("fetch %s: index is over the %d-byte limit", indexURL, s.MaxIndexBytes)
+		return nil, fmt.Errorf("fetch %s: index is over the %d-byte limit", indexURL.Redacted(), s.MaxIndexBytes)
 	}
 	idx, err := parseIndex(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", indexURL, err)
+		return nil, fmt.Errorf("%s: %w", indexURL.Redacted(), err)
 	}
 	s.etag, s.lastModified = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
 	return s.apply(ctx, indexURL, idx)
@@ -259,7 +261,7 @@ func (s *HTTPSource) fetchBundle(ctx context.Context, indexURL *url.URL, e Index
 		return fail(fmt.Errorf("bundle URL: %w", err))
 	}
 	u := indexURL.ResolveReference(ref)
-	display = u.String()
+	display = u.Redacted()
 	cached := filepath.Join(s.cacheDir, e.SHA256+".zip")
 	if st, err := os.Stat(cached); err != nil || st.Size() != e.Size {
 		if err := s.download(ctx, u, e, cached); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -334,5 +335,20 @@ func TestNextPoll(t *testing.T) {
 	}
 	if prev > 36*time.Second {
 		t.Errorf("backoff passed its cap: %s", prev)
+	}
+}
+
+// TestSecretsNotShown: a password in the URL and the token never appear
+// in the source's location or errors, which are logged and served.
+func TestSecretsNotShown(t *testing.T) {
+	src := newTestHTTPSource(t, "http://user:hunter2@"+closedAddr(t)+"/v1", t.TempDir())
+	_, err := src.Scan(context.Background())
+	for _, s := range []string{src.Location(), src.Name(), fmt.Sprint(err)} {
+		if strings.Contains(s, "hunter2") || strings.Contains(s, "secret") {
+			t.Errorf("%q shows a secret", s)
+		}
+	}
+	if err == nil {
+		t.Error("want an error from a closed port")
 	}
 }
