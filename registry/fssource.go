@@ -55,7 +55,7 @@ func (s *FSSource) Dir() string { return s.abs }
 func (s *FSSource) Scan(ctx context.Context) ([]RootResult, error) {
 	if _, err := os.Stat(s.abs); err != nil {
 		s.known = immutable.NewSortedMap[string, struct{}](nil)
-		return nil, unwrapPath(err) // the error is shown beside the source's path
+		return nil, &GoneError{Err: unwrapPath(err)} // shown beside the source's path
 	}
 	roots := s.discover(".")
 	s.known = immutable.NewSortedMap[string, struct{}](nil)
@@ -75,7 +75,9 @@ func (s *FSSource) Scan(ctx context.Context) ([]RootResult, error) {
 // follows the change, not the size of the source.
 func (s *FSSource) Reload(ctx context.Context, paths []string) (changed []RootResult, removed []string, err error) {
 	if _, err := os.Stat(s.abs); err != nil {
-		return nil, s.knownUnder("."), unwrapPath(err)
+		removed = s.knownUnder(".")
+		s.known = immutable.NewSortedMap[string, struct{}](nil)
+		return nil, removed, &GoneError{Err: unwrapPath(err)}
 	}
 	var scopes []string
 	for _, p := range paths {

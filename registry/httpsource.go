@@ -241,11 +241,19 @@ func (s *HTTPSource) apply(ctx context.Context, indexURL *url.URL, idx *Index) (
 }
 
 // PartialError is a source that loaded, but not all of it: the results
-// are complete (what is missing is gone), and the source is degraded.
+// are complete (what failed is in them as errors), and the source is
+// degraded.
 type PartialError struct{ Err error }
 
 func (e *PartialError) Error() string { return e.Err.Error() }
 func (e *PartialError) Unwrap() error { return e.Err }
+
+// GoneError is a source whose folder is not there: it holds nothing, so
+// its tasks go away with their files, and the source is in error.
+type GoneError struct{ Err error }
+
+func (e *GoneError) Error() string { return e.Err.Error() }
+func (e *GoneError) Unwrap() error { return e.Err }
 
 // fetchBundle gets one bundle, from the disk cache when its sha256 is
 // there, and loads it with the zip loader that local files use.

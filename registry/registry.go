@@ -80,8 +80,11 @@ func (r *Registry) Apply(u Update) (*Snapshot, bool) {
 	ch := change{ids: map[string]bool{}, uuids: map[string]bool{}, errKeys: map[string][2][]*LoadError{}}
 	roots := r.roots[u.Source]
 	removed := u.Removed
+	// A failed source keeps serving what it had, unless its error says the
+	// results are complete all the same.
 	var partial *PartialError
-	if u.Full && (u.Err == nil || errors.As(u.Err, &partial)) {
+	var gone *GoneError
+	if u.Full && (u.Err == nil || errors.As(u.Err, &partial) || errors.As(u.Err, &gone)) {
 		seen := make(map[string]bool, len(u.Results))
 		for _, res := range u.Results {
 			seen[res.Root] = true

@@ -253,3 +253,93 @@ func TestMutationlessRescan(t *testing.T) {
 		t.Errorf("rescan did not find the new task")
 	}
 }
+
+// TestDebouncePerTask: a task written without pause does not hold back a
+// save to another task, which has its own quiet window.
+func TestDebouncePerTask(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").under("busy"), taskFiles(id2, "1.0.0").under("calm")))
+	feed := NewFeed(1024, 1024)
+	reg := New(time.Now, feed)
+	svc := NewService(reg, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		watcher.Config{Mode: watcher.ModeFsnotify, Debounce: 20 * time.Millisecond, MaxWait: time.Hour, PollInterval: 100 * time.Millisecond}, Hooks{})
+	src, _ := NewFSSource("s", dir, 0)
+	svc.Add(src)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = svc.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	l := &live{reg: reg, svc: svc}
+	s := l.until(t, "the first load", func(s *Snapshot) bool { return s.Ready() })
+	sub, _ := feed.Subscribe(s.Generation)
+	defer sub.Close()
+
+	stop := make(chan struct{})
+	writing := make(chan struct{})
+	go func() {
+		defer close(writing)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+				_ = os.WriteFile(filepath.Join(dir, "busy", "main.js"), []byte(fmt.Sprintf("(function(){ return %d; })", i)), 0o644)
+			}
+		}
+	}()
+	write(t, filepath.Join(dir, "calm", "main.js"), "(function(){ return 'calm'; })")
+	l.sub = sub
+	es := l.events(t, func(e Event) bool { return e.Kind == TaskUpdated && e.ID == id2 })
+	select {
+	case <-writing:
+		t.Fatal("the busy task's writer stopped before the calm task was published")
+	default:
+	}
+	for _, e := range es {
+		if e.ID == id1 {
+			t.Errorf("the busy task was published while still being written: %v", e)
+		}
+	}
+	close(stop)
+	<-writing
+}
+
+// TestSourceAppears: a source folder missing at start is reported, and
+// loaded when it appears.
+func TestSourceAppears(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "later")
+	l := startService(t, watcher.ModeFsnotify, dir)
+	s := l.reg.Snapshot()
+	if st := s.Sources()[0]; st.Status != StatusError || len(s.Errors()) != 1 || s.Errors()[0].Path != dir {
+		t.Fatalf("got %+v and %v, want the missing folder reported", st, s.Errors())
+	}
+	writeTree(t, dir, taskFiles(id1, "1.0.0").under("a"))
+	s = l.until(t, "the task", func(s *Snapshot) bool { _, ok := s.Task(id1, ""); return ok })
+	if st := s.Sources()[0]; st.Status != StatusOK || s.ErrorCount() != 0 {
+		t.Errorf("got %+v with errors %v after the folder appeared", st, s.Errors())
+	}
+}
+
+// TestSourceRemovedAndBack: the tasks of a source folder that is removed go
+// with their files; the folder coming back brings them back.
+func TestSourceRemovedAndBack(t *testing.T) {
+	for _, mode := range []string{watcher.ModeFsnotify, watcher.ModePoll} {
+		t.Run(mode, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "src")
+			writeTree(t, dir, taskFiles(id1, "1.0.0").under("a"))
+			l := startService(t, mode, dir)
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+			s := l.until(t, "the tasks gone", func(s *Snapshot) bool { return s.TaskCount() == 0 })
+			if st := s.Sources()[0]; st.Status != StatusError || s.ErrorCount() != 1 {
+				t.Errorf("got %+v with errors %v, want the source in error", st, s.Errors())
+			}
+			writeTree(t, dir, taskFiles(id1, "1.0.0").under("a"))
+			s = l.until(t, "the task back", func(s *Snapshot) bool { _, ok := s.Task(id1, ""); return ok })
+			if st := s.Sources()[0]; st.Status != StatusOK || s.ErrorCount() != 0 {
+				t.Errorf("got %+v with errors %v after the folder came back", st, s.Errors())
+			}
+		})
+	}
+}

@@ -34,6 +34,17 @@ func (w *Watcher) newLoop(out chan<- Batch) *loop {
 	return l
 }
 
+// started ends the setup of a mode: once every change is seen, a root
+// that appeared late is read whole.
+func (l *loop) started(ctx context.Context) error {
+	l.w.markReady()
+	if l.w.appeared {
+		l.w.appeared = false
+		return send(ctx, l.out, Batch{Full: true, Reason: "root appeared", First: time.Now()})
+	}
+	return nil
+}
+
 func (l *loop) close() {
 	l.timer.Stop()
 	l.stop()
@@ -84,9 +95,11 @@ func (w *Watcher) runNotify(ctx context.Context, out chan<- Batch, _ bool) error
 	if _, err := n.addTree(w.root); err != nil {
 		return err
 	}
-	w.markReady()
 	l := w.newLoop(out)
 	defer l.close()
+	if l.started(ctx) != nil {
+		return nil
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -96,6 +109,10 @@ func (w *Watcher) runNotify(ctx context.Context, out chan<- Batch, _ bool) error
 				return nil
 			}
 			if err := n.handle(ev, l.d, time.Now()); err != nil {
+				if errors.Is(err, errRootGone) {
+					// Report everything pending, the removal included.
+					_ = send(ctx, out, Batch{Full: true, Reason: "root removed", First: time.Now()})
+				}
 				return err
 			}
 		case err, ok := <-fw.Errors:
@@ -147,6 +164,10 @@ func (n *notifier) handle(ev fsnotify.Event, d *debouncer, now time.Time) error 
 	}
 	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
 		n.unwatch(ev.Name)
+		if ev.Name == n.w.root {
+			d.add(ev.Name, now)
+			return errRootGone
+		}
 	}
 	d.add(ev.Name, now)
 	return nil

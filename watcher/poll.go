@@ -24,7 +24,9 @@ func (w *Watcher) runPoll(ctx context.Context, out chan<- Batch) error {
 	l := w.newLoop(out)
 	defer l.close()
 	prev := w.scanTree()
-	w.markReady()
+	if l.started(ctx) != nil {
+		return nil
+	}
 	tick := time.NewTicker(w.cfg.PollInterval)
 	defer tick.Stop()
 	for {
@@ -32,6 +34,10 @@ func (w *Watcher) runPoll(ctx context.Context, out chan<- Batch) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+			if _, err := os.Stat(w.root); err != nil {
+				_ = send(ctx, out, Batch{Full: true, Reason: "root removed", First: time.Now()})
+				return errRootGone
+			}
 			cur := w.scanTree()
 			now := time.Now()
 			for p, st := range cur {

@@ -82,6 +82,7 @@ type Watcher struct {
 
 	ready     chan struct{}
 	readyOnce sync.Once
+	appeared  bool // the root was missing at start; owned by Run's goroutine
 }
 
 // New makes a watcher of root; Run starts it.
@@ -135,9 +136,32 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Batch) error {
 		<-ctx.Done()
 		return nil
 	}
-	if err := w.waitForRoot(ctx, out); err != nil {
-		return nil // ctx ended
+	again := false
+	for {
+		appeared, err := w.waitForRoot(ctx)
+		if err != nil {
+			return nil // ctx ended
+		}
+		// A root that appeared late, or came back, is rescanned once it
+		// is watched, so that nothing written meanwhile is missed.
+		w.appeared = appeared || again
+		again = true
+		err = w.watch(ctx, out)
+		if !errors.Is(err, errRootGone) {
+			return err
+		}
+		w.setWatches(0)
+		w.log.Warn("the watched folder was removed; waiting for it to come back", "root", w.root)
 	}
+}
+
+// errRootGone ends a mode when the root itself is removed or renamed: its
+// watch is gone with it, so watching starts over when it is back.
+var errRootGone = errors.New("watched folder removed")
+
+// watch runs the configured mode, falling back to polling when fsnotify
+// cannot do the job.
+func (w *Watcher) watch(ctx context.Context, out chan<- Batch) error {
 	mode := w.cfg.Mode
 	if mode == ModeAuto {
 		if fs := remoteFilesystem(w.cfg.MountInfo, w.root); fs != "" {
@@ -159,11 +183,11 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Batch) error {
 	return w.runPoll(ctx, out)
 }
 
-// waitForRoot reports a missing root and waits for it to appear, then asks
-// for a full rescan so that what appeared with it is loaded.
-func (w *Watcher) waitForRoot(ctx context.Context, out chan<- Batch) error {
+// waitForRoot reports a missing root and waits for it to appear; true
+// when it had to wait.
+func (w *Watcher) waitForRoot(ctx context.Context) (bool, error) {
 	if _, err := os.Stat(w.root); err == nil {
-		return nil
+		return false, nil
 	}
 	w.log.Warn("folder to watch does not exist yet; waiting for it", "root", w.root)
 	w.markReady() // its appearance is a full rescan: nothing can be missed
@@ -172,11 +196,11 @@ func (w *Watcher) waitForRoot(ctx context.Context, out chan<- Batch) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return false, ctx.Err()
 		case <-t.C:
 			if _, err := os.Stat(w.root); err == nil {
 				w.log.Info("folder to watch appeared", "root", w.root)
-				return send(ctx, out, Batch{Full: true, Reason: "root appeared", First: time.Now()})
+				return true, nil
 			}
 		}
 	}

@@ -432,3 +432,23 @@ func TestAutoFallsBackAtTheLimit(t *testing.T) {
 		t.Errorf("the log should say what to raise:\n%s", r.logs)
 	}
 }
+
+// TestRootRemovedAndBack: the watched folder itself goes away and comes
+// back; watching starts over and picks up what it holds.
+func TestRootRemovedAndBack(t *testing.T) {
+	for _, mode := range []string{ModeFsnotify, ModePoll} {
+		t.Run(mode, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "root")
+			write(t, filepath.Join(dir, "a"), "x")
+			r := start(t, dir, fast(mode))
+			r.settled(t)
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+			r.waitFor(t, "a full rescan for the removal", func(b Batch) bool { return b.Full && b.Reason == "root removed" })
+			write(t, filepath.Join(dir, "b", "c"), "x")
+			r.waitFor(t, "a full rescan when it is back", func(b Batch) bool { return b.Full && b.Reason == "root appeared" })
+			r.settled(t)
+		})
+	}
+}
