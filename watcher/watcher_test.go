@@ -263,15 +263,20 @@ func TestMaxWait(t *testing.T) {
 	<-done
 }
 
-// TestOverflow stops reading batches while 20,000 files are created: the
+// TestOverflow stops reading batches while 30,000 files are created: the
 // kernel's queue overflows, and the watcher asks for a full rescan.
 func TestOverflow(t *testing.T) {
 	dir := t.TempDir()
-	r := start(t, dir, fast(ModeFsnotify))
+	cfg := fast(ModeFsnotify)
+	// A short cap: the first batch falls due 20ms after the first write
+	// whatever follows, and sending it blocks the watcher until the test
+	// reads, which it does only after more events than the kernel queues
+	// (16,384 by default) have happened.
+	cfg.MaxWait = 20 * time.Millisecond
+	r := start(t, dir, cfg)
 	r.settled(t)
-	write(t, filepath.Join(dir, "first"), "x") // its batch blocks the watcher until read
-	time.Sleep(0)
-	for i := range 20_000 {
+	write(t, filepath.Join(dir, "first"), "x")
+	for i := range 30_000 {
 		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("f%05d", i)))
 		if err != nil {
 			t.Fatal(err)
