@@ -3,8 +3,6 @@ package registry
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,21 +52,8 @@ func BenchmarkSaveToEvent(b *testing.B) {
 	for _, n := range []int{100, 10_000} {
 		b.Run(fmt.Sprintf("tasks=%d", n), func(b *testing.B) {
 			dir := generatedTree(b, n)
-			const debounce = 10 * time.Millisecond
-			feed := NewFeed(1024, 1024)
-			reg := New(time.Now, feed)
-			svc := NewService(reg, slog.New(slog.NewTextHandler(io.Discard, nil)), watcher.Config{Mode: watcher.ModeFsnotify, Debounce: debounce, MaxWait: time.Second}, Hooks{})
-			src, _ := NewFSSource("b", dir, 0)
-			svc.Add(src)
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() { defer close(done); _ = svc.Run(ctx) }()
-			defer func() { cancel(); <-done }()
-			for !reg.Snapshot().Ready() {
-				time.Sleep(time.Millisecond)
-			}
-			sub, _ := feed.Subscribe(-1)
-			defer sub.Close()
+			cfg := testWatch(watcher.ModeFsnotify)
+			l := startServiceWith(b, cfg, dir)
 			meta := filepath.Join(dir, "g000", "task00000", "metadata.json")
 			orig, _ := os.ReadFile(meta)
 			b.Cleanup(func() { _ = os.WriteFile(meta, orig, 0o644) })
@@ -78,14 +63,10 @@ func BenchmarkSaveToEvent(b *testing.B) {
 				if err := os.WriteFile(meta, versions[(i+1)%2], 0o644); err != nil {
 					b.Fatal(err)
 				}
-				for e := range sub.Events() {
-					if e.Kind == TaskUpdated {
-						break
-					}
-				}
+				l.events(b, func(e Event) bool { return e.Kind == TaskUpdated })
 			}
 			perOp := b.Elapsed() / time.Duration(b.N)
-			b.ReportMetric(float64(perOp-debounce)/float64(time.Millisecond), "ms-over-debounce")
+			b.ReportMetric(float64(perOp-cfg.Debounce)/float64(time.Millisecond), "ms-over-debounce")
 		})
 	}
 }

@@ -23,12 +23,23 @@ type live struct {
 	stop func()
 }
 
-func startService(t *testing.T, mode string, dirs ...string) *live {
+// testWatch is quick to react, for tests.
+func testWatch(mode string) watcher.Config {
+	return watcher.Config{Mode: mode, Debounce: 10 * time.Millisecond, MaxWait: 200 * time.Millisecond, PollInterval: 100 * time.Millisecond}
+}
+
+func startService(t testing.TB, mode string, dirs ...string) *live {
+	t.Helper()
+	return startServiceWith(t, testWatch(mode), dirs...)
+}
+
+// startServiceWith runs a service over dirs until the test ends, and
+// follows its feed from the first load on.
+func startServiceWith(t testing.TB, cfg watcher.Config, dirs ...string) *live {
 	t.Helper()
 	feed := NewFeed(1024, 1024)
 	reg := New(time.Now, feed)
-	svc := NewService(reg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		watcher.Config{Mode: mode, Debounce: 10 * time.Millisecond, MaxWait: 200 * time.Millisecond, PollInterval: 100 * time.Millisecond}, Hooks{})
+	svc := NewService(reg, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg, Hooks{})
 	for i, d := range dirs {
 		src, err := NewFSSource(fmt.Sprint("s", i), d, i)
 		if err != nil {
@@ -57,23 +68,23 @@ func startService(t *testing.T, mode string, dirs ...string) *live {
 }
 
 // until waits for a snapshot that satisfies ok.
-func (l *live) until(t *testing.T, what string, ok func(*Snapshot) bool) *Snapshot {
+func (l *live) until(t testing.TB, what string, ok func(*Snapshot) bool) *Snapshot {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // a first load of 10,000 tasks on a busy machine
 	for {
 		s := l.reg.Snapshot()
 		if ok(s) {
 			return s
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("never saw %s; last:\n%s", what, listing(s))
+			t.Fatalf("never saw %s within 30s; last:\n%s", what, listing(s))
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
 }
 
 // events reads the feed until an event satisfies stop, returning all read.
-func (l *live) events(t *testing.T, stop func(Event) bool) []Event {
+func (l *live) events(t testing.TB, stop func(Event) bool) []Event {
 	t.Helper()
 	var got []Event
 	deadline := time.After(10 * time.Second)
@@ -259,20 +270,9 @@ func TestMutationlessRescan(t *testing.T) {
 func TestDebouncePerTask(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").under("busy"), taskFiles(id2, "1.0.0").under("calm")))
-	feed := NewFeed(1024, 1024)
-	reg := New(time.Now, feed)
-	svc := NewService(reg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		watcher.Config{Mode: watcher.ModeFsnotify, Debounce: 20 * time.Millisecond, MaxWait: time.Hour, PollInterval: 100 * time.Millisecond}, Hooks{})
-	src, _ := NewFSSource("s", dir, 0)
-	svc.Add(src)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = svc.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	l := &live{reg: reg, svc: svc}
-	s := l.until(t, "the first load", func(s *Snapshot) bool { return s.Ready() })
-	sub, _ := feed.Subscribe(s.Generation)
-	defer sub.Close()
+	cfg := testWatch(watcher.ModeFsnotify)
+	cfg.Debounce, cfg.MaxWait = 20*time.Millisecond, time.Hour
+	l := startServiceWith(t, cfg, dir)
 
 	stop := make(chan struct{})
 	writing := make(chan struct{})
@@ -288,7 +288,6 @@ func TestDebouncePerTask(t *testing.T) {
 		}
 	}()
 	write(t, filepath.Join(dir, "calm", "main.js"), "(function(){ return 'calm'; })")
-	l.sub = sub
 	es := l.events(t, func(e Event) bool { return e.Kind == TaskUpdated && e.ID == id2 })
 	select {
 	case <-writing:
