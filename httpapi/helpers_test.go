@@ -49,6 +49,7 @@ func newTestServer(tb testing.TB, dir string) *testServer {
 		tb.Fatal(err)
 	}
 	ts.Server = httptest.NewServer(New(Config{Registry: reg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Feed: feed,
+		Content:       registry.NewContent(0), // no cache: every bundle is built from the files
 		Executor:      &schema.Executor{Schema: sch, Limits: schema.DefaultLimits},
 		WSInitTimeout: 200 * time.Millisecond, MaxSubscriptions: 3, SSEHeartbeat: 20 * time.Millisecond}))
 	tb.Cleanup(ts.Close)

@@ -26,6 +26,11 @@ type indexHandler struct {
 	generation int64
 	body       []byte
 	etag       string
+	// known remembers each listed task's bundle by task digest. A task
+	// that turns stale cannot be bundled from its (changed) files any
+	// more, but it is still served, so it stays listed: a registry pulling
+	// from this one has that bundle already.
+	known map[string]registry.Bundle
 }
 
 // index renders the index for the current snapshot once per generation.
@@ -38,7 +43,19 @@ func (h *indexHandler) index() ([]byte, string) {
 	if h.body != nil && h.generation == snap.Generation {
 		return h.body, h.etag
 	}
-	idx, errs := registry.BuildIndex(snap, h.content.Bundle)
+	known := map[string]registry.Bundle{}
+	idx, errs := registry.BuildIndex(snap, func(t *registry.Task) (registry.Bundle, error) {
+		b, err := h.content.Bundle(t)
+		if err != nil {
+			var ok bool
+			if b, ok = h.known[t.Digest]; !ok {
+				return b, err
+			}
+		}
+		known[t.Digest] = registry.Bundle{SHA256: b.SHA256, Size: b.Size}
+		return b, nil
+	})
+	h.known = known
 	for _, err := range errs {
 		h.log.Warn("task left out of the index", "error", err)
 	}

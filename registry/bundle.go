@@ -14,6 +14,7 @@ import (
 type Bundle struct {
 	Data   []byte
 	SHA256 string // hex
+	Size   int64
 }
 
 // bundleTime is the fixed modification time of every entry, so that the
@@ -67,5 +68,5 @@ func (c *Content) Bundle(t *Task) (Bundle, error) {
 
 func bundleOf(data []byte) Bundle {
 	sum := sha256.Sum256(data)
-	return Bundle{Data: data, SHA256: hex.EncodeToString(sum[:])}
+	return Bundle{Data: data, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))}
 }

@@ -35,7 +35,8 @@ func BundlePath(id, version string) string {
 	return "tasks/" + url.PathEscape(id) + "/" + url.PathEscape(version) + ".zip"
 }
 
-// BuildIndex lists a snapshot's tasks; bundle gives each one's zip.
+// BuildIndex lists a snapshot's tasks; bundle gives each one's zip (its
+// digest and size are all the index needs).
 func BuildIndex(s *Snapshot, bundle func(*Task) (Bundle, error)) (Index, []error) {
 	idx := Index{APIVersion: IndexAPIVersion, Tasks: []IndexEntry{}}
 	var errs []error
@@ -47,7 +48,7 @@ func BuildIndex(s *Snapshot, bundle func(*Task) (Bundle, error)) (Index, []error
 				continue
 			}
 			idx.Tasks = append(idx.Tasks, IndexEntry{ID: t.ID, Version: t.Version, Label: t.Label, Description: t.Description,
-				Bundle: BundlePath(t.ID, t.Version), SHA256: b.SHA256, Size: int64(len(b.Data))})
+				Bundle: BundlePath(t.ID, t.Version), SHA256: b.SHA256, Size: b.Size})
 		}
 	}
 	return idx, errs

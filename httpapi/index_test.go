@@ -1,0 +1,82 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+)
+
+func getIndex(t *testing.T, url string) (registry.Index, string) {
+	t.Helper()
+	resp, err := http.Get(url + "/v1/index.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var idx registry.Index
+	if err := json.NewDecoder(resp.Body).Decode(&idx); err != nil {
+		t.Fatal(err)
+	}
+	return idx, resp.Header.Get("ETag")
+}
+
+func entryOf(idx registry.Index, id string) (registry.IndexEntry, bool) {
+	for _, e := range idx.Tasks {
+		if e.ID == id {
+			return e, true
+		}
+	}
+	return registry.IndexEntry{}, false
+}
+
+const addTaskID = "6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
+
+// TestIndexKeepsStaleTasks: a task whose files break is still served,
+// stale, so it stays in the index with the bundle it had, though that
+// bundle can no longer be built from its files.
+func TestIndexKeepsStaleTasks(t *testing.T) {
+	ts, dir := liveServer(t)
+	idx, etag := getIndex(t, ts.URL)
+	before, ok := entryOf(idx, addTaskID)
+	if !ok || idx.APIVersion != registry.IndexAPIVersion || len(idx.Tasks) != 5 {
+		t.Fatalf("got %+v", idx)
+	}
+	resp, err := http.Get(ts.URL + "/" + "v1/" + before.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || int64(len(body)) != before.Size {
+		t.Fatalf("bundle: got %d with %d bytes, want 200 with %d", resp.StatusCode, len(body), before.Size)
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "add", "main.js"), []byte("(function( {"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts.rescan(t)
+	if task, _ := ts.reg.Snapshot().Task(addTaskID, ""); task == nil || !task.Stale {
+		t.Fatalf("want the task stale")
+	}
+	idx, etag2 := getIndex(t, ts.URL)
+	after, ok := entryOf(idx, addTaskID)
+	if !ok || after != before {
+		t.Errorf("got %+v, want the stale task listed as before: %+v", after, before)
+	}
+	if etag2 != etag {
+		t.Errorf("the index did not change, but its ETag did: %s → %s", etag, etag2)
+	}
+	resp, err = http.Get(ts.URL + "/v1/" + before.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("bundle of a stale task whose files changed: got %d, want 409", resp.StatusCode)
+	}
+}
