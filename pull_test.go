@@ -43,7 +43,8 @@ func TestTwoRegistries(t *testing.T) {
 	copyTree(t, "examples", dir)
 	central := start(t, dir)
 	central.waitReady(t)
-	edge := start(t, "--config", httpConfig(t, central.url+"/v1"))
+	edgeConfig := httpConfig(t, central.url+"/v1")
+	edge := start(t, "--config", edgeConfig)
 	edge.waitReady(t)
 	want := catalogue(t, central)
 	if got := catalogue(t, edge); got != want {
@@ -77,6 +78,18 @@ func TestTwoRegistries(t *testing.T) {
 	name := `ratchet_registry_source_fetches_total{result="%s",source="` + central.url + `/v1/"}`
 	if fetches[fmt.Sprintf(name, "failed")] < 1 || fetches[fmt.Sprintf(name, "changed")] < 2 {
 		t.Errorf("fetch metrics: failed %v, changed %v", fetches[fmt.Sprintf(name, "failed")], fetches[fmt.Sprintf(name, "changed")])
+	}
+
+	// The edge restarts while the central registry is still down: it serves
+	// the index it saved and the bundles it cached.
+	edge.stop(t)
+	edge = start(t, "--config", edgeConfig)
+	edge.waitReady(t)
+	if got := catalogue(t, edge); !strings.Contains(got, "label:Pulled") || strings.Count(got, "id:") != 3 {
+		t.Errorf("restarted edge serves %s", got)
+	}
+	if st, e := sourceStatus(t, edge); st != "degraded" || !strings.Contains(e, "serving the index saved") {
+		t.Errorf("restarted edge: status %s, error %q", st, e)
 	}
 
 	// It comes back on the same address: the edge recovers by itself.

@@ -55,7 +55,7 @@ func (s *FSSource) Dir() string { return s.abs }
 func (s *FSSource) Scan(ctx context.Context) ([]RootResult, error) {
 	if _, err := os.Stat(s.abs); err != nil {
 		s.known = immutable.NewSortedMap[string, struct{}](nil)
-		return nil, &GoneError{Err: unwrapPath(err)} // shown beside the source's path
+		return nil, &FallbackError{Err: unwrapPath(err)} // shown beside the source's path
 	}
 	roots := s.discover(".")
 	s.known = immutable.NewSortedMap[string, struct{}](nil)
@@ -77,7 +77,7 @@ func (s *FSSource) Reload(ctx context.Context, paths []string) (changed []RootRe
 	if _, err := os.Stat(s.abs); err != nil {
 		removed = s.knownUnder(".")
 		s.known = immutable.NewSortedMap[string, struct{}](nil)
-		return nil, removed, &GoneError{Err: unwrapPath(err)}
+		return nil, removed, &FallbackError{Err: unwrapPath(err)}
 	}
 	var scopes []string
 	for _, p := range paths {

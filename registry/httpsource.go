@@ -161,30 +161,99 @@ func (s *HTTPSource) get(ctx context.Context, u *url.URL, conditional bool) (*ht
 // an error on its task, whose last good version stays served.
 func (s *HTTPSource) Scan(ctx context.Context) ([]RootResult, error) {
 	indexURL := s.base.ResolveReference(&url.URL{Path: "index.json"})
+	data, notModified, err := s.fetchIndex(ctx, indexURL)
+	if err != nil {
+		if len(s.results) == 0 {
+			return s.fallback(ctx, indexURL, err)
+		}
+		return nil, err
+	}
+	if notModified {
+		return s.current(), nil
+	}
+	idx, err := parseIndex(data)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", indexURL.Redacted(), err)
+		if len(s.results) == 0 {
+			return s.fallback(ctx, indexURL, err)
+		}
+		return nil, err
+	}
+	s.saveIndex(data)
+	return s.apply(ctx, indexURL, idx)
+}
+
+// fetchIndex GETs the index, conditionally once there is something to
+// compare with.
+func (s *HTTPSource) fetchIndex(ctx context.Context, indexURL *url.URL) (data []byte, notModified bool, err error) {
 	resp, err := s.get(ctx, indexURL, len(s.results) > 0)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", indexURL.Redacted(), err)
+		return nil, false, fmt.Errorf("fetch %s: %w", indexURL.Redacted(), err)
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
-		return s.current(), nil
+		return nil, true, nil
 	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("fetch %s: %s", indexURL.Redacted(), resp.Status)
+		return nil, false, fmt.Errorf("fetch %s: %s", indexURL.Redacted(), resp.Status)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, s.MaxIndexBytes+1))
+	data, err = io.ReadAll(io.LimitReader(resp.Body, s.MaxIndexBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", indexURL.Redacted(), err)
+		return nil, false, fmt.Errorf("fetch %s: %w", indexURL.Redacted(), err)
 	}
 	if int64(len(data)) > s.MaxIndexBytes {
-		return nil, fmt.Errorf("fetch %s: index is over the %d-byte limit", indexURL.Redacted(), s.MaxIndexBytes)
+		return nil, false, fmt.Errorf("fetch %s: index is over the %d-byte limit", indexURL.Redacted(), s.MaxIndexBytes)
+	}
+	s.etag, s.lastModified = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
+	return data, false, nil
+}
+
+// savedIndex is where the last good index of this source is kept, beside
+// the bundles, so that a restart while the upstream is down still serves.
+func (s *HTTPSource) savedIndex() string {
+	sum := sha256.Sum256([]byte(s.base.String()))
+	return filepath.Join(s.cacheDir, "index-"+hex.EncodeToString(sum[:8])+".json")
+}
+
+func (s *HTTPSource) saveIndex(data []byte) {
+	tmp, err := os.CreateTemp(s.cacheDir, ".index-*")
+	if err != nil {
+		s.log.Warn("cannot save the index for restarts", "source", s.name, "error", err)
+		return
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), s.savedIndex())
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		s.log.Warn("cannot save the index for restarts", "source", s.name, "error", err)
+	}
+}
+
+// fallback serves the index saved at the last success, with the bundles
+// cached beside it, when the upstream cannot be read after a start.
+func (s *HTTPSource) fallback(ctx context.Context, indexURL *url.URL, cause error) ([]RootResult, error) {
+	data, err := os.ReadFile(s.savedIndex())
+	if err != nil {
+		return nil, cause
 	}
 	idx, err := parseIndex(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", indexURL.Redacted(), err)
+		return nil, cause
 	}
-	s.etag, s.lastModified = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
-	return s.apply(ctx, indexURL, idx)
+	saved := "earlier"
+	if st, err := os.Stat(s.savedIndex()); err == nil {
+		saved = "at " + st.ModTime().UTC().Format(time.RFC3339)
+	}
+	results, _ := s.apply(ctx, indexURL, idx)
+	// Conditional GETs must not match an index that was never fetched in
+	// this process: the next success starts from a full download.
+	s.etag, s.lastModified = "", ""
+	return results, &FallbackError{Err: fmt.Errorf("%w; serving the index saved %s", cause, saved)}
 }
 
 // current is the last result, as a full update.
@@ -239,21 +308,6 @@ func (s *HTTPSource) apply(ctx context.Context, indexURL *url.URL, idx *Index) (
 	}
 	return s.current(), nil
 }
-
-// PartialError is a source that loaded, but not all of it: the results
-// are complete (what failed is in them as errors), and the source is
-// degraded.
-type PartialError struct{ Err error }
-
-func (e *PartialError) Error() string { return e.Err.Error() }
-func (e *PartialError) Unwrap() error { return e.Err }
-
-// GoneError is a source whose folder is not there: it holds nothing, so
-// its tasks go away with their files, and the source is in error.
-type GoneError struct{ Err error }
-
-func (e *GoneError) Error() string { return e.Err.Error() }
-func (e *GoneError) Unwrap() error { return e.Err }
 
 // fetchBundle gets one bundle, from the disk cache when its sha256 is
 // there, and loads it with the zip loader that local files use.

@@ -352,3 +352,39 @@ func TestSecretsNotShown(t *testing.T) {
 		t.Error("want an error from a closed port")
 	}
 }
+
+// TestRestartWhileUpstreamDown: a registry restarted while its upstream is
+// down serves the index it saved at its last success, with the bundles
+// cached beside it, and recovers when the upstream is back.
+func TestRestartWhileUpstreamDown(t *testing.T) {
+	up := newUpstream(t, mergeFiles(taskFiles(id1, "1.0.0").under("a"), taskFiles(id2, "1.0.0").under("b")))
+	cache := t.TempDir()
+	first := New(time.Now, nil)
+	src := newTestHTTPSource(t, up.URL, cache)
+	if _, err := pull(t, first, first.AddSource(src), src); err != nil {
+		t.Fatal(err)
+	}
+	up.set("500")
+	restarted := New(time.Now, nil)
+	src2 := newTestHTTPSource(t, up.URL, cache)
+	idx := restarted.AddSource(src2)
+	s, err := pull(t, restarted, idx, src2)
+	var fallback *FallbackError
+	if !errors.As(err, &fallback) || !strings.Contains(err.Error(), "serving the index saved at") {
+		t.Fatalf("got %v, want the saved index served", err)
+	}
+	if s.TaskCount() != 2 || s.Sources()[0].Status != StatusDegraded || s.ErrorCount() != 1 {
+		t.Errorf("got %d tasks, %+v, errors %v; want both tasks, degraded, one error", s.TaskCount(), s.Sources()[0], s.Errors())
+	}
+	// Without a saved index there is nothing to serve.
+	empty := New(time.Now, nil)
+	src3 := newTestHTTPSource(t, up.URL, t.TempDir())
+	if s, err := pull(t, empty, empty.AddSource(src3), src3); err == nil || s.TaskCount() != 0 || s.Sources()[0].Status != StatusError {
+		t.Errorf("got %v, %d tasks, %+v", err, s.TaskCount(), s.Sources()[0])
+	}
+	up.set("")
+	s, err = pull(t, restarted, idx, src2)
+	if err != nil || s.Sources()[0].Status != StatusOK || s.ErrorCount() != 0 || s.TaskCount() != 2 {
+		t.Errorf("no recovery: %v %+v %v", err, s.Sources()[0], s.Errors())
+	}
+}

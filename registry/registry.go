@@ -83,8 +83,8 @@ func (r *Registry) Apply(u Update) (*Snapshot, bool) {
 	// A failed source keeps serving what it had, unless its error says the
 	// results are complete all the same.
 	var partial *PartialError
-	var gone *GoneError
-	if u.Full && (u.Err == nil || errors.As(u.Err, &partial) || errors.As(u.Err, &gone)) {
+	var fallback *FallbackError
+	if u.Full && (u.Err == nil || errors.As(u.Err, &partial) || errors.As(u.Err, &fallback)) {
 		seen := make(map[string]bool, len(u.Results))
 		for _, res := range u.Results {
 			seen[res.Root] = true

@@ -49,3 +49,21 @@ const (
 	StatusDegraded = "degraded"
 	StatusError    = "error"
 )
+
+// PartialError is a source that loaded, but not all of it: the results
+// are complete (what failed is in them as errors), and the source is
+// degraded.
+type PartialError struct{ Err error }
+
+func (e *PartialError) Error() string { return e.Err.Error() }
+func (e *PartialError) Unwrap() error { return e.Err }
+
+// FallbackError is a source that failed as a whole but still gives
+// complete results: nothing, for a folder that is not there (its tasks go
+// with their files); the index saved at the last success, for an HTTP
+// source that cannot reach its upstream after a restart. The failure is
+// shown as a load error of the source.
+type FallbackError struct{ Err error }
+
+func (e *FallbackError) Error() string { return e.Err.Error() }
+func (e *FallbackError) Unwrap() error { return e.Err }
