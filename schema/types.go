@@ -34,7 +34,6 @@ type types struct {
 	source    *graphql.Object
 	registry  *graphql.Object
 	testCase  *graphql.Object
-	event     *graphql.Object
 }
 
 func field(typ graphql.Output, desc string, fn func(p graphql.ResolveParams) (any, error)) *graphql.Field {

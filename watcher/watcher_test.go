@@ -50,12 +50,11 @@ func (r *running) waitLog(t *testing.T, want string) {
 }
 
 type running struct {
-	w     *Watcher
-	out   chan Batch
-	logs  *logBuffer
-	stop  func()
-	dir   string
-	drain bool
+	w    *Watcher
+	out  chan Batch
+	logs *logBuffer
+	stop func()
+	dir  string
 }
 
 // start runs a watcher on dir until the test ends.
