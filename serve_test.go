@@ -117,6 +117,9 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Errorf("%s: got %d, want 200", path, resp.StatusCode)
 		}
 	}
+	if logs := p.logs.String(); !strings.Contains(logs, `msg="load error" source=`+dir+` path=`+filepath.Join(dir, "broken-script", "main.js")+` line=2 column=30 kind=SYNTAX`) {
+		t.Errorf("the load error is not logged with its place:\n%s", logs)
+	}
 	p.stop(t)
 	if !strings.Contains(p.logs.String(), "msg=stopped") {
 		t.Errorf("no clean stop in the logs:\n%s", p.logs)

@@ -92,8 +92,8 @@ func (s *Service) reload(ctx context.Context, ss *serviceSource, src *FSSource, 
 	if len(kept) == 0 && len(removed) == 0 && err == nil {
 		return
 	}
-	snap, swapped := s.reg.Apply(Update{Source: ss.idx, Results: kept, Removed: removed, Err: err})
-	s.observe(ss, snap, swapped, err, start, first)
+	snap, swapped, events := s.reg.apply(Update{Source: ss.idx, Results: kept, Removed: removed, Err: err})
+	s.observe(ss, snap, swapped, events, err, start, first)
 }
 
 // transient reports errors that a file caught mid-write produces: empty or

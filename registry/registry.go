@@ -74,6 +74,12 @@ type change struct {
 // that serves exactly what is served now changes nothing: no swap, no
 // event. It returns the snapshot in force afterwards and whether it is new.
 func (r *Registry) Apply(u Update) (*Snapshot, bool) {
+	s, changed, _ := r.apply(u)
+	return s, changed
+}
+
+// apply is Apply, with the events it sent.
+func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	prev := r.cur.Load()
@@ -152,7 +158,7 @@ func (r *Registry) Apply(u Update) (*Snapshot, bool) {
 	}
 	events := diffEvents(prev, next, &ch)
 	if len(events) == 0 && !statusChanged && next.ready == prev.ready {
-		return prev, false
+		return prev, false, nil
 	}
 	if statusChanged || len(events) > 0 {
 		next.sources = r.countSources()
@@ -161,7 +167,7 @@ func (r *Registry) Apply(u Update) (*Snapshot, bool) {
 	if r.feed != nil {
 		r.feed.publish(next.Generation, events)
 	}
-	return next, true
+	return next, true, events
 }
 
 // applyRoot replaces what one root serves. A root that loaded before and

@@ -131,11 +131,21 @@ func (s *Service) scan(ctx context.Context, ss *serviceSource, first time.Time) 
 	if ctx.Err() != nil {
 		return
 	}
-	snap, changed := s.reg.Apply(Update{Source: ss.idx, Full: true, Results: res, Err: err})
-	s.observe(ss, snap, changed, err, start, first)
+	snap, changed, events := s.reg.apply(Update{Source: ss.idx, Full: true, Results: res, Err: err})
+	s.observe(ss, snap, changed, events, err, start, first)
 }
 
-func (s *Service) observe(ss *serviceSource, snap *Snapshot, changed bool, err error, start, first time.Time) {
+func (s *Service) observe(ss *serviceSource, snap *Snapshot, changed bool, events []Event, err error, start, first time.Time) {
+	// Every problem is logged once, when it appears, and once when it goes.
+	for _, e := range events {
+		switch e.Kind {
+		case ErrorRaised:
+			s.log.Warn("load error", "source", e.Error.Source, "path", e.Error.Path, "line", e.Error.Line, "column", e.Error.Column,
+				"kind", e.Error.Kind, "error", e.Error.Message())
+		case ErrorCleared:
+			s.log.Info("load error cleared", "source", e.Error.Source, "path", e.Error.Path)
+		}
+	}
 	took := time.Since(start)
 	result := "unchanged"
 	switch {
