@@ -1,10 +1,9 @@
 package main
 
 import (
-	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +17,10 @@ type Config struct {
 	Server   ServerConfig   `yaml:"server"`
 	Watch    WatchConfig    `yaml:"watch"`
 	Registry RegistryConfig `yaml:"registry"`
+
+	// where tells, by key, where each value set in the file stands
+	// ("FILE:LINE"), so that a value out of range is reported there.
+	where map[string]string
 }
 
 // ServerConfig is the HTTP side.
@@ -51,43 +54,107 @@ type SourceConfig struct {
 	Timeout  time.Duration     `yaml:"timeout"`
 	Headers  map[string]string `yaml:"headers"`
 	TokenEnv string            `yaml:"token_env"` // bearer token read from this environment variable
+}
 
-	line int // where it is in the file, for messages
+// setting is one row of the defaults table.
+type setting struct{ key, value, about string }
+
+// defaults is the one place where each default lives: defaultConfig is
+// decoded from it, `serve -h` prints it and the README shows it (a test
+// keeps the two equal). Keys under registry.sources[] apply to each source.
+var defaults = []setting{
+	{"server.addr", "127.0.0.1:8080", "address to listen on (--addr)"},
+	{"server.timeout", "10s", "longest a GraphQL request may run"},
+	{"watch.mode", "auto", "auto | fsnotify | poll | off (--watch)"},
+	{"watch.debounce", "50ms", "quiet time before a batch of changes is reloaded"},
+	{"watch.max_wait", "1s", "reload at least this often under a constant stream of writes"},
+	{"watch.poll_interval", "1s", "period of mode poll, minimum 100ms (--poll-interval)"},
+	{"watch.rescan_interval", "1m", "full rescan as a safety net; 0 turns it off"},
+	{"registry.cache_dir", "", "bundles of http sources; empty: the user's cache folder"},
+	{"registry.sources[].interval", "30s", "poll period of an http source, minimum 1s"},
+	{"registry.sources[].timeout", "30s", "one request of an http source"},
+}
+
+// defaultValue returns a default from the table, which it must hold.
+func defaultValue(key string) string {
+	for _, s := range defaults {
+		if s.key == key {
+			return s.value
+		}
+	}
+	panic("no default for " + key)
+}
+
+// defaultsTable renders the defaults as the Markdown table of the README.
+func defaultsTable() string {
+	var b strings.Builder
+	b.WriteString("| key | default | meaning |\n| --- | --- | --- |\n")
+	for _, s := range defaults {
+		v := "`" + s.value + "`"
+		if s.value == "" {
+			v = "(empty)"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", s.key, v, s.about)
+	}
+	return b.String()
 }
 
 func defaultConfig() Config {
-	return Config{
-		Server: ServerConfig{Addr: "127.0.0.1:8080", Timeout: 10 * time.Second},
-		Watch: WatchConfig{Mode: "auto", Debounce: 50 * time.Millisecond, MaxWait: time.Second,
-			PollInterval: time.Second, RescanInterval: time.Minute},
+	var doc strings.Builder
+	section := ""
+	for _, s := range defaults {
+		sec, key, _ := strings.Cut(s.key, ".")
+		if strings.Contains(key, ".") || strings.Contains(key, "[]") || s.value == "" {
+			continue // per-source defaults are applied to each source
+		}
+		if sec != section {
+			fmt.Fprintf(&doc, "%s:\n", sec)
+			section = sec
+		}
+		fmt.Fprintf(&doc, "  %s: %q\n", key, s.value)
 	}
+	var cfg Config
+	if err := decodeConfig("defaults", []byte(doc.String()), &cfg); err != nil {
+		panic(err) // the table is wrong, which every test shows
+	}
+	cfg.where = nil
+	return cfg
 }
 
-// loadConfig reads a configuration file over the defaults. Unknown keys
-// are errors that name their line; relative source paths are resolved
-// against the file's folder.
+// A configError is one problem in a configuration, at its place.
+type configError struct {
+	Where string // FILE:LINE, or the flag that set the value
+	Key   string // as a user writes it: watch.poll_interval
+	Msg   string
+}
+
+func (e *configError) Error() string {
+	if e.Key == "" {
+		return e.Where + ": " + e.Msg
+	}
+	return e.Where + ": " + e.Key + ": " + e.Msg
+}
+
+// loadConfig reads a configuration file over the defaults. Every problem
+// is a *configError naming the file, the line and the key; relative source
+// paths are resolved against the file's folder.
 func loadConfig(path string) (Config, error) {
 	cfg := defaultConfig()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return cfg, fmt.Errorf("read configuration: %w", err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return cfg, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	if err := decodeConfig(path, data, &cfg); err != nil {
+		return cfg, err
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err == nil {
-		lines := sourceLines(&root)
-		for i := range cfg.Registry.Sources {
-			if i < len(lines) {
-				cfg.Registry.Sources[i].line = lines[i]
-			}
-		}
-	}
+	interval, _ := time.ParseDuration(defaultValue("registry.sources[].interval"))
+	timeout, _ := time.ParseDuration(defaultValue("registry.sources[].timeout"))
 	dir := filepath.Dir(path)
 	for i, s := range cfg.Registry.Sources {
+		if s.Type == "http" {
+			cfg.Registry.Sources[i].Interval = cmp.Or(s.Interval, interval)
+			cfg.Registry.Sources[i].Timeout = cmp.Or(s.Timeout, timeout)
+		}
 		if s.Type == "filesystem" && s.Path != "" && !filepath.IsAbs(s.Path) {
 			cfg.Registry.Sources[i].Path = filepath.Join(dir, s.Path)
 		}
@@ -95,76 +162,137 @@ func loadConfig(path string) (Config, error) {
 	if cfg.Registry.CacheDir != "" && !filepath.IsAbs(cfg.Registry.CacheDir) {
 		cfg.Registry.CacheDir = filepath.Join(dir, cfg.Registry.CacheDir)
 	}
-	if err := cfg.check(); err != nil {
-		return cfg, fmt.Errorf("%s: %w", path, err)
-	}
-	return cfg, nil
+	return cfg, cfg.check()
 }
 
-// sourceLines finds the line of each item of registry.sources.
-func sourceLines(root *yaml.Node) []int {
-	find := func(n *yaml.Node, key string) *yaml.Node {
-		if n == nil || n.Kind != yaml.MappingNode {
-			return nil
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == key {
-				return n.Content[i+1]
-			}
-		}
-		return nil
+// decodeConfig decodes YAML over cfg. It first walks the document against
+// Config's fields, so that an unknown key is reported in words with the
+// nearest known one, and a duration may be written as a bare 0.
+func decodeConfig(file string, data []byte, cfg *Config) error {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return yamlErrors(file, err)
 	}
 	if len(root.Content) == 0 {
-		return nil
+		return nil // an empty file: the defaults
 	}
-	srcs := find(find(root.Content[0], "registry"), "sources")
-	if srcs == nil {
-		return nil
+	if cfg.where == nil {
+		cfg.where = map[string]string{}
 	}
-	var out []int
-	for _, item := range srcs.Content {
-		out = append(out, item.Line)
+	errs := walkConfig(file, root.Content[0], configType, "", cfg.where)
+	if len(errs) > 0 {
+		return errors.Join(errs...)
 	}
-	return out
+	if err := root.Content[0].Decode(cfg); err != nil {
+		return yamlErrors(file, err)
+	}
+	return nil
 }
 
-// check rejects values that parse but make no sense.
+// yamlErrors turns yaml.v3's errors, which may hold several lines, into
+// one configError a line.
+func yamlErrors(file string, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		where := file
+		if rest, ok := strings.CutPrefix(msg, "line "); ok {
+			if n, m, ok := strings.Cut(rest, ": "); ok {
+				where, msg = file+":"+n, m
+			}
+		}
+		return &configError{Where: where, Msg: msg}
+	}
+	var errs []error
+	for _, e := range te.Errors {
+		where := file
+		if rest, ok := strings.CutPrefix(e, "line "); ok {
+			if n, m, ok := strings.Cut(rest, ": "); ok {
+				where, e = file+":"+n, m
+			}
+		}
+		errs = append(errs, &configError{Where: where, Msg: e})
+	}
+	return errors.Join(errs...)
+}
+
+// check rejects values that parse but make no sense, at their place.
 func (c *Config) check() error {
 	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &configError{Where: c.at(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
 	switch c.Watch.Mode {
 	case "auto", "fsnotify", "poll", "off":
 	default:
-		errs = append(errs, fmt.Errorf("watch.mode is %q: want auto, fsnotify, poll or off", c.Watch.Mode))
+		bad("watch.mode", "is %q: want auto, fsnotify, poll or off", c.Watch.Mode)
 	}
-	if c.Watch.Debounce < 0 || c.Watch.MaxWait < 0 || c.Watch.RescanInterval < 0 {
-		errs = append(errs, errors.New("watch durations must not be negative"))
+	for key, d := range map[string]time.Duration{"watch.debounce": c.Watch.Debounce, "watch.max_wait": c.Watch.MaxWait,
+		"watch.rescan_interval": c.Watch.RescanInterval, "server.timeout": c.Server.Timeout} {
+		if d < 0 {
+			bad(key, "is %s: a duration must not be negative", d)
+		}
 	}
 	if c.Watch.PollInterval < 100*time.Millisecond {
-		errs = append(errs, fmt.Errorf("watch.poll_interval is %s: the minimum is 100ms", c.Watch.PollInterval))
+		bad("watch.poll_interval", "is %s: the minimum is 100ms", c.Watch.PollInterval)
 	}
 	for i, s := range c.Registry.Sources {
 		at := fmt.Sprintf("registry.sources[%d]", i)
-		if s.line > 0 {
-			at = fmt.Sprintf("line %d: %s", s.line, at)
-		}
 		switch s.Type {
 		case "filesystem":
 			if s.Path == "" {
-				errs = append(errs, fmt.Errorf("%s: a filesystem source needs a path", at))
+				bad(at, "a filesystem source needs a path")
 			}
 		case "http":
 			if !strings.HasPrefix(s.URL, "http://") && !strings.HasPrefix(s.URL, "https://") {
-				errs = append(errs, fmt.Errorf("%s: an http source needs an http:// or https:// url, got %q", at, s.URL))
+				bad(at+".url", "is %q: an http source needs an http:// or https:// url", s.URL)
 			}
 			if s.Interval != 0 && s.Interval < time.Second {
-				errs = append(errs, fmt.Errorf("%s: interval %s is under the minimum of 1s", at, s.Interval))
+				bad(at+".interval", "is %s: the minimum is 1s", s.Interval)
 			}
 			if s.TokenEnv != "" && os.Getenv(s.TokenEnv) == "" {
-				errs = append(errs, fmt.Errorf("%s: token_env names %s, which is not set", at, s.TokenEnv))
+				bad(at+".token_env", "names %s, which is not set", s.TokenEnv)
 			}
 		default:
-			errs = append(errs, fmt.Errorf("%s: type is %q: want filesystem or http", at, s.Type))
+			bad(at+".type", "is %q: want filesystem or http", s.Type)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// at says where key was set: its line in the file, the flag that set it,
+// or the nearest enclosing key that has a place.
+func (c *Config) at(key string) string {
+	for k := key; k != ""; {
+		if w, ok := c.where[k]; ok {
+			return w
+		}
+		i := strings.LastIndexAny(k, ".[")
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	return "configuration"
+}
+
+// setFlag records that a flag set key, for messages about its value.
+func (c *Config) setFlag(key, flag string) {
+	if c.where == nil {
+		c.where = map[string]string{}
+	}
+	c.where[key] = flag
+}
+
+// defaultsText renders the defaults for `serve -h`.
+func defaultsText() string {
+	var b strings.Builder
+	for _, s := range defaults {
+		v := s.value
+		if v == "" {
+			v = `""`
+		}
+		fmt.Fprintf(&b, "  %-28s %-15s %s\n", s.key, v, s.about)
+	}
+	return b.String()
 }

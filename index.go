@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
@@ -16,20 +16,19 @@ import (
 // runIndex writes index.json and the bundles of a task tree, ready for any
 // static host, like `helm repo index`. It refuses a tree with problems.
 func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("index", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("out", "", "folder to write index.json and tasks/ into (required)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ratchet-registry index DIR --out OUT")
-		fs.PrintDefaults()
-	}
-	paths, err := parseInterspersed(fs, args)
+	fs := newFlagSet("index", "DIR --out OUT", "Writes index.json and a zip bundle of every task version of DIR into OUT,\nready for any static host; other registries pull it with a source of type\nhttp. A tree with any problem is refused, and its problems printed.")
+	out := fs.String("out", "", "`folder` to write index.json and tasks/ into (required)")
+	paths, err := parseArgs(fs, args)
 	if err != nil {
-		return 2
+		return usageError(fs, err, stdout, stderr)
 	}
-	if len(paths) != 1 || *out == "" {
-		fs.Usage()
-		return 2
+	switch {
+	case len(paths) == 0:
+		return usageError(fs, errors.New("no DIR: give the task tree to index"), stdout, stderr)
+	case len(paths) > 1:
+		return usageError(fs, fmt.Errorf("one DIR at a time, got %d: %s", len(paths), strings.Join(paths, " ")), stdout, stderr)
+	case *out == "":
+		return usageError(fs, errors.New("no --out: say which folder to write the index into"), stdout, stderr)
 	}
 	snap, problems := loadPaths(ctx, paths)
 	if len(problems) > 0 {
@@ -75,21 +74,4 @@ func writeIndex(snap *registry.Snapshot, out string) (int, error) {
 		return 0, err
 	}
 	return len(bundles), os.WriteFile(filepath.Join(out, "index.json"), append(data, '\n'), 0o644)
-}
-
-// parseInterspersed lets flags follow positional arguments, as in
-// `index DIR --out OUT`.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return positional, nil
-		}
-		positional = append(positional, args[0])
-		args = args[1:]
-	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,52 +23,74 @@ import (
 // runServe serves until ctx ends, then shuts down gracefully: in-flight
 // requests finish, streams are told to close, and every goroutine stops.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("serve", "[--config FILE] [--addr HOST:PORT] [--watch MODE] [--poll-interval DURATION] [PATH ...]",
+		"Serves the catalogue of every PATH (a task folder, a task .zip or a folder of\nmany) and of the configuration's sources, over GraphQL at /graphql.\n\n"+
+			"defaults (configuration keys):\n"+defaultsText())
 	configPath := fs.String("config", "", "YAML configuration `file`")
-	addr := fs.String("addr", "", "listen on `HOST:PORT` (default 127.0.0.1:8080)")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ratchet-registry serve [--config FILE] [--addr HOST:PORT] [--log-format text|json] [PATH ...]")
-		fs.PrintDefaults()
+	addr := fs.String("addr", "", "listen on `HOST:PORT` (server.addr)")
+	watchMode := fs.String("watch", "", "how to notice changes, `MODE` auto, fsnotify, poll or off (watch.mode)")
+	pollInterval := fs.Duration("poll-interval", 0, "time between two polls of --watch poll, a `DURATION` such as 500ms or 2s (watch.poll_interval)")
+	paths, err := parseArgs(fs, args)
+	if err != nil {
+		return usageError(fs, err, stdout, stderr)
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	var log *slog.Logger
-	switch *logFormat {
-	case "text":
-		log = slog.New(slog.NewTextHandler(stderr, nil))
-	case "json":
-		log = slog.New(slog.NewJSONHandler(stderr, nil))
-	default:
-		fmt.Fprintf(stderr, "--log-format is %q: want text or json\n", *logFormat)
-		return 2
-	}
+	log := newLogger(fs, stderr)
 	cfg := defaultConfig()
 	if *configPath != "" {
-		var err error
 		if cfg, err = loadConfig(*configPath); err != nil {
-			log.Error("bad configuration", "error", err)
+			logConfigErrors(log, err)
 			return 1
 		}
 	}
 	if *addr != "" {
 		cfg.Server.Addr = *addr
 	}
-	for _, p := range fs.Args() {
+	if *watchMode != "" {
+		cfg.Watch.Mode = *watchMode
+		cfg.setFlag("watch.mode", "--watch")
+	}
+	if *pollInterval != 0 {
+		cfg.Watch.PollInterval = *pollInterval
+		cfg.setFlag("watch.poll_interval", "--poll-interval")
+	}
+	if err := cfg.check(); err != nil {
+		logConfigErrors(log, err)
+		return 2
+	}
+	for _, p := range paths {
 		cfg.Registry.Sources = append(cfg.Registry.Sources, SourceConfig{Type: "filesystem", Path: p})
 	}
 	if len(cfg.Registry.Sources) == 0 {
-		fmt.Fprintln(stderr, "nothing to serve: give a PATH or a configuration with registry.sources")
-		fs.Usage()
-		return 2
+		return usageError(fs, errors.New("nothing to serve: give a PATH or a configuration with registry.sources"), stdout, stderr)
 	}
 	if err := serve(ctx, cfg, log); err != nil {
 		log.Error("serve failed", "error", err)
 		return 1
 	}
 	return 0
+}
+
+// logConfigErrors logs each problem of a configuration as its own line,
+// with its place and key as attributes.
+func logConfigErrors(log *slog.Logger, err error) {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	for _, e := range errs {
+		var ce *configError
+		if errors.As(e, &ce) {
+			attrs := []any{"at", ce.Where}
+			if ce.Key != "" {
+				attrs = append(attrs, "key", ce.Key)
+			}
+			log.Error("bad configuration: "+ce.Error(), attrs...)
+			continue
+		}
+		log.Error("bad configuration", "error", e)
+	}
 }
 
 // serve wires the parts together and runs them until ctx ends.

@@ -3,7 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -33,20 +33,15 @@ func (p problem) String() string {
 // runValidate loads the paths as serve would and prints every problem.
 // The exit code is for CI: 0 valid, 1 problems, 2 usage.
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ratchet-registry validate PATH ...")
-		fmt.Fprintln(stderr, "Loads each task folder, task .zip or collection and prints every problem as PATH:LINE:COL: message.")
+	fs := newFlagSet("validate", "PATH ...", "Loads each task folder, task .zip or collection as serve would and prints\nevery problem as PATH:LINE:COL: message, then a summary. Exit status: 0 when\nevery task is valid, 1 when any problem was found, 2 on a usage error.")
+	paths, err := parseArgs(fs, args)
+	if err != nil {
+		return usageError(fs, err, stdout, stderr)
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if len(paths) == 0 {
+		return usageError(fs, errors.New("no PATH: give the task folders, zips or collections to check"), stdout, stderr)
 	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return 2
-	}
-	snap, problems := loadPaths(ctx, fs.Args())
+	snap, problems := loadPaths(ctx, paths)
 	for _, p := range problems {
 		fmt.Fprintln(stdout, p)
 	}

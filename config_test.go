@@ -1,0 +1,74 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestConfigErrors: every problem names the file, the line and the key in
+// words, and an unknown key comes with the nearest known one.
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string // one line each, in this order
+	}{
+		{"out of range", "watch:\n  mode: inotify\n  poll_interval: 10ms\n", []string{
+			`c.yaml:2: watch.mode: is "inotify": want auto, fsnotify, poll or off`,
+			`c.yaml:3: watch.poll_interval: is 10ms: the minimum is 100ms`}},
+		{"misspelt keys", "watch:\n  debounse: 10ms\nserver:\n  address: x\nregistery: {}\n", []string{
+			`c.yaml:2: watch.debounse: is not a known key; did you mean debounce?`,
+			`c.yaml:4: server.address: is not a known key; did you mean addr?`,
+			`c.yaml:5: registery: is not a known key; did you mean registry?`}},
+		{"nothing near", "watch:\n  colour: blue\n", []string{
+			`c.yaml:2: watch.colour: is not a known key; known keys: mode, debounce, max_wait, poll_interval, rescan_interval`}},
+		{"unit missing", "watch:\n  debounce: 50\n", []string{
+			`c.yaml:2: watch.debounce: is 50 without a unit: write 50ms, 50s or 50m`}},
+		{"source fields", "registry:\n  sources:\n    - type: http\n      url: ftp://x\n      interval: 10ms\n    - {type: filesystem, pth: x}\n", []string{
+			`c.yaml:6: registry.sources[1].pth: is not a known key; did you mean path?`}},
+		{"source values", "registry:\n  sources:\n    - type: http\n      url: ftp://x\n      interval: 10ms\n    - {type: filesystem}\n", []string{
+			`c.yaml:4: registry.sources[0].url: is "ftp://x": an http source needs an http:// or https:// url`,
+			`c.yaml:5: registry.sources[0].interval: is 10ms: the minimum is 1s`,
+			`c.yaml:6: registry.sources[1]: a filesystem source needs a path`}},
+		{"wrong shape", "watch: [1, 2]\n", []string{`c.yaml:1: watch: want a mapping of keys to values`}},
+		{"syntax", "watch:\n  mode: [\n", []string{`c.yaml:2: did not find expected node content`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := loadConfig(path)
+			if err == nil {
+				t.Fatal("got no error")
+			}
+			got := strings.ReplaceAll(err.Error(), filepath.Dir(path)+string(filepath.Separator), "")
+			if want := strings.Join(tc.want, "\n"); got != want {
+				t.Errorf("got\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
+
+// TestConfigZeroDurations: a bare 0 is a duration, as the README promises
+// for rescan_interval, and the defaults come from the one table.
+func TestConfigZeroDurations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	yaml := "watch:\n  rescan_interval: 0\n  debounce: 0\n  max_wait: 0.0\nregistry:\n  sources:\n    - {type: http, url: 'http://127.0.0.1:1/v1'}\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Watch.RescanInterval != 0 || cfg.Watch.Debounce != 0 || cfg.Watch.MaxWait != 0 {
+		t.Errorf("got %+v, want zero durations", cfg.Watch)
+	}
+	if cfg.Watch.PollInterval != time.Second || cfg.Server.Addr != "127.0.0.1:8080" || cfg.Registry.Sources[0].Interval != 30*time.Second {
+		t.Errorf("got %+v, want the defaults of the table where the file is silent", cfg)
+	}
+}

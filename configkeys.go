@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+var (
+	configType   = reflect.TypeFor[Config]()
+	durationType = reflect.TypeFor[time.Duration]()
+)
+
+// walkConfig checks a YAML node against the Go type it will be decoded
+// into, before yaml.v3 does, because yaml.v3 reports unknown keys and bad
+// values with Go's type names. It records the line of every key in where,
+// reports each unknown key with the nearest known one, and rewrites a bare
+// 0 given for a duration as "0s", which yaml.v3 would refuse.
+func walkConfig(file string, n *yaml.Node, t reflect.Type, path string, where map[string]string) []error {
+	at := func(n *yaml.Node) string { return file + ":" + strconv.Itoa(n.Line) }
+	switch {
+	case t == durationType:
+		if n.Kind != yaml.ScalarNode {
+			return []error{&configError{Where: at(n), Key: path, Msg: "want a duration such as 50ms, 2s or 1m"}}
+		}
+		if n.Tag == "!!int" || n.Tag == "!!float" {
+			if v, err := strconv.ParseFloat(n.Value, 64); err == nil && v == 0 {
+				n.Tag, n.Value = "!!str", "0s"
+				return nil
+			}
+			return []error{&configError{Where: at(n), Key: path, Msg: fmt.Sprintf("is %s without a unit: write %sms, %ss or %sm", n.Value, n.Value, n.Value, n.Value)}}
+		}
+		if _, err := time.ParseDuration(n.Value); err != nil {
+			return []error{&configError{Where: at(n), Key: path, Msg: fmt.Sprintf("is %q: want a duration such as 50ms, 2s or 1m", n.Value)}}
+		}
+	case t.Kind() == reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return []error{&configError{Where: at(n), Key: path, Msg: "want a mapping of keys to values"}}
+		}
+		fields := map[string]reflect.Type{}
+		var names []string
+		for f := range t.Fields() {
+			if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name != "" && name != "-" {
+				fields[name] = f.Type
+				names = append(names, name)
+			}
+		}
+		var errs []error
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			key := k.Value
+			if path != "" {
+				key = path + "." + k.Value
+			}
+			ft, ok := fields[k.Value]
+			if !ok {
+				msg := "is not a known key"
+				if near := nearest(k.Value, names); near != "" {
+					msg += fmt.Sprintf("; did you mean %s?", near)
+				} else {
+					msg += "; known keys: " + strings.Join(names, ", ")
+				}
+				errs = append(errs, &configError{Where: at(k), Key: key, Msg: msg})
+				continue
+			}
+			where[key] = at(k)
+			errs = append(errs, walkConfig(file, v, ft, key, where)...)
+		}
+		return errs
+	case t.Kind() == reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return []error{&configError{Where: at(n), Key: path, Msg: "want a list"}}
+		}
+		var errs []error
+		for i, item := range n.Content {
+			key := fmt.Sprintf("%s[%d]", path, i)
+			where[key] = at(item)
+			errs = append(errs, walkConfig(file, item, t.Elem(), key, where)...)
+		}
+		return errs
+	case t.Kind() == reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return []error{&configError{Where: at(n), Key: path, Msg: "want a mapping of names to values"}}
+		}
+	case t.Kind() == reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			return []error{&configError{Where: at(n), Key: path, Msg: "want a single value, not a list or a mapping"}}
+		}
+	}
+	return nil
+}
+
+// nearest returns the candidate closest to s in edit distance, when it is
+// close enough to be the key that was meant.
+func nearest(s string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		d := editDistance(strings.ToLower(s), c)
+		if strings.HasPrefix(strings.ToLower(s), c) || strings.HasPrefix(c, strings.ToLower(s)) {
+			d = min(d, 1) // address for addr, poll for poll_interval
+		}
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if bestD > max(2, len(s)/2) {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
