@@ -317,12 +317,19 @@ func TestSSE(t *testing.T) {
 // transports: graphql-go's own Subscribe would leak a goroutine for each
 // (its issue 758); ours must leave none.
 func TestSubscribeCancelCycles(t *testing.T) {
-	ts, _ := liveServer(t)
+	ts, dir := liveServer(t)
+	gen := ts.reg.Snapshot().Generation
+	ts.relabel(t, dir, "Replayed")
 	before := goleak.IgnoreCurrent()
 	w := dialWS(t, ts.URL).init()
 	for i := range 500 {
+		// Each subscription replays the event after gen: receiving it
+		// shows that the subscription was running when it was dropped.
 		id := fmt.Sprint("c", i)
-		w.send(map[string]any{"type": "subscribe", "id": id, "payload": map[string]any{"query": eventsQuery}})
+		w.send(map[string]any{"type": "subscribe", "id": id, "payload": map[string]any{"query": eventsQuery, "variables": map[string]any{"since": gen}}})
+		if m := w.expect("next"); m.ID != id || !strings.Contains(string(m.Payload), `"label":"Replayed"`) {
+			t.Fatalf("subscription %s got %s %s, want the replayed event", id, m.ID, m.Payload)
+		}
 		w.send(map[string]any{"type": "complete", "id": id})
 	}
 	w.c.Close(websocket.StatusNormalClosure, "")

@@ -179,8 +179,12 @@ func (s *wsSession) subscribe(ctx context.Context, m wsMessage) bool {
 		defer s.wg.Done()
 		defer stop()
 		var failure []gqlerrors.FormattedError
+		// Messages are written under the session's context, not the
+		// subscription's: the library closes the whole socket when a
+		// write's context ends, even just after the write, and a client
+		// may complete a subscription as soon as it has read a message.
 		completed := s.h.stream(subCtx, req, nil, streamSink{
-			next:   func(_ string, res any) { s.send(subCtx, wsMessage{ID: m.ID, Type: "next", Payload: mustMarshal(res)}) },
+			next:   func(_ string, res any) { s.send(ctx, wsMessage{ID: m.ID, Type: "next", Payload: mustMarshal(res)}) },
 			errors: func(errs []gqlerrors.FormattedError) { failure = errs },
 		})
 		// The id is free again before the client hears that it ended: it
