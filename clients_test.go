@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,29 +14,40 @@ import (
 	"time"
 )
 
-var npmOnce sync.Once
+// clientDir holds the npm packages of the client tests, pinned by its
+// package-lock.json.
+const clientDir = "clienttest"
 
-// clients installs the npm packages of clienttest/ once per run, from its
-// lock file, and returns the folder to run node in.
+// npmCI installs them, once per run. The error keeps npm's output: it is
+// the only account of what went wrong, and every later caller gets it too.
+var npmCI = sync.OnceValue(func() error {
+	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+	cmd.Dir = clientDir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("npm ci in %s: %w\n%s", clientDir, err, out)
+	}
+	return nil
+})
+
+// clients returns the folder to run node in, with its npm packages in
+// place. A plain `go test` never reaches the network: without
+// node_modules it skips and says how to install them. In CI it installs
+// them with npm ci.
 func clients(tb testing.TB) string {
 	tb.Helper()
-	dir, _ := filepath.Abs("clienttest")
-	var err error
-	npmOnce.Do(func() {
-		if _, statErr := os.Stat(filepath.Join(dir, "node_modules", "graphql-ws")); statErr == nil {
-			return
-		}
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		var out []byte
-		if out, err = cmd.CombinedOutput(); err != nil {
-			err = &exec.ExitError{Stderr: out}
-		}
-	})
-	if err != nil {
-		tb.Fatalf("npm ci in %s: %v", dir, err)
+	tool(tb, "install Node.js (apt-get install nodejs npm)", "node")
+	// npm ci writes this file last, so its presence means a whole install.
+	if _, err := os.Stat(filepath.Join(clientDir, "node_modules", ".package-lock.json")); err == nil {
+		return clientDir
 	}
-	return dir
+	if !inCI() {
+		tb.Skipf("the client tests' npm packages are not installed: run `npm ci --prefix %s` once (skipped; with CI set the test installs them)", clientDir)
+	}
+	tool(tb, "install npm (apt-get install npm)", "npm")
+	if err := npmCI(); err != nil {
+		tb.Fatal(err)
+	}
+	return clientDir
 }
 
 // node runs a script of clienttest/ and returns what it printed.
@@ -46,13 +58,11 @@ func node(tb testing.TB, timeout time.Duration, script string, args ...string) s
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", append([]string{script}, args...)...)
 	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		tb.Fatalf("node %s: %v\n%s\n%s", script, err, out, stderr)
+		tb.Fatalf("node %s: %v\n%s\n%s", script, err, out, stderr.String())
 	}
 	return string(out)
 }
@@ -60,6 +70,7 @@ func node(tb testing.TB, timeout time.Duration, script string, args ...string) s
 // TestGraphQLOverHTTPAudit runs graphql-http's audit against the real
 // server: every MUST must pass, and SHOULDs that fail are listed.
 func TestGraphQLOverHTTPAudit(t *testing.T) {
+	clients(t)
 	p := start(t, "examples")
 	p.waitReady(t)
 	var results []struct {
@@ -85,16 +96,16 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 // TestThirdPartyClients subscribes with the graphql-ws and graphql-sse npm
 // packages, saves a task file, and checks that each client gets the event.
 func TestThirdPartyClients(t *testing.T) {
+	nodeDir := clients(t)
 	dir := t.TempDir()
 	copyTree(t, "examples", dir)
 	p := start(t, dir)
 	p.waitReady(t)
-	clients(t)
 	for _, mode := range []string{"ws", "sse"} {
 		t.Run(mode, func(t *testing.T) {
 			label := "Saved for " + mode
 			cmd := exec.Command("node", "subscribe.mjs", mode, p.url+"/graphql", label)
-			cmd.Dir = clients(t)
+			cmd.Dir = nodeDir
 			var out, errOut strings.Builder
 			cmd.Stdout, cmd.Stderr = &out, &errOut
 			if err := cmd.Start(); err != nil {

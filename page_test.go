@@ -12,12 +12,13 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// browser starts headless Chromium (Debian's, at /usr/bin/chromium) for
-// the length of a test.
+// browser starts headless Chromium for the length of a test: the first of
+// Debian's, Ubuntu's and Google's names found in PATH.
 func browser(t *testing.T) context.Context {
 	t.Helper()
+	path := tool(t, "install Chromium (apt-get install chromium)", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath("/usr/bin/chromium"),
+		chromedp.ExecPath(path),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.UserDataDir(t.TempDir()),
@@ -61,11 +62,11 @@ func jsString(s string) string {
 // program, saves, breaks and fixes a task, and watches the page follow
 // without a reload; then drops and restores the server.
 func TestStatusPage(t *testing.T) {
+	ctx := browser(t)
 	dir := t.TempDir()
 	copyTree(t, "examples", dir)
 	p := start(t, dir)
 	p.waitReady(t)
-	ctx := browser(t)
 	if err := chromedp.Do(ctx, chromedp.Navigate(p.url+"/")); err != nil {
 		t.Fatal(err)
 	}
@@ -133,11 +134,11 @@ func TestStatusPage(t *testing.T) {
 // TestGraphiQL runs a subscription in the embedded GraphiQL, over its
 // WebSocket, and sees the event of a save.
 func TestGraphiQL(t *testing.T) {
+	ctx := browser(t)
 	dir := t.TempDir()
 	copyTree(t, "examples", dir)
 	p := start(t, dir)
 	p.waitReady(t)
-	ctx := browser(t)
 	q := "subscription { registryEvents { kind id task { label } } }"
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(p.url+"/graphiql?query="+url.QueryEscape(q)),
@@ -169,19 +170,18 @@ func TestGraphiQL(t *testing.T) {
 	screenshot(t, ctx, "graphiql.png")
 }
 
-// screenshot keeps a picture of the page in artifacts/ for people to look at.
+// screenshot keeps a picture of the page in the test's artifact folder:
+// a temporary one that is removed afterwards, or, with
+// `go test -artifacts -outputdir DIR`, one under DIR that stays.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := "artifacts"
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	p := filepath.Join(t.ArtifactDir(), name)
+	if err := os.WriteFile(p, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", filepath.Join(dir, name))
+	t.Logf("screenshot: %s", p)
 }
