@@ -87,6 +87,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printUsage(stderr)
 		return 2
 	}
+	if args[0] == "__test-worker" { // hidden: the sandbox that runs test cases (registry/runner)
+		return runWorker(stderr)
+	}
 	for _, c := range commands() {
 		if c.name == args[0] {
 			return c.run(ctx, append(global, args[1:]...), stdout, stderr)

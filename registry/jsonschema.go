@@ -83,3 +83,13 @@ func metaschemaCause(err error) error {
 	}
 	return err
 }
+
+// CompileSchema compiles a task's schema with the rules the loader uses:
+// the draft it declares, no reference leaving the document. The test
+// runner compiles with it in its worker processes.
+func CompileSchema(name string, data []byte) (*jsonschema.Schema, error) {
+	return compileSchema(name, data)
+}
+
+// SchemaErrorMessage is a validation error as one line for an author.
+func SchemaErrorMessage(err error) string { return schemaErrorMessage(err) }

@@ -213,7 +213,8 @@ func (l *taskLoad) script() {
 		l.fail(scriptFile, KindSyntax, data, 0, errors.New("file is empty"))
 		return
 	}
-	if _, err := parser.ParseFile(nil, scriptFile, data, 0); err != nil {
+	prog, err := parser.ParseFile(nil, scriptFile, data, 0)
+	if err != nil {
 		var list parser.ErrorList
 		if errors.As(err, &list) && len(list) > 0 {
 			e := &LoadError{Source: l.in.source, Root: l.in.root, File: scriptFile, Path: l.in.display + l.in.sep + scriptFile,
@@ -223,6 +224,13 @@ func (l *taskLoad) script() {
 			return
 		}
 		l.fail(scriptFile, KindSyntax, nil, -1, fmt.Errorf("JavaScript syntax error: %w", err))
+		return
+	}
+	if at, ok := scriptValue(prog); !ok {
+		p := prog.File.Position(int(at) - 1)
+		l.errs = append(l.errs, &LoadError{Source: l.in.source, Root: l.in.root, File: scriptFile, Path: l.in.display + l.in.sep + scriptFile,
+			Kind: KindInvalid, Line: p.Line, Column: p.Column,
+			Err: errors.New("main.js yields no function: define a function main, or make the script's value a function expression like (function(input) { ... })")})
 		return
 	}
 	l.task.files = append(l.task.files, File{Name: scriptFile, Size: int64(len(data)), SHA256: l.sums[scriptFile]})

@@ -40,6 +40,8 @@ func TestLoadBadTasks(t *testing.T) {
 		{"schema remote ref", good.with("input.schema.json", `{"$ref": "https://example.com/s.json"}`), "input.schema.json", 0, 0, KindSchema, "self-contained"},
 		{"script syntax", good.with("main.js", "(function(input) {\n  return input.a + ;\n})"), "main.js", 2, 20, KindSyntax, "JavaScript syntax error"},
 		{"script empty", good.with("main.js", "\n"), "main.js", 1, 1, KindSyntax, "empty"},
+		{"script yields no function", good.with("main.js", "var x = 1;\n"), "main.js", 1, 1, KindInvalid, "main.js yields no function"},
+		{"script yields an object", good.with("main.js", "// comment\n({run: function(input) {}});\n"), "main.js", 2, 2, KindInvalid, "main.js yields no function"},
 		{"test syntax", good.with("tests/one.json", "{\"input\": }"), "tests/one.json", 1, 11, KindSyntax, "invalid JSON"},
 		{"test without input", good.with("tests/one.json", `{"expected_output": {}}`), "tests/one.json", 1, 1, KindInvalid, `no "input"`},
 		{"test input against schema", good.with("tests/one.json", "{\"input\": {\"a\": \"one\"}}"), "tests/one.json", 1, 17, KindTest, "input does not match input.schema.json: at /a"},

@@ -1,0 +1,1 @@
+(function(input) { return { sum: input.a + input.b }; })

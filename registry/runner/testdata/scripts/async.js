@@ -1,0 +1,4 @@
+async function main(input) {
+  var a = await Promise.resolve(input.a);
+  return { sum: a + input.b };
+}

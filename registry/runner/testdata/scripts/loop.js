@@ -1,0 +1,1 @@
+(function(input) { while (true) {} })

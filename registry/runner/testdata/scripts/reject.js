@@ -1,0 +1,1 @@
+async function main(input) { throw new DataError("bad data: " + input.a); }

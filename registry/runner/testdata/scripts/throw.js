@@ -1,0 +1,3 @@
+(function(input) {
+  throw new globalThis[input.name]("it went wrong");
+})

@@ -1,0 +1,4 @@
+(function(input) {
+  var x = input.missing.deeper;
+  return {};
+})
