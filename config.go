@@ -26,7 +26,18 @@ type Config struct {
 // ServerConfig is the HTTP side.
 type ServerConfig struct {
 	Addr    string        `yaml:"addr"`
-	Timeout time.Duration `yaml:"timeout"` // one GraphQL request
+	Timeout time.Duration `yaml:"timeout"` // one GraphQL request, on every transport
+
+	MaxCost        int      `yaml:"max_cost"`         // fields times list sizes, before a request runs
+	MaxAnswerBytes int64    `yaml:"max_answer_bytes"` // one answer
+	AllowedHosts   []string `yaml:"allowed_hosts"`    // Host names answered besides localhost, loopback and addr; "*": any
+	CORSOrigins    []string `yaml:"cors_origins"`     // browser origins that may read answers
+
+	MaxConnections   int           `yaml:"max_connections"`
+	MaxStreams       int           `yaml:"max_streams"`       // open SSE and WebSocket streams
+	MaxSubscriptions int           `yaml:"max_subscriptions"` // across all streams
+	ReadTimeout      time.Duration `yaml:"read_timeout"`      // a request with its body
+	IdleTimeout      time.Duration `yaml:"idle_timeout"`      // a keep-alive connection between requests
 }
 
 // WatchConfig says how changes on disk are noticed.
@@ -64,7 +75,16 @@ type setting struct{ key, value, about string }
 // keeps the two equal). Keys under registry.sources[] apply to each source.
 var defaults = []setting{
 	{"server.addr", "127.0.0.1:8080", "address to listen on (--addr)"},
-	{"server.timeout", "10s", "longest a GraphQL request may run"},
+	{"server.timeout", "10s", "longest a GraphQL request may run, on every transport (HTTP, SSE, WebSocket; for a subscription, each event); the work stops with it"},
+	{"server.max_cost", "5000000", "most a request may cost before it runs: every field once per list item it is resolved for, aliases included"},
+	{"server.max_answer_bytes", "67108864", "largest answer (64 MiB); a request whose answer grows past it is stopped"},
+	{"server.allowed_hosts", "", "Host names answered besides localhost, loopback addresses and the one of server.addr; `*` answers any"},
+	{"server.cors_origins", "", "browser origins (`https://dash.example.com`) that may read answers; none by default"},
+	{"server.max_connections", "512", "open connections; past it 8 more answer only /healthz, /readyz and /metrics, then 503"},
+	{"server.max_streams", "256", "open SSE and WebSocket streams; past it 503"},
+	{"server.max_subscriptions", "1024", "subscriptions over all streams (and at most 100 per WebSocket)"},
+	{"server.read_timeout", "30s", "longest a client may take to send a request with its body"},
+	{"server.idle_timeout", "1m", "a keep-alive connection with no request is closed after it"},
 	{"watch.mode", "auto", "auto | fsnotify | poll | off (--watch)"},
 	{"watch.debounce", "50ms", "quiet time before a batch of changes is reloaded"},
 	{"watch.max_wait", "1s", "reload at least this often under a constant stream of writes"},
@@ -231,6 +251,19 @@ func (c *Config) check() error {
 		"watch.rescan_interval": c.Watch.RescanInterval, "server.timeout": c.Server.Timeout} {
 		if d < 0 {
 			bad(key, "is %s: a duration must not be negative", d)
+		}
+	}
+	for _, v := range []struct {
+		key string
+		n   int64
+	}{
+		{"server.timeout", int64(c.Server.Timeout)}, {"server.max_cost", int64(c.Server.MaxCost)},
+		{"server.max_answer_bytes", c.Server.MaxAnswerBytes}, {"server.max_connections", int64(c.Server.MaxConnections)},
+		{"server.max_streams", int64(c.Server.MaxStreams)}, {"server.max_subscriptions", int64(c.Server.MaxSubscriptions)},
+		{"server.read_timeout", int64(c.Server.ReadTimeout)}, {"server.idle_timeout", int64(c.Server.IdleTimeout)},
+	} {
+		if v.n <= 0 {
+			bad(v.key, "is %d: must be more than 0", v.n)
 		}
 	}
 	if c.Watch.PollInterval < 100*time.Millisecond {

@@ -116,27 +116,32 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	handler := httpapi.New(httpapi.Config{
-		Registry: reg,
-		Executor: &schema.Executor{Schema: sch, Limits: schema.DefaultLimits},
-		Log:      log,
-		Timeout:  cfg.Server.Timeout,
-		Feed:     feed,
-		Content:  content,
-		Metrics:  metrics,
-	})
-
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
 	}
+	limits := schema.DefaultLimits
+	limits.Timeout, limits.MaxCost, limits.MaxAnswerBytes = cfg.Server.Timeout, cfg.Server.MaxCost, cfg.Server.MaxAnswerBytes
+	handler := httpapi.New(httpapi.Config{
+		Registry:     reg,
+		Executor:     &schema.Executor{Schema: sch, Limits: limits},
+		Log:          log,
+		Feed:         feed,
+		Content:      content,
+		Metrics:      metrics,
+		Addr:         cfg.Server.Addr,
+		AllowedHosts: cfg.Server.AllowedHosts,
+		CORSOrigins:  cfg.Server.CORSOrigins,
+		Limits: httpapi.Limits{MaxConnections: cfg.Server.MaxConnections, MaxStreams: cfg.Server.MaxStreams,
+			MaxSubscriptions: cfg.Server.MaxSubscriptions, ReadTimeout: cfg.Server.ReadTimeout, IdleTimeout: cfg.Server.IdleTimeout},
+	})
 	// Streams (SSE, WebSocket) watch this context, so that shutdown ends
 	// them instead of waiting for them.
 	streams, stopStreams := context.WithCancel(context.Background())
 	defer stopStreams()
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return streams }}
+	srv := handler.HTTPServer(streams)
 	srv.RegisterOnShutdown(stopStreams)
+	ln = handler.Listener(ln)
 
 	svcCtx, stopSvc := context.WithCancel(ctx)
 	defer stopSvc()

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -29,18 +28,19 @@ const (
 )
 
 type graphqlHandler struct {
-	reg     *registry.Registry
-	feed    *registry.Feed
-	exec    *schema.Executor
-	timeout time.Duration
-	log     *slog.Logger
-	boot    string // tells ETags of this process from those of an earlier one
-	cache   *answerCache
+	reg   *registry.Registry
+	feed  *registry.Feed
+	exec  *schema.Executor
+	log   *slog.Logger
+	cache *answerCache
 
 	wsInitTimeout    time.Duration
-	maxSubscriptions int
+	maxSubscriptions int // per WebSocket
 	sseHeartbeat     time.Duration
 	sessions         sync.WaitGroup // open WebSockets
+	originPatterns   []string       // WebSocket origins allowed besides the Host's own
+	streams          *gauge         // open SSE and WebSocket streams
+	subscriptions    *gauge         // subscriptions over all of them
 }
 
 // response is how one request will be answered: the media type the client
@@ -96,8 +96,8 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveSSE(w, r)
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
+	if r.Method != http.MethodGet && r.Method != http.MethodPost && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD, POST")
 		writeJSON(w, mediaJSON, http.StatusMethodNotAllowed, errorBody("use GET or POST"))
 		return
 	}
@@ -113,8 +113,9 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	snap := h.reg.Snapshot() // the one snapshot this request is answered from
 	key := requestKey(req)
-	if r.Method == http.MethodGet {
-		etag := fmt.Sprintf(`W/"%s-%d-%s"`, h.boot, snap.Generation, key[:16])
+	readOnly := r.Method != http.MethodPost
+	if readOnly {
+		etag := answerETag(snap, key)
 		w.Header().Set("ETag", etag)
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("Vary", "Accept")
@@ -127,45 +128,59 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeBody(w, resp.media, http.StatusOK, body)
 		return
 	}
-	prepared, fail := h.exec.Prepare(req)
-	if fail != nil {
+	// requestFailed answers a request that never ran: 400, or 200 for the
+	// legacy media type, as GraphQL over HTTP asks.
+	requestFailed := func(errs any) {
 		code := http.StatusBadRequest
 		if resp.legacy {
 			code = http.StatusOK
 		}
-		writeJSON(w, resp.media, code, map[string]any{"errors": fail.Errors})
+		writeJSON(w, resp.media, code, map[string]any{"errors": errs})
+	}
+	prepared, fail := h.exec.Prepare(req)
+	if fail != nil {
+		requestFailed(fail.Errors)
 		return
 	}
 	switch op := prepared.Operation(); {
 	case op == "subscription":
 		writeJSON(w, resp.media, http.StatusBadRequest, errorBody("subscriptions need a WebSocket (graphql-transport-ws) or Accept: text/event-stream"))
 		return
-	case op != "query" && r.Method == http.MethodGet:
+	case op != "query" && readOnly:
 		w.Header().Del("ETag")
 		w.Header().Set("Allow", "POST")
 		writeJSON(w, resp.media, http.StatusMethodNotAllowed, errorBody(fmt.Sprintf("a %s must be sent with POST", op)))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
-	defer cancel()
-	result := h.exec.Execute(ctx, snap, prepared, req)
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		writeJSON(w, resp.media, http.StatusGatewayTimeout, errorBody(fmt.Sprintf("request took longer than %s and was stopped", h.timeout)))
+	if fail := h.exec.Admit(snap, prepared, req); fail != nil {
+		requestFailed(fail.Errors)
 		return
+	}
+	result, err := h.exec.Execute(r.Context(), snap, prepared, req)
+	var tooLarge *schema.AnswerTooLargeError
+	switch {
+	case errors.Is(err, schema.ErrTimeout):
+		writeJSON(w, resp.media, http.StatusGatewayTimeout, map[string]any{"errors": result.Errors})
+		return
+	case errors.As(err, &tooLarge):
+		requestFailed(result.Errors)
+		return
+	case err != nil:
+		return // the client went away
 	}
 	if result.Data == nil && len(result.Errors) > 0 {
 		// graphql-go leaves data nil only when execution never began, as on
 		// variables that do not coerce: a request error, with no data entry.
-		code := http.StatusBadRequest
-		if resp.legacy {
-			code = http.StatusOK
-		}
-		writeJSON(w, resp.media, code, map[string]any{"errors": result.Errors})
+		requestFailed(result.Errors)
 		return
 	}
 	body, err := json.Marshal(result)
 	if err != nil {
 		writeJSON(w, resp.media, http.StatusInternalServerError, errorBody("encode answer: "+err.Error()))
+		return
+	}
+	if limit := h.exec.Limits.MaxAnswerBytes; limit > 0 && int64(len(body)) > limit {
+		requestFailed(errorList((&schema.AnswerTooLargeError{Limit: limit}).Error()))
 		return
 	}
 	if prepared.Operation() == "query" && len(result.Errors) == 0 {
@@ -178,7 +193,7 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // to answer with when err is not nil.
 func readRequest(r *http.Request) (schema.Request, int, error) {
 	var req schema.Request
-	if r.Method == http.MethodGet {
+	if r.Method != http.MethodPost {
 		q := r.URL.Query()
 		if !q.Has("query") {
 			return req, http.StatusBadRequest, errors.New(`missing "query" parameter`)

@@ -4,8 +4,10 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -13,7 +15,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
-	"github.com/google/uuid"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
 )
@@ -21,10 +22,8 @@ import (
 // Config is what the HTTP layer needs.
 type Config struct {
 	Registry *registry.Registry
-	Executor *schema.Executor
+	Executor *schema.Executor // its Limits bound each request, on every transport
 	Log      *slog.Logger
-	// Timeout bounds one GraphQL request; 0 means 10s.
-	Timeout time.Duration
 	// Content reads lazily loaded files and builds bundles.
 	Content *registry.Content
 	// Metrics, when set, are served on /metrics and count GraphQL requests.
@@ -38,6 +37,43 @@ type Config struct {
 	MaxSubscriptions int
 	// SSEHeartbeat is the interval of keep-alive comments; 0 means 15s.
 	SSEHeartbeat time.Duration
+
+	// Addr is the address the server is bound to: its host is answered
+	// besides localhost and loopback addresses (see hostPolicy).
+	Addr string
+	// AllowedHosts are more Host names to answer; "*" answers any.
+	AllowedHosts []string
+	// CORSOrigins may read answers from a browser; none by default.
+	CORSOrigins []string
+	// Limits of what is held open at once; 0 means the default of each.
+	Limits Limits
+}
+
+// Limits bound connections and streams. Each refusal is clear (503, or a
+// GraphQL error naming the limit) and /healthz, /readyz and /metrics keep
+// answering when connections run out.
+type Limits struct {
+	MaxConnections    int           // open TCP connections; default 512
+	MaxStreams        int           // open SSE and WebSocket streams; default 256
+	MaxSubscriptions  int           // subscriptions across all streams; default 1024
+	ReadHeaderTimeout time.Duration // default 10s
+	ReadTimeout       time.Duration // a whole request with its body; default 30s
+	IdleTimeout       time.Duration // a keep-alive connection between requests; default 60s
+}
+
+// DefaultLimits are what a server on a developer's machine needs, well
+// under the usual 1,024 file descriptors.
+var DefaultLimits = Limits{MaxConnections: 512, MaxStreams: 256, MaxSubscriptions: 1024,
+	ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
+
+func (l Limits) orDefaults() Limits {
+	d := DefaultLimits
+	return Limits{
+		MaxConnections: orDefault(l.MaxConnections, d.MaxConnections), MaxStreams: orDefault(l.MaxStreams, d.MaxStreams),
+		MaxSubscriptions:  orDefault(l.MaxSubscriptions, d.MaxSubscriptions),
+		ReadHeaderTimeout: orDefault(l.ReadHeaderTimeout, d.ReadHeaderTimeout),
+		ReadTimeout:       orDefault(l.ReadTimeout, d.ReadTimeout), IdleTimeout: orDefault(l.IdleTimeout, d.IdleTimeout),
+	}
 }
 
 // Server is the router, and the WebSockets it has taken over: those are
@@ -45,7 +81,8 @@ type Config struct {
 // knows they have ended.
 type Server struct {
 	http.Handler
-	gql *graphqlHandler
+	gql    *graphqlHandler
+	limits Limits
 }
 
 // Wait blocks until every WebSocket session has ended; call it after the
@@ -54,15 +91,23 @@ func (s *Server) Wait() { s.gql.sessions.Wait() }
 
 // New builds the router.
 func New(cfg Config) *Server {
-	cfg.Timeout = orDefault(cfg.Timeout, 10*time.Second)
 	cfg.WSInitTimeout = orDefault(cfg.WSInitTimeout, 3*time.Second)
 	cfg.SSEHeartbeat = orDefault(cfg.SSEHeartbeat, 15*time.Second)
 	cfg.MaxSubscriptions = orDefault(cfg.MaxSubscriptions, 100)
+	limits := cfg.Limits.orDefaults()
 	r := chi.NewRouter()
 	r.Use(recoverer(cfg.Log))
-	gql := &graphqlHandler{reg: cfg.Registry, feed: cfg.Feed, exec: cfg.Executor, timeout: cfg.Timeout, log: cfg.Log,
-		boot: uuid.NewString()[:8], cache: newAnswerCache(256, 32<<20),
-		wsInitTimeout: cfg.WSInitTimeout, maxSubscriptions: cfg.MaxSubscriptions, sseHeartbeat: cfg.SSEHeartbeat}
+	r.Use(newHostPolicy(cfg.Addr, cfg.AllowedHosts).middleware)
+	r.Use(spareConnections)
+	if len(cfg.CORSOrigins) > 0 {
+		r.Use(corsMiddleware(cfg.CORSOrigins))
+	}
+	gql := &graphqlHandler{reg: cfg.Registry, feed: cfg.Feed, exec: cfg.Executor, log: cfg.Log,
+		cache:         newAnswerCache(256, 32<<20),
+		wsInitTimeout: cfg.WSInitTimeout, maxSubscriptions: cfg.MaxSubscriptions, sseHeartbeat: cfg.SSEHeartbeat,
+		originPatterns: originHosts(cfg.CORSOrigins),
+		streams:        newGauge("server.max_streams", limits.MaxStreams),
+		subscriptions:  newGauge("server.max_subscriptions", limits.MaxSubscriptions)}
 	r.Handle("/graphql", cfg.Metrics.instrument(gql))
 	if cfg.Metrics != nil {
 		r.Handle("/metrics", cfg.Metrics.Handler())
@@ -88,7 +133,22 @@ func New(cfg Config) *Server {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	return &Server{Handler: r, gql: gql}
+	return &Server{Handler: r, gql: gql, limits: limits}
+}
+
+// HTTPServer is an http.Server for this handler with the read and idle
+// timeouts of its limits; base is the context of every request (streams
+// end when it does).
+func (s *Server) HTTPServer(base context.Context) *http.Server {
+	return &http.Server{Handler: s, ReadHeaderTimeout: s.limits.ReadHeaderTimeout, ReadTimeout: s.limits.ReadTimeout,
+		IdleTimeout: s.limits.IdleTimeout, ConnContext: connContext,
+		BaseContext: func(net.Listener) context.Context { return base }}
+}
+
+// Listener caps the connections accepted from ln at MaxConnections, with
+// a few more kept for /healthz, /readyz and /metrics.
+func (s *Server) Listener(ln net.Listener) net.Listener {
+	return newLimitListener(ln, s.limits.MaxConnections, spareHeadroom)
 }
 
 // recoverer keeps a panic in one request from taking down the server, and

@@ -1,46 +1,47 @@
 package httpapi
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/graphql-go/graphql"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
 )
 
-// TestTimeout runs a resolver that waits for its request to end: the
-// answer is a GraphQL error, and the server goes on.
+// TestTimeout runs a mutation whose resolver waits for its request to
+// end: the answer is a 504 with a GraphQL error naming the limit, the
+// resolver has returned before the answer is sent (no work runs on after
+// it), and the server goes on.
 func TestTimeout(t *testing.T) {
-	release := make(chan struct{})
-	defer close(release)
-	q := graphql.NewObject(graphql.ObjectConfig{Name: "Query", Fields: graphql.Fields{
-		"slow": &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) {
-			select {
-			case <-p.Context.Done():
-			case <-release:
-			}
-			return "late", nil
-		}},
-		"fast": &graphql.Field{Type: graphql.String, Resolve: func(graphql.ResolveParams) (any, error) { return "ok", nil }},
+	var returned atomic.Bool
+	s, err := schema.New(schema.Deps{Content: registry.NewContent(0), Reload: func(ctx context.Context) (int64, error) {
+		<-ctx.Done()
+		returned.Store(true)
+		return 0, ctx.Err()
 	}})
-	s, err := graphql.NewSchema(graphql.SchemaConfig{Query: q})
 	if err != nil {
 		t.Fatal(err)
 	}
+	limits := schema.DefaultLimits
+	limits.Timeout = 20 * time.Millisecond
 	srv := httptest.NewServer(New(Config{Registry: registry.New(time.Now, nil), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Executor: &schema.Executor{Schema: s}, Timeout: 20 * time.Millisecond}))
+		Executor: &schema.Executor{Schema: s, Limits: limits}}))
 	defer srv.Close()
-	status, _, body := post(t, srv.URL, "", "{ slow }", nil)
-	if status != http.StatusGatewayTimeout || !strings.Contains(messages(body), "took longer than 20ms") {
+	status, _, body := post(t, srv.URL, "", "mutation { reload }", nil)
+	if status != http.StatusGatewayTimeout || !strings.Contains(messages(body), "took longer than 20ms (server.timeout)") {
 		t.Errorf("got %d %v, want 504 and a GraphQL error", status, body)
 	}
-	if status, _, body := post(t, srv.URL, "", "{ fast }", nil); status != 200 {
+	if !returned.Load() {
+		t.Error("the resolver was still running when the answer came")
+	}
+	if status, _, body := post(t, srv.URL, "", "{ tasks { id } }", nil); status != 200 {
 		t.Errorf("got %d %v after a timeout, want 200", status, body)
 	}
 }

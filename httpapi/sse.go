@@ -30,11 +30,19 @@ func wantsSSE(r *http.Request) bool {
 // connections open through proxies. Each event's id is its position in the
 // change feed, so a reconnecting client (Last-Event-ID) resumes after it.
 func (h *graphqlHandler) serveSSE(w http.ResponseWriter, r *http.Request) {
+	if err := h.streams.acquire(); err != nil {
+		writeJSON(w, mediaJSON, http.StatusServiceUnavailable, errorBody(err.Error()))
+		return
+	}
+	defer h.streams.release()
 	req, status, err := readRequest(r)
 	if err != nil {
 		writeJSON(w, mediaJSON, status, errorBody(err.Error()))
 		return
 	}
+	// The request is read: the server's read timeout, meant for slow
+	// bodies, must not end a stream that is meant to last.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	var resume *schema.Position
 	if id := r.Header.Get("Last-Event-ID"); id != "" {
 		p, ok := schema.ParsePosition(id)
@@ -78,14 +86,17 @@ func (h *graphqlHandler) serveSSE(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(&b, "event: next\ndata: %s\n\n", data)
 			write(b.String())
 		},
-		errors: func(errs []gqlerrors.FormattedError) {
+		errors: func(status int, errs []gqlerrors.FormattedError) {
 			mu.Lock()
 			before := started
 			mu.Unlock()
 			if !before {
 				// Nothing streamed yet: answer as GraphQL over HTTP would.
 				failed = true
-				writeJSON(w, mediaJSON, http.StatusBadRequest, map[string]any{"errors": errs})
+				if status == http.StatusMethodNotAllowed {
+					w.Header().Set("Allow", "POST")
+				}
+				writeJSON(w, mediaJSON, status, map[string]any{"errors": errs})
 				return
 			}
 			data, _ := json.Marshal(map[string]any{"errors": errs})

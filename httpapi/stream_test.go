@@ -347,14 +347,15 @@ func TestSubscribeCancelCycles(t *testing.T) {
 	}
 }
 
-// TestSSEGetMutation: a GET stream may not run a mutation.
+// TestSSEGetMutation: a GET stream may not run a mutation: 405, as over
+// plain HTTP.
 func TestSSEGetMutation(t *testing.T) {
 	ts, _ := liveServer(t)
 	req, _ := http.NewRequest("GET", ts.URL+"/graphql?query="+strings.ReplaceAll("mutation { reload }", " ", "%20"), nil)
 	req.Header.Set("Accept", "text/event-stream")
-	status, _, body := do(t, req)
-	if status != 400 || !strings.Contains(messages(body), "POST") {
-		t.Errorf("got %d %v, want 400", status, body)
+	status, header, body := do(t, req)
+	if status != 405 || header.Get("Allow") != "POST" || !strings.Contains(messages(body), "POST") {
+		t.Errorf("got %d (Allow %q) %v, want 405 and Allow: POST", status, header.Get("Allow"), body)
 	}
 	if n := ts.reloads.Load(); n != 0 {
 		t.Errorf("the mutation ran %d times", n)

@@ -49,7 +49,18 @@ func wantsWebSocket(r *http.Request) bool {
 }
 
 func (h *graphqlHandler) serveWS(w http.ResponseWriter, r *http.Request) {
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{wsProtocol}})
+	if err := h.streams.acquire(); err != nil {
+		writeJSON(w, mediaJSON, http.StatusServiceUnavailable, errorBody(err.Error()))
+		return
+	}
+	defer h.streams.release()
+	// The socket lasts: the server's read timeout, meant for slow request
+	// bodies, must not end it.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+	// The library accepts an Origin equal to Host, and the Host has passed
+	// hostPolicy, so a rebinding page (whose Origin and Host are both its
+	// own name) never gets here; other origins only when CORS lists them.
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{wsProtocol}, OriginPatterns: h.originPatterns})
 	if err != nil {
 		return // Accept has answered already
 	}
@@ -185,7 +196,7 @@ func (s *wsSession) subscribe(ctx context.Context, m wsMessage) bool {
 		// may complete a subscription as soon as it has read a message.
 		completed := s.h.stream(subCtx, req, nil, streamSink{
 			next:   func(_ string, res any) { s.send(ctx, wsMessage{ID: m.ID, Type: "next", Payload: mustMarshal(res)}) },
-			errors: func(errs []gqlerrors.FormattedError) { failure = errs },
+			errors: func(_ int, errs []gqlerrors.FormattedError) { failure = errs },
 		})
 		// The id is free again before the client hears that it ended: it
 		// may reuse it at once.

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -22,8 +23,11 @@ const (
 
 // Event is one change, stamped with the generation of the snapshot that
 // made it. Task is the task as served after the change (before it, for
-// TASK_REMOVED); Error is set for the error kinds.
+// TASK_REMOVED); Error is set for the error kinds; Snapshot is the
+// catalogue right after the change, so that a replayed event is shown as
+// it was, not beside today's catalogue.
 type Event struct {
+	Snapshot   *Snapshot
 	Generation int64
 	Seq        int // position among the events of its generation
 	Kind       EventKind
@@ -40,37 +44,66 @@ var ErrResync = errors.New("too far behind: the events since that generation are
 // ErrSlow ends a subscription whose reader did not keep up.
 var ErrSlow = errors.New("subscriber too slow: its buffer filled and it was dropped; resubscribe with since")
 
+// ErrClosed is what Next returns once the subscription was closed.
+var ErrClosed = errors.New("subscription closed")
+
 // Feed fans change events out to subscribers and keeps the recent ones so
-// that a client that reconnects can catch up.
+// that a client that reconnects can catch up. Every subscriber reads the
+// one ring of events through its own cursor: a subscriber costs a few
+// words however far back it replays, so memory is bounded by the ring
+// whatever the number of subscribers.
 type Feed struct {
 	mu    sync.Mutex
-	buf   []Event // ring of the latest events, oldest first after wrapping
-	start int
-	n     int
-	floor int64 // every event after this generation is still in buf
-	last  int64 // newest generation published
+	buf   []Event // event number n is buf[n%len(buf)], for the last len(buf) numbers
+	next  uint64  // number of the next event published
+	floor int64   // every event after this generation is still in buf
+	last  int64   // newest generation published
 	subs  map[*Subscription]struct{}
 	queue int
 }
 
 // NewFeed keeps the last capacity events for replay; each subscriber may
-// lag by queue events before it is dropped.
+// lag by queue events beyond what it asked to replay before it is dropped.
 func NewFeed(capacity, queue int) *Feed {
 	return &Feed{buf: make([]Event, capacity), subs: map[*Subscription]struct{}{}, queue: queue}
 }
 
-// Subscription is one subscriber's stream of events.
+// Subscription is one subscriber's cursor into the feed.
 type Subscription struct {
-	feed *Feed
-	ch   chan Event
-	err  error // set before ch is closed by the feed
-	once sync.Once
+	feed  *Feed
+	pos   uint64        // number of the next event to read
+	limit uint64        // unread events beyond which it is dropped
+	wake  chan struct{} // poked when events are published or it ends
+	err   error         // why it ended; nil while open
 }
 
-// Events is closed when the subscription ends; Err then says why.
-func (s *Subscription) Events() <-chan Event { return s.ch }
+// Next returns the next event, waiting for one. It fails with ctx's error,
+// ErrSlow when the subscriber was dropped, or ErrClosed after Close.
+func (s *Subscription) Next(ctx context.Context) (Event, error) {
+	f := s.feed
+	for {
+		f.mu.Lock()
+		if s.err != nil {
+			f.mu.Unlock()
+			return Event{}, s.err
+		}
+		if s.pos < f.next {
+			e := f.buf[s.pos%uint64(len(f.buf))]
+			s.pos++
+			f.mu.Unlock()
+			return e, nil
+		}
+		f.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return Event{}, ctx.Err()
+		case <-s.wake:
+		}
+	}
+}
 
-// Err is nil after Close, ErrSlow when the subscriber was dropped.
+// Err is nil while the subscription is open, ErrSlow when the subscriber
+// was dropped, ErrClosed after Close.
 func (s *Subscription) Err() error {
 	s.feed.mu.Lock()
 	defer s.feed.mu.Unlock()
@@ -81,16 +114,24 @@ func (s *Subscription) Err() error {
 func (s *Subscription) Close() {
 	s.feed.mu.Lock()
 	defer s.feed.mu.Unlock()
-	s.end(nil)
+	s.end(ErrClosed)
 }
 
 // end must be called with the feed locked.
 func (s *Subscription) end(err error) {
-	s.once.Do(func() {
-		s.err = err
-		delete(s.feed.subs, s)
-		close(s.ch)
-	})
+	if s.err != nil {
+		return
+	}
+	s.err = err
+	delete(s.feed.subs, s)
+	s.poke()
+}
+
+func (s *Subscription) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Subscribe starts a stream. With since >= 0 it first replays every
@@ -99,24 +140,26 @@ func (s *Subscription) end(err error) {
 func (f *Feed) Subscribe(since int64) (*Subscription, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var replay []Event
+	s := &Subscription{feed: f, pos: f.next, wake: make(chan struct{}, 1)}
 	if since >= 0 {
 		if since < f.floor || since > f.last {
 			return nil, ErrResync
 		}
-		for i := 0; i < f.n; i++ {
-			e := f.buf[(f.start+i)%len(f.buf)]
-			if e.Generation > since {
-				replay = append(replay, e)
-			}
+		for s.pos > f.oldest() && f.buf[(s.pos-1)%uint64(len(f.buf))].Generation > since {
+			s.pos--
 		}
 	}
-	s := &Subscription{feed: f, ch: make(chan Event, f.queue+len(replay))}
-	for _, e := range replay {
-		s.ch <- e
-	}
+	s.limit = f.next - s.pos + uint64(f.queue)
 	f.subs[s] = struct{}{}
 	return s, nil
+}
+
+// oldest is the number of the oldest event still in the ring.
+func (f *Feed) oldest() uint64 {
+	if n := uint64(len(f.buf)); f.next > n {
+		return f.next - n
+	}
+	return 0
 }
 
 // Generation is the newest generation the feed has seen.
@@ -133,9 +176,10 @@ func (f *Feed) Subscribers() int {
 	return len(f.subs)
 }
 
-// publish never blocks: a subscriber whose queue is full is dropped, so a
-// slow reader cannot slow the registry or the others.
-func (f *Feed) publish(gen int64, events []Event) {
+// publish never blocks: a subscriber that falls too far behind (or whose
+// next event leaves the ring) is dropped, so a slow reader cannot slow
+// the registry or the others.
+func (f *Feed) publish(gen int64, snap *Snapshot, events []Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.last = gen
@@ -143,24 +187,21 @@ func (f *Feed) publish(gen int64, events []Event) {
 		f.floor = gen
 	}
 	for i, e := range events {
-		e.Generation, e.Seq = gen, i
+		e.Generation, e.Seq, e.Snapshot = gen, i, snap
 		if len(f.buf) > 0 {
-			if f.n == len(f.buf) {
-				f.floor = f.buf[f.start].Generation
-				f.buf[f.start] = e
-				f.start = (f.start + 1) % len(f.buf)
-			} else {
-				f.buf[(f.start+f.n)%len(f.buf)] = e
-				f.n++
+			if f.next >= uint64(len(f.buf)) {
+				f.floor = f.buf[f.next%uint64(len(f.buf))].Generation
 			}
+			f.buf[f.next%uint64(len(f.buf))] = e
 		}
-		for s := range f.subs {
-			select {
-			case s.ch <- e:
-			default:
-				s.end(ErrSlow)
-			}
+		f.next++
+	}
+	for s := range f.subs {
+		if lag := f.next - s.pos; lag > s.limit || s.pos < f.oldest() || len(f.buf) == 0 {
+			s.end(ErrSlow)
+			continue
 		}
+		s.poke()
 	}
 }
 

@@ -1,14 +1,18 @@
 package registry
 
 import (
+	"context"
 	"errors"
+	"runtime"
+	"slices"
 	"testing"
+	"time"
 )
 
 func TestFeedReplay(t *testing.T) {
 	f := NewFeed(4, 8)
 	for g := int64(1); g <= 3; g++ {
-		f.publish(g, []Event{{Kind: TaskAdded, ID: "a"}, {Kind: TaskUpdated, ID: "b"}})
+		f.publish(g, nil, []Event{{Kind: TaskAdded, ID: "a"}, {Kind: TaskUpdated, ID: "b"}})
 	}
 	// Buffer of 4 holds generation 2 and 3 whole: since=1 replays them.
 	tests := []struct {
@@ -33,10 +37,16 @@ func TestFeedReplay(t *testing.T) {
 			continue
 		}
 		var got []int64
-		for len(s.Events()) > 0 {
-			got = append(got, (<-s.Events()).Generation)
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+			e, err := s.Next(ctx)
+			cancel()
+			if err != nil {
+				break
+			}
+			got = append(got, e.Generation)
 		}
-		if len(got) != len(tc.want) {
+		if !slices.Equal(got, tc.want) {
 			t.Errorf("since %d: got %v, want %v", tc.since, got, tc.want)
 		}
 		s.Close()
@@ -49,26 +59,60 @@ func TestFeedReplay(t *testing.T) {
 // TestFeedSlowSubscriber: one reader stops reading; it is dropped and the
 // other one gets everything.
 func TestFeedSlowSubscriber(t *testing.T) {
+	ctx := context.Background()
 	f := NewFeed(16, 2)
 	slow, _ := f.Subscribe(-1)
 	fast, _ := f.Subscribe(-1)
 	for g := int64(1); g <= 5; g++ {
-		f.publish(g, []Event{{Kind: TaskAdded}})
-		<-fast.Events()
+		f.publish(g, nil, []Event{{Kind: TaskAdded}})
+		if e, err := fast.Next(ctx); err != nil || e.Generation != g {
+			t.Fatalf("fast: got %v, %v, want generation %d", e.Generation, err, g)
+		}
 	}
-	n := 0
-	for range slow.Events() {
-		n++
-	}
-	if n != 2 || !errors.Is(slow.Err(), ErrSlow) {
-		t.Errorf("slow got %d events and %v, want 2 and ErrSlow", n, slow.Err())
+	if _, err := slow.Next(ctx); !errors.Is(err, ErrSlow) {
+		t.Errorf("slow: got %v, want ErrSlow", err)
 	}
 	if f.Subscribers() != 1 {
 		t.Errorf("got %d subscribers, want the fast one", f.Subscribers())
 	}
 	fast.Close()
 	fast.Close() // twice is fine
-	if _, ok := <-fast.Events(); ok || fast.Err() != nil {
-		t.Errorf("closed subscription: want a closed channel and no error")
+	if _, err := fast.Next(ctx); !errors.Is(err, ErrClosed) {
+		t.Errorf("closed subscription: got %v, want ErrClosed", err)
+	}
+}
+
+// TestFeedReplayIsShared: many subscribers replaying the whole ring hold
+// no copy of it: the heap grows by a few words per subscriber, not by the
+// ring's size.
+func TestFeedReplayIsShared(t *testing.T) {
+	const ring, subs = 4096, 1000
+	f := NewFeed(ring, 256)
+	for g := int64(1); g <= ring; g++ {
+		f.publish(g, nil, []Event{{Kind: TaskUpdated, ID: "6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b", Version: "1.0.0"}})
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	all := make([]*Subscription, 0, subs)
+	for range subs {
+		s, err := f.Subscribe(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, s)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perSub := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / subs
+	// A copy of the replay would be ring × sizeof(Event) (over 400 KB).
+	if limit := int64(1024); perSub > limit {
+		t.Errorf("got %d bytes of heap per replaying subscriber, want under %d", perSub, limit)
+	}
+	for _, s := range all {
+		if e, err := s.Next(context.Background()); err != nil || e.Generation != 2 {
+			t.Fatalf("got %v, %v, want the event of generation 2 first", e.Generation, err)
+		}
+		s.Close()
 	}
 }

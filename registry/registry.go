@@ -122,8 +122,14 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 		conflictCount: prev.conflictCount,
 		sources:       prev.sources,
 		ready:         !slices.Contains(r.loaded, false),
+		sum:           prev.sum,
 	}
 	for k, be := range ch.errKeys {
+		for _, errs := range be {
+			if len(errs) > 0 {
+				next.sum.toggle(errorsSum(k, errs))
+			}
+		}
 		next.errCount += len(be[1]) - len(be[0])
 		if len(be[1]) == 0 {
 			next.errs = next.errs.Delete(k)
@@ -134,11 +140,14 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 	for id := range ch.ids {
 		if old, ok := next.conflicts.Get(id); ok {
 			next.conflictCount -= len(old)
+			next.sum.toggle(conflictsSum(id, old))
 		}
 		cs := r.cands[id]
 		if len(cs) > 1 {
 			next.conflictCount += len(cs) - 1
-			next.conflicts = next.conflicts.Set(id, conflictsOf(cs))
+			now := conflictsOf(cs)
+			next.sum.toggle(conflictsSum(id, now))
+			next.conflicts = next.conflicts.Set(id, now)
 		} else {
 			next.conflicts = next.conflicts.Delete(id)
 		}
@@ -148,12 +157,14 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 		e := r.entry(id)
 		if old != nil {
 			next.versions -= len(old.Versions)
+			next.sum.toggle(entrySum(old))
 		}
 		if e == nil {
 			next.tasks = next.tasks.Delete(id)
 		} else {
 			next.tasks = next.tasks.Set(id, e)
 			next.versions += len(e.Versions)
+			next.sum.toggle(entrySum(e))
 		}
 	}
 	events := diffEvents(prev, next, &ch)
@@ -165,7 +176,7 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 	}
 	r.cur.Store(next)
 	if r.feed != nil {
-		r.feed.publish(next.Generation, events)
+		r.feed.publish(next.Generation, next, events)
 	}
 	return next, true, events
 }

@@ -87,19 +87,16 @@ func (l *live) until(t testing.TB, what string, ok func(*Snapshot) bool) *Snapsh
 func (l *live) events(t testing.TB, stop func(Event) bool) []Event {
 	t.Helper()
 	var got []Event
-	deadline := time.After(10 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	for {
-		select {
-		case e, ok := <-l.sub.Events():
-			if !ok {
-				t.Fatalf("feed closed: %v", l.sub.Err())
-			}
-			got = append(got, e)
-			if stop(e) {
-				return got
-			}
-		case <-deadline:
-			t.Fatalf("no such event within 10s; got %v", got)
+		e, err := l.sub.Next(ctx)
+		if err != nil {
+			t.Fatalf("no such event within 10s (%v); got %v", err, got)
+		}
+		got = append(got, e)
+		if stop(e) {
+			return got
 		}
 	}
 }

@@ -39,6 +39,7 @@ type Snapshot struct {
 	errCount      int
 	conflictCount int
 	ready         bool
+	sum           contentSum // see ContentDigest
 }
 
 func emptySnapshot() *Snapshot {

@@ -25,7 +25,7 @@ func (t *types) subscription() *graphql.Object {
 			"kind":       field(nn(kind), "", func(p graphql.ResolveParams) (any, error) { return ev(p).Kind, nil }),
 			"id":         field(graphql.ID, "The task, for task events.", func(p graphql.ResolveParams) (any, error) { return nilIfEmpty(ev(p).ID), nil }),
 			"version":    field(graphql.String, "The task version, for task events.", func(p graphql.ResolveParams) (any, error) { return nilIfEmpty(ev(p).Version), nil }),
-			"task": field(t.task, "The task as served after the change (before it, for TASK_REMOVED).", func(p graphql.ResolveParams) (any, error) {
+			"task": field(t.task, "The task as served right after the change (just before it, for TASK_REMOVED); its availableVersions are those of that moment, also when the event is replayed.", func(p graphql.ResolveParams) (any, error) {
 				if e := ev(p); e.Task != nil {
 					return e.Task, nil
 				}

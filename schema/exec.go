@@ -3,6 +3,8 @@ package schema
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/gqlerrors"
@@ -22,12 +24,18 @@ type Request struct {
 
 // Limits bound what one request may ask for.
 type Limits struct {
-	MaxQueryBytes int // length of the query text
-	MaxDepth      int // nesting of fields, fragments expanded
+	MaxQueryBytes  int           // length of the query text
+	MaxDepth       int           // nesting of fields, fragments expanded
+	MaxCost        int           // fields times list sizes, before it runs (see Cost); 0: no limit
+	MaxAnswerBytes int64         // content in one answer; 0: no limit
+	Timeout        time.Duration // one execution (one event, for a subscription); 0: no limit
 }
 
-// DefaultLimits fit every real dashboard query and GraphiQL's introspection.
-var DefaultLimits = Limits{MaxQueryBytes: 64 << 10, MaxDepth: 15}
+// DefaultLimits fit every real dashboard query and GraphiQL's introspection
+// (which costs about 20,000); the status page's query costs about 17 per
+// task, so 100,000 tasks cost 1.7 million.
+var DefaultLimits = Limits{MaxQueryBytes: 64 << 10, MaxDepth: 15, MaxCost: 5_000_000,
+	MaxAnswerBytes: 64 << 20, Timeout: 10 * time.Second}
 
 // Stage says where a request stopped, which decides its HTTP status.
 type Stage int
@@ -57,6 +65,9 @@ func (p *Prepared) Operation() string { return p.op.Operation }
 type Executor struct {
 	Schema graphql.Schema
 	Limits Limits
+
+	sizesOnce sync.Once
+	sizes     map[string]int // see introspectionSizes
 }
 
 // Prepare parses and validates a request. Our own checks run before
@@ -86,15 +97,17 @@ func (x *Executor) Prepare(req Request) (*Prepared, *Failure) {
 	return &Prepared{doc: doc, op: op}, nil
 }
 
-// Execute runs a prepared request against one snapshot.
-func (x *Executor) Execute(ctx context.Context, snap *registry.Snapshot, p *Prepared, req Request) *graphql.Result {
-	return graphql.Execute(graphql.ExecuteParams{
-		Schema:        x.Schema,
-		AST:           p.doc,
-		OperationName: req.OperationName,
-		Args:          req.Variables,
-		Context:       WithSnapshot(ctx, snap),
-	})
+// Admit refuses a prepared request that would cost more than the limit
+// over this snapshot.
+func (x *Executor) Admit(snap *registry.Snapshot, p *Prepared, req Request) *Failure {
+	return x.checkCost(snap, p, req.Variables)
+}
+
+// Execute runs a prepared request against one snapshot. The error is set
+// when the run was stopped (ErrTimeout, *AnswerTooLargeError, or the
+// caller's context): no resolver of it runs on after Execute returns.
+func (x *Executor) Execute(ctx context.Context, snap *registry.Snapshot, p *Prepared, req Request) (*graphql.Result, error) {
+	return x.execute(ctx, snap, p, req, nil)
 }
 
 func failf(stage Stage, nodes []ast.Node, format string, args ...any) *Failure {

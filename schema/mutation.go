@@ -9,7 +9,7 @@ func (t *types) mutation() *graphql.Object {
 		Name: "Mutation",
 		Fields: graphql.Fields{
 			"reload": field(nn(graphql.Int), "Rescan every source now; returns the generation in force after it.", func(p graphql.ResolveParams) (any, error) {
-				g, err := t.d.Reload(p.Context)
+				g, err := t.d.Reload(requestContext(p))
 				return int(g), err
 			}),
 		},

@@ -57,6 +57,9 @@ func New(d Deps) (graphql.Schema, error) {
 // takes the whole process down.
 func safe(fn graphql.FieldResolveFn) graphql.FieldResolveFn {
 	return func(p graphql.ResolveParams) (v any, err error) {
+		if err := runOf(p.Context).stopped(); err != nil {
+			return nil, err // the request is over: every field returns at once
+		}
 		defer func() {
 			if r := recover(); r != nil {
 				v, err = nil, fmt.Errorf("internal error in %s: %v", p.Info.FieldName, r)
@@ -65,6 +68,18 @@ func safe(fn graphql.FieldResolveFn) graphql.FieldResolveFn {
 		return fn(p)
 	}
 }
+
+// requestContext is the request's own context, which ends with it; the
+// context graphql-go hands to resolvers never ends (see execute).
+func requestContext(p graphql.ResolveParams) context.Context {
+	if r := runOf(p.Context); r != nil {
+		return r.ctx
+	}
+	return p.Context
+}
+
+// charge counts content toward the answer's size limit.
+func charge(p graphql.ResolveParams, n int) error { return runOf(p.Context).charge(n) }
 
 func timeString(t time.Time) any {
 	if t.IsZero() {

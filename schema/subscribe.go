@@ -74,8 +74,9 @@ func (s *Stream) Close() {
 // ErrNoFeed is returned for a subscription on a schema without a feed.
 var ErrNoFeed = errors.New("this server has no change feed")
 
-// Subscribe starts a prepared subscription. current gives the snapshot
-// that events are resolved against; resume, when set, overrides the since
+// Subscribe starts a prepared subscription. Each event is resolved
+// against the snapshot its change made (current gives one for an event
+// that carries none); resume, when set, overrides the since
 // argument (it comes from Last-Event-ID).
 func (x *Executor) Subscribe(ctx context.Context, feed *registry.Feed, current func() *registry.Snapshot, p *Prepared, req Request, resume *Position) (*Stream, *Failure) {
 	if feed == nil {
@@ -97,6 +98,9 @@ func (x *Executor) Subscribe(ctx context.Context, feed *registry.Feed, current f
 			since, skip = 0, -1
 		}
 	}
+	if fail := x.checkCost(current(), p, req.Variables); fail != nil {
+		return nil, fail
+	}
 	sub, err := feed.Subscribe(since)
 	if err != nil {
 		return nil, &Failure{Stage: StageValidate, Errors: []gqlerrors.FormattedError{resyncError(err)}}
@@ -108,28 +112,22 @@ func (x *Executor) Subscribe(ctx context.Context, feed *registry.Feed, current f
 		defer close(s.out)
 		defer sub.Close()
 		for {
-			var e registry.Event
-			var ok bool
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok = <-sub.Events():
-			}
-			if !ok {
-				err := sub.Err()
-				if err == nil {
-					return
-				}
+			e, err := sub.Next(ctx)
+			switch {
+			case errors.Is(err, registry.ErrSlow):
 				s.send(ctx, Message{Result: &graphql.Result{Errors: []gqlerrors.FormattedError{resyncError(err)}}})
+				return
+			case err != nil:
 				return
 			}
 			if resume != nil && e.Generation == resume.Generation && e.Seq <= skip {
 				continue
 			}
-			res := graphql.Execute(graphql.ExecuteParams{
-				Schema: x.Schema, AST: p.doc, OperationName: req.OperationName, Args: req.Variables,
-				Root: e, Context: WithSnapshot(ctx, current()),
-			})
+			snap := e.Snapshot
+			if snap == nil {
+				snap = current()
+			}
+			res, _ := x.execute(ctx, snap, p, req, e)
 			if !s.send(ctx, Message{ID: fmt.Sprintf("%d:%d", e.Generation, e.Seq), Result: res}) {
 				return
 			}

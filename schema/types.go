@@ -51,6 +51,15 @@ func taskField(typ graphql.Output, desc string, get func(*registry.Task) any) *g
 	return field(typ, desc, func(p graphql.ResolveParams) (any, error) { return get(src[*registry.Task](p)), nil })
 }
 
+// contentField serves a JSON file of a task, counted toward the answer's
+// size limit.
+func contentField(desc string, get func(*registry.Task) json.RawMessage) *graphql.Field {
+	return field(jsonScalar, desc, func(p graphql.ResolveParams) (any, error) {
+		raw := get(src[*registry.Task](p))
+		return raw, charge(p, len(raw))
+	})
+}
+
 func (t *types) build() {
 	t.loadError = graphql.NewObject(graphql.ObjectConfig{
 		Name:        "LoadError",
@@ -131,14 +140,23 @@ func (t *types) build() {
 			"digest":       taskField(nn(graphql.String), "sha256 over all its files.", func(t *registry.Task) any { return t.Digest }),
 			"stale":        taskField(nn(graphql.Boolean), "True when its files are broken now and this is the last version that loaded.", func(t *registry.Task) any { return t.Stale }),
 			"error":        taskField(t.loadError, "What is wrong with its files now, when stale.", func(t *registry.Task) any { return errOrNil(t.Error) }),
-			"metadata":     taskField(jsonScalar, "metadata.json as written, unknown fields included.", func(t *registry.Task) any { return t.Metadata }),
-			"inputSchema":  taskField(jsonScalar, "", func(t *registry.Task) any { return t.InputSchema }),
-			"outputSchema": taskField(jsonScalar, "", func(t *registry.Task) any { return t.OutputSchema }),
+			"metadata":     contentField("metadata.json as written, unknown fields included.", func(t *registry.Task) json.RawMessage { return t.Metadata }),
+			"inputSchema":  contentField("", func(t *registry.Task) json.RawMessage { return t.InputSchema }),
+			"outputSchema": contentField("", func(t *registry.Task) json.RawMessage { return t.OutputSchema }),
 			"script": field(nn(graphql.String), "main.js, read when asked for.", func(p graphql.ResolveParams) (any, error) {
-				return t.d.Content.Script(src[*registry.Task](p))
+				s, err := t.d.Content.Script(src[*registry.Task](p))
+				if err == nil {
+					err = charge(p, len(s))
+				}
+				return s, err
 			}),
 			"tests": field(list(t.testCase), "tests/*.json in name order, read when asked for.", func(p graphql.ResolveParams) (any, error) {
 				tcs, err := t.d.Content.Tests(src[*registry.Task](p))
+				for _, tc := range tcs {
+					if err == nil {
+						err = charge(p, len(tc.Input)+len(tc.ExpectedOutput))
+					}
+				}
 				return orEmpty(tcs), err
 			}),
 		},

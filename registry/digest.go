@@ -1,0 +1,71 @@
+package registry
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+)
+
+// contentSum is an order-free sum over the parts of a catalogue (each
+// entry, each root's errors, each identity's conflicts): the XOR of their
+// hashes. Adding and removing a part is one XOR, so the next snapshot's
+// sum costs what the change touched, not the size of the catalogue.
+type contentSum [sha256.Size]byte
+
+func (s *contentSum) toggle(part [sha256.Size]byte) {
+	for i := range s {
+		s[i] ^= part[i]
+	}
+}
+
+func entrySum(e *Entry) [sha256.Size]byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "entry\x00%s\x00", e.ID)
+	for _, t := range e.Versions {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%t\x00", t.Version, t.Digest, t.Source, t.Path, t.Stale)
+		writeError(h, t.Error)
+	}
+	return [sha256.Size]byte(h.Sum(nil))
+}
+
+func errorsSum(key string, errs []*LoadError) [sha256.Size]byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "errors\x00%s\x00", key)
+	for _, e := range errs {
+		writeError(h, e)
+	}
+	return [sha256.Size]byte(h.Sum(nil))
+}
+
+func conflictsSum(id string, cs []Conflict) [sha256.Size]byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "conflicts\x00%s\x00", id)
+	for _, c := range cs {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", c.ID, c.Version, c.Path, c.Winner)
+	}
+	return [sha256.Size]byte(h.Sum(nil))
+}
+
+func writeError(h hash.Hash, e *LoadError) {
+	if e == nil {
+		h.Write([]byte{0})
+		return
+	}
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00%d\x00%s\x00%s\x00", e.Source, e.Path, e.File, e.Line, e.Column, e.Kind, e.Message())
+}
+
+// ContentDigest names what the catalogue holds: tasks (by their files'
+// digests), load errors, conflicts, sources and readiness, but not the
+// generation counter or load times. Two registries fed the same files
+// give the same digest, so a client may take an answer's ETag from one to
+// the other.
+func (s *Snapshot) ContentDigest() string {
+	h := sha256.New()
+	h.Write(s.sum[:])
+	for _, src := range s.sources {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00%d\x00", src.Name, src.Type, src.Location, src.Status, src.Error, src.TaskCount)
+	}
+	fmt.Fprintf(h, "%t", s.ready)
+	return hex.EncodeToString(h.Sum(nil))
+}

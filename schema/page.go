@@ -1,0 +1,7 @@
+package schema
+
+// Page sizes of taskPage.
+const (
+	defaultPage = 50
+	maxPage     = 1000
+)
