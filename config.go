@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -131,7 +132,11 @@ func defaultConfig() Config {
 			fmt.Fprintf(&doc, "%s:\n", sec)
 			section = sec
 		}
-		fmt.Fprintf(&doc, "  %s: %q\n", key, s.value)
+		if _, err := strconv.ParseInt(s.value, 10, 64); err == nil {
+			fmt.Fprintf(&doc, "  %s: %s\n", key, s.value) // a number, not a string
+		} else {
+			fmt.Fprintf(&doc, "  %s: %q\n", key, s.value)
+		}
 	}
 	var cfg Config
 	if err := decodeConfig("defaults", []byte(doc.String()), &cfg); err != nil {
