@@ -179,6 +179,15 @@ func (l *taskLoad) metadata() {
 	if d, _, ok := str("description", false); ok {
 		l.task.Description = d
 	}
+	if raw, present := fields["tags"]; present {
+		var tags []string
+		if err := json.Unmarshal(raw, &tags); err != nil {
+			off, _ := pointerOffset(data, []string{"tags"})
+			l.fail(metadataFile, KindInvalid, data, off, fmt.Errorf(`field "tags" must be an array of strings, found %s`, raw))
+		} else {
+			l.task.Tags = tags
+		}
+	}
 }
 
 // jsonSchema reads and compiles one schema, returning its text.

@@ -117,6 +117,8 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 		tasks:         prev.tasks,
 		errs:          prev.errs,
 		conflicts:     prev.conflicts,
+		byLabel:       prev.byLabel,
+		byUpdated:     prev.byUpdated,
 		versions:      prev.versions,
 		errCount:      prev.errCount,
 		conflictCount: prev.conflictCount,
@@ -155,6 +157,7 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 	for id := range ch.uuids {
 		old, _ := next.tasks.Get(id)
 		e := r.entry(id)
+		next.reindex(old, e)
 		if old != nil {
 			next.versions -= len(old.Versions)
 			next.sum.toggle(entrySum(old))

@@ -13,6 +13,7 @@ type Entry struct {
 	ID       string
 	Versions []*Task // ascending SemVer precedence
 	Latest   *Task
+	Updated  time.Time // when any of its versions last changed in this process
 }
 
 // VersionStrings lists the versions in ascending precedence.
@@ -34,6 +35,8 @@ type Snapshot struct {
 	tasks         *immutable.SortedMap[string, *Entry]       // by uuid
 	errs          *immutable.SortedMap[string, []*LoadError] // by source position and root
 	conflicts     *immutable.SortedMap[string, []Conflict]   // by identity
+	byLabel       *immutable.SortedMap[string, *Entry]       // see Order
+	byUpdated     *immutable.SortedMap[string, *Entry]
 	sources       []SourceStatus
 	versions      int
 	errCount      int
@@ -47,6 +50,8 @@ func emptySnapshot() *Snapshot {
 		tasks:     immutable.NewSortedMap[string, *Entry](nil),
 		errs:      immutable.NewSortedMap[string, []*LoadError](nil),
 		conflicts: immutable.NewSortedMap[string, []Conflict](nil),
+		byLabel:   immutable.NewSortedMap[string, *Entry](nil),
+		byUpdated: immutable.NewSortedMap[string, *Entry](nil),
 	}
 }
 

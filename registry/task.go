@@ -16,6 +16,7 @@ type Task struct {
 	Version     string
 	Label       string
 	Description string
+	Tags        []string // metadata.json's optional "tags"
 
 	Source string // name of the source it came from
 	Root   string // task root key inside the source, slash-separated ("." when the source is the task)

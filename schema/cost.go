@@ -109,12 +109,12 @@ func (c *coster) field(f *ast.Field, parent graphql.Type, page int) int {
 	if typ == nil {
 		return 1 // validation has refused unknown fields already
 	}
-	size := 1
+	size, isList := 1, false
 	if nn, ok := typ.(*graphql.NonNull); ok {
 		typ = nn.OfType
 	}
 	if l, ok := typ.(*graphql.List); ok {
-		size = c.listSize(parent.Name(), name, page)
+		size, isList = c.listSize(parent.Name(), name, page), true
 		typ = l.OfType
 		if nn, ok := typ.(*graphql.NonNull); ok {
 			typ = nn.OfType
@@ -123,8 +123,13 @@ func (c *coster) field(f *ast.Field, parent graphql.Type, page int) int {
 	if parent.Name() == "Query" && name == "taskPage" {
 		page = c.pageSize(f)
 	}
-	inner := max(c.set(f.SelectionSet, typ, page), 1)
-	return add(1, mul(size, inner))
+	if f.SelectionSet == nil { // a leaf: a scalar, or a list of them
+		if isList {
+			return add(1, size)
+		}
+		return 1
+	}
+	return add(1, mul(size, c.set(f.SelectionSet, typ, page)))
 }
 
 func fieldDef(t graphql.Type, name string) *graphql.FieldDefinition {

@@ -1,7 +1,292 @@
 package schema
 
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/graphql-go/graphql"
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+)
+
 // Page sizes of taskPage.
 const (
 	defaultPage = 50
 	maxPage     = 1000
 )
+
+// listing holds the input types and enums of tasks and taskPage.
+type listing struct {
+	filter, order *graphql.InputObject
+	verdict       *graphql.Enum
+	page          *graphql.Object
+}
+
+func (t *types) buildListing() {
+	t.list.verdict = graphql.NewEnum(graphql.EnumConfig{
+		Name:        "VerdictStatus",
+		Description: "Where a task's test cases stand.",
+		Values: graphql.EnumValueConfigMap{
+			string(registry.VerdictNone):    {Value: registry.VerdictNone, Description: "No verdict: the task has no tests, or tests do not run."},
+			string(registry.VerdictPending): {Value: registry.VerdictPending, Description: "Its cases are queued or running."},
+			string(registry.VerdictPassed):  {Value: registry.VerdictPassed, Description: "Every case passed."},
+			string(registry.VerdictFailed):  {Value: registry.VerdictFailed, Description: "At least one case did not pass."},
+		},
+	})
+	t.list.filter = graphql.NewInputObject(graphql.InputObjectConfig{
+		Name:        "TaskFilter",
+		Description: "Which tasks to list; every condition given must hold (of the latest version).",
+		Fields: graphql.InputObjectConfigFieldMap{
+			"search":  {Type: graphql.String, Description: "Text found, case-insensitively, in the label, the description or the id."},
+			"tags":    {Type: graphql.NewList(graphql.NewNonNull(graphql.String)), Description: "Tags the task must all have (metadata.json's tags)."},
+			"source":  {Type: graphql.String, Description: "The name of the source the task comes from."},
+			"stale":   {Type: graphql.Boolean, Description: "True for tasks whose files are broken now (served from their last good load), false for the others."},
+			"verdict": {Type: t.list.verdict, Description: "Where the task's test cases stand."},
+		},
+	})
+	field := graphql.NewEnum(graphql.EnumConfig{
+		Name:        "TaskOrderField",
+		Description: "What tasks are ordered by; ties are broken by id.",
+		Values: graphql.EnumValueConfigMap{
+			"LABEL":   {Value: "LABEL", Description: "The label, case-insensitively."},
+			"ID":      {Value: "ID", Description: "The task's UUID (the default)."},
+			"UPDATED": {Value: "UPDATED", Description: "When any version of the task last changed, as this server saw it."},
+		},
+	})
+	dir := graphql.NewEnum(graphql.EnumConfig{
+		Name:        "OrderDirection",
+		Description: "Ascending or descending.",
+		Values: graphql.EnumValueConfigMap{
+			"ASC":  {Value: "ASC", Description: "Smallest first."},
+			"DESC": {Value: "DESC", Description: "Largest first."},
+		},
+	})
+	t.list.order = graphql.NewInputObject(graphql.InputObjectConfig{
+		Name:        "TaskOrder",
+		Description: "The order of a list of tasks.",
+		Fields: graphql.InputObjectConfigFieldMap{
+			"field":     {Type: graphql.NewNonNull(field), Description: "What to order by."},
+			"direction": {Type: dir, DefaultValue: "ASC", Description: "ASC (the default) or DESC."},
+		},
+	})
+	pageInfo := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "PageInfo",
+		Description: "Where a page ends, to ask for the next one.",
+		Fields: graphql.Fields{
+			"hasNextPage": field2(graphql.NewNonNull(graphql.Boolean), "True when more tasks follow this page.", func(p *taskPage) any { return p.hasNext }),
+			"endCursor":   field2(graphql.String, "Pass as after to get the next page; null on an empty page.", func(p *taskPage) any { return nilIfEmpty(p.end) }),
+		},
+	})
+	t.list.page = graphql.NewObject(graphql.ObjectConfig{
+		Name:        "TaskPage",
+		Description: "One page of tasks.",
+		Fields: graphql.Fields{
+			"nodes":      field2(list(t.task), "The tasks of this page, latest version of each.", func(p *taskPage) any { return p.nodes }),
+			"totalCount": field2(graphql.NewNonNull(graphql.Int), "How many tasks match the filter in all (a full count: cheap without a filter, a scan with one).", func(p *taskPage) any { return p.total() }),
+			"pageInfo":   field2(graphql.NewNonNull(pageInfo), "Where the page ends.", func(p *taskPage) any { return p }),
+		},
+	})
+}
+
+func field2(typ graphql.Output, desc string, get func(*taskPage) any) *graphql.Field {
+	return field(typ, desc, func(p graphql.ResolveParams) (any, error) { return get(src[*taskPage](p)), nil })
+}
+
+func (t *types) listArgs() graphql.FieldConfigArgument {
+	return graphql.FieldConfigArgument{
+		"filter":  {Type: t.list.filter, Description: "Only the tasks that match; all when omitted."},
+		"orderBy": {Type: t.list.order, Description: "The order; by id ascending when omitted."},
+	}
+}
+
+// tasksField is Query.tasks: every task, or those that match, in order.
+func (t *types) tasksField() *graphql.Field {
+	return &graphql.Field{
+		Type:        list(t.task),
+		Description: "The latest version of each task, by id unless orderBy says otherwise; with filter, only those that match.",
+		Args:        t.listArgs(),
+		Resolve: safe(func(p graphql.ResolveParams) (any, error) {
+			snap := snapshotOf(p.Context)
+			q, err := readListArgs(p.Args)
+			if err != nil {
+				return nil, err
+			}
+			if q.filter.empty() && q.order == registry.ByID && !q.desc {
+				return snap.Latest(), nil
+			}
+			out := []*registry.Task{}
+			snap.Walk(q.order, q.desc, "", func(_ string, e *registry.Entry) bool {
+				if q.filter.match(snap, e.Latest) {
+					out = append(out, e.Latest)
+				}
+				return true
+			})
+			return out, nil
+		}),
+	}
+}
+
+// taskPageField is Query.taskPage.
+func (t *types) taskPageField() *graphql.Field {
+	args := t.listArgs()
+	args["first"] = &graphql.ArgumentConfig{Type: graphql.Int, DefaultValue: defaultPage,
+		Description: fmt.Sprintf("How many tasks, at most %d (more is taken as %d).", maxPage, maxPage)}
+	args["after"] = &graphql.ArgumentConfig{Type: graphql.String,
+		Description: "The endCursor of the page before; the first page when omitted. Cursors stay valid while tasks change: a walk sees every task that existed throughout exactly once (for LABEL and ID orders)."}
+	return &graphql.Field{
+		Type:        graphql.NewNonNull(t.list.page),
+		Description: "One page of tasks (latest version of each), for catalogues too large to fetch at once.",
+		Args:        args,
+		Resolve: safe(func(p graphql.ResolveParams) (any, error) {
+			snap := snapshotOf(p.Context)
+			q, err := readListArgs(p.Args)
+			if err != nil {
+				return nil, err
+			}
+			first, _ := p.Args["first"].(int)
+			if first < 0 {
+				return nil, errors.New("first must be 0 or more")
+			}
+			first = min(first, maxPage)
+			after := ""
+			if c, ok := p.Args["after"].(string); ok && c != "" {
+				if after, err = q.decodeCursor(c); err != nil {
+					return nil, err
+				}
+			}
+			page := &taskPage{nodes: []*registry.Task{}, total: func() int {
+				if q.filter.empty() {
+					return snap.TaskCount()
+				}
+				n := 0
+				snap.Walk(q.order, q.desc, "", func(_ string, e *registry.Entry) bool {
+					if q.filter.match(snap, e.Latest) {
+						n++
+					}
+					return true
+				})
+				return n
+			}}
+			snap.Walk(q.order, q.desc, after, func(key string, e *registry.Entry) bool {
+				if !q.filter.match(snap, e.Latest) {
+					return true
+				}
+				if len(page.nodes) == first {
+					page.hasNext = true
+					return false
+				}
+				page.nodes = append(page.nodes, e.Latest)
+				page.end = q.cursor(key)
+				return true
+			})
+			return page, nil
+		}),
+	}
+}
+
+var orders = map[string]registry.Order{"ID": registry.ByID, "LABEL": registry.ByLabel, "UPDATED": registry.ByUpdated}
+
+type taskPage struct {
+	nodes   []*registry.Task
+	hasNext bool
+	end     string
+	total   func() int
+}
+
+// listQuery is what tasks and taskPage were asked for.
+type listQuery struct {
+	filter taskFilter
+	order  registry.Order
+	desc   bool
+}
+
+func readListArgs(args map[string]any) (listQuery, error) {
+	q := listQuery{order: registry.ByID}
+	if o, ok := args["orderBy"].(map[string]any); ok {
+		q.order = orders[o["field"].(string)]
+		q.desc = o["direction"] == "DESC"
+	}
+	f, _ := args["filter"].(map[string]any)
+	if s, ok := f["search"].(string); ok {
+		q.filter.search = strings.ToLower(s)
+	}
+	if tags, ok := f["tags"].([]any); ok {
+		for _, tag := range tags {
+			if s, ok := tag.(string); ok {
+				q.filter.tags = append(q.filter.tags, s)
+			}
+		}
+	}
+	if s, ok := f["source"].(string); ok {
+		q.filter.source = &s
+	}
+	if b, ok := f["stale"].(bool); ok {
+		q.filter.stale = &b
+	}
+	if v, ok := f["verdict"].(registry.VerdictStatus); ok {
+		q.filter.verdict = &v
+	}
+	return q, nil
+}
+
+// A cursor names a place in one order: the order, the direction and the
+// task's key there (which ends with its uuid). It does not name a
+// position, so tasks added or removed before it do not shift a walk.
+const cursorVersion = "c1"
+
+func (q listQuery) cursor(key string) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%s\x00%d\x00%t\x00%s", cursorVersion, q.order, q.desc, key))
+}
+
+func (q listQuery) decodeCursor(c string) (string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	parts := strings.SplitN(string(raw), "\x00", 4)
+	if err != nil || len(parts) != 4 || parts[0] != cursorVersion {
+		return "", fmt.Errorf("after %q is not a cursor of this server: pass a pageInfo.endCursor", c)
+	}
+	if parts[1] != fmt.Sprint(int(q.order)) || parts[2] != fmt.Sprint(q.desc) {
+		return "", errors.New("after is a cursor of another orderBy: walk a list in the order it started in")
+	}
+	return parts[3], nil
+}
+
+type taskFilter struct {
+	search  string // lowercased
+	tags    []string
+	source  *string
+	stale   *bool
+	verdict *registry.VerdictStatus
+}
+
+func (f taskFilter) empty() bool {
+	return f.search == "" && len(f.tags) == 0 && f.source == nil && f.stale == nil && f.verdict == nil
+}
+
+func (f taskFilter) match(snap *registry.Snapshot, t *registry.Task) bool {
+	switch {
+	case f.search != "" && !strings.Contains(strings.ToLower(t.Label), f.search) &&
+		!strings.Contains(strings.ToLower(t.Description), f.search) && !strings.Contains(t.ID, f.search):
+		return false
+	case f.source != nil && t.Source != *f.source:
+		return false
+	case f.stale != nil && t.Stale != *f.stale:
+		return false
+	case f.verdict != nil && verdictStatus(snap, t) != *f.verdict:
+		return false
+	}
+	for _, tag := range f.tags {
+		if !slices.Contains(t.Tags, tag) {
+			return false
+		}
+	}
+	return true
+}
+
+// verdictStatus is where a task's tests stand, for the verdict filter.
+// NONE until the test runner's verdicts are in the snapshot: the runner
+// returns its snapshot's verdict for t here.
+func verdictStatus(_ *registry.Snapshot, _ *registry.Task) registry.VerdictStatus {
+	return registry.VerdictNone
+}

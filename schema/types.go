@@ -34,6 +34,7 @@ type types struct {
 	source    *graphql.Object
 	registry  *graphql.Object
 	testCase  *graphql.Object
+	list      listing
 }
 
 func field(typ graphql.Output, desc string, fn func(p graphql.ResolveParams) (any, error)) *graphql.Field {
@@ -45,7 +46,7 @@ func list(t graphql.Type) graphql.Output {
 	return graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(t)))
 }
 func src[T any](p graphql.ResolveParams) T { v, _ := p.Source.(T); return v }
-func newTypes(d Deps) *types               { t := &types{d: d}; t.build(); return t }
+func newTypes(d Deps) *types               { t := &types{d: d}; t.build(); t.buildListing(); return t }
 func orEmpty[T any](s []T) []T             { return append(make([]T, 0, len(s)), s...) }
 func taskField(typ graphql.Output, desc string, get func(*registry.Task) any) *graphql.Field {
 	return field(typ, desc, func(p graphql.ResolveParams) (any, error) { return get(src[*registry.Task](p)), nil })
@@ -132,6 +133,7 @@ func (t *types) build() {
 			"version":     taskField(nn(graphql.String), "SemVer 2.0.0.", func(t *registry.Task) any { return t.Version }),
 			"label":       taskField(nn(graphql.String), "", func(t *registry.Task) any { return t.Label }),
 			"description": taskField(nn(graphql.String), "", func(t *registry.Task) any { return t.Description }),
+			"tags":        taskField(list(graphql.String), "metadata.json's tags, as written; empty when it has none.", func(t *registry.Task) any { return orEmpty(t.Tags) }),
 			"availableVersions": field(list(graphql.String), "Every version of this task, ascending.", func(p graphql.ResolveParams) (any, error) {
 				return snapshotOf(p.Context).Versions(src[*registry.Task](p).ID), nil
 			}),
@@ -193,9 +195,8 @@ func (t *types) query() *graphql.Object {
 	return graphql.NewObject(graphql.ObjectConfig{
 		Name: "Query",
 		Fields: graphql.Fields{
-			"tasks": field(list(t.task), "The latest version of each task, by id.", func(p graphql.ResolveParams) (any, error) {
-				return snapshotOf(p.Context).Latest(), nil
-			}),
+			"tasks":    t.tasksField(),
+			"taskPage": t.taskPageField(),
 			"task": &graphql.Field{
 				Type:        t.task,
 				Description: "One task: the latest version when version is omitted; null when unknown.",
