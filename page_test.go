@@ -99,13 +99,30 @@ func TestStatusPage(t *testing.T) {
 	}
 	waitText(t, ctx, "the error", has(script+":2:"))
 	waitText(t, ctx, "the stale mark", `document.querySelector('tr.stale .badge.stale') !== null`)
+
+	// A second broken file: the stale row lists both errors, and the source
+	// says it has load errors rather than just "ok".
+	schemaFile := filepath.Join(dir, "add", "output.schema.json")
+	goodSchema, err := os.ReadFile(schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(schemaFile, []byte("{\n  \"type\": \"object\",\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	staleRow := `(document.querySelector('tr.stale') || {innerText: ''}).innerText`
+	waitText(t, ctx, "both errors in the stale row", staleRow+".includes("+jsString(script+":2:")+") && "+staleRow+".includes("+jsString(schemaFile)+")")
+	waitText(t, ctx, "the source's error count", `document.getElementById('sources').innerText.includes('ok · 2 load errors')`)
 	screenshot(t, ctx, "status-page-error.png")
 
-	// Fixed: the error goes away.
+	// Fixed: the errors go away.
 	if err := os.WriteFile(script, []byte("(function(input) {\n  return { sum: input.a + input.b };\n})\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, ctx, "the error cleared", "!"+has(script)+" && document.querySelector('tr.stale') === null")
+	if err := os.WriteFile(schemaFile, goodSchema, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "the error cleared", "!"+has(script)+" && document.querySelector('tr.stale') === null && !"+has("load error"))
 
 	// The filter box.
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#filter"), "upper")); err != nil {
@@ -129,6 +146,14 @@ func TestStatusPage(t *testing.T) {
 	if same, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__sameDocument === true`)); err != nil || !same {
 		t.Errorf("the page reloaded (%v)", err)
 	}
+
+	// One task left: the summary speaks English.
+	for _, gone := range []string{"greet", "uppercase.zip"} {
+		if err := os.RemoveAll(filepath.Join(dir, gone)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitText(t, ctx, "one task", `document.getElementById('summary').textContent.startsWith('1 task, 1 version ·')`)
 }
 
 // TestGraphiQL runs a subscription in the embedded GraphiQL, over its

@@ -50,7 +50,7 @@ func TestTwoRegistries(t *testing.T) {
 	if got := catalogue(t, edge); got != want {
 		t.Fatalf("edge serves\n%s\nwant\n%s", got, want)
 	}
-	if st, _ := sourceStatus(t, edge); st != "ok" {
+	if st, _ := sourceStatus(t, edge); st != "OK" {
 		t.Errorf("got status %s", st)
 	}
 
@@ -67,7 +67,7 @@ func TestTwoRegistries(t *testing.T) {
 	// The central registry goes away: the edge keeps serving, degraded.
 	addr := strings.TrimPrefix(central.url, "http://")
 	central.stop(t)
-	eventually(t, 10*time.Second, func() bool { st, _ := sourceStatus(t, edge); return st == "degraded" })
+	eventually(t, 10*time.Second, func() bool { st, _ := sourceStatus(t, edge); return st == "DEGRADED" })
 	if got := catalogue(t, edge); !strings.Contains(got, "label:Pulled") || strings.Count(got, "id:") != 3 {
 		t.Errorf("edge lost its tasks: %s", got)
 	}
@@ -88,14 +88,14 @@ func TestTwoRegistries(t *testing.T) {
 	if got := catalogue(t, edge); !strings.Contains(got, "label:Pulled") || strings.Count(got, "id:") != 3 {
 		t.Errorf("restarted edge serves %s", got)
 	}
-	if st, e := sourceStatus(t, edge); st != "degraded" || !strings.Contains(e, "serving the index saved") {
+	if st, e := sourceStatus(t, edge); st != "DEGRADED" || !strings.Contains(e, "serving the index saved") {
 		t.Errorf("restarted edge: status %s, error %q", st, e)
 	}
 
 	// It comes back on the same address: the edge recovers by itself.
 	revived := start(t, "--addr", addr, dir)
 	revived.waitReady(t)
-	eventually(t, 15*time.Second, func() bool { st, _ := sourceStatus(t, edge); return st == "ok" })
+	eventually(t, 15*time.Second, func() bool { st, _ := sourceStatus(t, edge); return st == "OK" })
 	if got, want := catalogue(t, edge), catalogue(t, revived); got != want {
 		t.Errorf("after recovery, edge serves\n%s\nwant\n%s", got, want)
 	}

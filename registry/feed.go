@@ -223,15 +223,19 @@ func diffEvents(prev, next *Snapshot, ch *change) []Event {
 			out = append(out, Event{Kind: TaskUpdated, ID: t.ID, Version: t.Version, Task: after})
 		}
 	}
-	for _, be := range ch.errKeys {
+	for k, be := range ch.errKeys {
+		var id, version string
+		if t := ch.errTasks[k]; t != nil {
+			id, version = t.ID, t.Version
+		}
 		for _, e := range be[1] {
 			if !slices.ContainsFunc(be[0], e.same) {
-				out = append(out, Event{Kind: ErrorRaised, Error: e})
+				out = append(out, Event{Kind: ErrorRaised, ID: id, Version: version, Error: e})
 			}
 		}
 		for _, e := range be[0] {
 			if !slices.ContainsFunc(be[1], e.same) {
-				out = append(out, Event{Kind: ErrorCleared, Error: e})
+				out = append(out, Event{Kind: ErrorCleared, ID: id, Version: version, Error: e})
 			}
 		}
 	}
@@ -239,11 +243,6 @@ func diffEvents(prev, next *Snapshot, ch *change) []Event {
 		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Version, b.Version), cmp.Compare(a.Kind, b.Kind),
 			cmp.Compare(errPath(a.Error), errPath(b.Error)), cmp.Compare(errLine(a.Error), errLine(b.Error)))
 	})
-	for i := range out {
-		if out[i].Error != nil {
-			out[i].ID, out[i].Version = "", ""
-		}
-	}
 	return out
 }
 

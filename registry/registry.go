@@ -68,6 +68,9 @@ type change struct {
 	ids     map[string]bool // identities touched
 	uuids   map[string]bool
 	errKeys map[string][2][]*LoadError // before and after, by errKey
+	// errTasks names the task that the errors of a key belong to, where
+	// the root serves one, so that error events carry its id and version.
+	errTasks map[string]*Task
 }
 
 // Apply folds one update into the next snapshot and swaps it in. A result
@@ -83,7 +86,7 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	prev := r.cur.Load()
-	ch := change{ids: map[string]bool{}, uuids: map[string]bool{}, errKeys: map[string][2][]*LoadError{}}
+	ch := change{ids: map[string]bool{}, uuids: map[string]bool{}, errKeys: map[string][2][]*LoadError{}, errTasks: map[string]*Task{}}
 	roots := r.roots[u.Source]
 	removed := u.Removed
 	// A failed source keeps serving what it had, unless its error says the
@@ -219,6 +222,9 @@ func (r *Registry) applyRoot(src int, res RootResult, ch *change) {
 		}
 		be[1] = res.Errors
 		ch.errKeys[k] = be
+		if t := cmp.Or(res.Task, oldTask); t != nil {
+			ch.errTasks[k] = t
+		}
 	}
 	if gone {
 		delete(roots, res.Root)

@@ -7,7 +7,8 @@ import (
 
 func (t *types) subscription() *graphql.Object {
 	kind := graphql.NewEnum(graphql.EnumConfig{
-		Name: "EventKind",
+		Name:        "EventKind",
+		Description: "What a change event is about.",
 		Values: graphql.EnumValueConfigMap{
 			string(registry.TaskAdded):    {Value: registry.TaskAdded, Description: "A task version appeared."},
 			string(registry.TaskUpdated):  {Value: registry.TaskUpdated, Description: "A task version changed, or became stale, or recovered."},
@@ -22,9 +23,9 @@ func (t *types) subscription() *graphql.Object {
 		Description: "One change to the catalogue.",
 		Fields: graphql.Fields{
 			"generation": field(nn(graphql.Int), "The generation of the snapshot that made the change.", func(p graphql.ResolveParams) (any, error) { return int(ev(p).Generation), nil }),
-			"kind":       field(nn(kind), "", func(p graphql.ResolveParams) (any, error) { return ev(p).Kind, nil }),
-			"id":         field(graphql.ID, "The task, for task events.", func(p graphql.ResolveParams) (any, error) { return nilIfEmpty(ev(p).ID), nil }),
-			"version":    field(graphql.String, "The task version, for task events.", func(p graphql.ResolveParams) (any, error) { return nilIfEmpty(ev(p).Version), nil }),
+			"kind":       field(nn(kind), "What happened.", func(p graphql.ResolveParams) (any, error) { return ev(p).Kind, nil }),
+			"id":         field(graphql.ID, "The task's UUID: for task events, and for error events on a task that is served.", func(p graphql.ResolveParams) (any, error) { return nilIfEmpty(ev(p).ID), nil }),
+			"version":    field(graphql.String, "The task's version, where id is given.", func(p graphql.ResolveParams) (any, error) { return nilIfEmpty(ev(p).Version), nil }),
 			"task": field(t.task, "The task as served right after the change (just before it, for TASK_REMOVED); its availableVersions are those of that moment, also when the event is replayed.", func(p graphql.ResolveParams) (any, error) {
 				if e := ev(p); e.Task != nil {
 					return e.Task, nil
@@ -35,12 +36,13 @@ func (t *types) subscription() *graphql.Object {
 		},
 	})
 	return graphql.NewObject(graphql.ObjectConfig{
-		Name: "Subscription",
+		Name:        "Subscription",
+		Description: "The live change feed, over WebSocket (graphql-transport-ws) or Server-Sent Events.",
 		Fields: graphql.Fields{
 			"registryEvents": &graphql.Field{
 				Type:        nn(event),
 				Description: "Changes as they happen. With since, first every buffered change after that generation; a client too far behind gets an error with extensions.code RESYNC and must re-read the catalogue.",
-				Args:        graphql.FieldConfigArgument{"since": &graphql.ArgumentConfig{Type: graphql.Int}},
+				Args:        graphql.FieldConfigArgument{"since": &graphql.ArgumentConfig{Type: graphql.Int, Description: "The last generation the client saw; omitted to start from now."}},
 				Resolve: safe(func(p graphql.ResolveParams) (any, error) {
 					return p.Source, nil // the executor runs once per event, with the event as root
 				}),

@@ -6,7 +6,8 @@ import (
 
 func (t *types) mutation() *graphql.Object {
 	return graphql.NewObject(graphql.ObjectConfig{
-		Name: "Mutation",
+		Name:        "Mutation",
+		Description: "Operations that act on the registry.",
 		Fields: graphql.Fields{
 			"reload": field(nn(graphql.Int), "Rescan every source now; returns the generation in force after it.", func(p graphql.ResolveParams) (any, error) {
 				g, err := t.d.Reload(requestContext(p))

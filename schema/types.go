@@ -26,6 +26,36 @@ var jsonScalar = graphql.NewScalar(graphql.ScalarConfig{
 	ParseLiteral: func(ast.Value) any { return nil },
 })
 
+// enums turns the registry's string values into GraphQL enums, so that
+// clients get the list and can switch on it.
+func enums() (loadErrorKind, sourceStatus *graphql.Enum) {
+	loadErrorKind = graphql.NewEnum(graphql.EnumConfig{
+		Name:        "LoadErrorKind",
+		Description: "What sort of problem a load error is.",
+		Values: graphql.EnumValueConfigMap{
+			string(registry.KindSyntax):  {Value: registry.KindSyntax, Description: "Malformed JSON or JavaScript."},
+			string(registry.KindInvalid): {Value: registry.KindInvalid, Description: "Well-formed but wrong: a bad uuid, version, label or test shape."},
+			string(registry.KindMissing): {Value: registry.KindMissing, Description: "A required file is absent."},
+			string(registry.KindSchema):  {Value: registry.KindSchema, Description: "A JSON Schema that does not compile."},
+			string(registry.KindTest):    {Value: registry.KindTest, Description: "A test case that its task's schemas reject."},
+			string(registry.KindArchive): {Value: registry.KindArchive, Description: "An unsafe, corrupt or oversized zip."},
+			string(registry.KindIO):      {Value: registry.KindIO, Description: "A file or folder that cannot be read."},
+			string(registry.KindFetch):   {Value: registry.KindFetch, Description: "An HTTP source or bundle that could not be fetched."},
+		},
+	})
+	sourceStatus = graphql.NewEnum(graphql.EnumConfig{
+		Name:        "SourceStatus",
+		Description: "How a source is doing.",
+		Values: graphql.EnumValueConfigMap{
+			"LOADING":  {Value: registry.StatusLoading, Description: "Its first load has not finished."},
+			"OK":       {Value: registry.StatusOK, Description: "Its last load worked; its tasks may still have load errors of their own."},
+			"DEGRADED": {Value: registry.StatusDegraded, Description: "Failing now, still serving the tasks it had; error says why."},
+			"ERROR":    {Value: registry.StatusError, Description: "Failing, with nothing to serve; error says why."},
+		},
+	})
+	return loadErrorKind, sourceStatus
+}
+
 type types struct {
 	d         Deps
 	task      *graphql.Object
@@ -62,6 +92,7 @@ func contentField(desc string, get func(*registry.Task) json.RawMessage) *graphq
 }
 
 func (t *types) build() {
+	loadErrorKind, sourceStatus := enums()
 	t.loadError = graphql.NewObject(graphql.ObjectConfig{
 		Name:        "LoadError",
 		Description: "A problem found while loading a task: the file, where in it, and what is wrong.",
@@ -71,7 +102,7 @@ func (t *types) build() {
 			"file":    field(nn(graphql.String), "The file relative to its task root, like metadata.json; empty for a whole archive or source.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).File, nil }),
 			"line":    field(graphql.Int, "1-based line, null when unknown.", func(p graphql.ResolveParams) (any, error) { return intOrNil(src[*registry.LoadError](p).Line), nil }),
 			"column":  field(graphql.Int, "1-based column in characters, null when unknown.", func(p graphql.ResolveParams) (any, error) { return intOrNil(src[*registry.LoadError](p).Column), nil }),
-			"kind":    field(nn(graphql.String), "SYNTAX, INVALID, MISSING, SCHEMA, TEST, ARCHIVE, IO or FETCH.", func(p graphql.ResolveParams) (any, error) { return string(src[*registry.LoadError](p).Kind), nil }),
+			"kind":    field(nn(loadErrorKind), "What sort of problem it is.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Kind, nil }),
 			"message": field(nn(graphql.String), "What is wrong.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Message(), nil }),
 		},
 	})
@@ -79,19 +110,20 @@ func (t *types) build() {
 		Name:        "Conflict",
 		Description: "A task version found twice: the first in configuration and path order is served.",
 		Fields: graphql.Fields{
-			"id":      field(nn(graphql.ID), "", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).ID, nil }),
-			"version": field(nn(graphql.String), "", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Version, nil }),
+			"id":      field(nn(graphql.ID), "The task's UUID.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).ID, nil }),
+			"version": field(nn(graphql.String), "The version found twice.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Version, nil }),
 			"path":    field(nn(graphql.String), "The copy that lost.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Path, nil }),
 			"winner":  field(nn(graphql.String), "The copy served.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Winner, nil }),
 		},
 	})
 	t.source = graphql.NewObject(graphql.ObjectConfig{
-		Name: "Source",
+		Name:        "Source",
+		Description: "Where tasks come from: a folder, a zip or collection on disk, or another registry over HTTP, and its health.",
 		Fields: graphql.Fields{
-			"name":     field(nn(graphql.String), "", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Name, nil }),
+			"name":     field(nn(graphql.String), "The source's name: its path or URL unless the configuration names it.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Name, nil }),
 			"type":     field(nn(graphql.String), "filesystem or http.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Type, nil }),
 			"location": field(nn(graphql.String), "Path or URL as configured.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Location, nil }),
-			"status":   field(nn(graphql.String), "loading, ok, degraded (failing but serving what it had) or error.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Status, nil }),
+			"status":   field(nn(sourceStatus), "How the source is doing.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Status, nil }),
 			"error": field(graphql.String, "Why the source is degraded or in error.", func(p graphql.ResolveParams) (any, error) {
 				return nilIfEmpty(src[registry.SourceStatus](p).Error), nil
 			}),
@@ -106,11 +138,12 @@ func (t *types) build() {
 		},
 	})
 	t.registry = graphql.NewObject(graphql.ObjectConfig{
-		Name: "Registry",
+		Name:        "Registry",
+		Description: "The catalogue as a whole, at the generation this request reads.",
 		Fields: graphql.Fields{
 			"generation":   field(nn(graphql.Int), "Grows by one with every change.", func(p graphql.ResolveParams) (any, error) { return int(src[*registry.Snapshot](p).Generation), nil }),
-			"taskCount":    field(nn(graphql.Int), "", func(p graphql.ResolveParams) (any, error) { return src[*registry.Snapshot](p).TaskCount(), nil }),
-			"versionCount": field(nn(graphql.Int), "", func(p graphql.ResolveParams) (any, error) { return src[*registry.Snapshot](p).VersionCount(), nil }),
+			"taskCount":    field(nn(graphql.Int), "Tasks served, each counted once whatever its versions.", func(p graphql.ResolveParams) (any, error) { return src[*registry.Snapshot](p).TaskCount(), nil }),
+			"versionCount": field(nn(graphql.Int), "Task versions served.", func(p graphql.ResolveParams) (any, error) { return src[*registry.Snapshot](p).VersionCount(), nil }),
 			"ready":        field(nn(graphql.Boolean), "True once every source finished its first load.", func(p graphql.ResolveParams) (any, error) { return src[*registry.Snapshot](p).Ready(), nil }),
 			"loadedAt": field(graphql.String, "RFC 3339 time this generation was built.", func(p graphql.ResolveParams) (any, error) {
 				return timeString(src[*registry.Snapshot](p).LoadedAt), nil
@@ -118,11 +151,12 @@ func (t *types) build() {
 		},
 	})
 	t.testCase = graphql.NewObject(graphql.ObjectConfig{
-		Name: "TestCase",
+		Name:        "TestCase",
+		Description: "One test case of a task, from one file under tests/.",
 		Fields: graphql.Fields{
 			"name":           field(nn(graphql.String), "File name, like tests/basic.json.", func(p graphql.ResolveParams) (any, error) { return src[registry.TestCase](p).Name, nil }),
-			"input":          field(jsonScalar, "", func(p graphql.ResolveParams) (any, error) { return src[registry.TestCase](p).Input, nil }),
-			"expectedOutput": field(jsonScalar, "", func(p graphql.ResolveParams) (any, error) { return src[registry.TestCase](p).ExpectedOutput, nil }),
+			"input":          field(jsonScalar, "The input given to the task, as written.", func(p graphql.ResolveParams) (any, error) { return src[registry.TestCase](p).Input, nil }),
+			"expectedOutput": field(jsonScalar, "The output the task must return (expected_output), as written; null when the case gives none.", func(p graphql.ResolveParams) (any, error) { return src[registry.TestCase](p).ExpectedOutput, nil }),
 		},
 	})
 	t.task = graphql.NewObject(graphql.ObjectConfig{
@@ -131,8 +165,8 @@ func (t *types) build() {
 		Fields: graphql.Fields{
 			"id":          taskField(nn(graphql.ID), "The task's UUID.", func(t *registry.Task) any { return t.ID }),
 			"version":     taskField(nn(graphql.String), "SemVer 2.0.0.", func(t *registry.Task) any { return t.Version }),
-			"label":       taskField(nn(graphql.String), "", func(t *registry.Task) any { return t.Label }),
-			"description": taskField(nn(graphql.String), "", func(t *registry.Task) any { return t.Description }),
+			"label":       taskField(nn(graphql.String), "Human-readable name, from metadata.json's label (or name).", func(t *registry.Task) any { return t.Label }),
+			"description": taskField(nn(graphql.String), "What the task does, from metadata.json; empty when not given.", func(t *registry.Task) any { return t.Description }),
 			"tags":        taskField(list(graphql.String), "metadata.json's tags, as written; empty when it has none.", func(t *registry.Task) any { return orEmpty(t.Tags) }),
 			"availableVersions": field(list(graphql.String), "Every version of this task, ascending.", func(p graphql.ResolveParams) (any, error) {
 				return snapshotOf(p.Context).Versions(src[*registry.Task](p).ID), nil
@@ -143,8 +177,8 @@ func (t *types) build() {
 			"stale":        taskField(nn(graphql.Boolean), "True when its files are broken now and this is the last version that loaded.", func(t *registry.Task) any { return t.Stale }),
 			"error":        taskField(t.loadError, "What is wrong with its files now, when stale.", func(t *registry.Task) any { return errOrNil(t.Error) }),
 			"metadata":     contentField("metadata.json as written, unknown fields included.", func(t *registry.Task) json.RawMessage { return t.Metadata }),
-			"inputSchema":  contentField("", func(t *registry.Task) json.RawMessage { return t.InputSchema }),
-			"outputSchema": contentField("", func(t *registry.Task) json.RawMessage { return t.OutputSchema }),
+			"inputSchema":  contentField("input.schema.json as written: the JSON Schema of the task's input.", func(t *registry.Task) json.RawMessage { return t.InputSchema }),
+			"outputSchema": contentField("output.schema.json as written: the JSON Schema of the task's output.", func(t *registry.Task) json.RawMessage { return t.OutputSchema }),
 			"script": field(nn(graphql.String), "main.js, read when asked for.", func(p graphql.ResolveParams) (any, error) {
 				s, err := t.d.Content.Script(src[*registry.Task](p))
 				if err == nil {
@@ -191,9 +225,10 @@ func errOrNil(e *registry.LoadError) any {
 }
 
 func (t *types) query() *graphql.Object {
-	idArg := graphql.FieldConfigArgument{"id": &graphql.ArgumentConfig{Type: nn(graphql.ID)}}
+	idArg := graphql.FieldConfigArgument{"id": &graphql.ArgumentConfig{Type: nn(graphql.ID), Description: "The task's UUID, in any case."}}
 	return graphql.NewObject(graphql.ObjectConfig{
-		Name: "Query",
+		Name:        "Query",
+		Description: "The catalogue, read from one snapshot per request.",
 		Fields: graphql.Fields{
 			"tasks":    t.tasksField(),
 			"taskPage": t.taskPageField(),
@@ -201,8 +236,8 @@ func (t *types) query() *graphql.Object {
 				Type:        t.task,
 				Description: "One task: the latest version when version is omitted; null when unknown.",
 				Args: graphql.FieldConfigArgument{
-					"id":      &graphql.ArgumentConfig{Type: nn(graphql.ID)},
-					"version": &graphql.ArgumentConfig{Type: graphql.String},
+					"id":      idArg["id"],
+					"version": &graphql.ArgumentConfig{Type: graphql.String, Description: "The exact version, like 1.2.0; omitted for the latest (stable before pre-release)."},
 				},
 				Resolve: safe(func(p graphql.ResolveParams) (any, error) {
 					id, _ := p.Args["id"].(string)

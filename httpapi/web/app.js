@@ -29,6 +29,18 @@
     return s;
   }
 
+  function plural(n, noun) {
+    return n + ' ' + noun + (n === 1 ? '' : 's');
+  }
+
+  // errorsOf lists every load error under a task's folder or zip, not only
+  // the one the task carries, so that a stale row shows all that is wrong.
+  function errorsOf(t) {
+    return state.loadErrors.filter(function (e) {
+      return e.source === t.source && (e.path === t.path || e.path.indexOf(t.path + '/') === 0 || e.path.indexOf(t.path + '!') === 0);
+    });
+  }
+
   function matches(filter, parts) {
     if (!filter) return true;
     return parts.join(' ').toLowerCase().indexOf(filter) >= 0;
@@ -38,14 +50,16 @@
     if (!state) return;
     var f = $('filter').value.trim().toLowerCase();
     var r = state.registry;
-    $('summary').textContent = r.taskCount + ' tasks, ' + r.versionCount + ' versions · generation ' + r.generation;
+    $('summary').textContent = plural(r.taskCount, 'task') + ', ' + plural(r.versionCount, 'version') + ' · generation ' + r.generation;
     document.body.dataset.generation = r.generation;
 
     var tasks = $('tasks');
     tasks.textContent = '';
     var shown = 0;
     state.tasks.forEach(function (t) {
-      var errText = t.error ? where(t.error) + ': ' + t.error.message : '';
+      var errs = t.stale ? errorsOf(t) : [];
+      if (t.stale && !errs.length && t.error) errs = [t.error];
+      var errText = errs.map(function (e) { return where(e) + ': ' + e.message; }).join('\n');
       if (!matches(f, [t.label, t.id, t.description, t.source, t.path, t.availableVersions.join(' '), errText])) return;
       shown++;
       var versions = el('td', {}, t.availableVersions.map(function (v) {
@@ -54,7 +68,10 @@
       var label = el('td', {}, [
         el('div', {}, [el('strong', { text: t.label }), t.stale ? ' ' : null, t.stale ? el('span', { 'class': 'badge stale', text: 'stale' }) : null]),
         el('div', { 'class': 'mono muted', text: t.id }),
-        t.stale ? el('div', { 'class': 'stale-error mono', text: 'serving the last good version; now broken: ' + errText }) : null,
+        t.stale ? el('div', { 'class': 'stale-error mono', text: 'serving the last good version; now broken (' + plural(errs.length, 'error') + '):' }) : null,
+        t.stale ? el('ul', { 'class': 'stale-errors mono' }, errs.map(function (e) {
+          return el('li', { 'class': 'stale-error', text: where(e) + ': ' + e.message });
+        })) : null,
       ]);
       tasks.appendChild(el('tr', { 'class': t.stale ? 'stale' : '', 'data-id': t.id }, [
         label, versions, el('td', { text: t.description }),
@@ -86,11 +103,15 @@
     var sources = $('sources');
     sources.textContent = '';
     state.sources.forEach(function (s) {
-      if (!matches(f, [s.name, s.type, s.location, s.status, s.error || ''])) return;
+      var status = s.status.toLowerCase();
+      var nerr = state.loadErrors.filter(function (e) { return e.source === s.name; }).length;
+      if (!matches(f, [s.name, s.type, s.location, status, s.error || ''])) return;
       sources.appendChild(el('tr', {}, [
         el('td', {}, [el('div', { text: s.name }), s.location !== s.name ? el('div', { 'class': 'mono muted', text: s.location }) : null]),
         el('td', { text: s.type }),
-        el('td', {}, [el('span', { 'class': 'status-' + s.status, text: s.status }), s.error ? el('div', { 'class': 'mono status-' + s.status, text: s.error }) : null]),
+        el('td', {}, [el('span', { 'class': 'status-' + status, text: status }),
+          nerr ? el('span', { 'class': 'status-errors', text: ' · ' + plural(nerr, 'load error') }) : null,
+          s.error ? el('div', { 'class': 'mono status-' + status, text: s.error }) : null]),
         el('td', { text: String(s.taskCount) }),
         el('td', { 'class': 'muted', text: s.loadedAt ? new Date(s.loadedAt).toLocaleTimeString() : '—' }),
       ]));
