@@ -35,6 +35,7 @@ func commands() []command {
 		{"validate", "PATH ...", "check tasks, print every problem", runValidate},
 		{"index", "DIR --out OUT", "write index.json and bundles for static hosting", runIndex},
 		{"new", "[--description TEXT] NAME | --from PATH --version VERSION [NAME]", "write a new task folder, or the next version of one", runNew},
+		{"schemas", "DIR", "write the JSON Schemas of metadata.json and test files, for editors", runSchemas},
 		{"version", "", "print the version, commit and Go version", runVersion},
 		{"help", "[COMMAND]", "print the usage of the program or of a command", runHelp},
 	}

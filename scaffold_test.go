@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskschema"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // runCmd runs the program in the test's process and returns its exit code
@@ -157,5 +160,60 @@ func TestNewRefuses(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "x")); !os.IsNotExist(err) {
 		t.Errorf("a refused new left %s behind: %v", filepath.Join(dir, "x"), err)
+	}
+}
+
+// TestSchemasCommand: the files written are the embedded schemas, and a
+// task that `new` writes satisfies them, so an editor shows it clean.
+func TestSchemasCommand(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "editor", "schemas")
+	if code, text := runCmd(t, "schemas", out); code != 0 {
+		t.Fatalf("exit %d\n%s", code, text)
+	}
+	task := filepath.Join(dir, "hello")
+	if code, text := runCmd(t, "new", task); code != 0 {
+		t.Fatalf("exit %d\n%s", code, text)
+	}
+	tests := []struct{ schema, file string }{
+		{"metadata", filepath.Join(task, "metadata.json")},
+		{"test", filepath.Join(task, "tests", "greets-by-name.json")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.schema, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(out, tc.schema+".schema.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want, _ := taskschema.File(tc.schema + ".json"); string(data) != string(want) {
+				t.Errorf("%s.schema.json is not the embedded schema", tc.schema)
+			}
+			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := jsonschema.NewCompiler()
+			if err := c.AddResource("s.json", doc); err != nil {
+				t.Fatal(err)
+			}
+			s, err := c.Compile("s.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.ReadFile(tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := jsonschema.UnmarshalJSON(bytes.NewReader(f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Validate(v); err != nil {
+				t.Errorf("%s from new: %v", tc.file, err)
+			}
+		})
+	}
+	if code, text := runCmd(t, "schemas"); code != 2 || !strings.Contains(text, "no DIR") {
+		t.Errorf("schemas without DIR: exit %d\n%s", code, text)
 	}
 }

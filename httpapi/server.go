@@ -120,6 +120,7 @@ func New(cfg Config) *Server {
 	idx := &indexHandler{reg: cfg.Registry, content: cfg.Content, log: cfg.Log}
 	r.Get("/v1/index.json", idx.serveIndex)
 	r.Get("/v1/tasks/{id}/{file}", idx.serveBundle)
+	r.Get("/schemas/{name}", serveTaskSchema)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
