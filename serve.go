@@ -16,6 +16,8 @@ import (
 
 	"github.com/ratchet-tasks/ratchet-registry/httpapi"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/fssource"
+	"github.com/ratchet-tasks/ratchet-registry/registry/httpsource"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
@@ -97,17 +99,17 @@ func logConfigErrors(log *slog.Logger, err error) {
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	feed := registry.NewFeed(4096, 256)
 	reg := registry.New(time.Now, feed)
-	var svc *registry.Service
+	var watched []*fssource.Source
 	metrics := httpapi.NewMetrics(httpapi.MetricsSources{Registry: reg, Feed: feed,
-		Watchers: func() []registry.WatchStatus { return svc.Watchers() }})
-	svc = registry.NewService(reg, log, watcher.Config{
-		Mode: cfg.Watch.Mode, Debounce: cfg.Watch.Debounce, MaxWait: cfg.Watch.MaxWait,
-		PollInterval: cfg.Watch.PollInterval, RescanInterval: cfg.Watch.RescanInterval,
-	}, metrics.Hooks())
+		Watchers: func() []httpapi.WatchStatus { return watchStatus(watched) }})
+	svc := registry.NewService(reg, log, metrics.Hooks())
 	for i, sc := range cfg.Registry.Sources {
-		src, err := newSource(sc, i, cfg.Registry.CacheDir, log)
+		src, err := newSource(sc, i, cfg, log)
 		if err != nil {
 			return err
+		}
+		if fs, ok := src.(*fssource.Source); ok {
+			watched = append(watched, fs)
 		}
 		svc.Add(src)
 	}
@@ -149,7 +151,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		_ = svc.Run(svcCtx)
+		if err := svc.Run(svcCtx); err != nil {
+			log.Error("sources stopped", "error", err)
+		}
 	}()
 	serveErr := make(chan error, 1)
 	go func() {
@@ -191,23 +195,40 @@ loop:
 	return runErr
 }
 
-// newSource makes the source a configuration entry describes.
-func newSource(sc SourceConfig, order int, cacheDir string, log *slog.Logger) (registry.Source, error) {
-	name := sc.Name
-	switch sc.Type {
-	case "filesystem":
-		if name == "" {
-			name = sc.Path
-		}
-		return registry.NewFSSource(name, sc.Path, order)
-	case "http":
-		token := ""
-		if sc.TokenEnv != "" {
-			token = os.Getenv(sc.TokenEnv)
-		}
-		return registry.NewHTTPSource(registry.HTTPConfig{Name: name, URL: sc.URL, Interval: sc.Interval, Timeout: sc.Timeout,
-			Headers: sc.Headers, Token: token, CacheDir: cacheDir}, order, log)
+// newSource makes the source a configuration entry describes. A new kind
+// of source is one more case here.
+func newSource(sc SourceConfig, order int, cfg Config, log *slog.Logger) (registry.Source, error) {
+	switch registry.SourceType(sc.Type) {
+	case registry.SourceFilesystem:
+		return fssource.New(fssource.Config{Name: sc.Name, Path: sc.Path, Watch: watchConfig(cfg.Watch)}, order, log)
+	case registry.SourceHTTP:
+		return httpsource.New(httpsource.Config{Name: sc.Name, URL: sc.URL, Interval: sc.Interval, Timeout: sc.Timeout,
+			Headers: sc.Headers, Token: tokenFrom(sc.TokenEnv), CacheDir: cfg.Registry.CacheDir}, order, log)
 	default:
 		return nil, fmt.Errorf("source type %q is not supported yet", sc.Type)
 	}
+}
+
+func watchConfig(w WatchConfig) watcher.Config {
+	return watcher.Config{Mode: w.Mode, Debounce: w.Debounce, MaxWait: w.MaxWait,
+		PollInterval: w.PollInterval, RescanInterval: w.RescanInterval}
+}
+
+// tokenFrom reads a credential from the environment variable named in the
+// configuration, so that it is never written in the file.
+func tokenFrom(env string) string {
+	if env == "" {
+		return ""
+	}
+	return os.Getenv(env)
+}
+
+// watchStatus reports how each filesystem source is watched, for metrics.
+func watchStatus(sources []*fssource.Source) []httpapi.WatchStatus {
+	out := make([]httpapi.WatchStatus, 0, len(sources))
+	for _, s := range sources {
+		mode, watches := s.Watch()
+		out = append(out, httpapi.WatchStatus{Source: s.Name(), Mode: mode, Watches: watches})
+	}
+	return out
 }

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/fssource"
+	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
 
 // problem is one line of validate's report.
@@ -64,15 +67,18 @@ func plural(n int, noun string) string {
 func loadPaths(ctx context.Context, paths []string) (*registry.Snapshot, []problem) {
 	reg := registry.New(time.Now, nil)
 	var problems []problem
+	var sources []registry.Source
+	quiet := slog.New(slog.DiscardHandler) // every problem is printed below
 	for i, p := range paths {
-		src, err := registry.NewFSSource(p, p, i)
+		src, err := fssource.New(fssource.Config{Path: p, Watch: watcher.Config{Mode: watcher.ModeOff}}, i, quiet)
 		if err != nil {
 			problems = append(problems, problem{path: p, msg: err.Error()})
 			continue
 		}
-		idx := reg.AddSource(src)
-		results, err := src.Scan(ctx)
-		reg.Apply(registry.Update{Source: idx, Full: true, Results: results, Err: err})
+		sources = append(sources, src)
+	}
+	if err := registry.LoadOnce(ctx, reg, sources...); err != nil {
+		problems = append(problems, problem{msg: err.Error()})
 	}
 	snap := reg.Snapshot()
 	for _, e := range snap.Errors() {

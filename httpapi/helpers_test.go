@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/fssource"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
+	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
 
 const catalogue = "../testdata/catalogue"
@@ -22,7 +24,7 @@ type testServer struct {
 	*httptest.Server
 	reg  *registry.Registry
 	feed *registry.Feed
-	src  *registry.FSSource
+	src  *fssource.Source
 	idx  int
 
 	reloads atomic.Int32 // mutation { reload } calls
@@ -33,10 +35,7 @@ func newTestServer(tb testing.TB, dir string) *testServer {
 	tb.Helper()
 	feed := registry.NewFeed(64, 64)
 	reg := registry.New(time.Now, feed)
-	src, err := registry.NewFSSource("catalogue", dir, 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	src := newCatalogueSource(tb, dir)
 	ts := &testServer{reg: reg, feed: feed, src: src, idx: reg.AddSource(src)}
 	ts.rescan(tb)
 	sch, err := schema.New(schema.Deps{Content: registry.NewContent(1 << 20), Feed: feed,
@@ -57,8 +56,9 @@ func newTestServer(tb testing.TB, dir string) *testServer {
 }
 
 func (ts *testServer) rescan(tb testing.TB) {
-	res, err := ts.src.Scan(context.Background())
-	ts.reg.Apply(registry.Update{Source: ts.idx, Full: true, Results: res, Err: err})
+	u := ts.src.Scan(context.Background())
+	u.Source = ts.idx
+	ts.reg.Apply(u)
 }
 
 // post sends a GraphQL request and decodes the answer.
@@ -97,5 +97,17 @@ func mustJSON(v any) string {
 
 // registryUpdateRemovingAll is a full update that finds nothing.
 func registryUpdateRemovingAll(ts *testServer) registry.Update {
-	return registry.Update{Source: ts.idx, Full: true}
+	return registry.Update{Source: ts.idx, Complete: true}
+}
+
+// newCatalogueSource is an unwatched filesystem source over dir: tests
+// rescan it by hand.
+func newCatalogueSource(tb testing.TB, dir string) *fssource.Source {
+	tb.Helper()
+	src, err := fssource.New(fssource.Config{Name: "catalogue", Path: dir, Watch: watcher.Config{Mode: watcher.ModeOff}}, 0,
+		slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return src
 }

@@ -30,7 +30,14 @@ type Metrics struct {
 type MetricsSources struct {
 	Registry *registry.Registry
 	Feed     *registry.Feed
-	Watchers func() []registry.WatchStatus
+	Watchers func() []WatchStatus
+}
+
+// WatchStatus is how one watched source is watched now.
+type WatchStatus struct {
+	Source  string
+	Mode    string // the mode in force, after any fallback
+	Watches int    // folders watched through fsnotify
 }
 
 const ns = "ratchet_registry"
@@ -51,7 +58,7 @@ func NewMetrics(src MetricsSources) *Metrics {
 		graphqlSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "graphql_request_duration_seconds",
 			Help: "Time to answer a GraphQL request over plain HTTP.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)}),
 		sourceFetches: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "source_fetches_total",
-			Help: "Polls of HTTP sources, by result: changed, unchanged (304 or the same index), failed."}, []string{"source", "result"}),
+			Help: "Polls of remote sources (HTTP, git, OCI), by result: changed, unchanged (nothing new upstream), failed."}, []string{"source", "result"}),
 	}
 	m.prom.MustRegister(m.reloads, m.reloadSeconds, m.saveToSwap, m.graphqlRequests, m.graphqlSeconds, m.sourceFetches,
 		&snapshotCollector{src: src},
@@ -62,10 +69,10 @@ func NewMetrics(src MetricsSources) *Metrics {
 // Hooks are the registry's reload hooks, counting into these metrics.
 func (m *Metrics) Hooks() registry.Hooks {
 	return registry.Hooks{
-		Reload: func(source, typ, result string, took time.Duration) {
+		Reload: func(source string, typ registry.SourceType, result string, took time.Duration) {
 			m.reloads.WithLabelValues(source, result).Inc()
 			m.reloadSeconds.WithLabelValues(source).Observe(took.Seconds())
-			if typ == "http" {
+			if typ != registry.SourceFilesystem {
 				m.sourceFetches.WithLabelValues(source, result).Inc()
 			}
 		},

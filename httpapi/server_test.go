@@ -59,11 +59,7 @@ func TestRecoverer(t *testing.T) {
 
 func TestReadyz(t *testing.T) {
 	reg := registry.New(time.Now, nil)
-	src, err := registry.NewFSSource("c", catalogue, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx := reg.AddSource(src)
+	idx := reg.AddSource(newCatalogueSource(t, catalogue))
 	srv := httptest.NewServer(New(Config{Registry: reg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Executor: &schema.Executor{}}))
 	defer srv.Close()
 	check := func(want int) {
@@ -78,6 +74,6 @@ func TestReadyz(t *testing.T) {
 		}
 	}
 	check(503)
-	reg.Apply(registry.Update{Source: idx, Full: true})
+	reg.Apply(registry.Update{Source: idx, Complete: true})
 	check(200)
 }

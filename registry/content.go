@@ -47,7 +47,7 @@ func (c *Content) Read(t *Task, name string) ([]byte, error) {
 	if data, ok := c.get(f.SHA256); ok {
 		return data, nil
 	}
-	fsys, closer, err := t.origin.open()
+	fsys, closer, err := t.open()
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", t.Path, err)
 	}

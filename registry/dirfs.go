@@ -7,15 +7,27 @@ import (
 	"syscall"
 )
 
-// dirFS is os.DirFS that opens without blocking: a FIFO named main.js must
-// give an error, not hang the loader until something writes to it.
+// DirFS is the tree under dir as an fs.FS for Discover and the loader. It
+// is os.DirFS that opens without blocking (a FIFO named main.js gives an
+// error instead of hanging the loader until something writes to it) and
+// whose Stat follows symlinks, as the filesystem source does.
+func DirFS(dir string) fs.FS { return dirFS(dir) }
+
 type dirFS string
 
-func (d dirFS) Open(name string) (fs.File, error) {
+func (d dirFS) join(name string, op string) (string, error) {
 	if !fs.ValidPath(name) {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
-	f, err := os.OpenFile(filepath.Join(string(d), filepath.FromSlash(name)), os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	return filepath.Join(string(d), filepath.FromSlash(name)), nil
+}
+
+func (d dirFS) Open(name string) (fs.File, error) {
+	p, err := d.join(name, "open")
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -23,5 +35,17 @@ func (d dirFS) Open(name string) (fs.File, error) {
 }
 
 func (d dirFS) ReadDir(name string) ([]fs.DirEntry, error) {
-	return os.ReadDir(filepath.Join(string(d), filepath.FromSlash(name)))
+	p, err := d.join(name, "readdir")
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadDir(p)
+}
+
+func (d dirFS) Stat(name string) (fs.FileInfo, error) {
+	p, err := d.join(name, "stat")
+	if err != nil {
+		return nil, err
+	}
+	return os.Stat(p)
 }

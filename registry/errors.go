@@ -1,6 +1,3 @@
-// Package registry owns the task model: loading tasks from folders, zips,
-// collections and HTTP indexes, ordering their versions, and publishing
-// immutable snapshots of the catalogue through an atomic swap.
 package registry
 
 import (

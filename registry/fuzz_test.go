@@ -43,7 +43,7 @@ func FuzzParseMetadata(f *testing.F) {
 // and any archive accepted must have passed every entry check.
 func FuzzOpenZip(f *testing.F) {
 	f.Add(zipBytes(f, taskFiles(id1, "1.0.0")))
-	f.Add(zipBytes(f, taskFiles(id1, "1.0.0").under("x/y")))
+	f.Add(zipBytes(f, taskFiles(id1, "1.0.0").Under("x/y")))
 	f.Add(rawZip(f, zipEntry{"../evil", []byte("x")}, zipEntry{"metadata.json", nil}))
 	f.Add([]byte("PK\x05\x06" + string(make([]byte, 18))))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -1,107 +1,63 @@
 package registry
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
 )
 
-// files is a task tree: path to content.
-type files map[string]string
+// The one set of tree helpers, under the names these tests use.
+type files = registrytest.Files
 
-// taskFiles is a valid task with the given identity.
-func taskFiles(id, version string) files {
-	return files{
-		"metadata.json":      fmt.Sprintf("{\n  \"uuid\": %q,\n  \"version\": %q,\n  \"label\": \"Task %s\",\n  \"description\": \"d\"\n}\n", id, version, version),
-		"input.schema.json":  `{"type": "object", "properties": {"a": {"type": "number"}}}`,
-		"output.schema.json": `{"type": "object"}`,
-		"main.js":            "(function(input) { return {}; })\n",
-		"tests/one.json":     `{"input": {"a": 1}, "expected_output": {}}`,
-	}
-}
-
-// with returns a copy with some files replaced; an empty string deletes.
-func (f files) with(kv ...string) files {
-	out := files{}
-	for k, v := range f {
-		out[k] = v
-	}
-	for i := 0; i < len(kv); i += 2 {
-		if kv[i+1] == "" {
-			delete(out, kv[i])
-		} else {
-			out[kv[i]] = kv[i+1]
-		}
-	}
-	return out
-}
-
-// under prefixes every path with dir.
-func (f files) under(dir string) files {
-	out := files{}
-	for k, v := range f {
-		out[dir+"/"+k] = v
-	}
-	return out
-}
-
-func writeTree(tb testing.TB, dir string, f files) {
-	tb.Helper()
-	for name, content := range f {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
-}
-
-func zipBytes(tb testing.TB, f files) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, name := range sortedKeys(f) {
-		w, err := zw.Create(name)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if _, err := w.Write([]byte(f[name])); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
-}
+var (
+	taskFiles      = registrytest.Task
+	writeTree      = registrytest.WriteTree
+	zipBytes       = registrytest.ZipBytes
+	mergeFiles     = registrytest.Merge
+	writeGenerated = registrytest.WriteGenerated
+	generatedTree  = registrytest.GeneratedTree
+)
 
 func sortedKeys(f files) []string { return slices.Sorted(maps.Keys(f)) }
 
-// loadDir loads one filesystem source into a fresh registry.
+// loadDir loads folders as a filesystem source would on its first scan,
+// each as one source, into a fresh registry.
 func loadDir(tb testing.TB, dirs ...string) *Snapshot {
 	tb.Helper()
 	reg := New(time.Now, nil)
 	for i, d := range dirs {
-		src, err := NewFSSource(d, d, i)
-		if err != nil {
-			tb.Fatal(err)
+		idx := reg.AddSource(fakeSource{name: d})
+		u := Update{Source: idx, Complete: true}
+		for _, key := range Discover(DirFS(d), ".") {
+			r := Root{Source: d, Order: i, Key: key, Display: filepath.Join(d, filepath.FromSlash(key))}
+			if key == "." {
+				r.Display = d
+			}
+			if IsZip(key) {
+				u.Results = append(u.Results, LoadZipFile(r, filepath.Join(d, key)))
+			} else {
+				u.Results = append(u.Results, LoadDir(r, filepath.Join(d, key)))
+			}
 		}
-		idx := reg.AddSource(src)
-		res, err := src.Scan(context.Background())
-		reg.Apply(Update{Source: idx, Full: true, Results: res, Err: err})
+		reg.Apply(u)
 	}
 	return reg.Snapshot()
 }
+
+// fakeSource names a source for AddSource; tests here apply updates by hand.
+type fakeSource struct{ name string }
+
+func (f fakeSource) Name() string                                           { return f.name }
+func (f fakeSource) Type() SourceType                                       { return SourceFilesystem }
+func (f fakeSource) Location() string                                       { return f.name }
+func (f fakeSource) Run(context.Context, func(Update), <-chan Rescan) error { return nil }
 
 // listing renders a snapshot as text, for comparisons.
 func listing(s *Snapshot) string {
@@ -121,6 +77,6 @@ func listing(s *Snapshot) string {
 }
 
 const (
-	id1 = "11111111-1111-4111-8111-111111111111"
-	id2 = "22222222-2222-4222-8222-222222222222"
+	id1 = registrytest.ID1
+	id2 = registrytest.ID2
 )

@@ -56,8 +56,8 @@ func BuildIndex(s *Snapshot, bundle func(*Task) (Bundle, error)) (Index, []error
 
 var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-// parseIndex reads and checks an index document.
-func parseIndex(data []byte) (*Index, error) {
+// ParseIndex reads and checks an index document.
+func ParseIndex(data []byte) (*Index, error) {
 	var idx Index
 	if err := json.Unmarshal(data, &idx); err != nil {
 		return nil, fmt.Errorf("index is not valid JSON: %w", err)

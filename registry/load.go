@@ -35,7 +35,7 @@ type loadInput struct {
 	root    string // root key
 	display string // display path of the root; files are display + sep + name
 	sep     string // "/" for folders, "!/" straight after a zip's name
-	origin  origin
+	open    Opener // reads the files again, for lazy content
 	maxFile int64
 }
 
@@ -62,7 +62,7 @@ func loadTask(in loadInput) (*Task, []*LoadError) {
 		return nil, l.errs
 	}
 	t := l.task
-	t.Source, t.Root, t.Path, t.order, t.origin = in.source, in.root, in.display, in.order, in.origin
+	t.Source, t.Root, t.Path, t.order, t.open = in.source, in.root, in.display, in.order, in.open
 	t.Digest = digestFiles(l.sums)
 	t.index = make(fileMap, len(t.files))
 	for i, f := range t.files {

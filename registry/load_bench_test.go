@@ -1,13 +1,11 @@
 package registry
 
 import (
-	"context"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // BenchmarkLoad compares a full load with BenchmarkReadOnly, which reads
@@ -18,13 +16,8 @@ func BenchmarkLoad(b *testing.B) {
 		dir := generatedTree(b, n)
 		b.Run(fmt.Sprintf("tasks=%d", n), func(b *testing.B) {
 			for b.Loop() {
-				reg := New(time.Now, nil)
-				src, _ := NewFSSource("b", dir, 0)
-				idx := reg.AddSource(src)
-				res, err := src.Scan(context.Background())
-				reg.Apply(Update{Source: idx, Full: true, Results: res, Err: err})
-				if reg.Snapshot().TaskCount() != n {
-					b.Fatalf("got %d tasks", reg.Snapshot().TaskCount())
+				if s := loadDir(b, dir); s.TaskCount() != n {
+					b.Fatalf("got %d tasks", s.TaskCount())
 				}
 			}
 		})
@@ -51,19 +44,4 @@ func BenchmarkReadOnly(b *testing.B) {
 			}
 		})
 	}
-}
-
-// generatedTree writes n tasks once per size and keeps them for the run.
-func generatedTree(b *testing.B, n int) string {
-	b.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("ratchet-bench-%d", n))
-	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
-		return dir
-	}
-	os.RemoveAll(dir)
-	writeGenerated(b, dir, n)
-	if err := os.WriteFile(filepath.Join(dir, "done"), nil, 0o644); err != nil {
-		b.Fatal(err)
-	}
-	return dir
 }

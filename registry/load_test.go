@@ -21,39 +21,39 @@ func TestLoadBadTasks(t *testing.T) {
 		wantKind Kind
 		wantMsg  string
 	}{
-		{"metadata missing", good.with("metadata.json", ""), "", 0, 0, "", ""}, // not a task at all: nothing reported
-		{"input schema missing", good.with("input.schema.json", ""), "input.schema.json", 0, 0, KindMissing, "required file input.schema.json is missing"},
-		{"output schema missing", good.with("output.schema.json", ""), "output.schema.json", 0, 0, KindMissing, "missing"},
-		{"main.js missing", good.with("main.js", ""), "main.js", 0, 0, KindMissing, "missing"},
-		{"metadata syntax", good.with("metadata.json", "{\n  \"uuid\": \"x\",\n  \"version\" \"1.0.0\"\n}"), "metadata.json", 3, 13, KindSyntax, "invalid JSON"},
-		{"metadata truncated", good.with("metadata.json", "{\n  \"uuid\": \"x\","), "metadata.json", 2, 15, KindSyntax, "unexpected end"},
-		{"metadata not an object", good.with("metadata.json", "[1, 2]"), "metadata.json", 1, 1, KindInvalid, "want a JSON object"},
-		{"metadata empty", good.with("metadata.json", "  \n"), "metadata.json", 2, 1, KindSyntax, "empty"},
-		{"bad uuid", good.with("metadata.json", "{\"uuid\": \"not-a-uuid\", \"version\": \"1.0.0\", \"label\": \"x\"}"), "metadata.json", 1, 10, KindInvalid, "not a valid UUID"},
-		{"uuid not a string", good.with("metadata.json", "{\"uuid\": 7, \"version\": \"1.0.0\", \"label\": \"x\"}"), "metadata.json", 1, 10, KindInvalid, "must be a string"},
-		{"leading v", good.with("metadata.json", "{\"uuid\": \""+id1+"\",\n\"version\": \"v1.0.0\", \"label\": \"x\"}"), "metadata.json", 2, 12, KindInvalid, "drop it"},
-		{"not semver", good.with("metadata.json", "{\"uuid\": \""+id1+"\", \"version\": \"1.0\", \"label\": \"x\"}"), "metadata.json", 1, 61, KindInvalid, "not SemVer"},
-		{"empty label", good.with("metadata.json", "{\"uuid\": \""+id1+"\", \"version\": \"1.0.0\", \"label\": \" \"}"), "metadata.json", 1, 79, KindInvalid, "label"},
-		{"missing label", good.with("metadata.json", "{\"uuid\": \""+id1+"\", \"version\": \"1.0.0\"}"), "metadata.json", 1, 1, KindInvalid, `"label" is missing`},
-		{"schema syntax", good.with("input.schema.json", "{\"type\": }"), "input.schema.json", 1, 10, KindSyntax, "invalid JSON"},
-		{"schema does not compile", good.with("output.schema.json", "{\n  \"type\": \"objekt\"\n}"), "output.schema.json", 2, 11, KindSchema, "not a valid JSON Schema"},
-		{"schema remote ref", good.with("input.schema.json", `{"$ref": "https://example.com/s.json"}`), "input.schema.json", 0, 0, KindSchema, "self-contained"},
-		{"script syntax", good.with("main.js", "(function(input) {\n  return input.a + ;\n})"), "main.js", 2, 20, KindSyntax, "JavaScript syntax error"},
-		{"script empty", good.with("main.js", "\n"), "main.js", 1, 1, KindSyntax, "empty"},
-		{"script yields no function", good.with("main.js", "var x = 1;\n"), "main.js", 1, 1, KindInvalid, "main.js yields no function"},
-		{"script yields an object", good.with("main.js", "// comment\n({run: function(input) {}});\n"), "main.js", 2, 2, KindInvalid, "main.js yields no function"},
-		{"test syntax", good.with("tests/one.json", "{\"input\": }"), "tests/one.json", 1, 11, KindSyntax, "invalid JSON"},
-		{"test without input", good.with("tests/one.json", `{"expected_output": {}}`), "tests/one.json", 1, 1, KindInvalid, `no "input"`},
-		{"test input against schema", good.with("tests/one.json", "{\"input\": {\"a\": \"one\"}}"), "tests/one.json", 1, 17, KindTest, "input does not match input.schema.json: at /a"},
-		{"test output against schema", good.with("tests/one.json", `{"input": {}, "expected_output": 5}`), "tests/one.json", 1, 34, KindTest, "expected_output does not match"},
-		{"file too large", good.with("main.js", "//"+strings.Repeat("x", MaxFileSize)), "main.js", 0, 0, KindIO, "over the"},
-		{"not utf-8", good.with("metadata.json", "{\"label\": \"\xff\"}"), "metadata.json", 0, 0, KindSyntax, "not UTF-8"},
+		{"metadata missing", good.With("metadata.json", ""), "", 0, 0, "", ""}, // not a task at all: nothing reported
+		{"input schema missing", good.With("input.schema.json", ""), "input.schema.json", 0, 0, KindMissing, "required file input.schema.json is missing"},
+		{"output schema missing", good.With("output.schema.json", ""), "output.schema.json", 0, 0, KindMissing, "missing"},
+		{"main.js missing", good.With("main.js", ""), "main.js", 0, 0, KindMissing, "missing"},
+		{"metadata syntax", good.With("metadata.json", "{\n  \"uuid\": \"x\",\n  \"version\" \"1.0.0\"\n}"), "metadata.json", 3, 13, KindSyntax, "invalid JSON"},
+		{"metadata truncated", good.With("metadata.json", "{\n  \"uuid\": \"x\","), "metadata.json", 2, 15, KindSyntax, "unexpected end"},
+		{"metadata not an object", good.With("metadata.json", "[1, 2]"), "metadata.json", 1, 1, KindInvalid, "want a JSON object"},
+		{"metadata empty", good.With("metadata.json", "  \n"), "metadata.json", 2, 1, KindSyntax, "empty"},
+		{"bad uuid", good.With("metadata.json", "{\"uuid\": \"not-a-uuid\", \"version\": \"1.0.0\", \"label\": \"x\"}"), "metadata.json", 1, 10, KindInvalid, "not a valid UUID"},
+		{"uuid not a string", good.With("metadata.json", "{\"uuid\": 7, \"version\": \"1.0.0\", \"label\": \"x\"}"), "metadata.json", 1, 10, KindInvalid, "must be a string"},
+		{"leading v", good.With("metadata.json", "{\"uuid\": \""+id1+"\",\n\"version\": \"v1.0.0\", \"label\": \"x\"}"), "metadata.json", 2, 12, KindInvalid, "drop it"},
+		{"not semver", good.With("metadata.json", "{\"uuid\": \""+id1+"\", \"version\": \"1.0\", \"label\": \"x\"}"), "metadata.json", 1, 61, KindInvalid, "not SemVer"},
+		{"empty label", good.With("metadata.json", "{\"uuid\": \""+id1+"\", \"version\": \"1.0.0\", \"label\": \" \"}"), "metadata.json", 1, 79, KindInvalid, "label"},
+		{"missing label", good.With("metadata.json", "{\"uuid\": \""+id1+"\", \"version\": \"1.0.0\"}"), "metadata.json", 1, 1, KindInvalid, `"label" is missing`},
+		{"schema syntax", good.With("input.schema.json", "{\"type\": }"), "input.schema.json", 1, 10, KindSyntax, "invalid JSON"},
+		{"schema does not compile", good.With("output.schema.json", "{\n  \"type\": \"objekt\"\n}"), "output.schema.json", 2, 11, KindSchema, "not a valid JSON Schema"},
+		{"schema remote ref", good.With("input.schema.json", `{"$ref": "https://example.com/s.json"}`), "input.schema.json", 0, 0, KindSchema, "self-contained"},
+		{"script syntax", good.With("main.js", "(function(input) {\n  return input.a + ;\n})"), "main.js", 2, 20, KindSyntax, "JavaScript syntax error"},
+		{"script empty", good.With("main.js", "\n"), "main.js", 1, 1, KindSyntax, "empty"},
+		{"script yields no function", good.With("main.js", "var x = 1;\n"), "main.js", 1, 1, KindInvalid, "main.js yields no function"},
+		{"script yields an object", good.With("main.js", "// comment\n({run: function(input) {}});\n"), "main.js", 2, 2, KindInvalid, "main.js yields no function"},
+		{"test syntax", good.With("tests/one.json", "{\"input\": }"), "tests/one.json", 1, 11, KindSyntax, "invalid JSON"},
+		{"test without input", good.With("tests/one.json", `{"expected_output": {}}`), "tests/one.json", 1, 1, KindInvalid, `no "input"`},
+		{"test input against schema", good.With("tests/one.json", "{\"input\": {\"a\": \"one\"}}"), "tests/one.json", 1, 17, KindTest, "input does not match input.schema.json: at /a"},
+		{"test output against schema", good.With("tests/one.json", `{"input": {}, "expected_output": 5}`), "tests/one.json", 1, 34, KindTest, "expected_output does not match"},
+		{"file too large", good.With("main.js", "//"+strings.Repeat("x", MaxFileSize)), "main.js", 0, 0, KindIO, "over the"},
+		{"not utf-8", good.With("metadata.json", "{\"label\": \"\xff\"}"), "metadata.json", 0, 0, KindSyntax, "not UTF-8"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeTree(t, dir, tc.task.under("broken"))
-			writeTree(t, dir, taskFiles(id2, "1.0.0").under("fine"))
+			writeTree(t, dir, tc.task.Under("broken"))
+			writeTree(t, dir, taskFiles(id2, "1.0.0").Under("fine"))
 			s := loadDir(t, dir)
 			if _, ok := s.Task(id2, "1.0.0"); !ok {
 				t.Fatalf("the good task beside the broken one did not load:\n%s", listing(s))
@@ -87,7 +87,7 @@ func TestLoadBadTasks(t *testing.T) {
 // problem in a task.
 func TestLoadReportsEveryProblem(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, taskFiles(id1, "1.0.0").with(
+	writeTree(t, dir, taskFiles(id1, "1.0.0").With(
 		"metadata.json", `{"uuid": "x", "version": "v1", "label": ""}`,
 		"input.schema.json", `{"type": 3}`,
 		"main.js", "(function( {",
@@ -106,7 +106,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 
 func TestLoadSpecialFiles(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, taskFiles(id1, "1.0.0").with("main.js", "").under("fifo"))
+	writeTree(t, dir, taskFiles(id1, "1.0.0").With("main.js", "").Under("fifo"))
 	if err := syscall.Mkfifo(filepath.Join(dir, "fifo", "main.js"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestLoadSpecialFiles(t *testing.T) {
 func TestLoadUnknownMetadataFieldsKept(t *testing.T) {
 	dir := t.TempDir()
 	meta := "{\"uuid\": \"" + strings.ToUpper(id1) + "\", \"version\": \"1.0.0\", \"label\": \"x\", \"author\": \"me\"}"
-	writeTree(t, dir, taskFiles(id1, "1.0.0").with("metadata.json", meta))
+	writeTree(t, dir, taskFiles(id1, "1.0.0").With("metadata.json", meta))
 	s := loadDir(t, dir)
 	task, ok := s.Task(id1, "")
 	if !ok {

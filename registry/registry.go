@@ -2,7 +2,6 @@ package registry
 
 import (
 	"cmp"
-	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -89,11 +88,8 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 	ch := change{ids: map[string]bool{}, uuids: map[string]bool{}, errKeys: map[string][2][]*LoadError{}, errTasks: map[string]*Task{}}
 	roots := r.roots[u.Source]
 	removed := u.Removed
-	// A failed source keeps serving what it had, unless its error says the
-	// results are complete all the same.
-	var partial *PartialError
-	var fallback *FallbackError
-	if u.Full && (u.Err == nil || errors.As(u.Err, &partial) || errors.As(u.Err, &fallback)) {
+	// A complete update lists everything the source holds: the rest is gone.
+	if u.Complete {
 		seen := make(map[string]bool, len(u.Results))
 		for _, res := range u.Results {
 			seen[res.Root] = true
@@ -297,12 +293,11 @@ func conflictsOf(cs []*Task) []Conflict {
 // empty root, so that it is listed, counted and sent like any other.
 func (r *Registry) sourceError(u Update, ch *change) {
 	var now []*LoadError
-	var partial *PartialError
-	if u.Err != nil && !errors.As(u.Err, &partial) {
+	if u.Err != nil {
 		st := r.sources[u.Source]
-		kind := KindIO
-		if st.Type == "http" {
-			kind = KindFetch
+		kind := KindFetch
+		if st.Type == SourceFilesystem {
+			kind = KindIO
 		}
 		now = []*LoadError{{Source: st.Name, Path: st.Location, Kind: kind, Err: u.Err}}
 	}
@@ -326,11 +321,11 @@ func (r *Registry) updateStatus(u Update) bool {
 		st.Status, st.Error = StatusError, u.Err.Error()
 	default:
 		st.Status, st.Error = StatusOK, ""
-		st.LoadedAt = r.now().UnixNano()
+		st.LoadedAt = r.now()
 	}
 	r.loaded[u.Source] = true
 	r.sources[u.Source] = st
-	before.LoadedAt, st.LoadedAt = 0, 0
+	before.LoadedAt, st.LoadedAt = time.Time{}, time.Time{}
 	return before != st
 }
 

@@ -2,140 +2,168 @@ package registry
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
 
 // Hooks let the caller observe reloads (for metrics) without the registry
 // knowing how they are kept. Any of them may be nil.
 type Hooks struct {
-	// Reload is called after every load of a source: typ is the source's
-	// type, result "changed", "unchanged" or "failed".
-	Reload func(source, typ, result string, took time.Duration)
-	// SaveToSwap is the time from the first change seen on disk to the swap
-	// of the snapshot that shows it.
+	// Reload is called after every update of a source is applied: result
+	// is "changed", "unchanged" or "failed".
+	Reload func(source string, typ SourceType, result string, took time.Duration)
+	// SaveToSwap is the time from the first change seen to the swap of the
+	// snapshot that shows it.
 	SaveToSwap func(time.Duration)
 }
 
-// Service ties sources to the registry: first loads, reloads on change,
-// rescans on demand. It owns every goroutine it starts.
+// Service runs sources and applies their updates to the registry. It knows
+// no kind of source: each owns its loop. It owns every goroutine it starts.
 type Service struct {
 	reg     *Registry
 	log     *slog.Logger
-	watch   watcher.Config
 	hooks   Hooks
 	sources []*serviceSource
+
+	requests chan *rescanCall // to the goroutine that runs rescans
+	mu       sync.Mutex
+	call     *rescanCall // the rescan asked for or running; shared by every asker
 }
 
 type serviceSource struct {
-	src     Source
-	idx     int
-	mu      sync.Mutex // one load at a time per source: its state is not shared
-	watcher *watcher.Watcher
+	src    Source
+	idx    int
+	rescan chan Rescan
+	done   chan struct{} // closed when the source's Run has returned
 }
 
-// NewService makes a service over a registry. watch says how filesystem
-// sources are watched.
-func NewService(reg *Registry, log *slog.Logger, watch watcher.Config, hooks Hooks) *Service {
-	return &Service{reg: reg, log: log, watch: watch, hooks: hooks}
+// rescanCall is one rescan of every source, shared by every Rescan call
+// that arrives before it starts or while it runs.
+type rescanCall struct {
+	done chan struct{}
+	gen  int64
+	err  error
+}
+
+// NewService makes a service over a registry.
+func NewService(reg *Registry, log *slog.Logger, hooks Hooks) *Service {
+	return &Service{reg: reg, log: log, hooks: hooks, requests: make(chan *rescanCall, 1)}
 }
 
 // Add registers a source, in configuration order. Call it before Run.
 func (s *Service) Add(src Source) {
-	ss := &serviceSource{src: src, idx: s.reg.AddSource(src)}
-	if fs, ok := src.(*FSSource); ok {
-		cfg := s.watch
-		cfg.Group = fs.Group
-		ss.watcher = watcher.New(fs.Dir(), cfg, s.log)
-	}
-	s.sources = append(s.sources, ss)
+	s.sources = append(s.sources, &serviceSource{src: src, idx: s.reg.AddSource(src),
+		rescan: make(chan Rescan), done: make(chan struct{})})
 }
 
-// WatchStatus is one watched source, for metrics.
-type WatchStatus struct {
-	Source  string
-	Mode    string
-	Watches int
-}
-
-// Watchers reports how each filesystem source is watched.
-func (s *Service) Watchers() []WatchStatus {
-	var out []WatchStatus
-	for _, ss := range s.sources {
-		if ss.watcher != nil {
-			out = append(out, WatchStatus{Source: ss.src.Name(), Mode: ss.watcher.Mode(), Watches: ss.watcher.Watches()})
-		}
-	}
-	return out
-}
-
-// Run loads every source, then keeps them current until ctx ends. It
-// returns only when everything it started has stopped.
+// Run runs every source until ctx ends. It returns only when everything it
+// started has stopped, with the errors of the sources that stopped early.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for _, ss := range s.sources {
-		batches := make(chan watcher.Batch)
-		if ss.watcher != nil {
-			// Watch before the first scan, so that nothing saved during it
-			// is missed; the batches wait until the scan is done.
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_ = ss.watcher.Run(ctx, batches)
-			}()
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if ss.watcher != nil {
-				select {
-				case <-ss.watcher.Ready():
-				case <-ctx.Done():
-					return
-				}
-			}
-			s.scan(ctx, ss, time.Time{})
-			switch src := ss.src.(type) {
-			case *FSSource:
-				s.follow(ctx, ss, src, batches)
-			case polled:
-				s.poll(ctx, ss, src)
-			}
-		}()
+	errs := make([]error, len(s.sources))
+	for i, ss := range s.sources {
+		wg.Go(func() {
+			defer close(ss.done)
+			errs[i] = s.runSource(ctx, ss)
+		})
 	}
+	wg.Go(func() { s.rescans(ctx) })
 	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// runSource runs one source. A source that stops while the service runs
+// can no longer keep its tasks current: that is shown on the source, and
+// what it served stays.
+func (s *Service) runSource(ctx context.Context, ss *serviceSource) error {
+	err := ss.src.Run(ctx, func(u Update) { s.apply(ss, u) }, ss.rescan)
+	if err == nil || ctx.Err() != nil {
+		return nil
+	}
+	err = fmt.Errorf("source %s stopped: %w", ss.src.Name(), err)
+	s.log.Error("source stopped; its tasks are no longer kept current", "source", ss.src.Name(), "error", err)
+	s.apply(ss, Update{Err: err})
+	return err
+}
+
+// Rescan asks every source for a complete load and returns the generation
+// in force once all have applied theirs. The rescan runs on the service's
+// own context: a caller that stops waiting (ctx ends) leaves it to finish,
+// and callers that ask while one is pending or running share it.
+func (s *Service) Rescan(ctx context.Context) (int64, error) {
+	s.mu.Lock()
+	c := s.call
+	if c == nil {
+		c = &rescanCall{done: make(chan struct{})}
+		s.call = c
+		s.requests <- c // never blocks: only one call is pending at a time
+	}
+	s.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.gen, c.err
+	case <-ctx.Done():
+		return s.reg.Snapshot().Generation, ctx.Err()
+	}
+}
+
+// rescans runs the rescans asked for, one at a time, until ctx ends.
+func (s *Service) rescans(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			s.mu.Lock()
+			if c := s.call; c != nil {
+				s.call = nil
+				c.gen, c.err = s.reg.Snapshot().Generation, ctx.Err()
+				close(c.done)
+			}
+			s.mu.Unlock()
+			return
+		case c := <-s.requests:
+			err := s.rescanAll(ctx)
+			s.mu.Lock()
+			s.call = nil // an ask from now on starts a new rescan
+			s.mu.Unlock()
+			c.gen, c.err = s.reg.Snapshot().Generation, err
+			close(c.done)
+		}
+	}
+}
+
+// rescanAll asks each source in turn and waits for its answer. Sources
+// rescan one after another so that a reload costs one source's load at a
+// time, as the first load does.
+func (s *Service) rescanAll(ctx context.Context) error {
+	for _, ss := range s.sources {
+		r := NewRescan()
+		select {
+		case ss.rescan <- r:
+		case <-ss.done:
+			continue // a stopped source serves what it had; its error is shown
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case <-r.Answered():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return nil
 }
 
-// Rescan reloads every source from scratch and returns the generation in
-// force afterwards.
-func (s *Service) Rescan(ctx context.Context) (int64, error) {
-	for _, ss := range s.sources {
-		if err := ctx.Err(); err != nil {
-			return s.reg.Snapshot().Generation, err
-		}
-		s.scan(ctx, ss, time.Time{})
-	}
-	return s.reg.Snapshot().Generation, nil
+// apply folds one update of a source into the registry and reports it.
+func (s *Service) apply(ss *serviceSource, u Update) {
+	u.Source = ss.idx
+	snap, changed, events := s.reg.apply(u)
+	s.observe(ss, snap, changed, events, u)
 }
 
-// scan loads a whole source and applies it.
-func (s *Service) scan(ctx context.Context, ss *serviceSource, first time.Time) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	start := time.Now()
-	res, err := ss.src.Scan(ctx)
-	if ctx.Err() != nil {
-		return
-	}
-	snap, changed, events := s.reg.apply(Update{Source: ss.idx, Full: true, Results: res, Err: err})
-	s.observe(ss, snap, changed, events, err, start, first)
-}
-
-func (s *Service) observe(ss *serviceSource, snap *Snapshot, changed bool, events []Event, err error, start, first time.Time) {
+func (s *Service) observe(ss *serviceSource, snap *Snapshot, changed bool, events []Event, u Update) {
 	// Every problem is logged once, when it appears, and once when it goes.
 	for _, e := range events {
 		switch e.Kind {
@@ -146,12 +174,15 @@ func (s *Service) observe(ss *serviceSource, snap *Snapshot, changed bool, event
 			s.log.Info("load error cleared", "source", e.Error.Source, "path", e.Error.Path)
 		}
 	}
-	took := time.Since(start)
+	var took time.Duration
+	if !u.Started.IsZero() {
+		took = time.Since(u.Started)
+	}
 	result := "unchanged"
 	switch {
-	case err != nil:
+	case u.Err != nil:
 		result = "failed"
-		s.log.Warn("source failed", "source", ss.src.Name(), "error", err)
+		s.log.Warn("source failed", "source", ss.src.Name(), "error", u.Err)
 	case changed:
 		result = "changed"
 		s.log.Info("loaded", "source", ss.src.Name(), "generation", snap.Generation, "tasks", snap.TaskCount(),
@@ -160,7 +191,36 @@ func (s *Service) observe(ss *serviceSource, snap *Snapshot, changed bool, event
 	if s.hooks.Reload != nil {
 		s.hooks.Reload(ss.src.Name(), ss.src.Type(), result, took)
 	}
-	if changed && !first.IsZero() && s.hooks.SaveToSwap != nil {
-		s.hooks.SaveToSwap(time.Since(first))
+	if changed && !u.Seen.IsZero() && s.hooks.SaveToSwap != nil {
+		s.hooks.SaveToSwap(time.Since(u.Seen))
 	}
+}
+
+// LoadOnce loads each source once into reg, in order: the first update of
+// its Run, after which the source is stopped. It is how `validate` and
+// tests read sources without keeping them current.
+func LoadOnce(ctx context.Context, reg *Registry, sources ...Source) error {
+	var errs []error
+	for _, src := range sources {
+		idx := reg.AddSource(src)
+		runCtx, stop := context.WithCancel(ctx)
+		applied := false
+		err := src.Run(runCtx, func(u Update) {
+			if applied {
+				return
+			}
+			applied = true
+			u.Source = idx
+			reg.Apply(u)
+			stop()
+		}, nil)
+		stop()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("source %s: %w", src.Name(), err))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }

@@ -2,17 +2,48 @@ package registry
 
 import (
 	"context"
+	"time"
 )
 
-// Source is where tasks come from: a filesystem path or an HTTP index.
+// SourceType names a kind of source, as configured and as the API shows it.
+type SourceType string
+
+// The kinds of source.
+const (
+	SourceFilesystem SourceType = "filesystem"
+	SourceHTTP       SourceType = "http"
+	SourceGit        SourceType = "git"
+	SourceOCI        SourceType = "oci"
+)
+
+// Source is where tasks come from. Each kind lives in its own package and
+// owns its own loop: a watcher, a poll schedule, a back-off.
 type Source interface {
 	Name() string
-	Type() string     // "filesystem" or "http"
-	Location() string // the path or URL as configured
-	// Scan loads everything the source holds. An error means the source
-	// as a whole could not be read; what it served before stays.
-	Scan(ctx context.Context) ([]RootResult, error)
+	Type() SourceType
+	// Location is the path or URL as shown to users, credentials masked.
+	Location() string
+	// Run loads the source, then keeps it current until ctx ends, handing
+	// each update to apply, never concurrently. Its first update is the
+	// complete first load. A Rescan received asks for a complete load now;
+	// the source calls its Done once that load's update is applied (or
+	// when ctx ends first). Run returns nil when ctx ends, and an error
+	// only when it cannot keep the source current any more.
+	Run(ctx context.Context, apply func(Update), rescan <-chan Rescan) error
 }
+
+// Rescan asks a source for a complete load now. Done tells the asker that
+// the load's update is applied: the next snapshot shows it.
+type Rescan struct{ done chan struct{} }
+
+// NewRescan makes a request; Wait returns once it is done.
+func NewRescan() Rescan { return Rescan{done: make(chan struct{})} }
+
+// Done marks the request answered. Call it exactly once.
+func (r Rescan) Done() { close(r.done) }
+
+// Answered is closed once Done has been called.
+func (r Rescan) Answered() <-chan struct{} { return r.done }
 
 // RootResult is what one task root held at the moment it was read: a task,
 // or the errors that kept it from loading.
@@ -24,22 +55,35 @@ type RootResult struct {
 
 // Update is one step in a source's life, applied by Registry.Apply.
 type Update struct {
-	Source  int  // index returned by Registry.AddSource
-	Full    bool // Results are everything the source holds; other roots are gone
-	Results []RootResult
-	Removed []string // roots that are gone (incremental updates)
-	Err     error    // the source as a whole failed; nil clears an earlier failure
+	// Source is the position returned by Registry.AddSource; the Service
+	// fills it in, so that sources need not know it.
+	Source int
+	// Complete says that Results are everything the source holds: roots
+	// not listed are gone. An incomplete update changes only the roots it
+	// lists in Results and Removed.
+	Complete bool
+	Results  []RootResult
+	Removed  []string
+	// Err is a failure of the source as a whole (its folder is missing,
+	// its index cannot be fetched), shown as a load error on the source.
+	// When the update is not Complete, what the source served stays.
+	// nil clears an earlier failure.
+	Err error
+	// Started is when the load began; Seen when the first change that it
+	// shows was noticed (zero when none was), for save-to-visible metrics.
+	Started time.Time
+	Seen    time.Time
 }
 
 // SourceStatus is a source as the API shows it.
 type SourceStatus struct {
 	Name      string
-	Type      string
+	Type      SourceType
 	Location  string
 	Status    string // "loading", "ok", "degraded" (failing, still serving what it had) or "error"
 	Error     string
 	TaskCount int
-	LoadedAt  int64 // unix nanoseconds of the last successful load, 0 before
+	LoadedAt  time.Time // last successful load; zero before
 }
 
 // Status values.
@@ -49,21 +93,3 @@ const (
 	StatusDegraded = "degraded"
 	StatusError    = "error"
 )
-
-// PartialError is a source that loaded, but not all of it: the results
-// are complete (what failed is in them as errors), and the source is
-// degraded.
-type PartialError struct{ Err error }
-
-func (e *PartialError) Error() string { return e.Err.Error() }
-func (e *PartialError) Unwrap() error { return e.Err }
-
-// FallbackError is a source that failed as a whole but still gives
-// complete results: nothing, for a folder that is not there (its tasks go
-// with their files); the index saved at the last success, for an HTTP
-// source that cannot reach its upstream after a restart. The failure is
-// shown as a load error of the source.
-type FallbackError struct{ Err error }
-
-func (e *FallbackError) Error() string { return e.Err.Error() }
-func (e *FallbackError) Unwrap() error { return e.Err }

@@ -34,7 +34,7 @@ type Task struct {
 
 	semver *semver.Version
 	order  int     // position of the source in configuration order
-	origin origin  // where to read lazy content from
+	open   Opener  // where to read lazy content from
 	files  []File  // main.js and tests, read lazily
 	index  fileMap // name to position in files
 }

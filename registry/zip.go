@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"sort"
 	"strings"
@@ -112,49 +111,4 @@ func checkEntryName(name string) error {
 		return archiveErrorf("entry %q is not a clean relative path", name)
 	}
 	return nil
-}
-
-// hiddenPath is true when any segment starts with a dot, or for the
-// resource forks that macOS adds to archives it makes.
-func hiddenPath(p string) bool {
-	for _, seg := range strings.Split(p, "/") {
-		if strings.HasPrefix(seg, ".") || seg == "__MACOSX" {
-			return true
-		}
-	}
-	return false
-}
-
-// origin says where a task's files are, so that lazy content can be read
-// again long after the load.
-type origin struct {
-	dir    string // a task folder, or
-	zip    string // a task archive on disk
-	prefix string // the folder inside the archive that holds the task
-}
-
-// open gives the task's files and what to close when done with them.
-func (o origin) open() (fs.FS, io.Closer, error) {
-	if o.zip == "" {
-		return dirFS(o.dir), io.NopCloser(nil), nil
-	}
-	f, err := os.Open(o.zip)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	fsys, prefix, err := openZip(f, st.Size())
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	if prefix != o.prefix {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s: task folder moved from %q to %q since it was loaded", o.zip, o.prefix, prefix)
-	}
-	return fsys, f, nil
 }

@@ -19,10 +19,10 @@ func TestZipLayouts(t *testing.T) {
 		wantPrefix string
 	}{
 		{"at the root", task, "Task 1.0.0", ""},
-		{"in one folder", task.under("add"), "Task 1.0.0", "add"},
-		{"in a deep folder", task.under("a/b/c"), "Task 1.0.0", "a/b/c"},
-		{"root wins over a folder", mergeFiles(taskFiles(id1, "1.0.0"), taskFiles(id1, "9.0.0").under("copy")), "Task 1.0.0", ""},
-		{"macOS forks ignored", mergeFiles(task.under("add"), files{"__MACOSX/add/._metadata.json": "junk", "__MACOSX/._x/metadata.json": "junk"}), "Task 1.0.0", "add"},
+		{"in one folder", task.Under("add"), "Task 1.0.0", "add"},
+		{"in a deep folder", task.Under("a/b/c"), "Task 1.0.0", "a/b/c"},
+		{"root wins over a folder", mergeFiles(taskFiles(id1, "1.0.0"), taskFiles(id1, "9.0.0").Under("copy")), "Task 1.0.0", ""},
+		{"macOS forks ignored", mergeFiles(task.Under("add"), files{"__MACOSX/add/._metadata.json": "junk", "__MACOSX/._x/metadata.json": "junk"}), "Task 1.0.0", "add"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -36,8 +36,10 @@ func TestZipLayouts(t *testing.T) {
 			if !ok {
 				t.Fatalf("task not loaded:\n%s", listing(s))
 			}
-			if got.Label != tc.wantLabel || got.origin.prefix != tc.wantPrefix || got.Path != p {
-				t.Errorf("got %q prefix %q path %s, want %q prefix %q path %s", got.Label, got.origin.prefix, got.Path, tc.wantLabel, tc.wantPrefix, p)
+			data := zipBytes(t, tc.zip)
+			_, prefix, err := openZip(bytes.NewReader(data), int64(len(data)))
+			if err != nil || got.Label != tc.wantLabel || prefix != tc.wantPrefix || got.Path != p {
+				t.Errorf("got %q prefix %q path %s (%v), want %q prefix %q path %s", got.Label, prefix, got.Path, err, tc.wantLabel, tc.wantPrefix, p)
 			}
 			// Lazy content reads back from the archive.
 			script, err := NewContent(1 << 20).Script(got)
@@ -46,16 +48,6 @@ func TestZipLayouts(t *testing.T) {
 			}
 		})
 	}
-}
-
-func mergeFiles(fs ...files) files {
-	out := files{}
-	for _, f := range fs {
-		for k, v := range f {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // rawZip writes entries with exactly the names and declared sizes given,
@@ -117,7 +109,7 @@ func TestZipRejected(t *testing.T) {
 		{"garbage", []byte("this is not a zip"), `not a readable zip archive`},
 		{"empty", nil, `not a readable zip archive`},
 		{"no task", rawZip(t, zipEntry{"readme.txt", []byte("x")}), `no metadata.json`},
-		{"two tasks", rawZip(t, append(entriesOf(taskFiles(id1, "1.0.0").under("a")), entriesOf(taskFiles(id2, "1.0.0").under("b"))...)...), `holds 2 task folders (a, b)`},
+		{"two tasks", rawZip(t, append(entriesOf(taskFiles(id1, "1.0.0").Under("a")), entriesOf(taskFiles(id2, "1.0.0").Under("b"))...)...), `holds 2 task folders (a, b)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,7 +118,7 @@ func TestZipRejected(t *testing.T) {
 			if err := os.WriteFile(p, tc.data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			writeTree(t, dir, taskFiles(id2, "2.0.0").under("fine"))
+			writeTree(t, dir, taskFiles(id2, "2.0.0").Under("fine"))
 			s := loadDir(t, dir)
 			if _, ok := s.Task(id2, "2.0.0"); !ok {
 				t.Errorf("the good task beside the bad zip did not load")

@@ -1,4 +1,8 @@
-package registry
+// Package httpsource is the HTTP source: it pulls tasks from an index.json
+// and its bundles (another registry's /v1, or the output of
+// `ratchet-registry index` on any static host) on the shared poll schedule
+// of remote sources, and keeps serving what it had when the upstream fails.
+package httpsource
 
 import (
 	"context"
@@ -8,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,12 +19,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
-// HTTPSource pulls tasks from an index.json and its bundles: another
-// registry's /v1, or the output of `ratchet-registry index` on any static
-// host. When the upstream fails, what it served before stays.
-type HTTPSource struct {
+// Source pulls tasks from an index.json and its bundles. When the upstream
+// fails, what it served before stays.
+type Source struct {
 	name     string
 	base     *url.URL // the folder holding index.json
 	order    int
@@ -37,14 +41,14 @@ type HTTPSource struct {
 
 	// Last good state, touched only by the goroutine that owns the source.
 	etag, lastModified string
-	entries            map[string]IndexEntry // by root key (id@version)
-	results            map[string]RootResult
+	entries            map[string]registry.IndexEntry // by root key (id@version)
+	results            map[string]registry.RootResult
 }
 
-var _ Source = (*HTTPSource)(nil)
+var _ registry.Source = (*Source)(nil)
 
-// HTTPConfig configures an HTTP source.
-type HTTPConfig struct {
+// Config configures an HTTP source.
+type Config struct {
 	Name     string
 	URL      string // the folder that holds index.json
 	Interval time.Duration
@@ -54,8 +58,9 @@ type HTTPConfig struct {
 	CacheDir string // bundles by sha256, kept across restarts
 }
 
-// NewHTTPSource makes an HTTP source.
-func NewHTTPSource(cfg HTTPConfig, order int, log *slog.Logger) (*HTTPSource, error) {
+// New makes an HTTP source. order is its position in the configuration,
+// which decides conflicts.
+func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	u, err := url.Parse(strings.TrimSuffix(cfg.URL, "/index.json"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("http source %q: not an http(s) URL", cfg.URL)
@@ -90,40 +95,32 @@ func NewHTTPSource(cfg HTTPConfig, order int, log *slog.Logger) (*HTTPSource, er
 	if name == "" {
 		name = u.Redacted()
 	}
-	s := &HTTPSource{name: name, base: u, order: order, interval: cfg.Interval, headers: h, cacheDir: cfg.CacheDir, log: log,
-		MaxIndexBytes: 16 << 20, Parallel: 4, entries: map[string]IndexEntry{}, results: map[string]RootResult{}}
+	s := &Source{name: name, base: u, order: order, interval: cfg.Interval, headers: h, cacheDir: cfg.CacheDir, log: log,
+		MaxIndexBytes: 16 << 20, Parallel: 4, entries: map[string]registry.IndexEntry{}, results: map[string]registry.RootResult{}}
 	s.client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: s.checkRedirect}
 	return s, nil
 }
 
-func (s *HTTPSource) Name() string { return s.name }
-func (s *HTTPSource) Type() string { return "http" }
+func (s *Source) Name() string              { return s.name }
+func (s *Source) Type() registry.SourceType { return registry.SourceHTTP }
 
 // Location is the URL, with any password in it masked.
-func (s *HTTPSource) Location() string { return s.base.Redacted() }
+func (s *Source) Location() string { return s.base.Redacted() }
 
-// NextPoll is the interval while all is well; after failures it backs off
-// exponentially from 1s with ±20% jitter, up to the interval (at least 30s),
-// so that a recovered upstream is picked up soon and a dead one is not
-// hammered.
-func (s *HTTPSource) NextPoll(failures int) time.Duration {
-	if failures == 0 {
-		return s.interval
-	}
-	limit := max(s.interval, 30*time.Second)
-	d := time.Second << min(failures-1, 20)
-	d = min(d, limit)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+// Run loads the index now, then polls it every interval (backing off
+// while it fails) until ctx ends.
+func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-chan registry.Rescan) error {
+	return registry.Poll(ctx, s.interval, s.Load, apply, rescan)
 }
 
 // sameHost is true for URLs that may receive the configured credentials.
-func (s *HTTPSource) sameHost(u *url.URL) bool {
+func (s *Source) sameHost(u *url.URL) bool {
 	return u.Scheme == s.base.Scheme && u.Host == s.base.Host
 }
 
 // checkRedirect keeps credentials from following a redirect to another
 // host (net/http drops Authorization then, but not custom headers).
-func (s *HTTPSource) checkRedirect(req *http.Request, via []*http.Request) error {
+func (s *Source) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
 		return errors.New("stopped after 10 redirects")
 	}
@@ -135,7 +132,7 @@ func (s *HTTPSource) checkRedirect(req *http.Request, via []*http.Request) error
 	return nil
 }
 
-func (s *HTTPSource) get(ctx context.Context, u *url.URL, conditional bool) (*http.Response, error) {
+func (s *Source) get(ctx context.Context, u *url.URL, conditional bool) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, err
@@ -156,36 +153,56 @@ func (s *HTTPSource) get(ctx context.Context, u *url.URL, conditional bool) (*ht
 	return s.client.Do(req)
 }
 
-// Scan fetches the index (conditionally) and any bundle not seen before.
+// Load fetches the index (conditionally) and any bundle not seen before.
 // An index that fails leaves everything as it was; a bundle that fails is
-// an error on its task, whose last good version stays served.
-func (s *HTTPSource) Scan(ctx context.Context) ([]RootResult, error) {
+// an error on its task, whose last good version stays served. After a
+// start with the upstream down, the index saved at the last success is
+// served, with the failure shown on the source.
+func (s *Source) Load(ctx context.Context) registry.Update {
+	u := registry.Update{Started: time.Now()}
 	indexURL := s.base.ResolveReference(&url.URL{Path: "index.json"})
 	data, notModified, err := s.fetchIndex(ctx, indexURL)
-	if err != nil {
-		if len(s.results) == 0 {
-			return s.fallback(ctx, indexURL, err)
+	if err == nil && !notModified {
+		var idx *registry.Index
+		if idx, err = registry.ParseIndex(data); err == nil {
+			s.saveIndex(data)
+			u.Complete, u.Results = true, s.apply(ctx, indexURL, idx)
+			u.Err = failedBundles(u.Results)
+			return u
 		}
-		return nil, err
-	}
-	if notModified {
-		return s.current(), nil
-	}
-	idx, err := parseIndex(data)
-	if err != nil {
 		err = fmt.Errorf("%s: %w", indexURL.Redacted(), err)
-		if len(s.results) == 0 {
-			return s.fallback(ctx, indexURL, err)
-		}
-		return nil, err
 	}
-	s.saveIndex(data)
-	return s.apply(ctx, indexURL, idx)
+	switch {
+	case err == nil: // not modified
+		u.Complete, u.Results = true, s.current()
+		u.Err = failedBundles(u.Results)
+	case len(s.results) == 0:
+		u.Complete, u.Results, u.Err = s.fallback(ctx, indexURL, err)
+	default:
+		u.Err = err
+	}
+	return u
+}
+
+// failedBundles is the failure of a source whose index loaded but some of
+// whose bundles did not: each is an error on its task, and the source as a
+// whole is degraded and backs off until they load.
+func failedBundles(results []registry.RootResult) error {
+	failed := 0
+	for _, r := range results {
+		if r.Task == nil {
+			failed++
+		}
+	}
+	if failed == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d bundles failed", failed, len(results))
 }
 
 // fetchIndex GETs the index, conditionally once there is something to
 // compare with.
-func (s *HTTPSource) fetchIndex(ctx context.Context, indexURL *url.URL) (data []byte, notModified bool, err error) {
+func (s *Source) fetchIndex(ctx context.Context, indexURL *url.URL) (data []byte, notModified bool, err error) {
 	resp, err := s.get(ctx, indexURL, len(s.results) > 0)
 	if err != nil {
 		return nil, false, fmt.Errorf("fetch %s: %w", indexURL.Redacted(), err)
@@ -210,12 +227,12 @@ func (s *HTTPSource) fetchIndex(ctx context.Context, indexURL *url.URL) (data []
 
 // savedIndex is where the last good index of this source is kept, beside
 // the bundles, so that a restart while the upstream is down still serves.
-func (s *HTTPSource) savedIndex() string {
+func (s *Source) savedIndex() string {
 	sum := sha256.Sum256([]byte(s.base.String()))
 	return filepath.Join(s.cacheDir, "index-"+hex.EncodeToString(sum[:8])+".json")
 }
 
-func (s *HTTPSource) saveIndex(data []byte) {
+func (s *Source) saveIndex(data []byte) {
 	tmp, err := os.CreateTemp(s.cacheDir, ".index-*")
 	if err != nil {
 		s.log.Warn("cannot save the index for restarts", "source", s.name, "error", err)
@@ -235,30 +252,31 @@ func (s *HTTPSource) saveIndex(data []byte) {
 }
 
 // fallback serves the index saved at the last success, with the bundles
-// cached beside it, when the upstream cannot be read after a start.
-func (s *HTTPSource) fallback(ctx context.Context, indexURL *url.URL, cause error) ([]RootResult, error) {
+// cached beside it, when the upstream cannot be read after a start. The
+// results are complete when there is such an index.
+func (s *Source) fallback(ctx context.Context, indexURL *url.URL, cause error) (bool, []registry.RootResult, error) {
 	data, err := os.ReadFile(s.savedIndex())
 	if err != nil {
-		return nil, cause
+		return false, nil, cause
 	}
-	idx, err := parseIndex(data)
+	idx, err := registry.ParseIndex(data)
 	if err != nil {
-		return nil, cause
+		return false, nil, cause
 	}
 	saved := "earlier"
 	if st, err := os.Stat(s.savedIndex()); err == nil {
 		saved = "at " + st.ModTime().UTC().Format(time.RFC3339)
 	}
-	results, _ := s.apply(ctx, indexURL, idx)
+	results := s.apply(ctx, indexURL, idx)
 	// Conditional GETs must not match an index that was never fetched in
 	// this process: the next success starts from a full download.
 	s.etag, s.lastModified = "", ""
-	return results, &FallbackError{Err: fmt.Errorf("%w; serving the index saved %s", cause, saved)}
+	return true, results, fmt.Errorf("%w; serving the index saved %s", cause, saved)
 }
 
 // current is the last result, as a full update.
-func (s *HTTPSource) current() []RootResult {
-	out := make([]RootResult, 0, len(s.results))
+func (s *Source) current() []registry.RootResult {
+	out := make([]registry.RootResult, 0, len(s.results))
 	for _, r := range s.results {
 		out = append(out, r)
 	}
@@ -266,11 +284,12 @@ func (s *HTTPSource) current() []RootResult {
 }
 
 // apply loads what a new index lists: entries whose bundle is unchanged keep
-// their result; the others are downloaded (bounded) and loaded.
-func (s *HTTPSource) apply(ctx context.Context, indexURL *url.URL, idx *Index) ([]RootResult, error) {
-	entries := map[string]IndexEntry{}
-	results := map[string]RootResult{}
-	var todo []IndexEntry
+// their result; the others are downloaded (bounded) and loaded. A bundle
+// that fails is an error on its task, not on the source.
+func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *registry.Index) []registry.RootResult {
+	entries := map[string]registry.IndexEntry{}
+	results := map[string]registry.RootResult{}
+	var todo []registry.IndexEntry
 	for _, e := range idx.Tasks {
 		key := e.ID + "@" + e.Version
 		entries[key] = e
@@ -297,27 +316,18 @@ func (s *HTTPSource) apply(ctx context.Context, indexURL *url.URL, idx *Index) (
 	}
 	wg.Wait()
 	s.entries, s.results = entries, results
-	var failed []string
-	for _, r := range results {
-		if r.Task == nil {
-			failed = append(failed, r.Root)
-		}
-	}
-	if len(failed) > 0 {
-		return s.current(), &PartialError{Err: fmt.Errorf("%d of %d bundles failed", len(failed), len(results))}
-	}
-	return s.current(), nil
+	return s.current()
 }
 
 // fetchBundle gets one bundle, from the disk cache when its sha256 is
 // there, and loads it with the zip loader that local files use.
-func (s *HTTPSource) fetchBundle(ctx context.Context, indexURL *url.URL, e IndexEntry) RootResult {
+func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.IndexEntry) registry.RootResult {
 	key := e.ID + "@" + e.Version
 	ref, err := url.Parse(e.Bundle)
 	display := e.Bundle
-	fail := func(err error) RootResult {
+	fail := func(err error) registry.RootResult {
 		s.log.Warn("bundle not loaded", "source", s.name, "bundle", display, "error", err)
-		return RootResult{Root: key, Errors: []*LoadError{{Source: s.name, Root: key, Path: display, Kind: KindFetch, Err: err}}}
+		return registry.RootResult{Root: key, Errors: []*registry.LoadError{{Source: s.name, Root: key, Path: display, Kind: registry.KindFetch, Err: err}}}
 	}
 	if err != nil {
 		return fail(fmt.Errorf("bundle URL: %w", err))
@@ -330,7 +340,7 @@ func (s *HTTPSource) fetchBundle(ctx context.Context, indexURL *url.URL, e Index
 			return fail(err)
 		}
 	}
-	res := loadZipFile(s.name, s.order, key, cached, display)
+	res := registry.LoadZipFile(registry.Root{Source: s.name, Order: s.order, Key: key, Display: display}, cached)
 	if res.Task != nil && (res.Task.ID != e.ID || res.Task.Version != e.Version) {
 		return fail(fmt.Errorf("bundle holds task %s %s, but the index says %s %s", res.Task.ID, res.Task.Version, e.ID, e.Version))
 	}
@@ -339,7 +349,7 @@ func (s *HTTPSource) fetchBundle(ctx context.Context, indexURL *url.URL, e Index
 
 // download writes a bundle into the cache only once its size and sha256
 // match the index: a file in the cache is always a good one.
-func (s *HTTPSource) download(ctx context.Context, u *url.URL, e IndexEntry, dst string) error {
+func (s *Source) download(ctx context.Context, u *url.URL, e registry.IndexEntry, dst string) error {
 	resp, err := s.get(ctx, u, false)
 	if err != nil {
 		return fmt.Errorf("fetch: %w", err)

@@ -1,14 +1,17 @@
-package registry
+package fssource
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
 
@@ -17,12 +20,16 @@ import (
 func BenchmarkReload(b *testing.B) {
 	for _, n := range []int{100, 10_000} {
 		b.Run(fmt.Sprintf("tasks=%d", n), func(b *testing.B) {
-			dir := generatedTree(b, n)
-			reg := New(time.Now, NewFeed(1024, 16))
-			src, _ := NewFSSource("b", dir, 0)
+			dir := registrytest.GeneratedTree(b, n)
+			reg := registry.New(time.Now, registry.NewFeed(1024, 16))
+			src, err := New(Config{Name: "b", Path: dir, Watch: watcher.Config{Mode: watcher.ModeOff}}, 0, slog.New(slog.DiscardHandler))
+			if err != nil {
+				b.Fatal(err)
+			}
 			idx := reg.AddSource(src)
-			res, err := src.Scan(context.Background())
-			reg.Apply(Update{Source: idx, Full: true, Results: res, Err: err})
+			u := src.Scan(context.Background())
+			u.Source = idx
+			reg.Apply(u)
 			meta := filepath.Join(dir, "g000", "task00000", "metadata.json")
 			orig, err := os.ReadFile(meta)
 			if err != nil {
@@ -35,8 +42,9 @@ func BenchmarkReload(b *testing.B) {
 				if err := os.WriteFile(meta, versions[(i+1)%2], 0o644); err != nil {
 					b.Fatal(err)
 				}
-				changed, removed, err := src.Reload(context.Background(), []string{meta})
-				if _, swapped := reg.Apply(Update{Source: idx, Results: changed, Removed: removed, Err: err}); !swapped {
+				u, _ := src.reload(context.Background(), []string{meta}, time.Time{})
+				u.Source = idx
+				if _, swapped := reg.Apply(u); !swapped {
 					b.Fatal("no swap")
 				}
 			}
@@ -51,7 +59,7 @@ func BenchmarkReload(b *testing.B) {
 func BenchmarkSaveToEvent(b *testing.B) {
 	for _, n := range []int{100, 10_000} {
 		b.Run(fmt.Sprintf("tasks=%d", n), func(b *testing.B) {
-			dir := generatedTree(b, n)
+			dir := registrytest.GeneratedTree(b, n)
 			cfg := testWatch(watcher.ModeFsnotify)
 			l := startServiceWith(b, cfg, dir)
 			meta := filepath.Join(dir, "g000", "task00000", "metadata.json")

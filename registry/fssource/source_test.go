@@ -1,4 +1,4 @@
-package registry
+package fssource
 
 import (
 	"context"
@@ -11,15 +11,63 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// The one set of tree helpers, under the names these tests use.
+type files = registrytest.Files
+
+var (
+	taskFiles  = registrytest.Task
+	writeTree  = registrytest.WriteTree
+	zipBytes   = registrytest.ZipBytes
+	mergeFiles = registrytest.Merge
+	write      = registrytest.Write
+)
+
+const (
+	id1 = registrytest.ID1
+	id2 = registrytest.ID2
+)
+
+type (
+	Snapshot = registry.Snapshot
+	Event    = registry.Event
+)
+
+const (
+	TaskUpdated  = registry.TaskUpdated
+	TaskRemoved  = registry.TaskRemoved
+	ErrorCleared = registry.ErrorCleared
+	StatusError  = registry.StatusError
+	StatusOK     = registry.StatusOK
+)
+
+// listing renders a snapshot as text, for failure messages.
+func listing(s *Snapshot) string {
+	var b strings.Builder
+	for _, e := range s.Entries() {
+		for _, t := range e.Versions {
+			fmt.Fprintf(&b, "%s %s %s %s stale=%v\n", t.ID, t.Version, t.Label, t.Path, t.Stale)
+		}
+	}
+	for _, e := range s.Errors() {
+		fmt.Fprintf(&b, "error %s %s\n", e.Kind, e)
+	}
+	return b.String()
+}
 
 // live is a service running over real folders, with a subscription to its
 // change feed.
 type live struct {
-	reg  *Registry
-	svc  *Service
-	sub  *Subscription
+	reg  *registry.Registry
+	svc  *registry.Service
+	sub  *registry.Subscription
 	stop func()
 }
 
@@ -37,11 +85,12 @@ func startService(t testing.TB, mode string, dirs ...string) *live {
 // follows its feed from the first load on.
 func startServiceWith(t testing.TB, cfg watcher.Config, dirs ...string) *live {
 	t.Helper()
-	feed := NewFeed(1024, 1024)
-	reg := New(time.Now, feed)
-	svc := NewService(reg, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg, Hooks{})
+	feed := registry.NewFeed(1024, 1024)
+	reg := registry.New(time.Now, feed)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := registry.NewService(reg, log, registry.Hooks{})
 	for i, d := range dirs {
-		src, err := NewFSSource(fmt.Sprint("s", i), d, i)
+		src, err := New(Config{Name: fmt.Sprint("s", i), Path: d, Watch: cfg}, i, log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,11 +98,18 @@ func startServiceWith(t testing.TB, cfg watcher.Config, dirs ...string) *live {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	var runErr error
 	go func() {
 		defer close(done)
-		_ = svc.Run(ctx)
+		runErr = svc.Run(ctx)
 	}()
-	l := &live{reg: reg, svc: svc, stop: func() { cancel(); <-done }}
+	l := &live{reg: reg, svc: svc, stop: func() {
+		cancel()
+		<-done
+		if runErr != nil {
+			t.Errorf("service: %v", runErr)
+		}
+	}}
 	t.Cleanup(l.stop)
 	s := l.until(t, "the first load", func(s *Snapshot) bool { return s.Ready() })
 	// Follow the feed from the first load on: replaying from its
@@ -120,7 +176,7 @@ func TestHotReload(t *testing.T) {
 	for _, mode := range []string{watcher.ModeFsnotify, watcher.ModePoll} {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
-			writeTree(t, dir, taskFiles(id1, "1.0.0").under("a"))
+			writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
 			l := startService(t, mode, dir)
 			gen := l.reg.Snapshot().Generation
 			meta := filepath.Join(dir, "a", "metadata.json")
@@ -153,7 +209,7 @@ func TestHotReload(t *testing.T) {
 			}
 
 			// A new folder, then its removal.
-			writeTree(t, dir, taskFiles(id2, "2.0.0").under("later/b"))
+			writeTree(t, dir, taskFiles(id2, "2.0.0").Under("later/b"))
 			l.until(t, "the new task", func(s *Snapshot) bool { _, ok := s.Task(id2, "2.0.0"); return ok })
 			if err := os.RemoveAll(filepath.Join(dir, "later")); err != nil {
 				t.Fatal(err)
@@ -166,18 +222,11 @@ func TestHotReload(t *testing.T) {
 	}
 }
 
-func write(t *testing.T, p, content string) {
-	t.Helper()
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestIdenticalSaveIsNoChange rewrites a file with the same bytes: nothing
 // is swapped and no event is sent.
 func TestIdenticalSaveIsNoChange(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").under("a"), taskFiles(id2, "1.0.0").under("b")))
+	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").Under("a"), taskFiles(id2, "1.0.0").Under("b")))
 	l := startService(t, watcher.ModeFsnotify, dir)
 	gen := l.reg.Snapshot().Generation
 	write(t, filepath.Join(dir, "a", "main.js"), taskFiles(id1, "1.0.0")["main.js"])
@@ -192,7 +241,7 @@ func TestIdenticalSaveIsNoChange(t *testing.T) {
 // is longer than the debounce: the half never shows as an error.
 func TestHalfWrittenFile(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, taskFiles(id1, "1.0.0").under("a"))
+	writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
 	l := startService(t, watcher.ModeFsnotify, dir)
 	full := strings.Replace(taskFiles(id1, "1.0.0")["metadata.json"], "Task 1.0.0", "Whole", 1)
 	f, err := os.OpenFile(filepath.Join(dir, "a", "metadata.json"), os.O_WRONLY|os.O_TRUNC, 0)
@@ -211,7 +260,7 @@ func TestHalfWrittenFile(t *testing.T) {
 
 func TestConflictRedecided(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").under("a"), taskFiles(id1, "1.0.0").with("main.js", "(function(){ return 2; })").under("b")))
+	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").Under("a"), taskFiles(id1, "1.0.0").With("main.js", "(function(){ return 2; })").Under("b")))
 	l := startService(t, watcher.ModeFsnotify, dir)
 	if task, _ := l.reg.Snapshot().Task(id1, ""); task.Path != filepath.Join(dir, "a") || len(l.reg.Snapshot().Conflicts()) != 1 {
 		t.Fatalf("got %s, want a to win", task.Path)
@@ -250,9 +299,9 @@ func TestZipReplaced(t *testing.T) {
 
 func TestMutationlessRescan(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, taskFiles(id1, "1.0.0").under("a"))
+	writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
 	l := startService(t, watcher.ModeOff, dir)
-	writeTree(t, dir, taskFiles(id2, "1.0.0").under("b"))
+	writeTree(t, dir, taskFiles(id2, "1.0.0").Under("b"))
 	gen, err := l.svc.Rescan(context.Background())
 	if err != nil || gen != l.reg.Snapshot().Generation {
 		t.Fatal(err)
@@ -266,9 +315,9 @@ func TestMutationlessRescan(t *testing.T) {
 // save to another task, which has its own quiet window.
 func TestDebouncePerTask(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").under("busy"), taskFiles(id2, "1.0.0").under("calm")))
+	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").Under("busy"), taskFiles(id2, "1.0.0").Under("calm")))
 	cfg := testWatch(watcher.ModeFsnotify)
-	cfg.Debounce, cfg.MaxWait = 20*time.Millisecond, time.Hour
+	cfg.Debounce, cfg.MaxWait = 100*time.Millisecond, time.Hour // 20 writes in each window: a busy machine may pause the writer, not for this long
 	l := startServiceWith(t, cfg, dir)
 
 	stop := make(chan struct{})
@@ -309,7 +358,7 @@ func TestSourceAppears(t *testing.T) {
 	if st := s.Sources()[0]; st.Status != StatusError || len(s.Errors()) != 1 || s.Errors()[0].Path != dir {
 		t.Fatalf("got %+v and %v, want the missing folder reported", st, s.Errors())
 	}
-	writeTree(t, dir, taskFiles(id1, "1.0.0").under("a"))
+	writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
 	s = l.until(t, "the task", func(s *Snapshot) bool { _, ok := s.Task(id1, ""); return ok })
 	if st := s.Sources()[0]; st.Status != StatusOK || s.ErrorCount() != 0 {
 		t.Errorf("got %+v with errors %v after the folder appeared", st, s.Errors())
@@ -322,7 +371,7 @@ func TestSourceRemovedAndBack(t *testing.T) {
 	for _, mode := range []string{watcher.ModeFsnotify, watcher.ModePoll} {
 		t.Run(mode, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "src")
-			writeTree(t, dir, taskFiles(id1, "1.0.0").under("a"))
+			writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
 			l := startService(t, mode, dir)
 			if err := os.RemoveAll(dir); err != nil {
 				t.Fatal(err)
@@ -331,11 +380,29 @@ func TestSourceRemovedAndBack(t *testing.T) {
 			if st := s.Sources()[0]; st.Status != StatusError || s.ErrorCount() != 1 {
 				t.Errorf("got %+v with errors %v, want the source in error", st, s.Errors())
 			}
-			writeTree(t, dir, taskFiles(id1, "1.0.0").under("a"))
+			writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
 			s = l.until(t, "the task back", func(s *Snapshot) bool { _, ok := s.Task(id1, ""); return ok })
 			if st := s.Sources()[0]; st.Status != StatusOK || s.ErrorCount() != 0 {
 				t.Errorf("got %+v with errors %v after the folder came back", st, s.Errors())
 			}
 		})
+	}
+}
+
+// TestMissingSource: a folder that is not there is an error on the source,
+// naming why, and not an empty catalogue that looks fine.
+func TestMissingSource(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nope")
+	src, err := New(Config{Path: dir, Watch: watcher.Config{Mode: watcher.ModeOff}}, 0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registry.New(time.Now, nil)
+	if err := registry.LoadOnce(context.Background(), reg, src); err != nil {
+		t.Fatal(err)
+	}
+	s := reg.Snapshot()
+	if st := s.Sources()[0]; st.Status != StatusError || !strings.Contains(st.Error, "no such file") || !s.Ready() {
+		t.Errorf("got %+v (ready %v), want status error naming the missing path", st, s.Ready())
 	}
 }

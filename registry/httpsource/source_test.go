@@ -1,19 +1,80 @@
-package registry
+package httpsource
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type files = registrytest.Files
+
+var (
+	taskFiles  = registrytest.Task
+	mergeFiles = registrytest.Merge
+)
+
+const (
+	id1 = registrytest.ID1
+	id2 = registrytest.ID2
+)
+
+type (
+	Registry = registry.Registry
+	Snapshot = registry.Snapshot
+	Task     = registry.Task
+	Bundle   = registry.Bundle
+	Index    = registry.Index
+)
+
+const (
+	StatusOK       = registry.StatusOK
+	StatusDegraded = registry.StatusDegraded
+	StatusError    = registry.StatusError
+	KindFetch      = registry.KindFetch
+)
+
+var (
+	NewContent = registry.NewContent
+	BuildIndex = registry.BuildIndex
+	BundlePath = registry.BundlePath
+)
+
+// loadDir loads a folder as the filesystem source would, for publishing.
+func loadDir(t *testing.T, dir string) *Snapshot {
+	t.Helper()
+	reg := registry.New(time.Now, nil)
+	u := registry.Update{Source: reg.AddSource(fakeSource{}), Complete: true}
+	for _, key := range registry.Discover(registry.DirFS(dir), ".") {
+		r := registry.Root{Source: "upstream", Key: key, Display: filepath.Join(dir, key)}
+		u.Results = append(u.Results, registry.LoadDir(r, filepath.Join(dir, key)))
+	}
+	reg.Apply(u)
+	return reg.Snapshot()
+}
+
+type fakeSource struct{}
+
+func (fakeSource) Name() string              { return "upstream" }
+func (fakeSource) Type() registry.SourceType { return registry.SourceFilesystem }
+func (fakeSource) Location() string          { return "upstream" }
+func (fakeSource) Run(context.Context, func(registry.Update), <-chan registry.Rescan) error {
+	return nil
+}
 
 // upstream is an HTTP server of an index and its bundles, built from a
 // real task tree, that misbehaves on demand.
@@ -39,7 +100,7 @@ func newUpstream(t *testing.T, tree files) *upstream {
 func (u *upstream) publish(t *testing.T, tree files) {
 	t.Helper()
 	dir := t.TempDir()
-	writeTree(t, dir, tree)
+	registrytest.WriteTree(t, dir, tree)
 	s := loadDir(t, dir)
 	if len(s.Errors()) > 0 {
 		t.Fatalf("upstream tree is broken: %v", s.Errors())
@@ -113,9 +174,9 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-func newTestHTTPSource(t *testing.T, url, cache string) *HTTPSource {
+func newTestHTTPSource(t *testing.T, url, cache string) *Source {
 	t.Helper()
-	s, err := NewHTTPSource(HTTPConfig{URL: url, Timeout: 200 * time.Millisecond, CacheDir: cache,
+	s, err := New(Config{URL: url, Timeout: 200 * time.Millisecond, CacheDir: cache,
 		Headers: map[string]string{"X-Api-Key": "k"}, Token: "secret"}, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -125,17 +186,18 @@ func newTestHTTPSource(t *testing.T, url, cache string) *HTTPSource {
 }
 
 // pull is one poll of the source, applied.
-func pull(t *testing.T, reg *Registry, idx int, src *HTTPSource) (*Snapshot, error) {
+func pull(t *testing.T, reg *Registry, idx int, src *Source) (*Snapshot, error) {
 	t.Helper()
-	res, err := src.Scan(context.Background())
-	s, _ := reg.Apply(Update{Source: idx, Full: true, Results: res, Err: err})
-	return s, err
+	u := src.Load(context.Background())
+	u.Source = idx
+	s, _ := reg.Apply(u)
+	return s, u.Err
 }
 
 func TestHTTPSource(t *testing.T) {
-	up := newUpstream(t, mergeFiles(taskFiles(id1, "1.0.0").under("a"), taskFiles(id1, "1.1.0").under("b"), taskFiles(id2, "2.0.0").under("c")))
+	up := newUpstream(t, mergeFiles(taskFiles(id1, "1.0.0").Under("a"), taskFiles(id1, "1.1.0").Under("b"), taskFiles(id2, "2.0.0").Under("c")))
 	cache := t.TempDir()
-	reg := New(time.Now, nil)
+	reg := registry.New(time.Now, nil)
 	src := newTestHTTPSource(t, up.URL, cache)
 	idx := reg.AddSource(src)
 	s, err := pull(t, reg, idx, src)
@@ -159,14 +221,14 @@ func TestHTTPSource(t *testing.T) {
 	}
 
 	// A change upstream: only the new bundle is fetched.
-	up.publish(t, mergeFiles(taskFiles(id1, "1.0.0").under("a"), taskFiles(id1, "1.1.0").with("main.js", "(function(){ return 1; })").under("b")))
+	up.publish(t, mergeFiles(taskFiles(id1, "1.0.0").Under("a"), taskFiles(id1, "1.1.0").With("main.js", "(function(){ return 1; })").Under("b")))
 	s, err = pull(t, reg, idx, src)
 	if err != nil || s.VersionCount() != 2 || up.count("/"+BundlePath(id1, "1.0.0")) != bundles || up.count("/"+BundlePath(id1, "1.1.0")) != 2 {
 		t.Errorf("after a change: %d versions, bundle counts %d %d, %v", s.VersionCount(), up.count("/"+BundlePath(id1, "1.0.0")), up.count("/"+BundlePath(id1, "1.1.0")), err)
 	}
 
 	// A restart finds every bundle in the disk cache.
-	reg2 := New(time.Now, nil)
+	reg2 := registry.New(time.Now, nil)
 	src2 := newTestHTTPSource(t, up.URL, cache)
 	before := up.count("/" + BundlePath(id1, "1.1.0"))
 	if s, err := pull(t, reg2, reg2.AddSource(src2), src2); err != nil || s.VersionCount() != 2 || up.count("/"+BundlePath(id1, "1.1.0")) != before {
@@ -198,8 +260,8 @@ func TestHTTPSourceFailures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.mode, func(t *testing.T) {
-			up := newUpstream(t, taskFiles(id1, "1.0.0").under("a"))
-			reg := New(time.Now, nil)
+			up := newUpstream(t, taskFiles(id1, "1.0.0").Under("a"))
+			reg := registry.New(time.Now, nil)
 			src := newTestHTTPSource(t, up.URL, t.TempDir())
 			idx := reg.AddSource(src)
 			if _, err := pull(t, reg, idx, src); err != nil {
@@ -207,7 +269,7 @@ func TestHTTPSourceFailures(t *testing.T) {
 			}
 			if tc.partial {
 				// A new version whose bundle will fail.
-				up.publish(t, taskFiles(id1, "1.0.0").with("main.js", "(function(){ return 3; })").under("a"))
+				up.publish(t, taskFiles(id1, "1.0.0").With("main.js", "(function(){ return 3; })").Under("a"))
 			}
 			url := up.URL
 			if tc.mode == "refused" {
@@ -219,10 +281,6 @@ func TestHTTPSourceFailures(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error()+fmtErrors(s), tc.wantErr) {
 				t.Fatalf("got %v / %s, want an error with %q", err, fmtErrors(s), tc.wantErr)
 			}
-			var partial *PartialError
-			if errors.As(err, &partial) != tc.partial {
-				t.Errorf("got %T, partial %v", err, tc.partial)
-			}
 			task, ok := s.Task(id1, "1.0.0")
 			if !ok {
 				t.Fatalf("the last good task is gone")
@@ -233,8 +291,19 @@ func TestHTTPSourceFailures(t *testing.T) {
 			if st := s.Sources()[0]; st.Status != StatusDegraded || st.Error == "" {
 				t.Errorf("got source %+v, want degraded with the error", st)
 			}
-			if errs := s.Errors(); len(errs) != 1 || errs[0].Kind != KindFetch || errs[0].Source != src.Name() || !strings.Contains(errs[0].Message(), tc.wantErr) {
-				t.Errorf("got load errors %v, want one FETCH error on the source", errs)
+			// The source's failure is an error on the source; a bundle's is
+			// also an error on its task.
+			errs := s.Errors()
+			want := 1
+			if tc.partial {
+				want = 2
+			}
+			if len(errs) != want || errs[0].Kind != KindFetch || errs[0].Root != "" || errs[0].Source != src.Name() ||
+				!strings.Contains(fmtErrors(s), tc.wantErr) {
+				t.Errorf("got load errors %v, want a FETCH error on the source naming %q", errs, tc.wantErr)
+			}
+			if tc.partial && (errs[1].Kind != KindFetch || errs[1].Root == "" || !strings.Contains(errs[1].Message(), tc.wantErr)) {
+				t.Errorf("got %v, want a FETCH error on the task naming %q", errs[1], tc.wantErr)
 			}
 			// Recovery.
 			src.base.Host = strings.TrimPrefix(up.URL, "http://")
@@ -281,7 +350,7 @@ func TestCredentialsStayHome(t *testing.T) {
 		_, _ = w.Write(body)
 	}))
 	defer cdn.Close()
-	up := newUpstream(t, mergeFiles(taskFiles(id1, "1.0.0").under("a"), taskFiles(id2, "1.0.0").under("b")))
+	up := newUpstream(t, mergeFiles(taskFiles(id1, "1.0.0").Under("a"), taskFiles(id2, "1.0.0").Under("b")))
 	// Serve id1's bundle from the CDN by absolute URL, and id2's through a
 	// redirect to it.
 	var idx Index
@@ -300,7 +369,7 @@ func TestCredentialsStayHome(t *testing.T) {
 		}
 	}
 	up.files["/index.json"], _ = json.Marshal(idx)
-	reg := New(time.Now, nil)
+	reg := registry.New(time.Now, nil)
 	src := newTestHTTPSource(t, up.URL, t.TempDir())
 	s, err := pull(t, reg, reg.AddSource(src), src)
 	if err != nil || s.TaskCount() != 2 {
@@ -318,31 +387,11 @@ func TestCredentialsStayHome(t *testing.T) {
 	}
 }
 
-func TestNextPoll(t *testing.T) {
-	src := newTestHTTPSource(t, "http://127.0.0.1:1/v1", t.TempDir())
-	src.interval = 10 * time.Second
-	if got := src.NextPoll(0); got != 10*time.Second {
-		t.Errorf("got %s with no failures, want the interval", got)
-	}
-	prev := time.Duration(0)
-	for f := 1; f <= 8; f++ {
-		d := src.NextPoll(f)
-		base := min(time.Second<<(f-1), 30*time.Second)
-		if d < base*8/10 || d > base*12/10 {
-			t.Errorf("failure %d: got %s, want %s ±20%%", f, d, base)
-		}
-		prev = d
-	}
-	if prev > 36*time.Second {
-		t.Errorf("backoff passed its cap: %s", prev)
-	}
-}
-
 // TestSecretsNotShown: a password in the URL and the token never appear
 // in the source's location or errors, which are logged and served.
 func TestSecretsNotShown(t *testing.T) {
 	src := newTestHTTPSource(t, "http://user:hunter2@"+closedAddr(t)+"/v1", t.TempDir())
-	_, err := src.Scan(context.Background())
+	err := src.Load(context.Background()).Err
 	for _, s := range []string{src.Location(), src.Name(), fmt.Sprint(err)} {
 		if strings.Contains(s, "hunter2") || strings.Contains(s, "secret") {
 			t.Errorf("%q shows a secret", s)
@@ -357,33 +406,34 @@ func TestSecretsNotShown(t *testing.T) {
 // down serves the index it saved at its last success, with the bundles
 // cached beside it, and recovers when the upstream is back.
 func TestRestartWhileUpstreamDown(t *testing.T) {
-	up := newUpstream(t, mergeFiles(taskFiles(id1, "1.0.0").under("a"), taskFiles(id2, "1.0.0").under("b")))
+	up := newUpstream(t, mergeFiles(taskFiles(id1, "1.0.0").Under("a"), taskFiles(id2, "1.0.0").Under("b")))
 	cache := t.TempDir()
-	first := New(time.Now, nil)
+	first := registry.New(time.Now, nil)
 	src := newTestHTTPSource(t, up.URL, cache)
 	if _, err := pull(t, first, first.AddSource(src), src); err != nil {
 		t.Fatal(err)
 	}
 	up.set("500")
-	restarted := New(time.Now, nil)
+	restarted := registry.New(time.Now, nil)
 	src2 := newTestHTTPSource(t, up.URL, cache)
 	idx := restarted.AddSource(src2)
-	s, err := pull(t, restarted, idx, src2)
-	var fallback *FallbackError
-	if !errors.As(err, &fallback) || !strings.Contains(err.Error(), "serving the index saved at") {
-		t.Fatalf("got %v, want the saved index served", err)
+	u := src2.Load(context.Background())
+	u.Source = idx
+	s, _ := restarted.Apply(u)
+	if !u.Complete || u.Err == nil || !strings.Contains(u.Err.Error(), "serving the index saved at") {
+		t.Fatalf("got %v, want the saved index served", u.Err)
 	}
 	if s.TaskCount() != 2 || s.Sources()[0].Status != StatusDegraded || s.ErrorCount() != 1 {
 		t.Errorf("got %d tasks, %+v, errors %v; want both tasks, degraded, one error", s.TaskCount(), s.Sources()[0], s.Errors())
 	}
 	// Without a saved index there is nothing to serve.
-	empty := New(time.Now, nil)
+	empty := registry.New(time.Now, nil)
 	src3 := newTestHTTPSource(t, up.URL, t.TempDir())
 	if s, err := pull(t, empty, empty.AddSource(src3), src3); err == nil || s.TaskCount() != 0 || s.Sources()[0].Status != StatusError {
 		t.Errorf("got %v, %d tasks, %+v", err, s.TaskCount(), s.Sources()[0])
 	}
 	up.set("")
-	s, err = pull(t, restarted, idx, src2)
+	s, err := pull(t, restarted, idx, src2)
 	if err != nil || s.Sources()[0].Status != StatusOK || s.ErrorCount() != 0 || s.TaskCount() != 2 {
 		t.Errorf("no recovery: %v %+v %v", err, s.Sources()[0], s.Errors())
 	}

@@ -1,0 +1,152 @@
+package fssource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/watcher"
+)
+
+// Settling: a task that fails to load while its files are still changing
+// is read again before its error is published, so that a save caught half
+// way never shows up as an error (or an event) at all.
+const (
+	settleWait     = 25 * time.Millisecond  // between attempts
+	settleQuiet    = 100 * time.Millisecond // files untouched this long are done
+	settleAttempts = 8                      // then the error is published whatever
+)
+
+type settle struct {
+	attempts    int
+	fingerprint string
+	first       time.Time
+}
+
+// follow applies the watcher's batches and the rescans asked for until ctx
+// ends or the watcher fails.
+func (s *Source) follow(ctx context.Context, apply func(registry.Update), batches <-chan watcher.Batch,
+	rescan <-chan registry.Rescan, watchErr <-chan error) error {
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	settling := map[string]*settle{} // by root key
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-watchErr:
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err == nil {
+				err = errors.New("the watcher stopped")
+			}
+			return fmt.Errorf("watch %s: %w", s.display, err)
+		case r := <-rescan:
+			if u, ok := s.scan(ctx, time.Time{}); ok {
+				clear(settling)
+				apply(u)
+			}
+			r.Done()
+		case b := <-batches:
+			if b.Full {
+				s.log.Info("full rescan", "source", s.name, "reason", b.Reason)
+				if u, ok := s.scan(ctx, b.First); ok {
+					clear(settling)
+					apply(u)
+				}
+				continue
+			}
+			s.reloadSettled(ctx, apply, b.Paths, b.First, settling)
+		case <-retry.C:
+			var paths []string
+			first := time.Now()
+			for key, st := range settling {
+				paths = append(paths, s.abspath(key))
+				if st.first.Before(first) {
+					first = st.first
+				}
+			}
+			s.reloadSettled(ctx, apply, paths, first, settling)
+		}
+		if len(settling) > 0 {
+			retry.Reset(settleWait)
+		}
+	}
+}
+
+// reloadSettled re-reads the roots that paths touch. A root whose load
+// failed and whose files changed since the last attempt is held back and
+// tried again.
+func (s *Source) reloadSettled(ctx context.Context, apply func(registry.Update), paths []string, first time.Time, settling map[string]*settle) {
+	u, ok := s.reload(ctx, paths, first)
+	if !ok {
+		return
+	}
+	kept := u.Results[:0]
+	for _, res := range u.Results {
+		st := settling[res.Root]
+		if res.Task != nil || !transient(res.Errors) {
+			delete(settling, res.Root)
+			kept = append(kept, res)
+			continue
+		}
+		fp, newest := s.fingerprint(res.Root)
+		if st == nil {
+			st = &settle{first: first}
+			settling[res.Root] = st
+		}
+		st.attempts++
+		done := st.attempts > 1 && fp == st.fingerprint && time.Since(newest) >= settleQuiet
+		if done || st.attempts >= settleAttempts {
+			delete(settling, res.Root) // the files stopped changing: the error is real
+			kept = append(kept, res)
+			continue
+		}
+		st.fingerprint = fp
+	}
+	u.Results = kept
+	if len(u.Results) == 0 && len(u.Removed) == 0 && u.Err == nil && !u.Complete {
+		return
+	}
+	apply(u)
+}
+
+// transient reports errors that a file caught mid-write produces: empty or
+// cut-off content, a file missing between a rename and its replacement.
+func transient(errs []*registry.LoadError) bool {
+	for _, e := range errs {
+		switch e.Kind {
+		case registry.KindSyntax, registry.KindMissing, registry.KindArchive, registry.KindIO:
+			return true
+		}
+	}
+	return false
+}
+
+// fingerprint summarises the sizes and times of a root's files, and says
+// when the newest was written, to tell a file still being written from one
+// that is done.
+func (s *Source) fingerprint(key string) (string, time.Time) {
+	var b strings.Builder
+	var newest time.Time
+	_ = filepath.WalkDir(s.abspath(key), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if info, err := d.Info(); err == nil {
+			fmt.Fprintf(&b, "%s %d %d\n", p, info.Size(), info.ModTime().UnixNano())
+			if info.ModTime().After(newest) {
+				newest = info.ModTime()
+			}
+		}
+		return nil
+	})
+	return b.String(), newest
+}

@@ -1,0 +1,288 @@
+// Package fssource is the filesystem source: a task folder, a task .zip, or
+// a collection holding any number of either at any depth. It owns its
+// watcher, and the settling of files caught half saved, and hands the
+// registry updates that cost what the change costs, not what the
+// collection holds.
+package fssource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/benbjohnson/immutable"
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/watcher"
+)
+
+// Config configures a filesystem source.
+type Config struct {
+	Name  string         // defaults to Path
+	Path  string         // as the user gave it; shown in messages
+	Watch watcher.Config // how to notice changes; Mode off for none
+}
+
+// Source is a path on disk.
+type Source struct {
+	name    string
+	display string // the path as the user gave it, for messages
+	abs     string
+	order   int
+	log     *slog.Logger
+	watcher *watcher.Watcher
+
+	// known holds the task roots found so far, sorted, so that the roots
+	// under a changed folder are found without scanning them all. Only the
+	// goroutine that runs the source touches it, and only once a scan is
+	// complete.
+	known *immutable.SortedMap[string, struct{}]
+}
+
+var _ registry.Source = (*Source)(nil)
+
+// New makes a filesystem source. order is its position in the
+// configuration, which decides conflicts.
+func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
+	abs, err := filepath.Abs(cfg.Path)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", cfg.Path, err)
+	}
+	name := cfg.Name
+	if name == "" {
+		name = cfg.Path
+	}
+	s := &Source{name: name, display: filepath.Clean(cfg.Path), abs: abs, order: order, log: log,
+		known: immutable.NewSortedMap[string, struct{}](nil)}
+	watch := cfg.Watch
+	watch.Group = s.Group
+	s.watcher = watcher.New(abs, watch, log)
+	return s, nil
+}
+
+func (s *Source) Name() string              { return s.name }
+func (s *Source) Type() registry.SourceType { return registry.SourceFilesystem }
+func (s *Source) Location() string          { return s.display }
+
+// Watch is how the source is watched now, for metrics: the mode in force
+// (after any fallback) and the number of folders watched.
+func (s *Source) Watch() (mode string, watches int) { return s.watcher.Mode(), s.watcher.Watches() }
+
+// Run watches the source, loads it once the watches are in place (so that
+// nothing saved during the load is missed), then applies each batch of
+// changes until ctx ends.
+func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-chan registry.Rescan) error {
+	ctx, stop := context.WithCancel(ctx)
+	batches := make(chan watcher.Batch)
+	watchErr := make(chan error, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() { watchErr <- s.watcher.Run(ctx, batches) })
+	defer func() {
+		stop()
+		wg.Wait()
+	}()
+	select {
+	case <-s.watcher.Ready():
+	case <-ctx.Done():
+		return nil
+	}
+	if u, ok := s.scan(ctx, time.Time{}); ok {
+		apply(u)
+	}
+	return s.follow(ctx, apply, batches, rescan, watchErr)
+}
+
+// Scan walks the whole source and loads every task root in lexical order,
+// as one complete update. It is what Run does first and on every rescan.
+func (s *Source) Scan(ctx context.Context) registry.Update {
+	u, _ := s.scan(ctx, time.Time{})
+	return u
+}
+
+// scan is Scan; false when ctx ended first, in which case nothing changed.
+func (s *Source) scan(ctx context.Context, seen time.Time) (registry.Update, bool) {
+	u := registry.Update{Complete: true, Started: time.Now(), Seen: seen}
+	if _, err := os.Stat(s.abs); err != nil {
+		// Its tasks go with their files; the error is shown on the source.
+		s.known = immutable.NewSortedMap[string, struct{}](nil)
+		u.Err = unwrapPath(err)
+		return u, true
+	}
+	roots := registry.Discover(registry.DirFS(s.abs), ".")
+	known := immutable.NewSortedMap[string, struct{}](nil)
+	u.Results = make([]registry.RootResult, 0, len(roots))
+	for _, r := range roots {
+		if ctx.Err() != nil {
+			return registry.Update{}, false
+		}
+		u.Results = append(u.Results, s.load(r))
+		known = known.Set(r, struct{}{})
+	}
+	s.known = known
+	return u, true
+}
+
+// reload re-reads only the task roots that the changed paths touch, and
+// finds roots that appeared or vanished under changed folders. Its cost
+// follows the change, not the size of the source. It returns false when
+// ctx ended first, in which case nothing changed.
+func (s *Source) reload(ctx context.Context, paths []string, seen time.Time) (registry.Update, bool) {
+	u := registry.Update{Started: time.Now(), Seen: seen}
+	if _, err := os.Stat(s.abs); err != nil {
+		s.known = immutable.NewSortedMap[string, struct{}](nil)
+		u.Complete, u.Err = true, unwrapPath(err)
+		return u, true
+	}
+	var scopes []string
+	for _, p := range paths {
+		if rel, ok := s.rel(p); ok {
+			scopes = append(scopes, s.scope(rel))
+		}
+	}
+	known := s.known
+	for _, d := range outermost(scopes) {
+		if ctx.Err() != nil {
+			return registry.Update{}, false
+		}
+		found := registry.Discover(registry.DirFS(s.abs), d)
+		now := make(map[string]bool, len(found))
+		for _, r := range found {
+			now[r] = true
+		}
+		for _, r := range s.knownUnder(d) {
+			if !now[r] {
+				u.Removed = append(u.Removed, r)
+				known = known.Delete(r)
+			}
+		}
+		for _, r := range found {
+			u.Results = append(u.Results, s.load(r))
+			known = known.Set(r, struct{}{})
+		}
+	}
+	s.known = known
+	return u, true
+}
+
+// rel turns an absolute path into a root key, or false when it is outside
+// the source.
+func (s *Source) rel(p string) (string, bool) {
+	r, err := filepath.Rel(s.abs, p)
+	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return filepath.ToSlash(r), true
+}
+
+// scope is the part of the source to re-read for a change at rel: the
+// outermost task root that holds it (a folder inside a task is part of
+// that task, even if it holds a metadata.json of its own), else rel itself.
+func (s *Source) scope(rel string) string {
+	best := rel
+	fsys := registry.DirFS(s.abs)
+	for a := rel; ; a = path.Dir(a) {
+		if _, ok := s.known.Get(a); ok || registry.IsRoot(fsys, a) {
+			best = a
+		}
+		if a == "." {
+			return best
+		}
+	}
+}
+
+func (s *Source) abspath(key string) string { return filepath.Join(s.abs, filepath.FromSlash(key)) }
+
+func (s *Source) displayPath(key string) string {
+	if key == "." {
+		return s.display
+	}
+	return filepath.Join(s.display, filepath.FromSlash(key))
+}
+
+// knownUnder lists the known roots at or under key.
+func (s *Source) knownUnder(key string) []string {
+	var out []string
+	it := s.known.Iterator()
+	if key != "." {
+		it.Seek(key)
+	}
+	for !it.Done() {
+		k, _, _ := it.Next()
+		if key != "." && k != key && !strings.HasPrefix(k, key+"/") {
+			if k > key+"/" {
+				break
+			}
+			continue
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// load reads one task root, folder or archive.
+func (s *Source) load(key string) registry.RootResult {
+	r := registry.Root{Source: s.name, Order: s.order, Key: key, Display: s.displayPath(key)}
+	p := s.abspath(key)
+	if registry.IsZip(p) {
+		return registry.LoadZipFile(r, p)
+	}
+	return registry.LoadDir(r, p)
+}
+
+// outermost drops every key that lies under another key of the list.
+func outermost(keys []string) []string {
+	set := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		set[k] = true
+	}
+	var out []string
+	for k := range set {
+		under := false
+		for a := k; a != "." && !under; {
+			a = path.Dir(a)
+			under = set[a]
+		}
+		if !under {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Group maps a changed path to the task root that holds it, for the
+// watcher's per-task debounce. It only reads the disk, so it is safe to
+// call from the watcher's goroutine.
+func (s *Source) Group(p string) string {
+	rel, ok := s.rel(p)
+	if !ok {
+		return p
+	}
+	group := path.Dir(rel)
+	fsys := registry.DirFS(s.abs)
+	for a := rel; ; a = path.Dir(a) {
+		if registry.IsRoot(fsys, a) {
+			group = a
+		}
+		if a == "." {
+			return group
+		}
+	}
+}
+
+// unwrapPath drops the absolute path that os puts in its errors: the
+// message already names the source as the user gave it.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,138 @@
+package registry
+
+import (
+	"archive/zip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Opener gives a task's files again, long after the load, for lazy
+// content (main.js and tests are read when first asked for, and checked
+// against the digest taken at load), and what to close when done with them.
+type Opener func() (fs.FS, io.Closer, error)
+
+// Root names one task root to load, as a source sees it.
+type Root struct {
+	Source  string // name of the source
+	Order   int    // position of the source in configuration order, which decides conflicts
+	Key     string // root key inside the source, slash-separated ("." when the source is the task)
+	Display string // the root as users see it: a path, a URL; files are named beneath it
+}
+
+// LoadDir loads a task folder on disk. Files are named Display/FILE with
+// the system's separator.
+func LoadDir(r Root, dir string) RootResult {
+	return r.load(dirFS(dir), string(filepath.Separator), func() (fs.FS, io.Closer, error) {
+		return dirFS(dir), io.NopCloser(nil), nil
+	}, 0)
+}
+
+// LoadFS loads a task whose files are the root of fsys, which must stay
+// readable for as long as the task is served (a git tree at a commit, for
+// example). Files are named Display/FILE.
+func LoadFS(r Root, fsys fs.FS) RootResult {
+	return r.load(fsys, "/", func() (fs.FS, io.Closer, error) { return fsys, io.NopCloser(nil), nil }, 0)
+}
+
+// LoadZipFile loads a task archive on disk: a local .zip, a downloaded
+// bundle. Files are named Display!/FILE.
+func LoadZipFile(r Root, path string) RootResult {
+	f, err := os.Open(path)
+	if err != nil {
+		return r.fail(KindIO, unwrapPath(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return r.fail(KindIO, unwrapPath(err))
+	}
+	return r.loadZip(f, st.Size(), func(prefix string) Opener {
+		return func() (fs.FS, io.Closer, error) {
+			f, err := os.Open(path)
+			if err != nil {
+				return nil, nil, err
+			}
+			st, err := f.Stat()
+			if err != nil {
+				f.Close()
+				return nil, nil, err
+			}
+			fsys, err := reopenZip(f, st.Size(), prefix)
+			if err != nil {
+				f.Close()
+				return nil, nil, fmt.Errorf("%s: %w", path, err)
+			}
+			return fsys, f, nil
+		}
+	})
+}
+
+// LoadZip loads a task archive held in memory or any io.ReaderAt, which
+// must stay readable for as long as the task is served.
+func LoadZip(r Root, ra io.ReaderAt, size int64) RootResult {
+	return r.loadZip(ra, size, func(prefix string) Opener {
+		return func() (fs.FS, io.Closer, error) {
+			fsys, err := reopenZip(ra, size, prefix)
+			if err != nil {
+				return nil, nil, err
+			}
+			return fsys, io.NopCloser(nil), nil
+		}
+	})
+}
+
+func (r Root) loadZip(ra io.ReaderAt, size int64, opener func(prefix string) Opener) RootResult {
+	fsys, prefix, err := openZip(ra, size)
+	if err != nil {
+		return r.fail(KindArchive, err)
+	}
+	sep := "!/"
+	if prefix != "" {
+		sep += prefix + "/"
+	}
+	res := r.load(fsys, sep, opener(prefix), MaxFileSize)
+	for _, e := range res.Errors {
+		if errors.Is(e.Err, zip.ErrChecksum) || errors.Is(e.Err, zip.ErrFormat) || errors.Is(e.Err, zip.ErrAlgorithm) {
+			e.Kind = KindArchive // a corrupt entry shows up only when it is read
+		}
+	}
+	return res
+}
+
+// reopenZip opens an archive again for lazy content: the task must still
+// sit in the folder it was loaded from.
+func reopenZip(ra io.ReaderAt, size int64, prefix string) (fs.FS, error) {
+	fsys, now, err := openZip(ra, size)
+	if err != nil {
+		return nil, err
+	}
+	if now != prefix {
+		return nil, fmt.Errorf("task folder moved from %q to %q since it was loaded", prefix, now)
+	}
+	return fsys, nil
+}
+
+func (r Root) load(fsys fs.FS, sep string, open Opener, maxFile int64) RootResult {
+	t, errs := loadTask(loadInput{source: r.Source, order: r.Order, root: r.Key, display: r.Display, sep: sep,
+		fsys: fsys, open: open, maxFile: maxFile})
+	return RootResult{Root: r.Key, Task: t, Errors: errs}
+}
+
+// fail is a root that could not be opened at all.
+func (r Root) fail(kind Kind, err error) RootResult {
+	return RootResult{Root: r.Key, Errors: []*LoadError{{Source: r.Source, Root: r.Key, Path: r.Display, Kind: kind, Err: err}}}
+}
+
+// unwrapPath drops the absolute path that os puts in its errors: the
+// message already names the file as the user gave it.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
