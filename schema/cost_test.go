@@ -2,29 +2,38 @@ package schema
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/fssource"
+	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
 
 // loaded is a real registry over the test catalogue.
 func loaded(tb testing.TB) *registry.Snapshot {
 	tb.Helper()
 	reg := registry.New(time.Now, nil)
-	src, err := registry.NewFSSource("catalogue", "../testdata/catalogue", 0)
+	if err := registry.LoadOnce(context.Background(), reg, fsSource(tb, "catalogue", "../testdata/catalogue")); err != nil {
+		tb.Fatal(err)
+	}
+	if s := reg.Snapshot(); s.TaskCount() == 0 {
+		tb.Fatal("the test catalogue loaded no task")
+	}
+	return reg.Snapshot()
+}
+
+// fsSource is an unwatched filesystem source: tests load it by hand.
+func fsSource(tb testing.TB, name, dir string) *fssource.Source {
+	tb.Helper()
+	src, err := fssource.New(fssource.Config{Name: name, Path: dir, Watch: watcher.Config{Mode: watcher.ModeOff}}, 0, slog.New(slog.DiscardHandler))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	idx := reg.AddSource(src)
-	res, err := src.Scan(context.Background())
-	s, _ := reg.Apply(registry.Update{Source: idx, Full: true, Results: res, Err: err})
-	if s.TaskCount() == 0 {
-		tb.Fatal("the test catalogue loaded no task")
-	}
-	return s
+	return src
 }
 
 func readQuery(tb testing.TB, name string) string {

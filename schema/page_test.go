@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/fssource"
 )
 
 // catalogue is a real registry over task folders that a test writes.
@@ -19,17 +20,14 @@ type catalogue struct {
 	tb  testing.TB
 	dir string
 	reg *registry.Registry
-	src *registry.FSSource
+	src *fssource.Source
 	idx int
 }
 
 func newCatalogue(tb testing.TB) *catalogue {
 	tb.Helper()
 	c := &catalogue{tb: tb, dir: tb.TempDir(), reg: registry.New(time.Now, nil)}
-	var err error
-	if c.src, err = registry.NewFSSource("tasks", c.dir, 0); err != nil {
-		tb.Fatal(err)
-	}
+	c.src = fsSource(tb, "tasks", c.dir)
 	c.idx = c.reg.AddSource(c.src)
 	return c
 }
@@ -68,8 +66,9 @@ func (c *catalogue) remove(n int) {
 // rescan loads what is on disk now and returns the snapshot.
 func (c *catalogue) rescan() *registry.Snapshot {
 	c.tb.Helper()
-	res, err := c.src.Scan(context.Background())
-	s, _ := c.reg.Apply(registry.Update{Source: c.idx, Full: true, Results: res, Err: err})
+	u := c.src.Scan(context.Background())
+	u.Source = c.idx
+	s, _ := c.reg.Apply(u)
 	return s
 }
 
