@@ -126,16 +126,13 @@ func TestFeedReplayIsShared(t *testing.T) {
 // root that never loaded has none to give.
 func TestErrorEventsNameTheirTask(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, taskFiles(id1, "1.0.0").under("a"))
+	writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
 	reg := New(time.Now, nil)
-	src, err := NewFSSource(dir, dir, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx := reg.AddSource(src)
+	idx := reg.AddSource(fakeSource{name: dir})
 	scan := func() []Event {
-		res, err := src.Scan(t.Context())
-		_, _, events := reg.apply(Update{Source: idx, Full: true, Results: res, Err: err})
+		u := scanDir(dir, 0)
+		u.Source = idx
+		_, _, events := reg.apply(u)
 		return events
 	}
 	scan()

@@ -23,6 +23,7 @@ var (
 	mergeFiles     = registrytest.Merge
 	writeGenerated = registrytest.WriteGenerated
 	generatedTree  = registrytest.GeneratedTree
+	write          = registrytest.Write
 )
 
 func sortedKeys(f files) []string { return slices.Sorted(maps.Keys(f)) }
@@ -33,22 +34,26 @@ func loadDir(tb testing.TB, dirs ...string) *Snapshot {
 	tb.Helper()
 	reg := New(time.Now, nil)
 	for i, d := range dirs {
-		idx := reg.AddSource(fakeSource{name: d})
-		u := Update{Source: idx, Complete: true}
-		for _, key := range Discover(DirFS(d), ".") {
-			r := Root{Source: d, Order: i, Key: key, Display: filepath.Join(d, filepath.FromSlash(key))}
-			if key == "." {
-				r.Display = d
-			}
-			if IsZip(key) {
-				u.Results = append(u.Results, LoadZipFile(r, filepath.Join(d, key)))
-			} else {
-				u.Results = append(u.Results, LoadDir(r, filepath.Join(d, key)))
-			}
-		}
+		u := scanDir(d, i)
+		u.Source = reg.AddSource(fakeSource{name: d})
 		reg.Apply(u)
 	}
 	return reg.Snapshot()
+}
+
+// scanDir is the complete update of a folder, found and loaded as the
+// filesystem source does.
+func scanDir(d string, order int) Update {
+	u := Update{Complete: true}
+	for _, key := range Discover(DirFS(d), ".") {
+		r := Root{Source: d, Order: order, Key: key, Display: filepath.Join(d, filepath.FromSlash(key))}
+		if IsZip(key) {
+			u.Results = append(u.Results, LoadZipFile(r, filepath.Join(d, key)))
+		} else {
+			u.Results = append(u.Results, LoadDir(r, filepath.Join(d, key)))
+		}
+	}
+	return u
 }
 
 // fakeSource names a source for AddSource; tests here apply updates by hand.
