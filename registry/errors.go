@@ -58,6 +58,20 @@ func (e *LoadError) Location() string {
 	return s
 }
 
+// logAttrs are the error's attributes for a log line. Line and column are
+// left out where there is no position, rather than logged as 0, which
+// reads as a place.
+func (e *LoadError) logAttrs() []any {
+	attrs := []any{"source", e.Source, "path", e.Path}
+	if e.Line > 0 {
+		attrs = append(attrs, "line", e.Line)
+		if e.Column > 0 {
+			attrs = append(attrs, "column", e.Column)
+		}
+	}
+	return append(attrs, "kind", e.Kind, "error", e.Message())
+}
+
 // same reports whether two errors would be shown identically; reloads that
 // produce the same errors must not count as a change.
 func (e *LoadError) same(o *LoadError) bool {

@@ -168,8 +168,7 @@ func (s *Service) observe(ss *serviceSource, snap *Snapshot, changed bool, event
 	for _, e := range events {
 		switch e.Kind {
 		case ErrorRaised:
-			s.log.Warn("load error", "source", e.Error.Source, "path", e.Error.Path, "line", e.Error.Line, "column", e.Error.Column,
-				"kind", e.Error.Kind, "error", e.Error.Message())
+			s.log.Warn("load error", e.Error.logAttrs()...)
 		case ErrorCleared:
 			s.log.Info("load error cleared", "source", e.Error.Source, "path", e.Error.Path)
 		}
