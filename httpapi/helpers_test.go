@@ -26,6 +26,7 @@ type testServer struct {
 	feed *registry.Feed
 	src  *fssource.Source
 	idx  int
+	exec *schema.Executor
 
 	reloads atomic.Int32 // mutation { reload } calls
 }
@@ -47,9 +48,10 @@ func newTestServer(tb testing.TB, dir string) *testServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	ts.exec = &schema.Executor{Schema: sch, Limits: schema.DefaultLimits}
 	ts.Server = httptest.NewServer(New(Config{Registry: reg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Feed: feed,
 		Content:       registry.NewContent(0), // no cache: every bundle is built from the files
-		Executor:      &schema.Executor{Schema: sch, Limits: schema.DefaultLimits},
+		Executor:      ts.exec,
 		WSInitTimeout: 200 * time.Millisecond, MaxSubscriptions: 3, SSEHeartbeat: 20 * time.Millisecond}))
 	tb.Cleanup(ts.Close)
 	return ts
