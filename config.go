@@ -66,6 +66,12 @@ type SourceConfig struct {
 	Timeout  time.Duration     `yaml:"timeout"`
 	Headers  map[string]string `yaml:"headers"`
 	TokenEnv string            `yaml:"token_env"` // bearer token read from this environment variable
+
+	// OCI: the artifact to follow, and how to reach its registry.
+	Ref         string `yaml:"ref"`          // REGISTRY/REPOSITORY:TAG or @DIGEST
+	Username    string `yaml:"username"`     // else the Docker credential store and config
+	PasswordEnv string `yaml:"password_env"` // password or token read from this environment variable
+	PlainHTTP   bool   `yaml:"plain_http"`   // http:// for a registry on loopback
 }
 
 // setting is one row of the defaults table.
@@ -91,9 +97,9 @@ var defaults = []setting{
 	{"watch.max_wait", "1s", "reload at least this often under a constant stream of writes"},
 	{"watch.poll_interval", "1s", "period of mode poll, minimum 100ms (--poll-interval)"},
 	{"watch.rescan_interval", "1m", "full rescan as a safety net; 0 turns it off"},
-	{"registry.cache_dir", "", "bundles of http sources; empty: the user's cache folder"},
-	{"registry.sources[].interval", "30s", "poll period of an http source, minimum 1s"},
-	{"registry.sources[].timeout", "30s", "one request of an http source"},
+	{"registry.cache_dir", "", "bundles of http sources, blobs of oci sources; empty: the user's cache folder"},
+	{"registry.sources[].interval", "30s", "poll period of an http or oci source, minimum 1s"},
+	{"registry.sources[].timeout", "30s", "one request of an http or oci source"},
 }
 
 // defaultValue returns a default from the table, which it must hold.
@@ -176,7 +182,7 @@ func loadConfig(path string) (Config, error) {
 	timeout, _ := time.ParseDuration(defaultValue("registry.sources[].timeout"))
 	dir := filepath.Dir(path)
 	for i, s := range cfg.Registry.Sources {
-		if s.Type == "http" {
+		if s.Type == "http" || s.Type == "oci" {
 			cfg.Registry.Sources[i].Interval = cmp.Or(s.Interval, interval)
 			cfg.Registry.Sources[i].Timeout = cmp.Or(s.Timeout, timeout)
 		}
@@ -291,8 +297,20 @@ func (c *Config) check() error {
 			if s.TokenEnv != "" && os.Getenv(s.TokenEnv) == "" {
 				bad(at+".token_env", "names %s, which is not set", s.TokenEnv)
 			}
+		case "oci":
+			if s.Ref == "" {
+				bad(at, "an oci source needs a ref (REGISTRY/REPOSITORY:TAG or @DIGEST)")
+			}
+			if s.Interval != 0 && s.Interval < time.Second {
+				bad(at+".interval", "is %s: the minimum is 1s", s.Interval)
+			}
+			if (s.Username == "") != (s.PasswordEnv == "") {
+				bad(at, "username and password_env go together")
+			} else if s.PasswordEnv != "" && os.Getenv(s.PasswordEnv) == "" {
+				bad(at+".password_env", "names %s, which is not set", s.PasswordEnv)
+			}
 		default:
-			bad(at+".type", "is %q: want filesystem or http", s.Type)
+			bad(at+".type", "is %q: want filesystem, http or oci", s.Type)
 		}
 	}
 	return errors.Join(errs...)

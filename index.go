@@ -48,17 +48,9 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 func writeIndex(snap *registry.Snapshot, out string) (int, error) {
-	content := registry.NewContent(0) // nothing to keep: each bundle is written once
-	bundles := map[string]registry.Bundle{}
-	idx, errs := registry.BuildIndex(snap, func(t *registry.Task) (registry.Bundle, error) {
-		b, err := content.Bundle(t)
-		if err == nil {
-			bundles[registry.BundlePath(t.ID, t.Version)] = b
-		}
-		return b, err
-	})
-	if len(errs) > 0 {
-		return 0, errors.Join(errs...)
+	idx, bundles, err := bundleAll(snap)
+	if err != nil {
+		return 0, err
 	}
 	for p, b := range bundles {
 		dst := filepath.Join(out, filepath.FromSlash(p))
@@ -74,4 +66,20 @@ func writeIndex(snap *registry.Snapshot, out string) (int, error) {
 		return 0, err
 	}
 	return len(bundles), os.WriteFile(filepath.Join(out, "index.json"), append(data, '\n'), 0o644)
+}
+
+// bundleAll packs every task version of a snapshot as the deterministic zip
+// that index and push publish, listed in an index; bundles are by their
+// path in it.
+func bundleAll(snap *registry.Snapshot) (registry.Index, map[string]registry.Bundle, error) {
+	content := registry.NewContent(0) // nothing to keep: each bundle is used once
+	bundles := map[string]registry.Bundle{}
+	idx, errs := registry.BuildIndex(snap, func(t *registry.Task) (registry.Bundle, error) {
+		b, err := content.Bundle(t)
+		if err == nil {
+			bundles[registry.BundlePath(t.ID, t.Version)] = b
+		}
+		return b, err
+	})
+	return idx, bundles, errors.Join(errs...)
 }

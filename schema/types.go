@@ -120,7 +120,7 @@ func (t *types) build() {
 		Description: "Where tasks come from: a folder, a zip or collection on disk, or another registry over HTTP, and its health.",
 		Fields: graphql.Fields{
 			"name":     field(nn(graphql.String), "The source's name: its path or URL unless the configuration names it.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Name, nil }),
-			"type":     field(nn(graphql.String), "filesystem or http.", func(p graphql.ResolveParams) (any, error) { return string(src[registry.SourceStatus](p).Type), nil }),
+			"type":     field(nn(graphql.String), "The kind of source: filesystem, http, git or oci.", func(p graphql.ResolveParams) (any, error) { return string(src[registry.SourceStatus](p).Type), nil }),
 			"location": field(nn(graphql.String), "Path or URL as configured.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Location, nil }),
 			"status":   field(nn(sourceStatus), "How the source is doing.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Status, nil }),
 			"error": field(graphql.String, "Why the source is degraded or in error.", func(p graphql.ResolveParams) (any, error) {

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	orasregistry "oras.land/oras-go/v2/registry"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry/ocisource"
+)
+
+// runPush validates a task tree as index does, then publishes it to an OCI
+// registry as one catalogue artifact, like `helm push` or `oras push`.
+func runPush(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("push", "[--plain-http] [--username USER --password-env VAR] PATH... REGISTRY/REPOSITORY:TAG",
+		"Checks the tasks under each PATH as index does, then publishes them to an OCI\nregistry as one artifact (one layer per task version) tagged TAG, which\nregistries follow with a source of type oci. A tree with any problem is\nrefused, and its problems printed. Layers the registry has are not sent\nagain. Credentials: --username with --password-env, or else those of the\nDocker config and credential store ($DOCKER_CONFIG or ~/.docker), as\n`docker login` and `oras login` leave them.")
+	plainHTTP := fs.Bool("plain-http", false, "talk HTTP, not HTTPS (a registry on loopback)")
+	username := fs.String("username", "", "`user` name for the registry")
+	passwordEnv := fs.String("password-env", "", "environment `variable` holding the password or token for --username")
+	positional, err := parseArgs(fs, args)
+	if err != nil {
+		return usageError(fs, err, stdout, stderr)
+	}
+	if len(positional) < 2 {
+		return usageError(fs, errors.New("give the task PATHs, then the REGISTRY/REPOSITORY:TAG to push to"), stdout, stderr)
+	}
+	paths, target := positional[:len(positional)-1], positional[len(positional)-1]
+	if ref, err := orasregistry.ParseReference(target); err != nil || ref.Reference == "" || strings.Contains(target, "@") {
+		return usageError(fs, fmt.Errorf("%q is not REGISTRY/REPOSITORY:TAG", target), stdout, stderr)
+	}
+	remote := ocisource.Remote{PlainHTTP: *plainHTTP, Username: *username, DockerConfig: dockerConfigPath(), UserAgent: "ratchet-registry"}
+	if *passwordEnv != "" {
+		if remote.Password = os.Getenv(*passwordEnv); remote.Password == "" {
+			return usageError(fs, fmt.Errorf("--password-env names %s, which is not set", *passwordEnv), stdout, stderr)
+		}
+	}
+	if (remote.Username == "") != (remote.Password == "") {
+		return usageError(fs, errors.New("--username and --password-env go together"), stdout, stderr)
+	}
+
+	snap, problems := loadPaths(ctx, paths)
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(stderr, p)
+		}
+		fmt.Fprintf(stderr, "nothing pushed: %s in %s\n", plural(len(problems), "problem"), strings.Join(paths, ", "))
+		return 1
+	}
+	idx, bundles, err := bundleAll(snap)
+	if err != nil {
+		fmt.Fprintf(stderr, "push: %v\n", err)
+		return 1
+	}
+	layers := make([]ocisource.Layer, 0, len(idx.Tasks))
+	for _, e := range idx.Tasks {
+		layers = append(layers, ocisource.Layer{ID: e.ID, Version: e.Version, Zip: bundles[e.Bundle].Data})
+	}
+	pushed, err := ocisource.Push(ctx, target, remote, layers)
+	if err != nil {
+		fmt.Fprintf(stderr, "push: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "pushed %s@%s: %s, %d uploaded, %d already there\n",
+		target, pushed.Manifest.Digest, plural(len(layers), "task version"), pushed.Uploaded, pushed.Present)
+	return 0
+}
+
+// dockerConfigPath is the config.json that docker, oras and helm read
+// credentials from: $DOCKER_CONFIG/config.json, else ~/.docker/config.json.
+func dockerConfigPath() string {
+	if dir := os.Getenv("DOCKER_CONFIG"); dir != "" {
+		return filepath.Join(dir, "config.json")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".docker", "config.json")
+}

@@ -1,0 +1,355 @@
+package ocisource
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+)
+
+// Source follows a catalogue artifact in an OCI registry: a tag, which it
+// resolves on every poll with one HEAD request, or a digest, which never
+// moves. When the tag moves it fetches the manifest and the layers it does
+// not have, and loads each task zip with the loader local zips use. When
+// the registry fails, what it served before stays.
+type Source struct {
+	name     string
+	ref      string // as configured
+	order    int
+	interval time.Duration
+	repo     *remote.Repository
+	http     *http.Client
+	cache    *cache
+	log      *slog.Logger
+
+	// Bounds on what a registry may send.
+	MaxManifestBytes int64
+	MaxLayers        int
+	MaxLayerBytes    int64
+	Parallel         int // layer downloads at once
+
+	// Last good state, touched only by the goroutine that runs the source.
+	served  digest.Digest // manifest digest whose layers are all loaded
+	results map[string]registry.RootResult
+}
+
+var _ registry.Source = (*Source)(nil)
+
+// Config configures a source.
+type Config struct {
+	Name     string
+	Ref      string // REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@DIGEST
+	Interval time.Duration
+	Remote   Remote
+	CacheDir string // blobs and the last manifest served are kept in its oci/, across restarts; "" is the user's cache folder
+}
+
+// New makes a source. It reaches no network.
+func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
+	repo, hc, err := cfg.Remote.repository(cfg.Ref)
+	if err != nil {
+		return nil, fmt.Errorf("oci source %w", err)
+	}
+	if repo.Reference.Reference == "" {
+		return nil, fmt.Errorf("oci source %s: name a tag (:stable) or a digest (@sha256:...)", cfg.Ref)
+	}
+	dir := cfg.CacheDir
+	if dir == "" {
+		user, err := os.UserCacheDir()
+		if err != nil {
+			user = os.TempDir()
+		}
+		dir = filepath.Join(user, "ratchet-registry")
+	}
+	c, err := newCache(filepath.Join(dir, "oci"))
+	if err != nil {
+		return nil, fmt.Errorf("oci source %s: %w", cfg.Ref, err)
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Minute
+	}
+	name := cfg.Name
+	if name == "" {
+		name = cfg.Ref
+	}
+	return &Source{name: name, ref: cfg.Ref, order: order, interval: cfg.Interval, repo: repo, http: hc, cache: c, log: log,
+		MaxManifestBytes: 4 << 20, MaxLayers: 10000, MaxLayerBytes: registry.MaxArchiveSize, Parallel: 4,
+		results: map[string]registry.RootResult{}}, nil
+}
+
+func (s *Source) Name() string              { return s.name }
+func (s *Source) Type() registry.SourceType { return registry.SourceOCI }
+func (s *Source) Location() string          { return s.ref }
+
+// Revision is the digest of the manifest served, "" before the first load.
+func (s *Source) Revision() string { return s.served.String() }
+
+// Run loads the artifact now, then polls the tag every interval (backing
+// off while it fails) until ctx ends.
+func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-chan registry.Rescan) error {
+	defer s.http.CloseIdleConnections()
+	return registry.Poll(ctx, s.interval, s.Load, apply, rescan)
+}
+
+// pinned is the digest the reference names, if it names one.
+func (s *Source) pinned() (digest.Digest, bool) {
+	d, err := s.repo.Reference.Digest()
+	return d, err == nil
+}
+
+// Load resolves the reference and, when it moved, loads the artifact. A
+// failure leaves what is served as it was; before anything is served, it
+// serves the artifact saved at the last success, from the cache.
+func (s *Source) Load(ctx context.Context) registry.Update {
+	u := registry.Update{Started: time.Now()}
+	u.Results, u.Complete, u.Err = s.load(ctx)
+	return u
+}
+
+func (s *Source) load(ctx context.Context) (results []registry.RootResult, complete bool, err error) {
+	if d, ok := s.pinned(); ok {
+		if s.served == d {
+			return s.current(), true, nil // a digest never moves: nothing to ask
+		}
+		if desc, _, err := s.cache.last(s.ref); err == nil && desc.Digest == d {
+			return s.artifact(ctx, desc, true) // fetches only layers missing from the cache
+		}
+	}
+	desc, err := s.repo.Resolve(ctx, s.repo.Reference.Reference)
+	if err != nil {
+		return s.failed(ctx, fmt.Errorf("resolve %s: %w", s.ref, s.describe(err)))
+	}
+	if desc.Digest == s.served {
+		return s.current(), true, nil
+	}
+	results, complete, err = s.artifact(ctx, desc, true)
+	if !complete {
+		return s.failed(ctx, err)
+	}
+	return results, complete, err
+}
+
+// failed keeps what is served; before anything is, it serves the artifact
+// saved at the last success, from the cache.
+func (s *Source) failed(ctx context.Context, cause error) ([]registry.RootResult, bool, error) {
+	if len(s.results) > 0 {
+		return nil, false, cause
+	}
+	desc, at, err := s.cache.last(s.ref)
+	if err != nil {
+		return nil, false, cause
+	}
+	results, complete, err := s.artifact(ctx, desc, false)
+	if !complete {
+		return nil, false, errors.Join(cause, fmt.Errorf("the artifact saved at %s cannot be served either: %w", at.UTC().Format(time.RFC3339), err))
+	}
+	return results, true, fmt.Errorf("%w; serving %s, saved at %s", cause, desc.Digest, at.UTC().Format(time.RFC3339))
+}
+
+// current is the last result, as a full update.
+func (s *Source) current() []registry.RootResult {
+	out := make([]registry.RootResult, 0, len(s.results))
+	for _, r := range s.results {
+		out = append(out, r)
+	}
+	return out
+}
+
+// artifact reads a manifest and loads its task layers: those loaded
+// before keep their result, the others come from the cache or, when fetch
+// is set, from the registry. When it is not complete, nothing changed;
+// when it is, err says which layers could not be fetched (each is an error
+// on its task).
+func (s *Source) artifact(ctx context.Context, desc ocispec.Descriptor, fetch bool) ([]registry.RootResult, bool, error) {
+	manifest, err := s.manifest(ctx, desc, fetch)
+	if err != nil {
+		return nil, false, err
+	}
+	var layers []ocispec.Descriptor
+	roots := map[string]bool{}
+	for _, l := range manifest.Layers {
+		if isTaskLayer(l) {
+			layers = append(layers, l)
+			roots[rootOf(l)] = !roots[rootOf(l)] // false when seen twice
+		}
+	}
+	if len(layers) == 0 {
+		return nil, false, fmt.Errorf("%s (%s) holds no task zip: %s", s.ref, desc.Digest, describeLayers(manifest.Layers))
+	}
+	results := map[string]registry.RootResult{}
+	var mu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(max(s.Parallel, 1))
+	failed := 0
+	for _, l := range layers {
+		root := rootOf(l)
+		if !roots[root] {
+			root += "@" + l.Digest.String() // two layers with one title: both stay, apart
+		}
+		key := root + "\x00" + l.Digest.String()
+		if r, ok := s.results[key]; ok && r.Task != nil {
+			results[key] = r
+			continue
+		}
+		g.Go(func() error {
+			r, ok := s.layer(ctx, l, root, fetch)
+			mu.Lock()
+			defer mu.Unlock()
+			results[key] = r
+			if !ok {
+				failed++
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if ctx.Err() != nil {
+		return nil, false, ctx.Err()
+	}
+	s.results = results
+	if failed > 0 {
+		// Not served yet: the next poll asks again for the layers that failed.
+		s.served = ""
+		return s.current(), true, fmt.Errorf("%s (%s): %d of %d layers could not be fetched", s.ref, desc.Digest, failed, len(layers))
+	}
+	s.served = desc.Digest
+	if fetch {
+		if err := s.cache.save(s.ref, desc); err != nil {
+			s.log.Warn("cannot save the manifest for restarts", "source", s.name, "error", err)
+		}
+	}
+	return s.current(), true, nil
+}
+
+// manifest reads and checks the artifact's manifest.
+func (s *Source) manifest(ctx context.Context, desc ocispec.Descriptor, fetch bool) (*ocispec.Manifest, error) {
+	fail := func(err error) (*ocispec.Manifest, error) {
+		return nil, fmt.Errorf("%s manifest %s: %w", s.ref, desc.Digest, err)
+	}
+	if !slices.Contains(manifestTypes, desc.MediaType) {
+		return fail(fmt.Errorf("media type is %q: want an artifact manifest (%s)", desc.MediaType, strings.Join(manifestTypes, " or ")))
+	}
+	if desc.Size > s.MaxManifestBytes {
+		return fail(fmt.Errorf("%d bytes, over the %d-byte limit", desc.Size, s.MaxManifestBytes))
+	}
+	p, ok := s.cache.has(desc)
+	if !ok {
+		if !fetch {
+			return fail(errors.New("not in the cache"))
+		}
+		rc, err := s.repo.Fetch(ctx, desc)
+		if err != nil {
+			return fail(s.describe(err))
+		}
+		p, err = s.cache.put(desc, rc)
+		rc.Close()
+		if err != nil {
+			return fail(err)
+		}
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return fail(err)
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fail(fmt.Errorf("not valid JSON: %w", err))
+	}
+	if len(m.Layers) > s.MaxLayers {
+		return fail(fmt.Errorf("%d layers, over the limit of %d", len(m.Layers), s.MaxLayers))
+	}
+	return &m, nil
+}
+
+// layer loads one task layer; ok is false when it could not be fetched.
+func (s *Source) layer(ctx context.Context, l ocispec.Descriptor, root string, fetch bool) (res registry.RootResult, ok bool) {
+	display := fmt.Sprintf("%s@%s", s.repo.Reference.Registry+"/"+s.repo.Reference.Repository, shortDigest(l.Digest))
+	if t := l.Annotations[ocispec.AnnotationTitle]; t != "" {
+		display += ":" + t
+	}
+	fail := func(kind registry.Kind, err error) (registry.RootResult, bool) {
+		s.log.Warn("layer not loaded", "source", s.name, "layer", display, "error", err)
+		return registry.RootResult{Root: root, Errors: []*registry.LoadError{{Source: s.name, Root: root, Path: display, Kind: kind, Err: err}}}, kind != registry.KindFetch
+	}
+	if l.Size > s.MaxLayerBytes || l.Size < 0 {
+		return fail(registry.KindArchive, fmt.Errorf("layer is %d bytes, over the %d-byte limit", l.Size, s.MaxLayerBytes))
+	}
+	p, cached := s.cache.has(l)
+	if !cached {
+		if !fetch {
+			return fail(registry.KindFetch, fmt.Errorf("layer %s is not in the cache", l.Digest))
+		}
+		rc, err := s.repo.Fetch(ctx, l)
+		if err != nil {
+			return fail(registry.KindFetch, fmt.Errorf("fetch layer %s: %w", l.Digest, s.describe(err)))
+		}
+		p, err = s.cache.put(l, rc)
+		rc.Close()
+		if err != nil {
+			return fail(registry.KindFetch, fmt.Errorf("fetch layer %s: %w", l.Digest, err))
+		}
+	}
+	res = registry.LoadZipFile(registry.Root{Source: s.name, Order: s.order, Key: root, Display: display}, p)
+	if t := res.Task; t != nil {
+		id, version := l.Annotations[AnnotationUUID], l.Annotations[AnnotationVersion]
+		if (id != "" && id != t.ID) || (version != "" && version != t.Version) {
+			return fail(registry.KindInvalid, fmt.Errorf("layer holds task %s %s, but its annotations say %s %s", t.ID, t.Version, id, version))
+		}
+	}
+	return res, true
+}
+
+func shortDigest(d digest.Digest) string {
+	if e := d.Encoded(); len(e) > 12 {
+		return string(d.Algorithm()) + ":" + e[:12]
+	}
+	return d.String()
+}
+
+// describeLayers lists the media types of an artifact's layers, for the
+// message that says none of them is a task.
+func describeLayers(layers []ocispec.Descriptor) string {
+	if len(layers) == 0 {
+		return "it has no layers"
+	}
+	counts := map[string]int{}
+	for _, l := range layers {
+		counts[l.MediaType]++
+	}
+	var parts []string
+	for _, t := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[t], t))
+	}
+	return "its layers are " + strings.Join(parts, ", ") + fmt.Sprintf("; a task layer is %s or %s", MediaTypeTask, mediaTypeZip)
+}
+
+// describe says in words what oras-go reports tersely; its other errors
+// already say what the registry answered.
+func (s *Source) describe(err error) error {
+	switch {
+	case errors.Is(err, errdef.ErrNotFound):
+		return fmt.Errorf("not found in the registry: %w", err)
+	case errors.Is(err, auth.ErrBasicCredentialNotFound):
+		return fmt.Errorf("%w: the registry asks for credentials and none are configured for %s (docker login %[2]s, or username and password_env)",
+			err, s.repo.Reference.Registry)
+	}
+	return err
+}

@@ -1,0 +1,145 @@
+package ocisource
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestFollowTag(t *testing.T) {
+	reg := startRegistry(t)
+	ref := reg.Addr + "/acme/tasks:stable"
+	first := push(t, ref, layer(t, id1, "1.0.0"), layer(t, id2, "1.0.0"))
+	f := follow(t, Config{Ref: ref})
+
+	// First load: every task of the artifact, its place showing the layer.
+	snap, err := f.poll(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := versions(snap), []string{"1 1.0.0", "2 1.0.0"}; !slices.Equal(got, want) {
+		t.Fatalf("first load: got %v, want %v", got, want)
+	}
+	if got := f.src.Revision(); got != first.Manifest.Digest.String() {
+		t.Errorf("revision: got %s, want %s", got, first.Manifest.Digest)
+	}
+	task, _ := snap.Task(id1, "1.0.0")
+	if want := reg.Addr + "/acme/tasks@sha256:"; !strings.HasPrefix(task.Path, want) || !strings.HasSuffix(task.Path, ":"+id1+"-1.0.0.zip") {
+		t.Errorf("path: got %s, want %s...:%s-1.0.0.zip", task.Path, want, id1)
+	}
+
+	// An unchanged tag costs one HEAD request.
+	reg.take()
+	if _, err := f.poll(t); err != nil {
+		t.Fatal(err)
+	}
+	if reqs, _ := reg.take(); len(reqs) != 1 || reqs[0] != "HEAD /v2/acme/tasks/manifests/stable" {
+		t.Errorf("unchanged tag: got requests %v, want one HEAD of the manifest", reqs)
+	}
+
+	// A new push reaches the catalogue; a task it no longer holds goes; only
+	// the new layer is downloaded.
+	push(t, ref, layer(t, id1, "1.0.0"), layer(t, id1, "1.1.0"), layer(t, id3, "2.0.0-rc.1"))
+	snap, err = f.poll(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := versions(snap), []string{"1 1.0.0", "1 1.1.0", "3 2.0.0-rc.1"}; !slices.Equal(got, want) {
+		t.Fatalf("after a new push: got %v, want %v", got, want)
+	}
+	reqs, _ := reg.take()
+	if got := count(reqs, "GET", "/blobs/"); got != 2 {
+		t.Errorf("after a new push: got %d blob downloads (%v), want 2: the layers not seen before", got, reqs)
+	}
+}
+
+func TestRegistryGoesAway(t *testing.T) {
+	reg := startRegistry(t)
+	ref := reg.Addr + "/acme/tasks:stable"
+	push(t, ref, layer(t, id1, "1.0.0"))
+	cache := t.TempDir()
+	f := follow(t, Config{Ref: ref, CacheDir: cache})
+	if _, err := f.poll(t); err != nil {
+		t.Fatal(err)
+	}
+
+	// The registry goes away: the last good artifact stays, the error says
+	// which ref and why.
+	reg.stop()
+	snap, err := f.poll(t)
+	if err == nil || !strings.Contains(err.Error(), ref) || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("registry gone: got error %v, want one naming %s and the refused connection", err, ref)
+	}
+	if got, want := versions(snap), []string{"1 1.0.0"}; !slices.Equal(got, want) {
+		t.Errorf("registry gone: got %v, want the last good %v", got, want)
+	}
+	if st := snap.Sources()[0]; st.Status != "degraded" || !strings.Contains(st.Error, "connection refused") {
+		t.Errorf("registry gone: source status %q (%s), want degraded with the reason", st.Status, st.Error)
+	}
+
+	// A restart with the registry down serves the artifact saved at the last
+	// success, from the cache alone, and says so.
+	restarted := follow(t, Config{Ref: ref, CacheDir: cache})
+	snap, err = restarted.poll(t)
+	if err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "saved at") {
+		t.Fatalf("restart with the registry down: got error %v, want the refused connection and the saved artifact", err)
+	}
+	if got, want := versions(snap), []string{"1 1.0.0"}; !slices.Equal(got, want) {
+		t.Fatalf("restart with the registry down: got %v, want %v", got, want)
+	}
+	// Its content is read lazily from the cached layer.
+	task, _ := snap.Task(id1, "1.0.0")
+	if js, err := registry.NewContent(0).Read(task, "main.js"); err != nil || !strings.Contains(string(js), "function") {
+		t.Errorf("main.js of a task served from the cache: got %q, %v", js, err)
+	}
+
+	// The registry comes back with the same artifact: one HEAD, and the
+	// error clears.
+	reg.take()
+	reg.restart()
+	snap, err = restarted.poll(t)
+	if err != nil {
+		t.Fatalf("registry back: %v", err)
+	}
+	if st := snap.Sources()[0]; st.Status != "ok" {
+		t.Errorf("registry back: source status %q (%s), want ok", st.Status, st.Error)
+	}
+	if reqs, _ := reg.take(); len(reqs) != 1 || !strings.HasPrefix(reqs[0], "HEAD ") {
+		t.Errorf("registry back with the same artifact: got %v, want one HEAD", reqs)
+	}
+}
+
+// TestPinnedDigest follows a digest: it never moves, so once loaded it costs
+// no request, and a restart serves it from the cache even while the
+// registry is down, with nothing to report.
+func TestPinnedDigest(t *testing.T) {
+	reg := startRegistry(t)
+	pushed := push(t, reg.Addr+"/acme/tasks:stable", layer(t, id1, "1.0.0"))
+	ref := reg.Addr + "/acme/tasks@" + pushed.Manifest.Digest.String()
+	cache := t.TempDir()
+	f := follow(t, Config{Ref: ref, CacheDir: cache})
+	if snap, err := f.poll(t); err != nil || !slices.Equal(versions(snap), []string{"1 1.0.0"}) {
+		t.Fatalf("first load: got %v, %v", versions(snap), err)
+	}
+	push(t, reg.Addr+"/acme/tasks:stable", layer(t, id2, "1.0.0")) // the tag moves; the digest does not
+	reg.take()
+	if snap, err := f.poll(t); err != nil || !slices.Equal(versions(snap), []string{"1 1.0.0"}) {
+		t.Fatalf("second poll: got %v, %v", versions(snap), err)
+	}
+	if reqs, _ := reg.take(); len(reqs) != 0 {
+		t.Errorf("second poll: got requests %v, want none", reqs)
+	}
+
+	reg.stop()
+	restarted := follow(t, Config{Ref: ref, CacheDir: cache})
+	snap, err := restarted.poll(t)
+	if err != nil || !slices.Equal(versions(snap), []string{"1 1.0.0"}) {
+		t.Fatalf("restart with the registry down: got %v, %v; want the pinned task and no error", versions(snap), err)
+	}
+}
