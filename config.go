@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,7 +122,7 @@ func defaultsTable() string {
 		if s.value == "" {
 			v = "(empty)"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", s.key, v, s.about)
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", s.key, v, strings.ReplaceAll(s.about, "|", `\|`))
 	}
 	return b.String()
 }
@@ -157,6 +158,8 @@ type configError struct {
 	Where string // FILE:LINE, or the flag that set the value
 	Key   string // as a user writes it: watch.poll_interval
 	Msg   string
+
+	unknown bool // an unknown key, which does not stop the decoding
 }
 
 func (e *configError) Error() string {
@@ -175,8 +178,11 @@ func loadConfig(path string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("read configuration: %w", err)
 	}
-	if err := decodeConfig(path, data, &cfg); err != nil {
-		return cfg, err
+	// Unknown keys do not stop the decoding, so that they are reported
+	// together with the values that are out of range.
+	unknown := decodeConfig(path, data, &cfg)
+	if unknown != nil && !onlyUnknownKeys(unknown) {
+		return cfg, unknown
 	}
 	interval, _ := time.ParseDuration(defaultValue("registry.sources[].interval"))
 	timeout, _ := time.ParseDuration(defaultValue("registry.sources[].timeout"))
@@ -193,7 +199,48 @@ func loadConfig(path string) (Config, error) {
 	if cfg.Registry.CacheDir != "" && !filepath.IsAbs(cfg.Registry.CacheDir) {
 		cfg.Registry.CacheDir = filepath.Join(dir, cfg.Registry.CacheDir)
 	}
-	return cfg, cfg.check()
+	return cfg, inFileOrder(unknown, cfg.check())
+}
+
+func onlyUnknownKeys(err error) bool {
+	for _, e := range unwrapAll(err) {
+		var ce *configError
+		if !errors.As(e, &ce) || !ce.unknown {
+			return false
+		}
+	}
+	return true
+}
+
+func unwrapAll(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// inFileOrder joins configuration errors in the order of their lines.
+func inFileOrder(errs ...error) error {
+	var all []error
+	for _, e := range errs {
+		all = append(all, unwrapAll(e)...)
+	}
+	line := func(e error) int {
+		var ce *configError
+		if errors.As(e, &ce) {
+			if _, n, ok := strings.Cut(ce.Where, ":"); ok {
+				if i, err := strconv.Atoi(n); err == nil {
+					return i
+				}
+			}
+		}
+		return 1 << 30 // flags and places unknown go last
+	}
+	slices.SortStableFunc(all, func(a, b error) int { return cmp.Compare(line(a), line(b)) })
+	return errors.Join(all...)
 }
 
 // decodeConfig decodes YAML over cfg. It first walks the document against
@@ -211,13 +258,13 @@ func decodeConfig(file string, data []byte, cfg *Config) error {
 		cfg.where = map[string]string{}
 	}
 	errs := walkConfig(file, root.Content[0], configType, "", cfg.where)
-	if len(errs) > 0 {
+	if len(errs) > 0 && !onlyUnknownKeys(errors.Join(errs...)) {
 		return errors.Join(errs...)
 	}
 	if err := root.Content[0].Decode(cfg); err != nil {
 		return yamlErrors(file, err)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // yamlErrors turns yaml.v3's errors, which may hold several lines, into

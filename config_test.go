@@ -26,8 +26,11 @@ func TestConfigErrors(t *testing.T) {
 			`c.yaml:2: watch.colour: is not a known key; known keys: mode, debounce, max_wait, poll_interval, rescan_interval`}},
 		{"unit missing", "watch:\n  debounce: 50\n", []string{
 			`c.yaml:2: watch.debounce: is 50 without a unit: write 50ms, 50s or 50m`}},
-		{"source fields", "registry:\n  sources:\n    - type: http\n      url: ftp://x\n      interval: 10ms\n    - {type: filesystem, pth: x}\n", []string{
-			`c.yaml:6: registry.sources[1].pth: is not a known key; did you mean path?`}},
+		{"unknown keys and bad values together", "registry:\n  sources:\n    - type: http\n      url: ftp://x\n      interval: 10ms\n    - {type: filesystem, pth: x}\n", []string{
+			`c.yaml:4: registry.sources[0].url: is "ftp://x": an http source needs an http:// or https:// url`,
+			`c.yaml:5: registry.sources[0].interval: is 10ms: the minimum is 1s`,
+			`c.yaml:6: registry.sources[1].pth: is not a known key; did you mean path?`,
+			`c.yaml:6: registry.sources[1]: a filesystem source needs a path`}},
 		{"source values", "registry:\n  sources:\n    - type: http\n      url: ftp://x\n      interval: 10ms\n    - {type: filesystem}\n", []string{
 			`c.yaml:4: registry.sources[0].url: is "ftp://x": an http source needs an http:// or https:// url`,
 			`c.yaml:5: registry.sources[0].interval: is 10ms: the minimum is 1s`,

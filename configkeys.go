@@ -64,7 +64,7 @@ func walkConfig(file string, n *yaml.Node, t reflect.Type, path string, where ma
 				} else {
 					msg += "; known keys: " + strings.Join(names, ", ")
 				}
-				errs = append(errs, &configError{Where: at(k), Key: key, Msg: msg})
+				errs = append(errs, &configError{Where: at(k), Key: key, Msg: msg, unknown: true})
 				continue
 			}
 			where[key] = at(k)
