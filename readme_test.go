@@ -80,7 +80,7 @@ func TestREADMEExamples(t *testing.T) {
 func shellWords(tb testing.TB, s string) []string {
 	tb.Helper()
 	var words []string
-	for _, m := range regexp.MustCompile(`"([^"\\$` + "`" + `]*)"|(\S+)`).FindAllStringSubmatch(s, -1) {
+	for _, m := range regexp.MustCompile(`"([^"\\$`+"`"+`]*)"|(\S+)`).FindAllStringSubmatch(s, -1) {
 		if strings.ContainsAny(m[2], `'"\$|&;<>`+"`") {
 			tb.Fatalf("%q needs a real shell", s)
 		}
