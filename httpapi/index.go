@@ -26,11 +26,15 @@ type indexHandler struct {
 	generation int64
 	body       []byte
 	etag       string
-	// known remembers each listed task's bundle by task digest. A task
-	// that turns stale cannot be bundled from its (changed) files any
-	// more, but it is still served, so it stays listed: a registry pulling
-	// from this one has that bundle already.
+	// known remembers each listed task's bundle (its sha256 and size) by
+	// task digest. Bundles are deterministic, so a task whose digest was
+	// listed before costs nothing: after one saved file the index builds
+	// that task's bundle alone. And a task that turns stale, which cannot
+	// be bundled from its (changed) files any more but is still served,
+	// stays listed: a registry pulling from this one has that bundle.
 	known map[string]registry.Bundle
+	// bundle builds one task's bundle (Content.Bundle; tests count calls).
+	bundle func(*registry.Task) (registry.Bundle, error)
 }
 
 // index renders the index for the current snapshot once per generation.
@@ -45,10 +49,10 @@ func (h *indexHandler) index() ([]byte, string) {
 	}
 	known := map[string]registry.Bundle{}
 	idx, errs := registry.BuildIndex(snap, func(t *registry.Task) (registry.Bundle, error) {
-		b, err := h.content.Bundle(t)
-		if err != nil {
-			var ok bool
-			if b, ok = h.known[t.Digest]; !ok {
+		b, ok := h.known[t.Digest]
+		if !ok {
+			var err error
+			if b, err = h.bundle(t); err != nil {
 				return b, err
 			}
 		}

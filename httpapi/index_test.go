@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -78,5 +81,31 @@ func TestIndexKeepsStaleTasks(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusConflict {
 		t.Errorf("bundle of a stale task whose files changed: got %d, want 409", resp.StatusCode)
+	}
+}
+
+// TestIndexCostFollowsChange: after one saved file, the index builds that
+// task's bundle alone; the others are known by their digests.
+func TestIndexCostFollowsChange(t *testing.T) {
+	ts, dir := liveServer(t)
+	content := registry.NewContent(0) // no cache: a bundle asked for is built
+	built := map[string]int{}
+	h := &indexHandler{reg: ts.reg, content: content, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		bundle: func(task *registry.Task) (registry.Bundle, error) {
+			built[task.ID+"@"+task.Version]++
+			return content.Bundle(task)
+		}}
+	first, _ := h.index()
+	if len(built) != 5 {
+		t.Fatalf("first index: built %v, want every one of the 5 versions", built)
+	}
+	clear(built)
+	ts.relabel(t, dir, "Plus")
+	second, _ := h.index()
+	if want := map[string]int{addTaskID + "@1.0.0": 1}; !maps.Equal(built, want) {
+		t.Errorf("after one save: built %v, want %v", built, want)
+	}
+	if bytes.Equal(first, second) {
+		t.Error("the index did not change with the task")
 	}
 }

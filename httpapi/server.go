@@ -118,6 +118,7 @@ func New(cfg Config) *Server {
 	r.With(middleware.Compress(5)).Handle("/graphiql", graphiql)
 	r.With(middleware.Compress(5)).Handle("/graphiql/*", graphiql)
 	idx := &indexHandler{reg: cfg.Registry, content: cfg.Content, log: cfg.Log}
+	idx.bundle = cfg.Content.Bundle
 	r.Get("/v1/index.json", idx.serveIndex)
 	r.Get("/v1/tasks/{id}/{file}", idx.serveBundle)
 	r.Get("/schemas/{name}", serveTaskSchema)

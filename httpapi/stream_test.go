@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -359,5 +360,45 @@ func TestSSEGetMutation(t *testing.T) {
 	}
 	if n := ts.reloads.Load(); n != 0 {
 		t.Errorf("the mutation ran %d times", n)
+	}
+}
+
+// TestReplayShowsItsOwnGeneration: a replayed event is resolved against
+// the snapshot its change made, not today's: the relabel event shows the
+// versions of its moment, not the version added after it.
+func TestReplayShowsItsOwnGeneration(t *testing.T) {
+	ts, dir := liveServer(t)
+	gen := ts.reg.Snapshot().Generation
+	ts.relabel(t, dir, "Plus")
+	copyDir(t, filepath.Join(dir, "add"), filepath.Join(dir, "add-2"))
+	meta := `{"uuid": "6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b", "version": "2.0.0", "label": "Plus two", "description": "d"}`
+	if err := os.WriteFile(filepath.Join(dir, "add-2", "metadata.json"), []byte(meta), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts.rescan(t)
+	q := "subscription($since: Int) { registryEvents(since: $since) { generation kind version task { label availableVersions } } }"
+	_, read := openSSE(t, context.Background(), ts.URL, q, map[string]any{"since": gen}, "")
+	var got []string
+	for range 2 {
+		var m struct {
+			Data struct {
+				RegistryEvents struct {
+					Version string
+					Task    struct {
+						Label             string
+						AvailableVersions []string
+					}
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(nextEvent(read).data), &m); err != nil {
+			t.Fatal(err)
+		}
+		e := m.Data.RegistryEvents
+		got = append(got, fmt.Sprintf("%s %s %v", e.Version, e.Task.Label, e.Task.AvailableVersions))
+	}
+	want := []string{"1.0.0 Plus [1.0.0]", "2.0.0 Plus two [1.0.0 2.0.0]"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
