@@ -3,6 +3,8 @@ package ocisource
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log"
@@ -55,8 +57,8 @@ type testRegistry struct {
 	auths    []string // Authorization headers received
 	user     string   // when set, basic auth is required
 	password string
-	redirect string              // when set, blob GETs are redirected to this host
-	tamper   func([]byte) []byte // when set, changes blob GET bodies
+	redirect string                               // when set, blob GETs are redirected to this host
+	tamper   func(req string, body []byte) []byte // when set, changes blob GET bodies
 }
 
 func startRegistry(tb testing.TB) *testRegistry {
@@ -114,7 +116,7 @@ func (r *testRegistry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		for k, v := range rec.Header() {
 			w.Header()[k] = v
 		}
-		body := tamper(rec.Body.Bytes())
+		body := tamper(req.URL.Path, rec.Body.Bytes())
 		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(body)
@@ -216,4 +218,9 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+func sha256Hex(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }

@@ -120,7 +120,7 @@ func TestHostileArtifacts(t *testing.T) {
 	tests := []struct {
 		name     string
 		limits   func(s *Source)
-		tamper   func([]byte) []byte
+		tamper   func(req string, body []byte) []byte
 		publish  func(tb testing.TB, ref string) // replaces the good artifact at ref
 		wantErr  string                          // error on the source ("" for none)
 		wantTask string                          // error on task 1 ("" for none)
@@ -141,14 +141,14 @@ func TestHostileArtifacts(t *testing.T) {
 		{name: "layer over the limit", limits: func(s *Source) { s.MaxLayerBytes = 100 }, publish: func(tb testing.TB, ref string) {
 			pushArtifact(tb, ref, taskLayer(taskZip(tb, id1, "1.0.0")[:150], id1, "1.0.0"))
 		}, wantTask: "150 bytes, over the 100-byte limit", wantKind: registry.KindArchive, wantGets: 1},
-		{name: "layer that does not match its digest", tamper: func(b []byte) []byte {
+		{name: "layer that does not match its digest", tamper: func(_ string, b []byte) []byte {
 			b = bytes.Clone(b)
 			b[len(b)/2] ^= 0xff
 			return b
 		}, publish: func(tb testing.TB, ref string) {
 			pushArtifact(tb, ref, taskLayer(append(bytes.Clone(good), 0), id1, "1.0.0"))
 		}, wantTask: "does not match its digest", wantKind: registry.KindFetch, wantGets: 2},
-		{name: "layer longer than it says", tamper: func(b []byte) []byte { return append(bytes.Clone(b), 1, 2, 3) },
+		{name: "layer longer than it says", tamper: func(_ string, b []byte) []byte { return append(bytes.Clone(b), 1, 2, 3) },
 			publish: func(tb testing.TB, ref string) {
 				pushArtifact(tb, ref, taskLayer(append(bytes.Clone(good), 0), id1, "1.0.0"))
 			}, wantTask: "Content-Length", wantKind: registry.KindFetch, wantGets: 2},

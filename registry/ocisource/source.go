@@ -47,7 +47,8 @@ type Source struct {
 	Parallel         int // layer downloads at once
 
 	// Last good state, touched only by the goroutine that runs the source.
-	served  digest.Digest // manifest digest whose layers are all loaded
+	served  digest.Digest // the manifest that results come from
+	missing int           // its layers that could not be fetched: the next poll asks again
 	results map[string]registry.RootResult
 }
 
@@ -126,7 +127,7 @@ func (s *Source) Load(ctx context.Context) registry.Update {
 
 func (s *Source) load(ctx context.Context) (results []registry.RootResult, complete bool, err error) {
 	if d, ok := s.pinned(); ok {
-		if s.served == d {
+		if s.served == d && s.missing == 0 {
 			return s.current(), true, nil // a digest never moves: nothing to ask
 		}
 		if desc, _, err := s.cache.last(s.ref); err == nil && desc.Digest == d {
@@ -137,7 +138,7 @@ func (s *Source) load(ctx context.Context) (results []registry.RootResult, compl
 	if err != nil {
 		return s.failed(ctx, fmt.Errorf("resolve %s: %w", s.ref, s.describe(err)))
 	}
-	if desc.Digest == s.served {
+	if desc.Digest == s.served && s.missing == 0 {
 		return s.current(), true, nil
 	}
 	results, complete, err = s.artifact(ctx, desc, true)
@@ -224,13 +225,10 @@ func (s *Source) artifact(ctx context.Context, desc ocispec.Descriptor, fetch bo
 	if ctx.Err() != nil {
 		return nil, false, ctx.Err()
 	}
-	s.results = results
+	s.results, s.served, s.missing = results, desc.Digest, failed
 	if failed > 0 {
-		// Not served yet: the next poll asks again for the layers that failed.
-		s.served = ""
 		return s.current(), true, fmt.Errorf("%s (%s): %d of %d layers could not be fetched", s.ref, desc.Digest, failed, len(layers))
 	}
-	s.served = desc.Digest
 	if fetch {
 		if err := s.cache.save(s.ref, desc); err != nil {
 			s.log.Warn("cannot save the manifest for restarts", "source", s.name, "error", err)

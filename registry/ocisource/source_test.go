@@ -143,3 +143,43 @@ func TestPinnedDigest(t *testing.T) {
 		t.Fatalf("restart with the registry down: got %v, %v; want the pinned task and no error", versions(snap), err)
 	}
 }
+
+// TestFailedLayerIsFetchedAgain checks that a layer that could not be
+// fetched is asked for again at the next poll, though the tag did not move,
+// and only it.
+func TestFailedLayerIsFetchedAgain(t *testing.T) {
+	reg := startRegistry(t)
+	ref := reg.Addr + "/acme/tasks:stable"
+	a, b := layer(t, id1, "1.0.0"), layer(t, id2, "1.0.0")
+	push(t, ref, a, b)
+	bDigest := "sha256:" + sha256Hex(b.Zip)
+	reg.set(func(r *testRegistry) {
+		r.tamper = func(req string, body []byte) []byte {
+			if strings.HasSuffix(req, bDigest) {
+				return append([]byte{}, body[1:]...)
+			}
+			return body
+		}
+	})
+	f := follow(t, Config{Ref: ref})
+	snap, err := f.poll(t)
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 layers could not be fetched") {
+		t.Errorf("first poll: got error %v, want one layer not fetched", err)
+	}
+	if got, want := versions(snap), []string{"1 1.0.0"}; !slices.Equal(got, want) {
+		t.Errorf("first poll: got %v, want %v", got, want)
+	}
+
+	reg.set(func(r *testRegistry) { r.tamper = nil })
+	reg.take()
+	snap, err = f.poll(t)
+	if err != nil {
+		t.Fatalf("second poll: %v", err)
+	}
+	if got, want := versions(snap), []string{"1 1.0.0", "2 1.0.0"}; !slices.Equal(got, want) {
+		t.Errorf("second poll: got %v, want %v", got, want)
+	}
+	if reqs, _ := reg.take(); len(reqs) != 2 || count(reqs, "GET", bDigest) != 1 {
+		t.Errorf("second poll: got requests %v, want the HEAD and the one layer that failed", reqs)
+	}
+}
