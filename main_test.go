@@ -9,10 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 	"go.uber.org/goleak"
 )
 
@@ -25,25 +25,7 @@ type program struct {
 	url    string
 	cancel context.CancelFunc
 	done   chan int
-	logs   *syncBuffer
-}
-
-// syncBuffer collects the program's logs while it writes them.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs   *watchertest.Log // what it logs while it runs
 }
 
 // listening finds the address in text or JSON logs.
@@ -54,7 +36,7 @@ var listening = regexp.MustCompile(`msg"?[=:]"?listening"?[ ,]"?addr"?[=:]"?([0-
 func start(tb testing.TB, args ...string) *program {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &program{cancel: cancel, done: make(chan int, 1), logs: &syncBuffer{}}
+	p := &program{cancel: cancel, done: make(chan int, 1), logs: &watchertest.Log{}}
 	go func() {
 		p.done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), io.Discard, p.logs)
 	}()

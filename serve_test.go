@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 )
 
 const (
@@ -169,7 +170,7 @@ func TestServeConfiguration(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs watchertest.Log
 			code := run(t.Context(), append([]string{"serve"}, tc.args...), &logs, &logs)
 			if code != tc.wantCode || !strings.Contains(logs.String(), tc.wantLog) {
 				t.Errorf("got exit %d with %s, want %d with %q", code, logs.String(), tc.wantCode, tc.wantLog)

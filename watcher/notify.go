@@ -3,17 +3,13 @@ package watcher
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
 )
 
-// loop is what both modes share: the debouncer, its timer, the periodic
+// loop is what every mode shares: the debouncer, its timer, the periodic
 // rescan, and sending.
 type loop struct {
 	w      *Watcher
@@ -70,52 +66,46 @@ func (l *loop) flush(ctx context.Context) error {
 	return nil
 }
 
-// periodic asks for the safety-net rescan that repairs whatever a
-// filesystem failed to report.
-func (l *loop) periodic(ctx context.Context) error {
-	return send(ctx, l.out, Batch{Full: true, Reason: "periodic", First: time.Now()})
-}
-
-func isLimit(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
-}
-
-// runNotify watches every folder of the tree with fsnotify, which has no
-// recursive watch on Linux. It returns errLimit when the kernel refuses.
-func (w *Watcher) runNotify(ctx context.Context, out chan<- Batch, _ bool) error {
-	fw, err := fsnotify.NewWatcher()
-	if err != nil {
-		if isLimit(err) {
-			return fmt.Errorf("%w: %v", errLimit, err)
-		}
-		return fmt.Errorf("start fsnotify: %w", err)
-	}
-	defer fw.Close()
-	n := &notifier{w: w, fw: fw, watched: map[string]bool{}}
-	if _, err := n.addTree(w.root); err != nil {
-		return err
-	}
+// run follows the tree: through fw where it can (nil: nowhere), by
+// polling elsewhere. strict makes a folder that inotify cannot take an
+// error instead of a polled folder.
+func (w *Watcher) run(ctx context.Context, out chan<- Batch, fw *fsnotify.Watcher, budget int, strict bool) error {
 	l := w.newLoop(out)
 	defer l.close()
+	now := time.Now()
+	t := &tree{w: w, fw: fw, budget: budget, strict: strict, watched: map[string]bool{}, poll: newPoller(w.cfg.PollInterval),
+		limit: readSysctl(sysctlWatches), found: func(p string) { l.d.add(p, now) }}
+	if err := t.start(); err != nil {
+		return err
+	}
+	t.logLimit()
 	if l.started(ctx) != nil {
 		return nil
 	}
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	if fw != nil {
+		events, errs = fw.Events, fw.Errors
+	}
+	tick := time.NewTicker(w.cfg.PollInterval)
+	defer tick.Stop()
+	// The round of a tick is done in short steps, each taken when
+	// stepping is ready, so that events and batches are never held up
+	// behind a long walk.
+	var stepping <-chan struct{}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case ev, ok := <-fw.Events:
+		case ev, ok := <-events:
 			if !ok {
 				return nil
 			}
-			if err := n.handle(ev, l.d, time.Now()); err != nil {
-				if errors.Is(err, errRootGone) {
-					// Report everything pending, the removal included.
-					_ = send(ctx, out, Batch{Full: true, Reason: "root removed", First: time.Now()})
-				}
-				return err
+			now = time.Now()
+			if err := t.handle(ev, now); err != nil {
+				return rootGone(ctx, out, err)
 			}
-		case err, ok := <-fw.Errors:
+		case err, ok := <-errs:
 			if !ok {
 				return nil
 			}
@@ -125,9 +115,29 @@ func (w *Watcher) runNotify(ctx context.Context, out chan<- Batch, _ bool) error
 			}
 			w.log.Warn("full rescan: events may have been lost", "root", w.root, "reason", reason, "error", err)
 			l.d.addFull(reason, time.Now())
+		case now = <-tick.C:
+			if _, err := os.Stat(w.root); err != nil {
+				_ = send(ctx, out, Batch{Full: true, Reason: "root removed", First: now})
+				return errRootGone
+			}
+			if t.poll.len() > 0 {
+				t.poll.startTick(now, t)
+				stepping = ready
+				if err := t.drain(now); err != nil {
+					return rootGone(ctx, out, err)
+				}
+			}
+		case <-stepping:
+			now = time.Now()
+			if !t.poll.step(5*time.Millisecond, t) {
+				stepping = nil
+			}
+			if err := t.drain(now); err != nil {
+				return rootGone(ctx, out, err)
+			}
 		case <-l.timer.C:
 		case <-l.rescan:
-			if l.periodic(ctx) != nil {
+			if send(ctx, out, Batch{Full: true, Reason: "periodic", First: time.Now()}) != nil {
 				return nil
 			}
 		}
@@ -137,113 +147,40 @@ func (w *Watcher) runNotify(ctx context.Context, out chan<- Batch, _ bool) error
 	}
 }
 
-type notifier struct {
-	w       *Watcher
-	fw      *fsnotify.Watcher
-	watched map[string]bool
+// ready is always ready to receive from.
+var ready = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// rootGone reports, when the error is the root's removal, everything
+// pending, the removal included.
+func rootGone(ctx context.Context, out chan<- Batch, err error) error {
+	if errors.Is(err, errRootGone) {
+		_ = send(ctx, out, Batch{Full: true, Reason: "root removed", First: time.Now()})
+	}
+	return err
 }
 
 // handle turns one event into changed paths. The event type is only a
 // hint: the registry re-reads whatever the paths point at.
-func (n *notifier) handle(ev fsnotify.Event, d *debouncer, now time.Time) error {
-	if ev.Op == fsnotify.Chmod || n.w.ignored(ev.Name) {
+func (t *tree) handle(ev fsnotify.Event, now time.Time) error {
+	if ev.Op == fsnotify.Chmod || t.w.ignored(ev.Name) {
 		return nil
 	}
 	if ev.Has(fsnotify.Create) {
 		if st, err := os.Stat(ev.Name); err == nil && st.IsDir() {
 			// A folder created or moved in: its files were written before
 			// the watch existed, so they count as new.
-			files, err := n.addTree(ev.Name)
-			if err != nil {
+			if err := t.addTree(ev.Name, now); err != nil {
 				return err
-			}
-			for _, f := range files {
-				d.add(f, now)
 			}
 		}
 	}
 	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
-		n.unwatch(ev.Name)
-		if ev.Name == n.w.root {
-			d.add(ev.Name, now)
+		t.forget(ev.Name)
+		if ev.Name == t.w.root {
+			t.found(ev.Name)
 			return errRootGone
 		}
 	}
-	d.add(ev.Name, now)
+	t.found(ev.Name)
 	return nil
-}
-
-// addTree watches dir and every folder under it, following symlinks but
-// not around cycles, and returns the files it found.
-func (n *notifier) addTree(dir string) ([]string, error) {
-	var files []string
-	var walk func(p string, seen []fileKey) error
-	walk = func(p string, seen []fileKey) error {
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil // gone already: its removal is an event of its own
-		}
-		if !st.IsDir() {
-			if st.Mode().IsRegular() {
-				files = append(files, p)
-			}
-			return nil
-		}
-		k := keyOf(st)
-		for _, s := range seen {
-			if s == k {
-				return nil
-			}
-		}
-		if !n.watched[p] {
-			if err := n.fw.Add(p); err != nil {
-				if isLimit(err) {
-					return fmt.Errorf("%w: watch %s: %v", errLimit, p, err)
-				}
-				return nil
-			}
-			n.watched[p] = true
-		}
-		entries, err := os.ReadDir(p)
-		if err != nil {
-			return nil
-		}
-		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), ".") {
-				continue
-			}
-			if err := walk(filepath.Join(p, e.Name()), append(seen, k)); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	err := walk(dir, nil)
-	n.w.setWatches(len(n.watched))
-	return files, err
-}
-
-// unwatch forgets a folder that was removed or renamed, and all below it.
-// Files are never watched, so for them this is one map lookup.
-func (n *notifier) unwatch(p string) {
-	if !n.watched[p] {
-		return
-	}
-	prefix := p + string(filepath.Separator)
-	for w := range n.watched {
-		if w == p || strings.HasPrefix(w, prefix) {
-			_ = n.fw.Remove(w) // the kernel may have dropped it already
-			delete(n.watched, w)
-		}
-	}
-	n.w.setWatches(len(n.watched))
-}
-
-type fileKey struct{ dev, ino uint64 }
-
-func keyOf(st os.FileInfo) fileKey {
-	if s, ok := st.Sys().(*syscall.Stat_t); ok {
-		return fileKey{uint64(s.Dev), uint64(s.Ino)}
-	}
-	return fileKey{}
 }

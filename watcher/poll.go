@@ -1,97 +1,305 @@
 package watcher
 
 import (
-	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
-// fileState is what polling compares: any difference is a change.
+// fileState is what polling compares: any difference is a change. It is
+// taken with stat alone; polling never reads a file.
 type fileState struct {
 	size  int64
-	mtime time.Time
+	mtime int64 // unix nanoseconds
 	mode  fs.FileMode
 	key   fileKey
 }
 
-// runPoll stats the whole tree every poll interval. It is the mode for
-// filesystems that deliver no events (bind mounts in dev containers,
-// network filesystems) and for when inotify's limits are reached.
-func (w *Watcher) runPoll(ctx context.Context, out chan<- Batch) error {
-	l := w.newLoop(out)
-	defer l.close()
-	prev := w.scanTree()
-	if l.started(ctx) != nil {
-		return nil
+func stateOf(st fs.FileInfo) fileState {
+	return fileState{size: st.Size(), mtime: st.ModTime().UnixNano(), mode: st.Mode(), key: keyOf(st)}
+}
+
+type fileKey struct{ dev, ino uint64 }
+
+func keyOf(st os.FileInfo) fileKey {
+	if s, ok := st.Sys().(*syscall.Stat_t); ok {
+		return fileKey{uint64(s.Dev), uint64(s.Ino)}
 	}
-	tick := time.NewTicker(w.cfg.PollInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-			if _, err := os.Stat(w.root); err != nil {
-				_ = send(ctx, out, Batch{Full: true, Reason: "root removed", First: time.Now()})
-				return errRootGone
-			}
-			cur := w.scanTree()
-			now := time.Now()
-			for p, st := range cur {
-				if old, ok := prev[p]; !ok || old != st {
-					l.d.add(p, now)
-				}
-			}
-			for p := range prev {
-				if _, ok := cur[p]; !ok {
-					l.d.add(p, now)
-				}
-			}
-			prev = cur
-		case <-l.timer.C:
-		case <-l.rescan:
-			if l.periodic(ctx) != nil {
-				return nil
-			}
+	return fileKey{}
+}
+
+// entry is one name in a polled folder. Folders are listed by name only:
+// each has a record of its own.
+type entry struct {
+	name  string
+	dir   bool
+	state fileState // files only
+}
+
+// polledDir is what polling knows of one folder: its own state, whose
+// mtime moves when a name in it is added, removed or renamed, and the
+// state of each file in it, whose mtime moves when it is written in
+// place.
+type polledDir struct {
+	state   fileState
+	entries []entry // sorted by name
+}
+
+// poller checks folders by stat. Each tick it checks the folders that
+// changed lately, then as many of the others as its time budget allows,
+// newest first, going round: the walk is spread over ticks, so a tree too
+// large for one tick costs a bounded share of a core rather than all of it.
+type poller struct {
+	dirs   map[string]*polledDir
+	hot    map[string]time.Time // folders that changed lately, and when
+	order  []string             // the round of the others; may hold forgotten paths
+	cursor int
+	// budget is the time a tick may spend on the round; hotFor is how
+	// long a folder that changed is checked at every tick, and maxHot how
+	// many folders may be (a checkout that touches everything must not
+	// make every tick a full walk).
+	budget, hotFor time.Duration
+	maxHot         int
+
+	// The tick under way: its time, what is left of its budget and of
+	// its round, and the hot folders it has checked already.
+	now     time.Time
+	left    time.Duration
+	todo    int
+	checked map[string]bool
+}
+
+func newPoller(interval time.Duration) *poller {
+	return &poller{dirs: map[string]*polledDir{}, hot: map[string]time.Time{}, checked: map[string]bool{}, budget: interval / 4, hotFor: 10 * time.Minute, maxHot: 1024}
+}
+
+// heat marks a folder as changed at a time: it is checked at every tick
+// for hotFor after. Past maxHot, the folder that changed longest ago
+// goes back to the round.
+func (p *poller) heat(path string, at time.Time) {
+	p.hot[path] = at
+	if len(p.hot) <= p.maxHot {
+		return
+	}
+	var oldest string
+	for q, t := range p.hot {
+		if oldest == "" || t.Before(p.hot[oldest]) {
+			oldest = q
 		}
-		if l.flush(ctx) != nil {
-			return nil
+	}
+	delete(p.hot, oldest)
+}
+
+func (p *poller) len() int { return len(p.dirs) }
+
+// add starts polling a folder from the listing given, stating its files
+// for the baseline that later checks compare with. A folder that is new,
+// or was changed within hotFor, is hot: newest first.
+func (p *poller) add(path string, st fileState, names []entry, isNew bool, now time.Time) {
+	d := &polledDir{state: st, entries: names}
+	newest := st.mtime
+	for i := range d.entries {
+		if d.entries[i].dir {
+			continue
 		}
+		if fst, err := os.Stat(filepath.Join(path, d.entries[i].name)); err == nil {
+			d.entries[i].state = stateOf(fst)
+			newest = max(newest, d.entries[i].state.mtime)
+		}
+	}
+	if _, ok := p.dirs[path]; !ok {
+		p.order = append(p.order, path)
+	}
+	p.dirs[path] = d
+	switch changed := time.Unix(0, newest); {
+	case isNew:
+		p.heat(path, now)
+	case now.Sub(changed) < p.hotFor:
+		p.heat(path, changed)
 	}
 }
 
-// scanTree stats every entry under the root, as discovery would see it.
-func (w *Watcher) scanTree() map[string]fileState {
-	out := map[string]fileState{}
-	var walk func(p string, seen []fileKey)
-	walk = func(p string, seen []fileKey) {
-		st, err := os.Stat(p)
-		if err != nil {
-			return
-		}
-		k := keyOf(st)
-		out[p] = fileState{size: st.Size(), mtime: st.ModTime(), mode: st.Mode(), key: k}
-		if !st.IsDir() {
-			return
-		}
-		for _, s := range seen {
-			if s == k {
-				return
+// forget stops polling path and every folder under it, and reports the
+// files they held (when c is not nil): a loader keyed by file learns
+// that they are gone.
+func (p *poller) forget(path string, c changes) {
+	prefix := path + string(filepath.Separator)
+	for q, d := range p.dirs {
+		if q == path || strings.HasPrefix(q, prefix) {
+			for _, e := range d.entries {
+				if c != nil {
+					c.changed(filepath.Join(q, e.name))
+				}
 			}
-		}
-		entries, err := os.ReadDir(p)
-		if err != nil {
-			return
-		}
-		for _, e := range entries {
-			if !strings.HasPrefix(e.Name(), ".") && !scratch(e.Name()) {
-				walk(filepath.Join(p, e.Name()), append(seen, k))
-			}
+			delete(p.dirs, q)
+			delete(p.hot, q)
 		}
 	}
-	walk(w.root, nil)
-	return out
+	if len(p.order) > 2*len(p.dirs)+64 {
+		p.order = slices.DeleteFunc(p.order, func(q string) bool { _, ok := p.dirs[q]; return !ok })
+		p.cursor = 0
+	}
+}
+
+// changes receives what a check finds: paths that changed, and folders
+// that appeared, for the tree to track.
+type changes interface {
+	changed(path string)
+	appeared(dir string)
+	gone(dir string)
+}
+
+// tick checks the hot folders, then the round from where it stopped,
+// until the budget is spent or every folder has been checked once.
+func (p *poller) tick(now time.Time, c changes) {
+	p.startTick(now, c)
+	for p.step(p.budget, c) {
+	}
+}
+
+// startTick checks the hot folders and opens the round of this tick.
+func (p *poller) startTick(now time.Time, c changes) {
+	p.now, p.left, p.todo = now, p.budget, len(p.order)
+	clear(p.checked)
+	for path, at := range p.hot {
+		d, ok := p.dirs[path]
+		if !ok || now.Sub(at) >= p.hotFor {
+			delete(p.hot, path)
+			continue
+		}
+		p.checked[path] = true
+		p.check(path, d, now, c)
+	}
+}
+
+// step goes on with the round for about d, and at least one folder; false
+// once this tick's round is done. Steps are short so that the loop that
+// runs them sends what it found, and takes events, between them.
+func (p *poller) step(d time.Duration, c changes) bool {
+	start := time.Now()
+	for n := 0; p.todo > 0; n++ {
+		if n > 0 && time.Since(start) >= min(d, p.left) {
+			break
+		}
+		if p.cursor >= len(p.order) {
+			p.cursor = 0
+		}
+		path := p.order[p.cursor]
+		p.cursor++
+		p.todo--
+		if d, ok := p.dirs[path]; ok && !p.checked[path] {
+			p.check(path, d, p.now, c)
+		}
+	}
+	p.left -= time.Since(start)
+	return p.todo > 0 && p.left > 0
+}
+
+// check compares one folder with what it was: its listing when its own
+// state moved, and each file's state.
+func (p *poller) check(path string, d *polledDir, now time.Time, c changes) {
+	st, err := os.Stat(path)
+	if err != nil || !st.IsDir() {
+		c.changed(path)
+		c.gone(path)
+		return
+	}
+	changed := false
+	if cur := stateOf(st); cur != d.state {
+		d.state = cur
+		changed = p.relist(path, d, c) || changed
+	}
+	for i := range d.entries {
+		e := &d.entries[i]
+		if e.dir {
+			continue
+		}
+		fst, err := os.Stat(filepath.Join(path, e.name))
+		if err != nil {
+			continue // a removal: the folder's own state shows it at the next check
+		}
+		if cur := stateOf(fst); cur != e.state {
+			if cur.mode.IsDir() {
+				continue // replaced by a folder: the same
+			}
+			e.state = cur
+			c.changed(filepath.Join(path, e.name))
+			changed = true
+		}
+	}
+	if changed {
+		p.heat(path, now)
+	}
+}
+
+// relist reads a folder whose names changed and reports the difference.
+func (p *poller) relist(path string, d *polledDir, c changes) bool {
+	list, err := listDir(path)
+	if err != nil {
+		c.changed(path)
+		return true
+	}
+	old := map[string]entry{}
+	for _, e := range d.entries {
+		old[e.name] = e
+	}
+	changed := false
+	for i, e := range list {
+		was, ok := old[e.name]
+		delete(old, e.name)
+		full := filepath.Join(path, e.name)
+		switch {
+		case ok && was.dir == e.dir:
+			list[i].state = was.state
+			continue
+		case ok && was.dir:
+			c.gone(full)
+		}
+		changed = true
+		c.changed(full)
+		if e.dir {
+			c.appeared(full)
+		} else if fst, err := os.Stat(full); err == nil {
+			list[i].state = stateOf(fst)
+		}
+	}
+	for name, e := range old {
+		full := filepath.Join(path, name)
+		changed = true
+		c.changed(full)
+		if e.dir {
+			c.gone(full)
+		}
+	}
+	d.entries = list
+	return changed
+}
+
+// listDir lists the names in a folder that a loader would read: hidden
+// names and editor scratch files are left out; symlinks are resolved to
+// say whether they lead to a folder.
+func listDir(path string) ([]entry, error) {
+	des, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]entry, 0, len(des))
+	for _, de := range des {
+		name := de.Name()
+		if strings.HasPrefix(name, ".") || scratch(name) {
+			continue
+		}
+		dir := de.IsDir()
+		if de.Type()&fs.ModeSymlink != 0 {
+			if st, err := os.Stat(filepath.Join(path, name)); err == nil {
+				dir = st.IsDir()
+			}
+		}
+		out = append(out, entry{name: name, dir: dir})
+	}
+	return out, nil
 }

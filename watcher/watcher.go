@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 )
 
 // Modes.
@@ -36,6 +38,14 @@ type Config struct {
 	// MountInfo is read to find filesystems that deliver no events; empty
 	// means /proc/self/mountinfo.
 	MountInfo string
+	// MaxWatches caps the folders watched through inotify. Past it, auto
+	// polls the folders that changed least lately, and fsnotify fails. 0
+	// means, for auto, fs.inotify.max_user_watches less a tenth for the
+	// user's other programs; for fsnotify, what the kernel allows.
+	MaxWatches int
+	// NewNotify starts an inotify instance; nil means fsnotify.NewWatcher.
+	// Tests pass one that fails as it does for a user out of instances.
+	NewNotify func() (*fsnotify.Watcher, error)
 }
 
 // Defaults fills in what the configuration left out.
@@ -58,6 +68,9 @@ func (c Config) withDefaults() Config {
 	if c.MountInfo == "" {
 		c.MountInfo = "/proc/self/mountinfo"
 	}
+	if c.NewNotify == nil {
+		c.NewNotify = fsnotify.NewWatcher
+	}
 	return c
 }
 
@@ -76,9 +89,8 @@ type Watcher struct {
 	cfg  Config
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	mode    string // the mode in force, after any fallback
-	watches int
+	mu     sync.Mutex
+	status Status
 
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -87,7 +99,8 @@ type Watcher struct {
 
 // New makes a watcher of root; Run starts it.
 func New(root string, cfg Config, log *slog.Logger) *Watcher {
-	return &Watcher{root: filepath.Clean(root), cfg: cfg.withDefaults(), log: log, mode: cfg.withDefaults().Mode, ready: make(chan struct{})}
+	cfg = cfg.withDefaults()
+	return &Watcher{root: filepath.Clean(root), cfg: cfg, log: log, status: Status{Mode: cfg.Mode}, ready: make(chan struct{})}
 }
 
 // Ready is closed once the watcher sees every change from then on: its
@@ -97,34 +110,42 @@ func (w *Watcher) Ready() <-chan struct{} { return w.ready }
 
 func (w *Watcher) markReady() { w.readyOnce.Do(func() { close(w.ready) }) }
 
-// Mode is the mode in force: fsnotify, poll or off, once Run has chosen.
-func (w *Watcher) Mode() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.mode
+// Status is how a watcher follows its tree, for people to see.
+type Status struct {
+	// Mode is the mode in force: fsnotify, poll or off once Run has
+	// chosen (auto until then).
+	Mode string
+	// Watches is the number of folders watched through inotify.
+	Watches int
+	// Polled is the number of folders polled: every folder in poll mode;
+	// in fsnotify mode, those past the inotify limit.
+	Polled int
 }
 
-// Watches is the number of folders watched through fsnotify.
-func (w *Watcher) Watches() int {
+// Status is how the watcher follows its tree now.
+func (w *Watcher) Status() Status {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.watches
+	return w.status
 }
+
+// Mode is the mode in force: fsnotify, poll or off, once Run has chosen.
+func (w *Watcher) Mode() string { return w.Status().Mode }
+
+// Watches is the number of folders watched through fsnotify.
+func (w *Watcher) Watches() int { return w.Status().Watches }
 
 func (w *Watcher) setMode(m string) {
 	w.mu.Lock()
-	w.mode = m
+	w.status.Mode = m
 	w.mu.Unlock()
 }
 
-func (w *Watcher) setWatches(n int) {
+func (w *Watcher) setCounts(watches, polled int) {
 	w.mu.Lock()
-	w.watches = n
+	w.status.Watches, w.status.Polled = watches, polled
 	w.mu.Unlock()
 }
-
-// errLimit is a watch that the kernel refused for want of resources.
-var errLimit = errors.New("inotify limit reached")
 
 // Run watches until ctx ends and sends batches on out. It returns when
 // every goroutine it started has stopped.
@@ -150,7 +171,7 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Batch) error {
 		if !errors.Is(err, errRootGone) {
 			return err
 		}
-		w.setWatches(0)
+		w.setCounts(0, 0)
 		w.log.Warn("the watched folder was removed; waiting for it to come back", "root", w.root)
 	}
 }
@@ -159,8 +180,9 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Batch) error {
 // watch is gone with it, so watching starts over when it is back.
 var errRootGone = errors.New("watched folder removed")
 
-// watch runs the configured mode, falling back to polling when fsnotify
-// cannot do the job.
+// watch runs the configured mode. auto falls back to polling, wholly or
+// for the folders past the inotify limit; an explicit fsnotify does not:
+// it fails with a LimitError that names the setting to raise.
 func (w *Watcher) watch(ctx context.Context, out chan<- Batch) error {
 	mode := w.cfg.Mode
 	if mode == ModeAuto {
@@ -169,18 +191,32 @@ func (w *Watcher) watch(ctx context.Context, out chan<- Batch) error {
 			mode = ModePoll
 		}
 	}
-	if mode != ModePoll {
-		w.setMode(ModeFsnotify)
-		err := w.runNotify(ctx, out, mode == ModeAuto)
-		if !errors.Is(err, errLimit) {
-			return err
-		}
-		w.log.Warn("polling: cannot watch every folder", "root", w.root, "error", err,
-			"hint", "raise fs.inotify.max_user_watches or fs.inotify.max_user_instances", "poll_interval", w.cfg.PollInterval)
-		w.setWatches(0)
+	if mode == ModePoll {
+		w.setMode(ModePoll)
+		return w.run(ctx, out, nil, 0, false)
 	}
-	w.setMode(ModePoll)
-	return w.runPoll(ctx, out)
+	fw, err := w.cfg.NewNotify()
+	switch {
+	case err != nil && isLimit(err) && mode == ModeAuto:
+		w.log.Warn("polling: no inotify instance left for this user", "root", w.root, "error", err,
+			"hint", "raise "+sysctlInstances+" (sysctl -w "+sysctlInstances+"=N)", "poll_interval", w.cfg.PollInterval)
+		w.setMode(ModePoll)
+		return w.run(ctx, out, nil, 0, false)
+	case err != nil && isLimit(err):
+		return &LimitError{Root: w.root, Sysctl: sysctlInstances, Now: readSysctl(sysctlInstances), Err: err}
+	case err != nil:
+		return fmt.Errorf("start fsnotify: %w", err)
+	}
+	defer fw.Close()
+	budget := w.cfg.MaxWatches
+	if budget <= 0 {
+		budget = int(^uint(0) >> 1) // fsnotify: what the kernel allows
+		if mode == ModeAuto {
+			budget = autoBudget(readSysctl(sysctlWatches))
+		}
+	}
+	w.setMode(ModeFsnotify)
+	return w.run(ctx, out, fw, budget, mode == ModeFsnotify)
 }
 
 // waitForRoot reports a missing root and waits for it to appear; true

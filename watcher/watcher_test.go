@@ -2,40 +2,25 @@ package watcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// logBuffer collects logs written from the watcher's goroutine.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // waitLog waits for a line of the watcher's log.
 func (r *running) waitLog(t *testing.T, want string) {
@@ -52,7 +37,7 @@ func (r *running) waitLog(t *testing.T, want string) {
 type running struct {
 	w    *Watcher
 	out  chan Batch
-	logs *logBuffer
+	logs *watchertest.Log
 	stop func()
 	dir  string
 }
@@ -61,7 +46,7 @@ type running struct {
 func start(t *testing.T, dir string, cfg Config) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &logBuffer{}
+	logs := &watchertest.Log{}
 	r := &running{out: make(chan Batch), logs: logs, dir: dir}
 	r.w = New(dir, cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	done := make(chan struct{})
@@ -119,14 +104,16 @@ func (r *running) settled(t *testing.T) {
 	t.Fatal("watcher never settled")
 }
 
-func write(t *testing.T, p, content string) {
+// write saves a file, making its folders.
+var write = watchertest.Write
+
+func readFile(t *testing.T, p string) string {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	b, err := os.ReadFile(p)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return string(b)
 }
 
 func fast(mode string) Config {
@@ -409,43 +396,183 @@ func TestScratch(t *testing.T) {
 	}
 }
 
-// TestAutoFallsBackAtTheLimit uses up this user's inotify instances, as a
-// machine full of watchers would: the watcher must poll and say why.
+// outOfInstances starts no inotify instance, as for a user who has used
+// up fs.inotify.max_user_instances: the kernel's EMFILE, injected rather
+// than caused, so that no other test on the machine runs short.
+func outOfInstances() (*fsnotify.Watcher, error) {
+	return nil, fmt.Errorf("couldn't initialize inotify: %w", syscall.EMFILE)
+}
+
+// TestAutoFallsBackAtTheLimit: with no inotify instance to be had, auto
+// polls and says what to raise.
 func TestAutoFallsBackAtTheLimit(t *testing.T) {
-	var held []*fsnotify.Watcher
-	defer func() {
-		for _, w := range held {
-			w.Close()
-		}
-	}()
-	limited := false
-	for range 1 << 16 {
-		w, err := fsnotify.NewWatcher()
-		if err != nil {
-			if !isLimit(err) {
-				t.Fatalf("got %v, want EMFILE", err)
-			}
-			limited = true
-			break
-		}
-		held = append(held, w)
-	}
-	if !limited {
-		t.Fatalf("%d inotify instances and no limit reached: raise the bound of this test", len(held))
-	}
 	dir := t.TempDir()
-	r := start(t, dir, fast(ModeAuto))
-	r.waitLog(t, "cannot watch every folder")
-	for _, w := range held {
-		w.Close()
-	}
-	held = nil
+	cfg := fast(ModeAuto)
+	cfg.NewNotify = outOfInstances
+	r := start(t, dir, cfg)
+	r.waitLog(t, "no inotify instance left")
 	r.settled(t)
 	if r.w.Mode() != ModePoll {
 		t.Errorf("got mode %s, want poll", r.w.Mode())
 	}
 	if !strings.Contains(r.logs.String(), "max_user_instances") {
 		t.Errorf("the log should say what to raise:\n%s", r.logs)
+	}
+}
+
+// TestFsnotifyFailsAtTheLimit: an explicit fsnotify never falls back to
+// polling; it fails, naming the setting to raise.
+func TestFsnotifyFailsAtTheLimit(t *testing.T) {
+	tests := []struct {
+		name       string
+		maxWatches int
+		notify     func() (*fsnotify.Watcher, error)
+		grow       bool // the tree passes the limit after the start
+		want       string
+	}{
+		{"no instance", 0, outOfInstances, false, "fs.inotify.max_user_instances"},
+		{"too many folders", 3, nil, false, "fs.inotify.max_user_watches"},
+		{"a folder too many, later", 5, nil, true, "fs.inotify.max_user_watches"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, d := range []string{"a", "b", "c"} {
+				write(t, filepath.Join(dir, d, "main.js"), "x")
+			}
+			cfg := fast(ModeFsnotify)
+			cfg.MaxWatches, cfg.NewNotify = tc.maxWatches, tc.notify
+			w := New(dir, cfg, slog.New(slog.DiscardHandler))
+			out := make(chan Batch, 100)
+			done := make(chan error, 1)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() { done <- w.Run(ctx, out) }()
+			if tc.grow {
+				<-w.Ready()
+				write(t, filepath.Join(dir, "d", "tests", "a.json"), "{}")
+			}
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				cancel()
+				<-done
+				t.Fatal("Run went on past the limit")
+			}
+			var le *LimitError
+			if !errors.As(err, &le) || le.Sysctl != tc.want || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want a LimitError naming %s", err, tc.want)
+			}
+			if w.Mode() == ModePoll || w.Status().Polled != 0 {
+				t.Errorf("got %+v: it fell back to polling", w.Status())
+			}
+		})
+	}
+}
+
+// TestSplitAtTheLimit gives auto room for 4 watches in a tree of 13
+// folders: the newest are watched, the rest polled, and a save anywhere
+// comes through, in new folders too. The log says so once, with the
+// setting that would cover the tree.
+func TestSplitAtTheLimit(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-time.Hour)
+	for _, task := range []string{"g/a", "g/b", "g/c", "h/d", "h/e"} {
+		write(t, filepath.Join(dir, task, "tests", "x.json"), "{}")
+		write(t, filepath.Join(dir, task, "main.js"), "x")
+		for _, d := range []string{task + "/tests", task, filepath.Dir(task)} {
+			if err := os.Chtimes(filepath.Join(dir, d), old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.Chtimes(dir, old, old); err != nil {
+		t.Fatal(err)
+	}
+	// h/e is where work happens: its folders are the newest.
+	now := time.Now()
+	for _, d := range []string{"h/e", "h/e/tests"} {
+		if err := os.Chtimes(filepath.Join(dir, d), now, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := fast(ModeAuto)
+	cfg.MaxWatches = 4
+	r := start(t, dir, cfg)
+	<-r.w.Ready()
+	if st := r.w.Status(); st != (Status{Mode: ModeFsnotify, Watches: 4, Polled: 9}) {
+		t.Errorf("got %+v, want 4 folders watched and 9 polled", st)
+	}
+	r.waitLog(t, "inotify limit reached")
+	if !strings.Contains(r.logs.String(), "polled=9") || !strings.Contains(r.logs.String(), "sysctl -w fs.inotify.max_user_watches=") {
+		t.Errorf("the log should say how many folders are polled and what to raise:\n%s", r.logs)
+	}
+
+	// Saves in a watched folder and in polled ones: in place, to the same
+	// size (only the time tells), and by rename.
+	for _, p := range []string{"h/e/tests/x.json", "g/a/tests/x.json", "g/b/main.js"} {
+		p = filepath.Join(dir, p)
+		write(t, p, strings.Repeat("y", len(readFile(t, p))))
+		if err := os.Chtimes(p, now.Add(time.Minute), now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		r.waitPath(t, p)
+	}
+	write(t, filepath.Join(dir, "g/c/main.js.tmp"), "renamed in")
+	if err := os.Rename(filepath.Join(dir, "g/c/main.js.tmp"), filepath.Join(dir, "g/c/main.js")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitPath(t, filepath.Join(dir, "g/c/main.js"))
+
+	// A task folder made in a polled folder: its files are new, and it is
+	// followed from then on.
+	write(t, filepath.Join(dir, "g/f/tests/y.json"), "{}")
+	r.waitPath(t, filepath.Join(dir, "g/f/tests/y.json"))
+	write(t, filepath.Join(dir, "g/f/tests/y.json"), "{\"changed\": true}")
+	r.waitPath(t, filepath.Join(dir, "g/f/tests/y.json"))
+
+	// A polled task removed: its files are reported gone.
+	if err := os.RemoveAll(filepath.Join(dir, "g/a")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitPath(t, filepath.Join(dir, "g/a/main.js"))
+	if st := r.w.Status(); st.Watches != 4 || st.Polled != 9 {
+		t.Errorf("got %+v, want 4 watched and 9 polled (two folders in, two out)", st)
+	}
+	if n := strings.Count(r.logs.String(), "inotify limit reached"); n != 1 {
+		t.Errorf("the limit was logged %d times, want once:\n%s", n, r.logs)
+	}
+}
+
+// TestNewestWatchedFirst: past the limit, the folders changed last are
+// the ones given inotify watches.
+func TestNewestWatchedFirst(t *testing.T) {
+	dir := t.TempDir()
+	for i, name := range []string{"a", "b", "c", "d", "e"} {
+		write(t, filepath.Join(dir, name, "main.js"), "x")
+		at := time.Now().Add(time.Duration(i-10) * time.Hour) // e is the newest
+		if err := os.Chtimes(filepath.Join(dir, name), at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-time.Hour * 24)
+	if err := os.Chtimes(dir, old, old); err != nil {
+		t.Fatal(err)
+	}
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fw.Close()
+	w := New(dir, Config{}, slog.New(slog.DiscardHandler))
+	tr := &tree{w: w, fw: fw, budget: 2, watched: map[string]bool{}, poll: newPoller(time.Second), found: func(string) {}}
+	if err := tr.start(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{filepath.Join(dir, "e"): true, filepath.Join(dir, "d"): true}
+	if !maps.Equal(tr.watched, want) || tr.poll.len() != 4 {
+		t.Errorf("watched %v with %d polled, want %v and 4", tr.watched, tr.poll.len(), want)
 	}
 }
 

@@ -1,0 +1,226 @@
+package watcher
+
+import (
+	"cmp"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// tree is one watch of the root: every folder in it is either watched
+// through inotify or polled. Owned by the goroutine of Run.
+type tree struct {
+	w       *Watcher
+	fw      *fsnotify.Watcher // nil: poll everything
+	budget  int               // most folders to watch through fw
+	strict  bool              // explicit fsnotify: a folder it cannot watch is an error
+	watched map[string]bool
+	poll    *poller
+	limit   int  // fs.inotify.max_user_watches at the start, 0 if unknown
+	total   int  // folders found at the start
+	warned  bool // the limit was logged
+	// found gathers, during a change, the paths to report and the
+	// folders that appeared, which are tracked once the check is done.
+	found   func(string)
+	pending []string
+	failed  error
+}
+
+// folder is a folder found by a walk, with what polling needs of it.
+type folder struct {
+	path    string
+	state   fileState
+	entries []entry
+}
+
+// walk lists dir and every folder under it, following symlinks but not
+// around a cycle; hidden names and scratch files are left out.
+func walk(dir string) []folder {
+	var out []folder
+	var rec func(p string, seen []fileKey)
+	rec = func(p string, seen []fileKey) {
+		st, err := os.Stat(p)
+		if err != nil || !st.IsDir() {
+			return // gone already, or not a folder: its change is reported on its own
+		}
+		k := keyOf(st)
+		if slices.Contains(seen, k) {
+			return
+		}
+		entries, err := listDir(p)
+		if err != nil {
+			return
+		}
+		out = append(out, folder{path: p, state: stateOf(st), entries: entries})
+		for _, e := range entries {
+			if e.dir {
+				rec(filepath.Join(p, e.name), append(seen, k))
+			}
+		}
+	}
+	rec(dir, nil)
+	return out
+}
+
+// start tracks the whole tree: the newest folders are watched, as many as
+// the budget allows, and the others polled.
+func (t *tree) start() error {
+	dirs := walk(t.w.root)
+	t.total = len(dirs)
+	if t.fw != nil && len(dirs) > t.budget {
+		if t.strict {
+			return t.limitError(len(dirs), fmt.Errorf("%d folders, %d watches allowed", len(dirs), t.budget))
+		}
+		// Newest first: the folders being worked on get events; the old
+		// ones are polled.
+		slices.SortStableFunc(dirs, func(a, b folder) int { return cmp.Compare(b.state.mtime, a.state.mtime) })
+	}
+	now := time.Now()
+	for _, d := range dirs {
+		if err := t.track(d, false, now); err != nil {
+			return err
+		}
+	}
+	t.w.setCounts(len(t.watched), t.poll.len())
+	return nil
+}
+
+// track starts following one folder: watched while the budget allows,
+// polled otherwise.
+func (t *tree) track(d folder, isNew bool, now time.Time) error {
+	if t.fw == nil || t.watched[d.path] {
+		if !t.watched[d.path] {
+			t.poll.add(d.path, d.state, d.entries, isNew, now)
+		}
+		return nil
+	}
+	err := errBudget
+	if len(t.watched) < t.budget {
+		err = t.fw.Add(d.path)
+	}
+	switch {
+	case err == nil:
+		t.watched[d.path] = true
+		t.poll.forget(d.path, nil) // it may have been polled until now
+		return t.since(d)
+	case isLimit(err):
+		if t.strict {
+			return t.limitError(len(t.watched)+t.poll.len()+1, err)
+		}
+		t.budget = len(t.watched) // the kernel's word is final
+		t.poll.add(d.path, d.state, d.entries, isNew, now)
+		return nil
+	default:
+		// Not there any more, or not readable: its parent reports it.
+		return nil
+	}
+}
+
+// since catches what changed in a folder between its listing and its
+// watch: a name added then has no event.
+func (t *tree) since(d folder) error {
+	st, err := os.Stat(d.path)
+	if err != nil || stateOf(st) == d.state {
+		return nil
+	}
+	list, err := listDir(d.path)
+	if err != nil {
+		return nil
+	}
+	for _, e := range list {
+		t.found(filepath.Join(d.path, e.name))
+		if e.dir {
+			t.pending = append(t.pending, filepath.Join(d.path, e.name))
+		}
+	}
+	return nil
+}
+
+// addTree tracks a folder that appeared, and everything under it, and
+// reports its files as changed: they were written before anything
+// watched them.
+func (t *tree) addTree(dir string, now time.Time) error {
+	t.pending = append(t.pending, dir)
+	return t.drain(now)
+}
+
+// drain tracks the folders that appeared, found by an event or a check.
+func (t *tree) drain(now time.Time) error {
+	for len(t.pending) > 0 {
+		p := t.pending[len(t.pending)-1]
+		t.pending = t.pending[:len(t.pending)-1]
+		for _, d := range walk(p) {
+			if t.watched[d.path] {
+				continue
+			}
+			if _, ok := t.poll.dirs[d.path]; ok {
+				continue
+			}
+			for _, e := range d.entries {
+				if !e.dir {
+					t.found(filepath.Join(d.path, e.name))
+				}
+			}
+			if err := t.track(d, true, now); err != nil {
+				return err
+			}
+		}
+	}
+	t.logLimit()
+	t.w.setCounts(len(t.watched), t.poll.len())
+	return t.failed
+}
+
+// forget stops following a folder that is gone, and all below it.
+func (t *tree) forget(p string) {
+	t.poll.forget(p, t)
+	if t.watched[p] {
+		prefix := p + string(filepath.Separator)
+		for w := range t.watched {
+			if w == p || len(w) > len(prefix) && w[:len(prefix)] == prefix {
+				_ = t.fw.Remove(w) // the kernel may have dropped it already
+				delete(t.watched, w)
+			}
+		}
+	}
+	t.w.setCounts(len(t.watched), t.poll.len())
+}
+
+// logLimit says, once, that inotify could not cover the tree, how much
+// is polled, and what setting would cover it all.
+func (t *tree) logLimit() {
+	if t.warned || t.fw == nil || t.poll.len() == 0 {
+		return
+	}
+	t.warned = true
+	want := t.limit + t.poll.len()
+	t.w.log.Warn("inotify limit reached: polling the folders past it",
+		"root", t.w.root, "watched", len(t.watched), "polled", t.poll.len(), "poll_interval", t.w.cfg.PollInterval,
+		"hint", fmt.Sprintf("to watch them all, raise %s from %d to %d: sysctl -w %s=%d", sysctlWatches, t.limit, want, sysctlWatches, want))
+}
+
+func (t *tree) limitError(folders int, err error) error {
+	e := &LimitError{Root: t.w.root, Sysctl: sysctlWatches, Now: t.limit, Err: err}
+	if t.limit > 0 {
+		// What others of this user hold, plus every folder of ours.
+		e.Want = max(t.limit-len(t.watched), 0) + max(folders, t.total) + max(t.limit/10, 1024)
+	}
+	return e
+}
+
+// The tree receives what polling finds.
+
+func (t *tree) changed(p string)  { t.found(p) }
+func (t *tree) appeared(p string) { t.pending = append(t.pending, p) }
+func (t *tree) gone(p string) {
+	t.forget(p)
+	if p == t.w.root {
+		t.failed = errRootGone
+	}
+}
+
+var _ changes = (*tree)(nil)
