@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskschema"
+	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -18,7 +19,7 @@ import (
 // and everything it printed.
 func runCmd(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	var out syncBuffer
+	var out watchertest.Log
 	code := run(t.Context(), args, &out, &out)
 	return code, out.String()
 }

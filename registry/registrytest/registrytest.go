@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 )
 
 // Two task identities for tests.
@@ -69,22 +71,15 @@ func Merge(fs ...Files) Files {
 func WriteTree(tb testing.TB, dir string, f Files) {
 	tb.Helper()
 	for name, content := range f {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			tb.Fatal(err)
-		}
+		watchertest.Write(tb, filepath.Join(dir, filepath.FromSlash(name)), content)
 	}
 }
 
-// Write writes one file.
+// Write saves one file, making its folders: the one way every test here
+// and in the watcher saves a file.
 func Write(tb testing.TB, p, content string) {
 	tb.Helper()
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		tb.Fatal(err)
-	}
+	watchertest.Write(tb, p, content)
 }
 
 // ZipBytes packs f as a zip, entries in name order.
