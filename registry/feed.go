@@ -19,6 +19,9 @@ const (
 	TaskRemoved  EventKind = "TASK_REMOVED"
 	ErrorRaised  EventKind = "ERROR_RAISED"
 	ErrorCleared EventKind = "ERROR_CLEARED"
+	// VerdictChanged: the status or the cases of a task version's verdict
+	// changed (its tests ran).
+	VerdictChanged EventKind = "VERDICT_CHANGED"
 )
 
 // Event is one change, stamped with the generation of the snapshot that

@@ -64,6 +64,7 @@ func loadTask(in loadInput) (*Task, []*LoadError) {
 	t := l.task
 	t.Source, t.Root, t.Path, t.order, t.open = in.source, in.root, in.display, in.order, in.open
 	t.Digest = digestFiles(l.sums)
+	t.TestDigest = testDigest(l.sums)
 	t.index = make(fileMap, len(t.files))
 	for i, f := range t.files {
 		t.index[f.Name] = i

@@ -11,9 +11,10 @@ import (
 // Registry holds the current snapshot and builds the next one from it.
 // Readers call Snapshot and never lock; writers are serialised by Apply.
 type Registry struct {
-	cur  atomic.Pointer[Snapshot]
-	now  func() time.Time
-	feed *Feed
+	cur     atomic.Pointer[Snapshot]
+	now     func() time.Time
+	feed    *Feed
+	swapped chan struct{} // poked after each load that swapped; holds one poke
 
 	mu      sync.Mutex // serialises Apply and guards everything below
 	sources []SourceStatus
@@ -33,7 +34,8 @@ type rootState struct {
 // New makes an empty registry. now is the clock used for load times; feed
 // receives the events of every swap (nil for none).
 func New(now func() time.Time, feed *Feed) *Registry {
-	r := &Registry{now: now, feed: feed, cands: map[string][]*Task{}, byID: map[string]map[string]struct{}{}}
+	r := &Registry{now: now, feed: feed, cands: map[string][]*Task{}, byID: map[string]map[string]struct{}{},
+		swapped: make(chan struct{}, 1)}
 	s := emptySnapshot()
 	s.ready = true
 	r.cur.Store(s)
@@ -118,6 +120,8 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 		conflicts:     prev.conflicts,
 		byLabel:       prev.byLabel,
 		byUpdated:     prev.byUpdated,
+		verdicts:      prev.verdicts,
+		testing:       prev.testing,
 		versions:      prev.versions,
 		errCount:      prev.errCount,
 		conflictCount: prev.conflictCount,
@@ -169,6 +173,11 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 			next.sum.toggle(entrySum(e))
 		}
 	}
+	for id := range ch.ids {
+		if _, served := r.cands[id]; !served {
+			next.verdicts = next.verdicts.Delete(id)
+		}
+	}
 	events := diffEvents(prev, next, &ch)
 	if len(events) == 0 && !statusChanged && next.ready == prev.ready {
 		return prev, false, nil
@@ -180,6 +189,7 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 	if r.feed != nil {
 		r.feed.publish(next.Generation, next, events)
 	}
+	r.poke()
 	return next, true, events
 }
 

@@ -37,6 +37,8 @@ type Snapshot struct {
 	conflicts     *immutable.SortedMap[string, []Conflict]   // by identity
 	byLabel       *immutable.SortedMap[string, *Entry]       // see Order
 	byUpdated     *immutable.SortedMap[string, *Entry]
+	verdicts      *immutable.SortedMap[string, *Verdict] // by identity
+	testing       bool                                   // a runner makes verdicts: a task with tests not yet run is PENDING
 	sources       []SourceStatus
 	versions      int
 	errCount      int
@@ -52,6 +54,7 @@ func emptySnapshot() *Snapshot {
 		conflicts: immutable.NewSortedMap[string, []Conflict](nil),
 		byLabel:   immutable.NewSortedMap[string, *Entry](nil),
 		byUpdated: immutable.NewSortedMap[string, *Entry](nil),
+		verdicts:  immutable.NewSortedMap[string, *Verdict](nil),
 	}
 }
 

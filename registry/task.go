@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"sort"
+	"strings"
 
 	"github.com/Masterminds/semver/v3"
 )
@@ -22,6 +23,10 @@ type Task struct {
 	Root   string // task root key inside the source, slash-separated ("." when the source is the task)
 	Path   string // display path of the task root: "tasks/add", "tasks/calc.zip"
 	Digest string // "sha256:<hex>" over every file of the task
+	// TestDigest covers only what the tests depend on: the script, the
+	// schemas and the test files. A verdict is kept by it, so that an edit
+	// to the description runs nothing again.
+	TestDigest string
 
 	Metadata     json.RawMessage // metadata.json as written, unknown fields included
 	InputSchema  json.RawMessage
@@ -95,6 +100,17 @@ func (t *Task) sameAs(n *Task) bool {
 
 // identity is the pair that makes a task version unique in the catalogue.
 func (t *Task) identity() string { return t.ID + "@" + t.Version }
+
+// testDigest is digestFiles over the files a verdict depends on.
+func testDigest(sums map[string][32]byte) string {
+	deps := make(map[string][32]byte, len(sums))
+	for n, s := range sums {
+		if n == scriptFile || n == inputSchema || n == outputSchema || strings.HasPrefix(n, testsDir+"/") {
+			deps[n] = s
+		}
+	}
+	return digestFiles(deps)
+}
 
 // digestFiles hashes names and contents so that a rename changes the
 // digest as well as an edit does.

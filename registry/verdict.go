@@ -89,3 +89,68 @@ func (v *Verdict) same(o *Verdict) bool {
 			string(a.Expected) == string(b.Expected) && string(a.Actual) == string(b.Actual)
 	})
 }
+
+// Verdict is the verdict shown for a task version: the one kept for its
+// test files as they are now, PENDING while they wait for a run, NONE
+// when it has no tests or nothing runs them.
+func (s *Snapshot) Verdict(t *Task) *Verdict {
+	if len(t.TestFiles()) == 0 {
+		return &Verdict{Digest: t.TestDigest, Status: VerdictNone}
+	}
+	if v, ok := s.verdicts.Get(t.identity()); ok && v.Digest == t.TestDigest {
+		return v
+	}
+	if s.testing {
+		return &Verdict{Digest: t.TestDigest, Status: VerdictPending}
+	}
+	return &Verdict{Digest: t.TestDigest, Status: VerdictNone}
+}
+
+// EnableVerdicts says that a runner makes verdicts from now on: tasks with
+// tests show PENDING until theirs arrive.
+func (r *Registry) EnableVerdicts() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := *r.cur.Load()
+	next.testing = true
+	r.cur.Store(&next)
+}
+
+// Swapped is poked (without blocking, one poke held) after each load that
+// swapped in a new snapshot, so that a runner can look for tasks to test
+// without following the feed.
+func (r *Registry) Swapped() <-chan struct{} { return r.swapped }
+
+func (r *Registry) poke() {
+	select {
+	case r.swapped <- struct{}{}:
+	default:
+	}
+}
+
+// SetVerdict records the verdict of a task version's tests. It is dropped
+// when the version served now has other test files than v was made from
+// (they changed while it ran); a verdict shown alike to the one shown
+// already changes nothing. Otherwise the next snapshot carries it and the
+// feed gets VERDICT_CHANGED. It reports whether it swapped.
+func (r *Registry) SetVerdict(t *Task, v *Verdict) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	prev := r.cur.Load()
+	served, ok := prev.Task(t.ID, t.Version)
+	if !ok || served.TestDigest != v.Digest {
+		return false
+	}
+	shown := prev.Verdict(served)
+	if shown.Digest == v.Digest && shown.same(v) {
+		return false
+	}
+	next := *prev
+	next.Generation = prev.Generation + 1
+	next.verdicts = prev.verdicts.Set(served.identity(), v)
+	r.cur.Store(&next)
+	if r.feed != nil {
+		r.feed.publish(next.Generation, []Event{{Kind: VerdictChanged, ID: served.ID, Version: served.Version, Task: served}})
+	}
+	return true
+}

@@ -10,11 +10,12 @@ func (t *types) subscription() *graphql.Object {
 		Name:        "EventKind",
 		Description: "What a change event is about.",
 		Values: graphql.EnumValueConfigMap{
-			string(registry.TaskAdded):    {Value: registry.TaskAdded, Description: "A task version appeared."},
-			string(registry.TaskUpdated):  {Value: registry.TaskUpdated, Description: "A task version changed, or became stale, or recovered."},
-			string(registry.TaskRemoved):  {Value: registry.TaskRemoved, Description: "A task version went away with its files."},
-			string(registry.ErrorRaised):  {Value: registry.ErrorRaised, Description: "A load error appeared."},
-			string(registry.ErrorCleared): {Value: registry.ErrorCleared, Description: "A load error went away."},
+			string(registry.TaskAdded):      {Value: registry.TaskAdded, Description: "A task version appeared."},
+			string(registry.TaskUpdated):    {Value: registry.TaskUpdated, Description: "A task version changed, or became stale, or recovered."},
+			string(registry.TaskRemoved):    {Value: registry.TaskRemoved, Description: "A task version went away with its files."},
+			string(registry.ErrorRaised):    {Value: registry.ErrorRaised, Description: "A load error appeared."},
+			string(registry.ErrorCleared):   {Value: registry.ErrorCleared, Description: "A load error went away."},
+			string(registry.VerdictChanged): {Value: registry.VerdictChanged, Description: "The status or the cases of a task version's test verdict changed."},
 		},
 	})
 	ev := func(p graphql.ResolveParams) registry.Event { return src[registry.Event](p) }

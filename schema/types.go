@@ -64,6 +64,7 @@ type types struct {
 	registry  *graphql.Object
 	testCase  *graphql.Object
 	list      listing
+	verdict   *graphql.Object
 }
 
 func field(typ graphql.Output, desc string, fn func(p graphql.ResolveParams) (any, error)) *graphql.Field {
@@ -158,6 +159,7 @@ func (t *types) build() {
 			"expectedOutput": field(jsonScalar, "The output the task must return (expected_output), as written; null when the case gives none.", func(p graphql.ResolveParams) (any, error) { return src[registry.TestCase](p).ExpectedOutput, nil }),
 		},
 	})
+	t.verdict = verdictType()
 	t.task = graphql.NewObject(graphql.ObjectConfig{
 		Name:        "Task",
 		Description: "One version of one task.",
@@ -184,6 +186,9 @@ func (t *types) build() {
 					err = charge(p, len(s))
 				}
 				return s, err
+			}),
+			"verdict": field(nn(t.verdict), "The result of its tests on every save: PENDING while they run.", func(p graphql.ResolveParams) (any, error) {
+				return snapshotOf(p.Context).Verdict(src[*registry.Task](p)), nil
 			}),
 			"tests": field(list(t.testCase), "tests/*.json in name order, read when asked for.", func(p graphql.ResolveParams) (any, error) {
 				tcs, err := t.d.Content.Tests(src[*registry.Task](p))

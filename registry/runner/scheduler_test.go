@@ -1,0 +1,205 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+)
+
+func taskID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
+
+// writeTask writes a task whose main.js is script and whose tests are the
+// given test files, by name.
+func writeTask(tb testing.TB, dir string, i int, script string, tests map[string]string) {
+	tb.Helper()
+	files := map[string]string{
+		"metadata.json":      fmt.Sprintf(`{"uuid": %q, "version": "1.0.0", "label": "task %d"}`, taskID(i), i),
+		"input.schema.json":  `{"type": "object"}`,
+		"output.schema.json": `{"type": "object"}`,
+		"main.js":            script,
+	}
+	for name, content := range tests {
+		files["tests/"+name] = content
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, fmt.Sprintf("t%03d", i), name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// fixture is a registry over one folder, loaded by hand so that a test
+// decides when a change is seen.
+type fixture struct {
+	reg  *registry.Registry
+	feed *registry.Feed
+	src  *registry.FSSource
+	idx  int
+	runs atomic.Int64 // cases run
+}
+
+func newFixture(tb testing.TB, dir string) *fixture {
+	tb.Helper()
+	f := &fixture{feed: registry.NewFeed(1024, 1024)}
+	f.reg = registry.New(time.Now, f.feed)
+	src, err := registry.NewFSSource("tasks", dir, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.src, f.idx = src, f.reg.AddSource(src)
+	f.load(tb)
+	return f
+}
+
+func (f *fixture) load(tb testing.TB) {
+	tb.Helper()
+	res, err := f.src.Scan(context.Background())
+	f.reg.Apply(registry.Update{Source: f.idx, Full: true, Results: res, Err: err})
+}
+
+// start runs a scheduler over a pool until the test ends.
+func (f *fixture) start(tb testing.TB, workers int) {
+	tb.Helper()
+	pool := newTestPool(tb, workers)
+	s := NewScheduler(f.reg, registry.NewContent(1<<20), pool.Run, workers, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Hooks{Case: func(registry.CaseStatus, time.Duration) { f.runs.Add(1) }})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.Run(ctx)
+	}()
+	tb.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
+}
+
+// verdict waits until task i's verdict is no longer pending.
+func (f *fixture) verdict(tb testing.TB, i int) *registry.Verdict {
+	tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		s := f.reg.Snapshot()
+		if t, ok := s.Task(taskID(i), "1.0.0"); ok {
+			if v := s.Verdict(t); v.Status != registry.VerdictPending {
+				return v
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	tb.Fatalf("task %d: no verdict within 30s", i)
+	return nil
+}
+
+const addScript = "(function(input) { return {sum: input.a + input.b}; })"
+
+func TestSchedulerVerdicts(t *testing.T) {
+	dir := t.TempDir()
+	writeTask(t, dir, 1, addScript, map[string]string{
+		"a.json": `{"input": {"a": 1, "b": 2}, "expected_output": {"sum": 3}}`,
+		"b.json": `{"input": {"a": 1, "b": 3}, "expected_output": {"sum": 3}}`,
+	})
+	writeTask(t, dir, 2, addScript, map[string]string{"a.json": `{"input": {"a": 1, "b": 1}, "expected_output": {"sum": 2}}`})
+	writeTask(t, dir, 3, addScript, nil)
+	f := newFixture(t, dir)
+	sub, err := f.feed.Subscribe(-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	f.start(t, 1)
+
+	v := f.verdict(t, 1)
+	if v.Status != registry.VerdictFailed || v.Passed() != 1 || v.Failed() != 1 || len(v.Cases) != 2 {
+		t.Fatalf("got %s %d passed %d failed, want FAILED 1 passed 1 failed", v.Status, v.Passed(), v.Failed())
+	}
+	if c := v.Cases[1]; c.File != "tests/b.json" || c.Message != "expected_output differs at /sum: got 4, want 3" ||
+		string(c.Actual) != `{"sum":4}` || string(c.Expected) != `{"sum":3}` {
+		t.Errorf("got case %+v", c)
+	}
+	if v := f.verdict(t, 2); v.Status != registry.VerdictPassed {
+		t.Errorf("task 2: got %s, want PASSED", v.Status)
+	}
+	if v := f.verdict(t, 3); v.Status != registry.VerdictNone {
+		t.Errorf("task without tests: got %s, want NONE", v.Status)
+	}
+	changed := map[string]bool{}
+	for len(changed) < 2 {
+		select {
+		case e := <-sub.Events():
+			if e.Kind == registry.VerdictChanged {
+				changed[e.ID+"@"+e.Version] = true
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("got VERDICT_CHANGED for %v, want tasks 1 and 2", changed)
+		}
+	}
+
+	// A rescan, and a change that leaves the tested files alone, run
+	// nothing again; the change to task 2's test runs only task 2, and
+	// with one worker task 1 (first in the queue) would have run before.
+	runs := f.runs.Load()
+	f.load(t)
+	writeTask(t, dir, 1, addScript+"\n", nil) // main.js changes...
+	writeTask(t, dir, 1, addScript, nil)      // ...and back: the same files
+	if err := os.WriteFile(filepath.Join(dir, "t001", "metadata.json"),
+		[]byte(fmt.Sprintf(`{"uuid": %q, "version": "1.0.0", "label": "renamed"}`, taskID(1))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeTask(t, dir, 2, addScript, map[string]string{"a.json": `{"input": {"a": 1, "b": 1}, "expected_output": {"sum": 3}}`})
+	f.load(t)
+	if v := f.verdict(t, 2); v.Status != registry.VerdictFailed {
+		t.Errorf("task 2 after its test changed: got %s, want FAILED", v.Status)
+	}
+	if got := f.runs.Load() - runs; got != 1 {
+		t.Errorf("got %d cases run after the change, want 1 (task 2's)", got)
+	}
+	if v := f.verdict(t, 1); v.Status != registry.VerdictFailed {
+		t.Errorf("task 1 after its label changed: got %s, want the FAILED it had", v.Status)
+	}
+}
+
+// TestSchedulerPriority: a task saved while a backlog is being tested gets
+// its verdict before the backlog does.
+func TestSchedulerPriority(t *testing.T) {
+	dir := t.TempDir()
+	slow := "(function(input) { var end = Date.now() + 200; while (Date.now() < end) {} return {}; })"
+	const backlog = 10
+	for i := 1; i <= backlog; i++ {
+		writeTask(t, dir, i, slow, map[string]string{"a.json": `{"input": {}}`})
+	}
+	f := newFixture(t, dir)
+	f.start(t, 1)
+	f.verdict(t, 1)
+	writeTask(t, dir, 99, addScript, map[string]string{"a.json": `{"input": {"a": 1, "b": 1}, "expected_output": {"sum": 2}}`})
+	f.load(t)
+	if v := f.verdict(t, 99); v.Status != registry.VerdictPassed {
+		t.Fatalf("got %s, want PASSED", v.Status)
+	}
+	s := f.reg.Snapshot()
+	done := 0
+	for i := 1; i <= backlog; i++ {
+		tk, _ := s.Task(taskID(i), "1.0.0")
+		if s.Verdict(tk).Status != registry.VerdictPending {
+			done++
+		}
+	}
+	if done > 3 {
+		t.Errorf("%d of the %d backlog tasks were tested before the one just saved, want at most 3", done, backlog)
+	}
+}
