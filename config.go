@@ -19,6 +19,7 @@ type Config struct {
 	Server   ServerConfig   `yaml:"server"`
 	Watch    WatchConfig    `yaml:"watch"`
 	Registry RegistryConfig `yaml:"registry"`
+	Tests    TestsConfig    `yaml:"tests"`
 
 	// where tells, by key, where each value set in the file stands
 	// ("FILE:LINE"), so that a value out of range is reported there.
@@ -55,6 +56,40 @@ type WatchConfig struct {
 type RegistryConfig struct {
 	Sources  []SourceConfig `yaml:"sources"`
 	CacheDir string         `yaml:"cache_dir"` // bundles of HTTP sources; default: the user's cache folder
+}
+
+// TestsConfig says how serve runs the tasks' tests.
+type TestsConfig struct {
+	Enabled bool          `yaml:"enabled"`
+	Timeout time.Duration `yaml:"timeout"` // wall time of one case
+	Memory  string        `yaml:"memory"`  // per worker process, like 256MiB
+	Workers int           `yaml:"workers"` // 0: one per CPU
+}
+
+// MemoryBytes is tests.memory in bytes; check has made sure it parses.
+func (t TestsConfig) MemoryBytes() int64 {
+	n, _ := parseSize(t.Memory)
+	return n
+}
+
+// parseSize reads a size as bytes or with a binary unit: 256MiB, 1GiB.
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}, {"", 1}}
+	for _, u := range units {
+		num, ok := strings.CutSuffix(strings.TrimSpace(s), u.suffix)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+		if err != nil || n < 0 || n > (1<<50)/u.mult {
+			break
+		}
+		return n * u.mult, nil
+	}
+	return 0, fmt.Errorf("is %q: want a size such as 256MiB or 1GiB", s)
 }
 
 // SourceConfig is one source.
@@ -98,6 +133,10 @@ var defaults = []setting{
 	{"watch.max_wait", "1s", "reload at least this often under a constant stream of writes"},
 	{"watch.poll_interval", "1s", "period of mode poll, minimum 100ms (--poll-interval)"},
 	{"watch.rescan_interval", "1m", "full rescan as a safety net; 0 turns it off"},
+	{"tests.enabled", "true", "serve runs every task's tests on every change, in sandboxed worker processes; false turns it off"},
+	{"tests.timeout", "2s", "wall time of one test case; past it the case is TIMEOUT"},
+	{"tests.memory", "256MiB", "memory of each test worker process beyond what it needs at rest; past it the case is ERROR"},
+	{"tests.workers", "0", "test worker processes; 0: one per CPU"},
 	{"registry.cache_dir", "", "bundles of http sources, blobs of oci sources; empty: the user's cache folder"},
 	{"registry.sources[].interval", "30s", "poll period of an http or oci source, minimum 1s"},
 	{"registry.sources[].timeout", "30s", "one request of an http or oci source"},
@@ -139,8 +178,8 @@ func defaultConfig() Config {
 			fmt.Fprintf(&doc, "%s:\n", sec)
 			section = sec
 		}
-		if _, err := strconv.ParseInt(s.value, 10, 64); err == nil {
-			fmt.Fprintf(&doc, "  %s: %s\n", key, s.value) // a number, not a string
+		if _, err := strconv.ParseInt(s.value, 10, 64); err == nil || s.value == "true" || s.value == "false" {
+			fmt.Fprintf(&doc, "  %s: %s\n", key, s.value) // a number or a boolean, not a string
 		} else {
 			fmt.Fprintf(&doc, "  %s: %q\n", key, s.value)
 		}
@@ -323,6 +362,17 @@ func (c *Config) check() error {
 		if v.n <= 0 {
 			bad(v.key, "is %d: must be more than 0", v.n)
 		}
+	}
+	if c.Tests.Timeout <= 0 {
+		bad("tests.timeout", "is %s: must be more than 0", c.Tests.Timeout)
+	}
+	if n, err := parseSize(c.Tests.Memory); err != nil {
+		bad("tests.memory", "%v", err)
+	} else if n < 32<<20 {
+		bad("tests.memory", "is %s: the minimum is 32MiB", c.Tests.Memory)
+	}
+	if c.Tests.Workers < 0 {
+		bad("tests.workers", "is %d: want 0 (one per CPU) or more", c.Tests.Workers)
 	}
 	if c.Watch.PollInterval < 100*time.Millisecond {
 		bad("watch.poll_interval", "is %s: the minimum is 100ms", c.Watch.PollInterval)

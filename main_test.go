@@ -7,8 +7,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +19,19 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The program in the test process starts this binary as its test
+	// workers; here it becomes one.
+	if len(os.Args) > 1 && os.Args[1] == "__test-worker" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	// A test that needs the program as a process of its own (one that a
+	// hostile task must not be able to bring down) starts this binary so.
+	if os.Getenv(asProgram) == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -156,6 +156,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			log.Error("sources stopped", "error", err)
 		}
 	}()
+	if cfg.Tests.Enabled {
+		stopTests, err := startTests(svcCtx, cfg.Tests, reg, content, log, metrics)
+		if err != nil {
+			return err
+		}
+		defer stopTests()
+	}
 	serveErr := make(chan error, 1)
 	go func() {
 		defer wg.Done()

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -24,6 +25,10 @@ type Metrics struct {
 	graphqlRequests *prometheus.CounterVec
 	graphqlSeconds  prometheus.Histogram
 	sourceFetches   *prometheus.CounterVec
+	testCases       *prometheus.CounterVec
+	testSeconds     prometheus.Histogram
+	testQueue       prometheus.Gauge
+	workerRestarts  *prometheus.CounterVec
 }
 
 // MetricsSources is what the scrape-time figures are read from.
@@ -60,6 +65,15 @@ func NewMetrics(src MetricsSources) *Metrics {
 		sourceFetches: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "source_fetches_total",
 			Help: "Polls of remote sources (HTTP, git, OCI), by result: changed, unchanged (nothing new upstream), failed."}, []string{"source", "result"}),
 	}
+	m.testCases = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "test_cases_total",
+		Help: "Test cases run, by result: PASSED, FAILED, ERROR, TIMEOUT."}, []string{"result"})
+	m.testSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "test_case_duration_seconds",
+		Help: "Time to run one test case in a worker, the trip to it included.", Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10)})
+	m.testQueue = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "test_queue_length",
+		Help: "Task versions waiting for their tests to run."})
+	m.workerRestarts = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "test_worker_restarts_total",
+		Help: "Test worker processes replaced after they died or were killed, by reason."}, []string{"reason"})
+	m.prom.MustRegister(m.testCases, m.testSeconds, m.testQueue, m.workerRestarts)
 	m.prom.MustRegister(m.reloads, m.reloadSeconds, m.saveToSwap, m.graphqlRequests, m.graphqlSeconds, m.sourceFetches,
 		&snapshotCollector{src: src},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -78,6 +92,30 @@ func (m *Metrics) Hooks() registry.Hooks {
 		},
 		SaveToSwap: func(d time.Duration) { m.saveToSwap.Observe(d.Seconds()) },
 	}
+}
+
+// TestCase counts one test case run.
+func (m *Metrics) TestCase(result string, took time.Duration) {
+	m.testCases.WithLabelValues(result).Inc()
+	m.testSeconds.Observe(took.Seconds())
+}
+
+// TestQueue sets the number of task versions waiting for their tests.
+func (m *Metrics) TestQueue(n int) { m.testQueue.Set(float64(n)) }
+
+// WorkerRestarted counts a test worker replaced. The reason is cut to its
+// kind ("memory limit", "killed", "timeout"), so that labels stay few.
+func (m *Metrics) WorkerRestarted(reason string) {
+	kind := "other"
+	for _, k := range []string{"memory limit", "killed", "CPU limit", "canceled"} {
+		if strings.HasPrefix(reason, k) {
+			kind = k
+		}
+	}
+	if strings.HasPrefix(reason, "ran longer") {
+		kind = "timeout"
+	}
+	m.workerRestarts.WithLabelValues(kind).Inc()
 }
 
 // Handler serves /metrics.

@@ -150,7 +150,7 @@ func (r *Registry) SetVerdict(t *Task, v *Verdict) bool {
 	next.verdicts = prev.verdicts.Set(served.identity(), v)
 	r.cur.Store(&next)
 	if r.feed != nil {
-		r.feed.publish(next.Generation, []Event{{Kind: VerdictChanged, ID: served.ID, Version: served.Version, Task: served}})
+		r.feed.publish(next.Generation, &next, []Event{{Kind: VerdictChanged, ID: served.ID, Version: served.Version, Task: served}})
 	}
 	return true
 }

@@ -125,9 +125,7 @@ func (p *Pool) runIn(ctx context.Context, s *slot, c Case) registry.CaseResult {
 			return r.Result
 		case <-deadline.C:
 			w.kill()
-			p.replace(s, registry.CaseTimeout, "")
-			return registry.CaseResult{Status: registry.CaseTimeout,
-				Message: fmt.Sprintf("ran longer than %s; the worker was killed", p.cfg.Limits.Timeout)}
+			return p.replace(s, registry.CaseTimeout, fmt.Sprintf("ran longer than %s; the worker was killed", p.cfg.Limits.Timeout))
 		case <-tick.C:
 			if rss, err := procStatus(w.cmd.Process.Pid, "VmRSS:"); err == nil && rss > p.cfg.Limits.Memory {
 				w.kill()

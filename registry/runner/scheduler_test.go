@@ -139,14 +139,15 @@ func TestSchedulerVerdicts(t *testing.T) {
 		t.Errorf("task without tests: got %s, want NONE", v.Status)
 	}
 	changed := map[string]bool{}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	for len(changed) < 2 {
-		select {
-		case e := <-sub.Events():
-			if e.Kind == registry.VerdictChanged {
-				changed[e.ID+"@"+e.Version] = true
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("got VERDICT_CHANGED for %v, want tasks 1 and 2", changed)
+		e, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatalf("got VERDICT_CHANGED for %v, want tasks 1 and 2: %v", changed, err)
+		}
+		if e.Kind == registry.VerdictChanged {
+			changed[e.ID+"@"+e.Version] = true
 		}
 	}
 
