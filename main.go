@@ -33,6 +33,7 @@ func commands() []command {
 	return []command{
 		{"serve", "[--config FILE] [--addr HOST:PORT] [--watch MODE] [PATH ...]", "serve the catalogue", runServe},
 		{"validate", "PATH ...", "check tasks, print every problem", runValidate},
+		{"test", "[--junit FILE] PATH ...", "run every task's tests in the sandbox, print each case that did not pass", runTest},
 		{"index", "DIR --out OUT", "write index.json and bundles for static hosting", runIndex},
 		{"new", "[--description TEXT] NAME | --from PATH --version VERSION [NAME]", "write a new task folder, or the next version of one", runNew},
 		{"schemas", "DIR", "write the JSON Schemas of metadata.json and test files, for editors", runSchemas},

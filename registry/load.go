@@ -63,6 +63,7 @@ func loadTask(in loadInput) (*Task, []*LoadError) {
 	}
 	t := l.task
 	t.Source, t.Root, t.Path, t.order, t.open = in.source, in.root, in.display, in.order, in.open
+	t.sep = in.sep
 	t.Digest = digestFiles(l.sums)
 	t.TestDigest = testDigest(l.sums)
 	t.index = make(fileMap, len(t.files))

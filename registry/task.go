@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -37,6 +38,7 @@ type Task struct {
 	Stale bool
 	Error *LoadError
 
+	sep    string // between Path and a file's name: a separator, or "!/" and the folder inside a zip
 	semver *semver.Version
 	order  int     // position of the source in configuration order
 	open   Opener  // where to read lazy content from
@@ -56,6 +58,15 @@ type fileMap map[string]int
 
 // Files lists the lazily read files: main.js then the tests in name order.
 func (t *Task) Files() []File { return append([]File(nil), t.files...) }
+
+// FilePath is where one of the task's files is, as a user would open it:
+// "tasks/add/tests/a.json", "tasks/add.zip!/add/tests/a.json".
+func (t *Task) FilePath(name string) string {
+	if t.sep == "/" || t.sep == "\\" {
+		name = filepath.FromSlash(name)
+	}
+	return t.Path + t.sep + name
+}
 
 // TestFiles are the names of the task's test cases, in name order.
 func (t *Task) TestFiles() []string {

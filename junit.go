@@ -1,0 +1,107 @@
+package main
+
+import (
+	"encoding/xml"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+)
+
+// The JUnit XML shape that GitHub, GitLab and Jenkins read: testsuites of
+// testsuite of testcase, each with a failure or an error when it did not
+// pass.
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Errors    int         `xml:"errors,attr"`
+	Time      string      `xml:"time,attr"`
+	Timestamp string      `xml:"timestamp,attr,omitempty"`
+	Cases     []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	File      string        `xml:"file,attr,omitempty"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// writeJUnit writes every case: a FAILED case is a failure, ERROR and
+// TIMEOUT are errors; each load problem is an error in a suite of its own.
+func writeJUnit(path string, runs []*taskRun, problems []problem) error {
+	doc := junitSuites{Name: "ratchet-registry test"}
+	var total time.Duration
+	for _, r := range runs {
+		if len(r.results) == 0 {
+			continue
+		}
+		s := junitSuite{Name: fmt.Sprintf("%s %s (%s)", r.task.Label, r.task.Version, r.task.ID)}
+		var took time.Duration
+		for i, res := range r.results {
+			c := junitCase{Name: res.File, Classname: r.task.Label + " " + r.task.Version, File: r.task.FilePath(res.File), Time: elapsed(res.Duration)}
+			detail := caseProblem(r.task, r.cases[i], res).String()
+			if len(res.Expected) > 0 || len(res.Actual) > 0 {
+				detail += fmt.Sprintf("\nexpected: %s\nactual:   %s", res.Expected, res.Actual)
+			}
+			switch res.Status {
+			case registry.CaseFailed:
+				c.Failure = &junitProblem{Message: res.Message, Type: string(res.Status), Text: detail}
+				s.Failures++
+			case registry.CaseError, registry.CaseTimeout:
+				c.Error = &junitProblem{Message: res.Message, Type: string(res.Status), Text: detail}
+				s.Errors++
+			}
+			s.Tests++
+			took += res.Duration
+			s.Cases = append(s.Cases, c)
+		}
+		s.Time = elapsed(took)
+		total += took
+		doc.Suites = append(doc.Suites, s)
+	}
+	if len(problems) > 0 {
+		s := junitSuite{Name: "load", Time: elapsed(0)}
+		for _, p := range problems {
+			s.Cases = append(s.Cases, junitCase{Name: p.String(), Classname: "load", File: p.path, Time: elapsed(0),
+				Error: &junitProblem{Message: p.msg, Type: "LOAD", Text: p.String()}})
+			s.Tests++
+			s.Errors++
+		}
+		doc.Suites = append(doc.Suites, s)
+	}
+	for _, s := range doc.Suites {
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Errors += s.Errors
+	}
+	doc.Time = elapsed(total)
+	out, err := xml.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("junit: %w", err)
+	}
+	if err := os.WriteFile(path, append([]byte(xml.Header), append(out, '\n')...), 0o644); err != nil {
+		return fmt.Errorf("write junit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,6 @@
+(function(input) {
+  if (!input.name) {
+    throw new ValidationError("name is required");
+  }
+  return {};
+})
