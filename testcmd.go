@@ -160,6 +160,5 @@ func caseProblem(t *registry.Task, c runner.Case, r registry.CaseResult) problem
 	return problem{path: t.FilePath(c.File), msg: msg}
 }
 
-
 // elapsed is a duration in seconds, as JUnit writes it.
 func elapsed(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }

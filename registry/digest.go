@@ -47,6 +47,17 @@ func conflictsSum(id string, cs []Conflict) [sha256.Size]byte {
 	return [sha256.Size]byte(h.Sum(nil))
 }
 
+// verdictSum leaves durations out: they differ from run to run and from
+// replica to replica while the verdict is the same.
+func verdictSum(id string, v *Verdict) [sha256.Size]byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "verdict\x00%s\x00%s\x00%s\x00", id, v.Digest, v.Status)
+	for _, c := range v.Cases {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00%d\x00%d\x00", c.File, c.Status, c.Message, c.Expected, c.Actual, c.Line, c.Column)
+	}
+	return [sha256.Size]byte(h.Sum(nil))
+}
+
 func writeError(h hash.Hash, e *LoadError) {
 	if e == nil {
 		h.Write([]byte{0})
@@ -66,6 +77,6 @@ func (s *Snapshot) ContentDigest() string {
 	for _, src := range s.sources {
 		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00%d\x00", src.Name, src.Type, src.Location, src.Status, src.Error, src.TaskCount)
 	}
-	fmt.Fprintf(h, "%t", s.ready)
+	fmt.Fprintf(h, "%t\x00%t", s.ready, s.testing)
 	return hex.EncodeToString(h.Sum(nil))
 }

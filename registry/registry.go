@@ -175,7 +175,10 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 	}
 	for id := range ch.ids {
 		if _, served := r.cands[id]; !served {
-			next.verdicts = next.verdicts.Delete(id)
+			if v, ok := next.verdicts.Get(id); ok {
+				next.sum.toggle(verdictSum(id, v))
+				next.verdicts = next.verdicts.Delete(id)
+			}
 		}
 	}
 	events := diffEvents(prev, next, &ch)

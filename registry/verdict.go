@@ -147,7 +147,12 @@ func (r *Registry) SetVerdict(t *Task, v *Verdict) bool {
 	}
 	next := *prev
 	next.Generation = prev.Generation + 1
-	next.verdicts = prev.verdicts.Set(served.identity(), v)
+	id := served.identity()
+	if old, ok := prev.verdicts.Get(id); ok {
+		next.sum.toggle(verdictSum(id, old))
+	}
+	next.sum.toggle(verdictSum(id, v))
+	next.verdicts = prev.verdicts.Set(id, v)
 	r.cur.Store(&next)
 	if r.feed != nil {
 		r.feed.publish(next.Generation, &next, []Event{{Kind: VerdictChanged, ID: served.ID, Version: served.Version, Task: served}})
