@@ -25,16 +25,7 @@ type listing struct {
 }
 
 func (t *types) buildListing() {
-	t.list.verdict = graphql.NewEnum(graphql.EnumConfig{
-		Name:        "VerdictStatus",
-		Description: "Where a task's test cases stand.",
-		Values: graphql.EnumValueConfigMap{
-			string(registry.VerdictNone):    {Value: registry.VerdictNone, Description: "No verdict: the task has no tests, or tests do not run."},
-			string(registry.VerdictPending): {Value: registry.VerdictPending, Description: "Its cases are queued or running."},
-			string(registry.VerdictPassed):  {Value: registry.VerdictPassed, Description: "Every case passed."},
-			string(registry.VerdictFailed):  {Value: registry.VerdictFailed, Description: "At least one case did not pass."},
-		},
-	})
+	// t.list.verdict is the VerdictStatus of Task.verdict, made in build.
 	t.list.filter = graphql.NewInputObject(graphql.InputObjectConfig{
 		Name:        "TaskFilter",
 		Description: "Which tasks to list; every condition given must hold (of the latest version).",
@@ -285,8 +276,6 @@ func (f taskFilter) match(snap *registry.Snapshot, t *registry.Task) bool {
 }
 
 // verdictStatus is where a task's tests stand, for the verdict filter.
-// NONE until the test runner's verdicts are in the snapshot: the runner
-// returns its snapshot's verdict for t here.
-func verdictStatus(_ *registry.Snapshot, _ *registry.Task) registry.VerdictStatus {
-	return registry.VerdictNone
+func verdictStatus(snap *registry.Snapshot, t *registry.Task) registry.VerdictStatus {
+	return snap.Verdict(t).Status
 }

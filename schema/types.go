@@ -159,7 +159,8 @@ func (t *types) build() {
 			"expectedOutput": field(jsonScalar, "The output the task must return (expected_output), as written; null when the case gives none.", func(p graphql.ResolveParams) (any, error) { return src[registry.TestCase](p).ExpectedOutput, nil }),
 		},
 	})
-	t.verdict = verdictType()
+	t.list.verdict = verdictStatusEnum()
+	t.verdict = verdictType(t.list.verdict)
 	t.task = graphql.NewObject(graphql.ObjectConfig{
 		Name:        "Task",
 		Description: "One version of one task.",

@@ -5,9 +5,9 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
-// verdictType is the Verdict object and the types beneath it.
-func verdictType() *graphql.Object {
-	verdictStatus := graphql.NewEnum(graphql.EnumConfig{
+// verdictStatusEnum is VerdictStatus, of Task.verdict and of the filter.
+func verdictStatusEnum() *graphql.Enum {
+	return graphql.NewEnum(graphql.EnumConfig{
 		Name:        "VerdictStatus",
 		Description: "The state of a task version's tests.",
 		Values: graphql.EnumValueConfigMap{
@@ -17,6 +17,10 @@ func verdictType() *graphql.Object {
 			string(registry.VerdictFailed):  {Value: registry.VerdictFailed, Description: "At least one case did not pass."},
 		},
 	})
+}
+
+// verdictType is the Verdict object and the types beneath it.
+func verdictType(verdictStatus *graphql.Enum) *graphql.Object {
 	caseStatus := graphql.NewEnum(graphql.EnumConfig{
 		Name:        "CaseStatus",
 		Description: "The outcome of one test case.",
