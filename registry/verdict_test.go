@@ -11,18 +11,15 @@ import (
 // snapshot, its content digest and the feed.
 func TestSetVerdict(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, taskFiles(id1, "1.0.0").under("a"))
-	writeTree(t, dir, taskFiles(id2, "1.0.0").with("tests/one.json", "").under("b"))
+	writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
+	writeTree(t, dir, taskFiles(id2, "1.0.0").With("tests/one.json", "").Under("b"))
 	feed := NewFeed(64, 64)
 	reg := New(time.Now, feed)
-	src, err := NewFSSource(dir, dir, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx := reg.AddSource(src)
+	idx := reg.AddSource(fakeSource{name: dir})
 	load := func() {
-		res, err := src.Scan(context.Background())
-		reg.Apply(Update{Source: idx, Full: true, Results: res, Err: err})
+		u := scanDir(dir, 0)
+		u.Source = idx
+		reg.Apply(u)
 	}
 	load()
 	s := reg.Snapshot()
@@ -69,7 +66,7 @@ func TestSetVerdict(t *testing.T) {
 
 	// The test changes: the verdict kept is for other files, and one made
 	// from the old files is dropped.
-	writeTree(t, dir, files{"tests/one.json": `{"input": {"a": 2}, "expected_output": {}}`}.under("a"))
+	writeTree(t, dir, files{"tests/one.json": `{"input": {"a": 2}, "expected_output": {}}`}.Under("a"))
 	load()
 	s = reg.Snapshot()
 	a2, _ := s.Task(id1, "1.0.0")
@@ -86,7 +83,7 @@ func TestSetVerdict(t *testing.T) {
 	if !reg.SetVerdict(a2, NewVerdict(a2.TestDigest, []CaseResult{{File: "tests/one.json", Status: CaseFailed, Message: "m"}})) {
 		t.Fatal("the new verdict did not swap")
 	}
-	writeTree(t, dir, files{"metadata.json": `{"uuid": "` + id1 + `", "version": "1.0.0", "label": "renamed"}`}.under("a"))
+	writeTree(t, dir, files{"metadata.json": `{"uuid": "` + id1 + `", "version": "1.0.0", "label": "renamed"}`}.Under("a"))
 	load()
 	s = reg.Snapshot()
 	a3, _ := s.Task(id1, "1.0.0")

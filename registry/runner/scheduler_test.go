@@ -41,33 +41,49 @@ func writeTask(tb testing.TB, dir string, i int, script string, tests map[string
 	}
 }
 
-// fixture is a registry over one folder, loaded by hand so that a test
-// decides when a change is seen.
+// folder is the source of a fixture: the test loads it by hand, so that
+// the test decides when a change is seen.
+type folder struct{ dir string }
+
+func (f folder) Name() string              { return "tasks" }
+func (f folder) Type() registry.SourceType { return registry.SourceFilesystem }
+func (f folder) Location() string          { return f.dir }
+func (f folder) Run(ctx context.Context, _ func(registry.Update), _ <-chan registry.Rescan) error {
+	<-ctx.Done()
+	return nil
+}
+
+// fixture is a registry over one folder of task folders.
 type fixture struct {
 	reg  *registry.Registry
 	feed *registry.Feed
-	src  *registry.FSSource
+	dir  string
 	idx  int
 	runs atomic.Int64 // cases run
 }
 
 func newFixture(tb testing.TB, dir string) *fixture {
 	tb.Helper()
-	f := &fixture{feed: registry.NewFeed(1024, 1024)}
+	f := &fixture{feed: registry.NewFeed(1024, 1024), dir: dir}
 	f.reg = registry.New(time.Now, f.feed)
-	src, err := registry.NewFSSource("tasks", dir, 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f.src, f.idx = src, f.reg.AddSource(src)
+	f.idx = f.reg.AddSource(folder{dir})
 	f.load(tb)
 	return f
 }
 
+// load reads every task folder again and applies them as one update.
 func (f *fixture) load(tb testing.TB) {
 	tb.Helper()
-	res, err := f.src.Scan(context.Background())
-	f.reg.Apply(registry.Update{Source: f.idx, Full: true, Results: res, Err: err})
+	entries, err := os.ReadDir(f.dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var res []registry.RootResult
+	for _, e := range entries {
+		root := registry.Root{Source: "tasks", Key: e.Name(), Display: filepath.Join(f.dir, e.Name())}
+		res = append(res, registry.LoadDir(root, filepath.Join(f.dir, e.Name())))
+	}
+	f.reg.Apply(registry.Update{Source: f.idx, Complete: true, Results: res})
 }
 
 // start runs a scheduler over a pool until the test ends.
