@@ -107,8 +107,8 @@ func TestUsage(t *testing.T) {
 func TestServeFlagsAfterPaths(t *testing.T) {
 	p := start(t, "examples", "--watch", "poll", "--poll-interval", "200ms", "--log-format", "json")
 	p.waitReady(t)
-	if n := p.query(t, `{ registry { taskCount } }`)["registry"].(map[string]any)["taskCount"]; n != 3.0 {
-		t.Errorf("got %v tasks, want the 3 examples", n)
+	if n := p.query(t, `{ registry { taskCount } }`)["registry"].(map[string]any)["taskCount"]; n != 4.0 {
+		t.Errorf("got %v tasks, want the 4 examples", n)
 	}
 	if logs := p.logs.String(); !strings.Contains(logs, `"msg":"listening"`) || strings.Contains(logs, "--watch") {
 		t.Errorf("want JSON logs and no source named after a flag, got:\n%s", logs)

@@ -48,8 +48,8 @@ func TestMetrics(t *testing.T) {
 	src := `source="` + dir + `"`
 	want := map[string]float64{
 		"ratchet_registry_generation":                                    1,
-		"ratchet_registry_tasks":                                         3,
-		"ratchet_registry_task_versions":                                 5,
+		"ratchet_registry_tasks":                                         4,
+		"ratchet_registry_task_versions":                                 6,
 		"ratchet_registry_load_errors":                                   0,
 		"ratchet_registry_conflicts":                                     0,
 		"ratchet_registry_subscribers":                                   0,
@@ -96,7 +96,7 @@ func TestMetrics(t *testing.T) {
 		ok   func(float64) bool
 	}{
 		{"ratchet_registry_generation", func(v float64) bool { return v == 2 }},
-		{"ratchet_registry_task_versions", func(v float64) bool { return v == 5 }}, // the stale one is still served
+		{"ratchet_registry_task_versions", func(v float64) bool { return v == 6 }}, // the stale one is still served
 		{"ratchet_registry_reloads_total{result=\"changed\"," + src + "}", func(v float64) bool { return v == 2 }},
 		{"ratchet_registry_save_to_swap_seconds_count", func(v float64) bool { return v >= 1 }},
 		{"ratchet_registry_graphql_requests_total{status=\"200\"}", func(v float64) bool { return v >= 1 }},

@@ -148,7 +148,7 @@ func TestStatusPage(t *testing.T) {
 	}
 
 	// One task left: the summary speaks English.
-	for _, gone := range []string{"greet", "uppercase.zip"} {
+	for _, gone := range []string{"greet", "uppercase.zip", "weather"} {
 		if err := os.RemoveAll(filepath.Join(dir, gone)); err != nil {
 			t.Fatal(err)
 		}

@@ -68,7 +68,7 @@ func TestTwoRegistries(t *testing.T) {
 	addr := strings.TrimPrefix(central.url, "http://")
 	central.stop(t)
 	eventually(t, 10*time.Second, func() bool { st, _ := sourceStatus(t, edge); return st == "DEGRADED" })
-	if got := catalogue(t, edge); !strings.Contains(got, "label:Pulled") || strings.Count(got, "id:") != 3 {
+	if got := catalogue(t, edge); !strings.Contains(got, "label:Pulled") || strings.Count(got, "id:") != 4 {
 		t.Errorf("edge lost its tasks: %s", got)
 	}
 	if _, e := sourceStatus(t, edge); !strings.Contains(e, "connection refused") {
@@ -85,7 +85,7 @@ func TestTwoRegistries(t *testing.T) {
 	edge.stop(t)
 	edge = start(t, "--config", edgeConfig)
 	edge.waitReady(t)
-	if got := catalogue(t, edge); !strings.Contains(got, "label:Pulled") || strings.Count(got, "id:") != 3 {
+	if got := catalogue(t, edge); !strings.Contains(got, "label:Pulled") || strings.Count(got, "id:") != 4 {
 		t.Errorf("restarted edge serves %s", got)
 	}
 	if st, e := sourceStatus(t, edge); st != "DEGRADED" || !strings.Contains(e, "serving the index saved") {

@@ -67,7 +67,7 @@ func TestPushAndFollow(t *testing.T) {
 	if code := run(context.Background(), []string{"push", "--plain-http", "examples", ref}, &stdout, &stderr); code != 0 {
 		t.Fatalf("push: exit %d\n%s", code, stderr.String())
 	}
-	if want := "5 task versions, 5 uploaded, 0 already there"; !strings.Contains(stdout.String(), want) {
+	if want := "6 task versions, 6 uploaded, 0 already there"; !strings.Contains(stdout.String(), want) {
 		t.Errorf("push said %q, want %q", stdout.String(), want)
 	}
 	// Again, flags after the paths: nothing new to upload.
@@ -75,7 +75,7 @@ func TestPushAndFollow(t *testing.T) {
 	if code := run(context.Background(), []string{"push", "examples", ref, "--plain-http"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("push again: exit %d\n%s", code, stderr.String())
 	}
-	if want := "0 uploaded, 5 already there"; !strings.Contains(stdout.String(), want) {
+	if want := "0 uploaded, 6 already there"; !strings.Contains(stdout.String(), want) {
 		t.Errorf("push again said %q, want %q", stdout.String(), want)
 	}
 

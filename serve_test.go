@@ -140,8 +140,8 @@ func TestServeConfiguration(t *testing.T) {
 	good := write("good.yaml", "server:\n  addr: 127.0.0.1:0\nwatch:\n  mode: off\nregistry:\n  sources:\n    - type: filesystem\n      path: ./tasks\n")
 	p := start(t, "--config", good, "--log-format", "json")
 	p.waitReady(t)
-	if n := p.query(t, `{ registry { taskCount } }`)["registry"].(map[string]any)["taskCount"]; n != 3.0 {
-		t.Errorf("got %v tasks from a configuration with a relative path, want 3", n)
+	if n := p.query(t, `{ registry { taskCount } }`)["registry"].(map[string]any)["taskCount"]; n != 4.0 {
+		t.Errorf("got %v tasks from a configuration with a relative path, want 4", n)
 	}
 	if !strings.Contains(p.logs.String(), `"msg":"listening"`) {
 		t.Errorf("want JSON logs, got:\n%s", p.logs)
