@@ -207,7 +207,9 @@ func (s *Source) artifact(ctx context.Context, desc ocispec.Descriptor, fetch bo
 		}
 		key := root + "\x00" + l.Digest.String()
 		if r, ok := s.results[key]; ok && r.Task != nil {
+			mu.Lock() // downloads started above write results too
 			results[key] = r
+			mu.Unlock()
 			continue
 		}
 		g.Go(func() error {

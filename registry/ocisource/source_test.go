@@ -45,17 +45,18 @@ func TestFollowTag(t *testing.T) {
 
 	// A new push reaches the catalogue; a task it no longer holds goes; only
 	// the new layer is downloaded.
-	push(t, ref, layer(t, id1, "1.0.0"), layer(t, id1, "1.1.0"), layer(t, id3, "2.0.0-rc.1"))
+	// (0.9.0's layer comes first, so new and kept layers interleave.)
+	push(t, ref, layer(t, id1, "0.9.0"), layer(t, id1, "1.0.0"), layer(t, id1, "1.1.0"), layer(t, id3, "2.0.0-rc.1"))
 	snap, err = f.poll(t)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := versions(snap), []string{"1 1.0.0", "1 1.1.0", "3 2.0.0-rc.1"}; !slices.Equal(got, want) {
+	if got, want := versions(snap), []string{"1 0.9.0", "1 1.0.0", "1 1.1.0", "3 2.0.0-rc.1"}; !slices.Equal(got, want) {
 		t.Fatalf("after a new push: got %v, want %v", got, want)
 	}
 	reqs, _ := reg.take()
-	if got := count(reqs, "GET", "/blobs/"); got != 2 {
-		t.Errorf("after a new push: got %d blob downloads (%v), want 2: the layers not seen before", got, reqs)
+	if got := count(reqs, "GET", "/blobs/"); got != 3 {
+		t.Errorf("after a new push: got %d blob downloads (%v), want 3: the layers not seen before", got, reqs)
 	}
 }
 
