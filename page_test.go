@@ -85,6 +85,33 @@ func TestStatusPage(t *testing.T) {
 		}
 	}
 
+	// Tests run on their own: the verdict shows, and a wrong expected
+	// output shows its message and both outputs side by side.
+	addRow := `document.querySelector('tr[data-id="` + addID + `"]')`
+	waitText(t, ctx, "the passing verdict", addRow+`.querySelector('.verdict.passed') !== null && `+addRow+`.innerText.includes('passed 2/2')`)
+	smallTest := filepath.Join(dir, "add", "tests", "small.json")
+	if err := os.WriteFile(smallTest, []byte(`{"input": {"a": 1, "b": 2}, "expected_output": {"sum": 4}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	failing := addRow + `.querySelector('.case[data-file="tests/small.json"]')`
+	waitText(t, ctx, "the failing case", addRow+`.querySelector('.verdict.failed') !== null && `+failing+` !== null`)
+	for js, want := range map[string]string{
+		failing + `.querySelector('.case-message').innerText`:                                 "expected_output differs at /sum: got 3, want 4",
+		failing + `.querySelector('.case-status').innerText`:                                  "FAILED",
+		`JSON.stringify(JSON.parse(` + failing + `.querySelector('pre.expected').innerText))`: `{"sum":4}`,
+		`JSON.stringify(JSON.parse(` + failing + `.querySelector('pre.actual').innerText))`:   `{"sum":3}`,
+	} {
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		if err != nil || got != want {
+			t.Errorf("%s: got %q (%v), want %q", js, got, err, want)
+		}
+	}
+	screenshot(t, ctx, "status-page-failing-test.png")
+	if err := os.WriteFile(smallTest, []byte(`{"input": {"a": 1, "b": 2}, "expected_output": {"sum": 3}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "the verdict passing again", addRow+`.querySelector('.verdict.passed') !== null && `+failing+` === null`)
+
 	// A save shows up without a reload.
 	meta := filepath.Join(dir, "add", "metadata.json")
 	if err := os.WriteFile(meta, []byte(`{"uuid": "`+addID+`", "version": "1.0.0", "label": "Add, live", "description": "Edited."}`), 0o644); err != nil {

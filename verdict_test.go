@@ -133,6 +133,9 @@ func TestServeSurvivesHostileTests(t *testing.T) {
 		if v["status"] != h.status || c["status"] != h.caseStatus || !strings.Contains(msg, h.message) || c["file"] != "tests/case.json" {
 			t.Errorf("task %d: got %v %v %q, want %s %s containing %q", i, v["status"], c["status"], msg, h.status, h.caseStatus, h.message)
 		}
+		if h.caseStatus == "FAILED" && (fmt.Sprint(c["expected"]) != "map[sum:3]" || fmt.Sprint(c["actual"]) != "map[sum:4]") {
+			t.Errorf("task %d: expected %v, actual %v, want map[sum:3] and map[sum:4]", i, c["expected"], c["actual"])
+		}
 		if v["total"] != 1.0 {
 			t.Errorf("task %d: total %v, want 1", i, v["total"])
 		}

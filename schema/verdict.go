@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"encoding/json"
+
 	"github.com/graphql-go/graphql"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
@@ -70,9 +72,11 @@ func verdictType(verdictStatus *graphql.Enum) *graphql.Object {
 
 func ms(secs float64) float64 { return secs * 1000 }
 
+// rawOrNil keeps the JSON as JSON: the scalar would write plain bytes
+// as base64.
 func rawOrNil(b []byte) any {
 	if len(b) == 0 {
 		return nil
 	}
-	return b
+	return json.RawMessage(b)
 }

@@ -4,7 +4,8 @@
   'use strict';
 
   var QUERY = '{ registry { generation taskCount versionCount loadedAt }' +
-    ' tasks { id version label description availableVersions source path stale error { path line column message } }' +
+    ' tasks { id version label description availableVersions source path stale error { path line column message }' +
+    ' verdict { status passed failed total durationMs cases { file status message expected actual } } }' +
     ' loadErrors { source path line column kind message }' +
     ' conflicts { id version path winner }' +
     ' sources { name type location status error taskCount loadedAt } }';
@@ -46,6 +47,32 @@
     return parts.join(' ').toLowerCase().indexOf(filter) >= 0;
   }
 
+  function pretty(v) {
+    return v === null || v === undefined ? '—' : JSON.stringify(v, null, 2);
+  }
+
+  // verdictCell shows where a task's tests stand and, for each case that
+  // did not pass, why: its message and the expected and actual outputs
+  // side by side.
+  function verdictCell(v) {
+    var status = v.status.toLowerCase();
+    var head = v.status === 'NONE' ? el('span', { 'class': 'muted', text: 'no tests' }) :
+      el('span', { 'class': 'verdict ' + status, text: v.status === 'PENDING' ? 'running…' :
+        v.status.toLowerCase() + ' ' + v.passed + '/' + v.total });
+    var failing = v.cases.filter(function (c) { return c.status !== 'PASSED'; });
+    return el('td', { 'class': 'verdict-cell' }, [head].concat(failing.map(function (c) {
+      var sides = (c.expected !== null || c.actual !== null) ? el('div', { 'class': 'sides' }, [
+        el('div', {}, [el('div', { 'class': 'muted', text: 'expected' }), el('pre', { 'class': 'expected', text: pretty(c.expected) })]),
+        el('div', {}, [el('div', { 'class': 'muted', text: 'actual' }), el('pre', { 'class': 'actual', text: pretty(c.actual) })]),
+      ]) : null;
+      return el('div', { 'class': 'case', 'data-file': c.file }, [
+        el('div', { 'class': 'mono' }, [el('span', { 'class': 'case-status ' + c.status.toLowerCase(), text: c.status }), ' ' + c.file]),
+        el('div', { 'class': 'case-message', text: c.message || '' }),
+        sides,
+      ]);
+    })));
+  }
+
   function render() {
     if (!state) return;
     var f = $('filter').value.trim().toLowerCase();
@@ -60,7 +87,7 @@
       var errs = t.stale ? errorsOf(t) : [];
       if (t.stale && !errs.length && t.error) errs = [t.error];
       var errText = errs.map(function (e) { return where(e) + ': ' + e.message; }).join('\n');
-      if (!matches(f, [t.label, t.id, t.description, t.source, t.path, t.availableVersions.join(' '), errText])) return;
+      if (!matches(f, [t.label, t.id, t.description, t.source, t.path, t.availableVersions.join(' '), errText, t.verdict.status])) return;
       shown++;
       var versions = el('td', {}, t.availableVersions.map(function (v) {
         return el('span', { 'class': 'version' + (v === t.version ? ' latest' : ''), title: v === t.version ? 'latest' : '', text: v });
@@ -74,11 +101,11 @@
         })) : null,
       ]);
       tasks.appendChild(el('tr', { 'class': t.stale ? 'stale' : '', 'data-id': t.id }, [
-        label, versions, el('td', { text: t.description }),
+        label, versions, verdictCell(t.verdict), el('td', { text: t.description }),
         el('td', {}, [el('div', { text: t.source }), el('div', { 'class': 'mono muted', text: t.path })]),
       ]));
     });
-    if (!shown) tasks.appendChild(el('tr', {}, [el('td', { colspan: '4', 'class': 'empty', text: state.tasks.length ? 'No task matches the filter.' : 'No tasks.' })]));
+    if (!shown) tasks.appendChild(el('tr', {}, [el('td', { colspan: '5', 'class': 'empty', text: state.tasks.length ? 'No task matches the filter.' : 'No tasks.' })]));
     $('task-count').textContent = shown === state.tasks.length ? '(' + shown + ')' : '(' + shown + ' of ' + state.tasks.length + ')';
 
     var errors = $('errors');
