@@ -1,6 +1,7 @@
 package ocisource
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -182,5 +183,36 @@ func TestFailedLayerIsFetchedAgain(t *testing.T) {
 	}
 	if reqs, _ := reg.take(); len(reqs) != 2 || count(reqs, "GET", bDigest) != 1 {
 		t.Errorf("second poll: got requests %v, want the HEAD and the one layer that failed", reqs)
+	}
+}
+
+// TestNewLayersBesideKeptOnes loads an artifact where new layers and layers
+// kept from the last load interleave, many of each, so that downloads run
+// while kept results are recorded (this once crashed the process).
+func TestNewLayersBesideKeptOnes(t *testing.T) {
+	reg := startRegistry(t)
+	ref := reg.Addr + "/acme/tasks:stable"
+	var kept, all []Layer
+	var want []string
+	for i := range 20 {
+		kept = append(kept, layer(t, id1, fmt.Sprintf("1.%d.1", i)))
+		all = append(all, kept[i], layer(t, id1, fmt.Sprintf("1.%d.0", i)))
+		want = append(want, fmt.Sprintf("1 1.%d.0", i), fmt.Sprintf("1 1.%d.1", i))
+	}
+	push(t, ref, kept...)
+	f := follow(t, Config{Ref: ref})
+	if _, err := f.poll(t); err != nil {
+		t.Fatal(err)
+	}
+	push(t, ref, all...)
+	snap, err := f.poll(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := versions(snap)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }
