@@ -102,6 +102,9 @@ type SourceConfig struct {
 	Timeout  time.Duration     `yaml:"timeout"`
 	Headers  map[string]string `yaml:"headers"`
 	TokenEnv string            `yaml:"token_env"` // bearer token read from this environment variable
+	// AllowHosts are hosts besides the url's own that bundles may come
+	// from ("*": any); by default none.
+	AllowHosts []string `yaml:"allow_hosts"`
 
 	// OCI: the artifact to follow, and how to reach its registry.
 	Ref         string `yaml:"ref"`          // REGISTRY/REPOSITORY:TAG or @DIGEST

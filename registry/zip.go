@@ -112,3 +112,12 @@ func checkEntryName(name string) error {
 	}
 	return nil
 }
+
+// CheckZip says whether an archive is one the loader would take as a
+// task: a readable zip within the limits, every entry name safe, the task
+// at its root or in exactly one folder. It reads the archive's directory,
+// not its files: a cheap check before an archive is kept anywhere.
+func CheckZip(r io.ReaderAt, size int64) error {
+	_, _, err := openZip(r, size)
+	return err
+}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,25 +25,45 @@ import (
 )
 
 // Source pulls tasks from an index.json and its bundles. When the upstream
-// fails, what it served before stays.
+// fails, what it served before stays. The upstream is not trusted: bundles
+// come from the index's own origin unless allowed elsewhere, are checked
+// before they are cached, and one that fails is asked for again only
+// after a back-off of its own.
 type Source struct {
-	name     string
-	base     *url.URL // the folder holding index.json
-	order    int
-	interval time.Duration
-	headers  http.Header // sent only to base's host
-	client   *http.Client
-	cacheDir string
-	log      *slog.Logger
+	name       string
+	base       *url.URL // the folder holding index.json
+	order      int
+	interval   time.Duration
+	headers    http.Header // sent only to base's host
+	allowHosts []string    // hosts besides base's that bundles may come from; "*" for any
+	client     *http.Client
+	cacheDir   string // this source's own folder of the bundle cache
+	log        *slog.Logger
+	clock      func() time.Time // when bundles that failed come due
 
-	// MaxIndexBytes caps the index document; Parallel caps downloads.
-	MaxIndexBytes int64
-	Parallel      int
+	// MaxIndexBytes caps the index document, MaxBundleBytes one bundle;
+	// Parallel caps downloads. RetryAfter is how long a bundle that failed
+	// waits before it is fetched again, doubled at each failure up to an
+	// hour.
+	MaxIndexBytes  int64
+	MaxBundleBytes int64
+	Parallel       int
+	RetryAfter     time.Duration
 
 	// Last good state, touched only by the goroutine that owns the source.
 	etag, lastModified string
+	index              *registry.Index                // the last good index
+	earlier            map[string]bool                // sha256s of the good index before it
 	entries            map[string]registry.IndexEntry // by root key (id@version)
 	results            map[string]registry.RootResult
+	failed             map[string]failure // bundles that failed, by root key
+}
+
+// failure is a bundle that failed, and when it may be fetched again.
+type failure struct {
+	sha256 string
+	count  int
+	next   time.Time
 }
 
 var _ registry.Source = (*Source)(nil)
@@ -55,7 +76,11 @@ type Config struct {
 	Timeout  time.Duration // one request; 0 means 30s
 	Headers  map[string]string
 	Token    string // bearer token; never logged
-	CacheDir string // bundles by sha256, kept across restarts
+	CacheDir string // bundles by sha256, kept across restarts, in a folder per source
+	// AllowHosts are the hosts (host or host:port) besides the index's
+	// own that bundles, and redirects, may lead to; "*" allows any. By
+	// default an index cannot make the registry fetch from anywhere else.
+	AllowHosts []string
 }
 
 // New makes an HTTP source. order is its position in the configuration,
@@ -81,8 +106,12 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		}
 		cfg.CacheDir = filepath.Join(dir, "ratchet-registry", "bundles")
 	}
-	if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
-		return nil, fmt.Errorf("http source %s: bundle cache: %w", cfg.URL, err)
+	// A folder per source: pruning one source's bundles never touches
+	// another's.
+	sum := sha256.Sum256([]byte(u.String()))
+	cacheDir := filepath.Join(cfg.CacheDir, "http-"+hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return nil, fmt.Errorf("http source %s: bundle cache: %w", u.Redacted(), err)
 	}
 	h := http.Header{}
 	for k, v := range cfg.Headers {
@@ -95,8 +124,9 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	if name == "" {
 		name = u.Redacted()
 	}
-	s := &Source{name: name, base: u, order: order, interval: cfg.Interval, headers: h, cacheDir: cfg.CacheDir, log: log,
-		MaxIndexBytes: 16 << 20, Parallel: 4, entries: map[string]registry.IndexEntry{}, results: map[string]registry.RootResult{}}
+	s := &Source{name: name, base: u, order: order, interval: cfg.Interval, headers: h, allowHosts: cfg.AllowHosts, cacheDir: cacheDir, log: log,
+		MaxIndexBytes: 16 << 20, MaxBundleBytes: registry.MaxArchiveSize, Parallel: 4, RetryAfter: time.Minute,
+		clock: time.Now, entries: map[string]registry.IndexEntry{}, results: map[string]registry.RootResult{}, failed: map[string]failure{}}
 	s.client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: s.checkRedirect}
 	return s, nil
 }
@@ -118,11 +148,40 @@ func (s *Source) sameHost(u *url.URL) bool {
 	return u.Scheme == s.base.Scheme && u.Host == s.base.Host
 }
 
-// checkRedirect keeps credentials from following a redirect to another
-// host (net/http drops Authorization then, but not custom headers).
+// allowed is true for URLs the source may fetch: on the index's origin,
+// or on a host of allow_hosts.
+func (s *Source) allowed(u *url.URL) bool {
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return false
+	}
+	if s.sameHost(u) {
+		return true
+	}
+	for _, h := range s.allowHosts {
+		if h == "*" || strings.EqualFold(h, u.Host) || strings.EqualFold(h, u.Hostname()) && u.Port() == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// errNotAllowed is a URL outside the index's origin and allow_hosts: it is
+// never requested, so that an index cannot make the registry reach, or
+// learn the size and digest of, what only the registry can reach.
+func (s *Source) errNotAllowed(u *url.URL) error {
+	return fmt.Errorf("%s is not on the index's origin %s://%s; add %q to allow_hosts to fetch from it",
+		u.Redacted(), s.base.Scheme, s.base.Host, u.Host)
+}
+
+// checkRedirect keeps every request on allowed hosts, and credentials from
+// following a redirect to another host (net/http drops Authorization
+// then, but not custom headers).
 func (s *Source) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
 		return errors.New("stopped after 10 redirects")
+	}
+	if !s.allowed(req.URL) {
+		return fmt.Errorf("redirect: %w", s.errNotAllowed(req.URL))
 	}
 	if !s.sameHost(req.URL) {
 		for k := range s.headers {
@@ -166,22 +225,61 @@ func (s *Source) Load(ctx context.Context) registry.Update {
 		var idx *registry.Index
 		if idx, err = registry.ParseIndex(data); err == nil {
 			s.saveIndex(data)
+			if s.index != nil {
+				s.earlier = digests(s.index)
+			}
+			s.index = idx
 			u.Complete, u.Results = true, s.apply(ctx, indexURL, idx)
 			u.Err = failedBundles(u.Results)
+			s.prune()
 			return u
 		}
 		err = fmt.Errorf("%s: %w", indexURL.Redacted(), err)
 	}
 	switch {
-	case err == nil: // not modified
-		u.Complete, u.Results = true, s.current()
+	case err == nil && s.index != nil: // not modified: only bundles that failed and are due are fetched
+		u.Complete, u.Results = true, s.apply(ctx, indexURL, s.index)
 		u.Err = failedBundles(u.Results)
+	case err == nil:
+		u.Complete, u.Results = true, s.current()
 	case len(s.results) == 0:
 		u.Complete, u.Results, u.Err = s.fallback(ctx, indexURL, err)
 	default:
 		u.Err = err
 	}
 	return u
+}
+
+// digests are the sha256s of the bundles an index lists.
+func digests(idx *registry.Index) map[string]bool {
+	out := make(map[string]bool, len(idx.Tasks))
+	for _, e := range idx.Tasks {
+		out[e.SHA256] = true
+	}
+	return out
+}
+
+// prune removes from the cache every bundle that neither the current index
+// nor the good one before it lists, and downloads left half done: a
+// hostile or busy upstream cannot fill the disk, and a rollback to the
+// last index costs nothing.
+func (s *Source) prune() {
+	keep := digests(s.index)
+	entries, err := os.ReadDir(s.cacheDir)
+	if err != nil {
+		s.log.Warn("cannot prune the bundle cache", "source", s.name, "error", err)
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		sum, isBundle := strings.CutSuffix(name, ".zip")
+		if !isBundle && !strings.HasPrefix(name, ".download-") || isBundle && (keep[sum] || s.earlier[sum]) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(s.cacheDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.log.Warn("cannot prune the bundle cache", "source", s.name, "error", err)
+		}
+	}
 }
 
 // failedBundles is the failure of a source whose index loaded but some of
@@ -228,8 +326,7 @@ func (s *Source) fetchIndex(ctx context.Context, indexURL *url.URL) (data []byte
 // savedIndex is where the last good index of this source is kept, beside
 // the bundles, so that a restart while the upstream is down still serves.
 func (s *Source) savedIndex() string {
-	sum := sha256.Sum256([]byte(s.base.String()))
-	return filepath.Join(s.cacheDir, "index-"+hex.EncodeToString(sum[:8])+".json")
+	return filepath.Join(s.cacheDir, "index.json")
 }
 
 func (s *Source) saveIndex(data []byte) {
@@ -267,6 +364,7 @@ func (s *Source) fallback(ctx context.Context, indexURL *url.URL, cause error) (
 	if st, err := os.Stat(s.savedIndex()); err == nil {
 		saved = "at " + st.ModTime().UTC().Format(time.RFC3339)
 	}
+	s.index = idx
 	results := s.apply(ctx, indexURL, idx)
 	// Conditional GETs must not match an index that was never fetched in
 	// this process: the next success starts from a full download.
@@ -283,17 +381,24 @@ func (s *Source) current() []registry.RootResult {
 	return out
 }
 
-// apply loads what a new index lists: entries whose bundle is unchanged keep
-// their result; the others are downloaded (bounded) and loaded. A bundle
-// that fails is an error on its task, not on the source.
+// apply loads what an index lists: entries whose bundle is unchanged keep
+// their result; so do bundles that failed, until their back-off is over;
+// the others are downloaded (bounded) and loaded. A bundle that fails is
+// an error on its task, not on the source.
 func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *registry.Index) []registry.RootResult {
+	now := s.clock()
 	entries := map[string]registry.IndexEntry{}
 	results := map[string]registry.RootResult{}
 	var todo []registry.IndexEntry
 	for _, e := range idx.Tasks {
 		key := e.ID + "@" + e.Version
 		entries[key] = e
-		if old, ok := s.entries[key]; ok && old.SHA256 == e.SHA256 && s.results[key].Task != nil {
+		old, seen := s.entries[key]
+		switch f, failed := s.failed[key]; {
+		case seen && old.SHA256 == e.SHA256 && s.results[key].Task != nil:
+			results[key] = s.results[key]
+			continue
+		case failed && f.sha256 == e.SHA256 && now.Before(f.next) && seen:
 			results[key] = s.results[key]
 			continue
 		}
@@ -315,8 +420,35 @@ func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *registry.Ind
 		}()
 	}
 	wg.Wait()
-	s.entries, s.results = entries, results
+	failed := map[string]failure{}
+	for _, e := range todo {
+		key := e.ID + "@" + e.Version
+		if results[key].Task != nil {
+			continue
+		}
+		f := s.failed[key]
+		if f.sha256 != e.SHA256 {
+			f = failure{sha256: e.SHA256}
+		}
+		f.count++
+		f.next = now.Add(s.backoff(f.count))
+		failed[key] = f
+	}
+	for key, f := range s.failed {
+		if _, retried := failed[key]; !retried && results[key].Task == nil && entries[key].SHA256 == f.sha256 {
+			failed[key] = f // still waiting
+		}
+	}
+	s.entries, s.results, s.failed = entries, results, failed
 	return s.current()
+}
+
+// backoff is how long a bundle that failed n times in a row waits: from
+// RetryAfter, doubled each time, up to an hour, with ±20% jitter so that
+// many failures do not come due together.
+func (s *Source) backoff(n int) time.Duration {
+	d := min(s.RetryAfter<<min(n-1, 20), time.Hour)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
 // fetchBundle gets one bundle, from the disk cache when its sha256 is
@@ -334,6 +466,12 @@ func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.
 	}
 	u := indexURL.ResolveReference(ref)
 	display = u.Redacted()
+	if !s.allowed(u) {
+		return fail(s.errNotAllowed(u))
+	}
+	if e.Size > s.MaxBundleBytes {
+		return fail(fmt.Errorf("bundle is %d bytes by the index, over the %d-byte limit", e.Size, s.MaxBundleBytes))
+	}
 	cached := filepath.Join(s.cacheDir, e.SHA256+".zip")
 	if st, err := os.Stat(cached); err != nil || st.Size() != e.Size {
 		if err := s.download(ctx, u, e, cached); err != nil {
@@ -342,13 +480,15 @@ func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.
 	}
 	res := registry.LoadZipFile(registry.Root{Source: s.name, Order: s.order, Key: key, Display: display}, cached)
 	if res.Task != nil && (res.Task.ID != e.ID || res.Task.Version != e.Version) {
+		os.Remove(cached) // the upstream lied about it: nothing of it stays
 		return fail(fmt.Errorf("bundle holds task %s %s, but the index says %s %s", res.Task.ID, res.Task.Version, e.ID, e.Version))
 	}
 	return res
 }
 
 // download writes a bundle into the cache only once its size and sha256
-// match the index: a file in the cache is always a good one.
+// match the index and it is a task archive the loader would take: a file
+// in the cache is always a good one.
 func (s *Source) download(ctx context.Context, u *url.URL, e registry.IndexEntry, dst string) error {
 	resp, err := s.get(ctx, u, false)
 	if err != nil {
@@ -363,11 +503,9 @@ func (s *Source) download(ctx context.Context, u *url.URL, e registry.IndexEntry
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	defer tmp.Close()
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(resp.Body, e.Size+1))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	switch {
 	case err != nil:
 		return fmt.Errorf("fetch: %w", err)
@@ -375,6 +513,12 @@ func (s *Source) download(ctx context.Context, u *url.URL, e registry.IndexEntry
 		return fmt.Errorf("bundle is %s bytes, the index says %d", sizeString(n, e.Size), e.Size)
 	case hex.EncodeToString(h.Sum(nil)) != e.SHA256:
 		return fmt.Errorf("bundle sha256 is %s, the index says %s", hex.EncodeToString(h.Sum(nil)), e.SHA256)
+	}
+	if err := registry.CheckZip(tmp, n); err != nil {
+		return fmt.Errorf("bundle is not a task archive: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("fetch: %w", err)
 	}
 	return os.Rename(tmp.Name(), dst)
 }

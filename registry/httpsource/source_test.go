@@ -2,6 +2,8 @@ package httpsource
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,6 +28,7 @@ type files = registrytest.Files
 var (
 	taskFiles  = registrytest.Task
 	mergeFiles = registrytest.Merge
+	zipBytes   = registrytest.ZipBytes
 )
 
 const (
@@ -163,7 +166,8 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	etag := `"` + strings.Repeat("e", 8) + string(rune('a'+len(body)%26)) + `"`
+	sum := sha256.Sum256(body) // different bodies, different tags
+	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
 	if isIndex && mode == "" {
 		w.Header().Set("ETag", etag)
 		if r.Header.Get("If-None-Match") == etag {
@@ -182,6 +186,7 @@ func newTestHTTPSource(t *testing.T, url, cache string) *Source {
 		t.Fatal(err)
 	}
 	s.MaxIndexBytes = 1024
+	s.RetryAfter = time.Millisecond
 	return s
 }
 
@@ -305,10 +310,16 @@ func TestHTTPSourceFailures(t *testing.T) {
 			if tc.partial && (errs[1].Kind != KindFetch || errs[1].Root == "" || !strings.Contains(errs[1].Message(), tc.wantErr)) {
 				t.Errorf("got %v, want a FETCH error on the task naming %q", errs[1], tc.wantErr)
 			}
-			// Recovery.
+			// Recovery, once a bundle that failed has waited its back-off.
 			src.base.Host = strings.TrimPrefix(up.URL, "http://")
 			up.set("")
-			s, err = pull(t, reg, idx, src)
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				s, err = pull(t, reg, idx, src)
+				if err == nil || time.Now().After(deadline) {
+					break
+				}
+			}
 			if err != nil || s.Sources()[0].Status != StatusOK || s.ErrorCount() != 0 {
 				t.Errorf("no recovery: %v %+v %s", err, s.Sources()[0], fmtErrors(s))
 			}
@@ -371,6 +382,7 @@ func TestCredentialsStayHome(t *testing.T) {
 	up.files["/index.json"], _ = json.Marshal(idx)
 	reg := registry.New(time.Now, nil)
 	src := newTestHTTPSource(t, up.URL, t.TempDir())
+	src.allowHosts = []string{strings.TrimPrefix(cdn.URL, "http://")}
 	s, err := pull(t, reg, reg.AddSource(src), src)
 	if err != nil || s.TaskCount() != 2 {
 		t.Fatalf("got %d tasks, %v %s", s.TaskCount(), err, fmtErrors(s))
