@@ -16,20 +16,21 @@ import (
 	"oras.land/oras-go/v2/content"
 )
 
-// cache keeps blobs by digest and, for each followed reference, the
-// manifest last served, so that a restart with the registry down serves the
-// last good artifact. A file under blobs/ is written only once its size and
-// digest have been checked, and is checked again when read.
+// cache keeps the blobs of one source by digest and the manifest it last
+// served, so that a restart with the registry down serves the last good
+// artifact. A file under blobs/ is written only once its size and digest
+// have been checked, and is checked again when read. Each source has a
+// folder of its own, so that pruning one never takes another's blobs.
 type cache struct {
 	dir string
+	ref string
 }
 
-func newCache(dir string) (*cache, error) {
-	c := &cache{dir: dir}
-	for _, d := range []string{c.blobDir(), filepath.Join(dir, "refs")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, fmt.Errorf("cache: %w", err)
-		}
+func newCache(root, ref string) (*cache, error) {
+	sum := sha256.Sum256([]byte(ref))
+	c := &cache{dir: filepath.Join(root, hex.EncodeToString(sum[:8])), ref: ref}
+	if err := os.MkdirAll(c.blobDir(), 0o755); err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
 	}
 	return c, nil
 }
@@ -101,25 +102,22 @@ func describeVerify(desc ocispec.Descriptor, err error) error {
 	return err
 }
 
-// saved is the manifest last served for a reference.
+// saved is the manifest last served.
 type saved struct {
 	Ref      string             `json:"ref"`
 	Manifest ocispec.Descriptor `json:"manifest"`
 }
 
-func (c *cache) refPath(ref string) string {
-	sum := sha256.Sum256([]byte(ref))
-	return filepath.Join(c.dir, "refs", hex.EncodeToString(sum[:8])+".json")
-}
+func (c *cache) savedPath() string { return filepath.Join(c.dir, "manifest.json") }
 
-// save records the manifest that a reference served, once its layers are
-// all in the cache.
-func (c *cache) save(ref string, manifest ocispec.Descriptor) error {
-	data, err := json.Marshal(saved{Ref: ref, Manifest: manifest})
+// save records the manifest that the reference served, once its layers
+// are all in the cache.
+func (c *cache) save(manifest ocispec.Descriptor) error {
+	data, err := json.Marshal(saved{Ref: c.ref, Manifest: manifest})
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Join(c.dir, "refs"), ".ref-*")
+	tmp, err := os.CreateTemp(c.dir, ".manifest-*")
 	if err != nil {
 		return err
 	}
@@ -131,23 +129,41 @@ func (c *cache) save(ref string, manifest ocispec.Descriptor) error {
 	if err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), c.refPath(ref))
+	return os.Rename(tmp.Name(), c.savedPath())
 }
 
-// last is the manifest saved for a reference, and when it was saved.
-func (c *cache) last(ref string) (ocispec.Descriptor, time.Time, error) {
-	p := c.refPath(ref)
+// last is the manifest saved for the reference, and when it was saved.
+func (c *cache) last() (ocispec.Descriptor, time.Time, error) {
+	p := c.savedPath()
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return ocispec.Descriptor{}, time.Time{}, err
 	}
 	var s saved
-	if err := json.Unmarshal(data, &s); err != nil || s.Ref != ref {
-		return ocispec.Descriptor{}, time.Time{}, fmt.Errorf("%s is not a saved manifest of %s", p, ref)
+	if err := json.Unmarshal(data, &s); err != nil || s.Ref != c.ref {
+		return ocispec.Descriptor{}, time.Time{}, fmt.Errorf("%s is not a saved manifest of %s", p, c.ref)
 	}
 	st, err := os.Stat(p)
 	if err != nil {
 		return ocispec.Descriptor{}, time.Time{}, err
 	}
 	return s.Manifest, st.ModTime(), nil
+}
+
+// prune removes the blobs not in keep, so that the cache holds what the
+// source serves and little more, however often the tag moves.
+func (c *cache) prune(keep map[digest.Digest]bool) error {
+	entries, err := os.ReadDir(c.blobDir())
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		if d := digest.NewDigestFromEncoded(digest.SHA256, e.Name()); !keep[d] {
+			if err := os.Remove(filepath.Join(c.blobDir(), e.Name())); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

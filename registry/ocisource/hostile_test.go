@@ -186,9 +186,14 @@ func TestHostileArtifacts(t *testing.T) {
 			if got := count(reqs, "GET", ""); got != tc.wantGets {
 				t.Errorf("got %d downloads %v, want %d", got, reqs, tc.wantGets)
 			}
-			// The last good version of the task stays, whatever happened.
+			// The last good version of the task stays, whatever happened, and
+			// its content can still be read from the cache.
 			if got := versions(snap); !slices.Contains(got, "1 1.0.0") {
 				t.Errorf("got %v, want the last good 1 1.0.0 still served", got)
+			} else if task, _ := snap.Task(id1, "1.0.0"); task != nil {
+				if _, err := registry.NewContent(0).Read(task, "main.js"); err != nil {
+					t.Errorf("main.js of the last good task: %v", err)
+				}
 			}
 			var taskErrs []*registry.LoadError
 			for _, e := range snap.Errors() {

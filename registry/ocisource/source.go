@@ -47,8 +47,9 @@ type Source struct {
 	Parallel         int // layer downloads at once
 
 	// Last good state, touched only by the goroutine that runs the source.
-	served  digest.Digest // the manifest that results come from
-	missing int           // its layers that could not be fetched: the next poll asks again
+	served  digest.Digest          // the manifest that results come from
+	keep    map[digest.Digest]bool // its blobs, kept in the cache beside the next one's
+	missing int                    // its layers that could not be fetched: the next poll asks again
 	results map[string]registry.RootResult
 }
 
@@ -80,7 +81,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		}
 		dir = filepath.Join(user, "ratchet-registry")
 	}
-	c, err := newCache(filepath.Join(dir, "oci"))
+	c, err := newCache(filepath.Join(dir, "oci"), cfg.Ref)
 	if err != nil {
 		return nil, fmt.Errorf("oci source %s: %w", cfg.Ref, err)
 	}
@@ -130,7 +131,7 @@ func (s *Source) load(ctx context.Context) (results []registry.RootResult, compl
 		if s.served == d && s.missing == 0 {
 			return s.current(), true, nil // a digest never moves: nothing to ask
 		}
-		if desc, _, err := s.cache.last(s.ref); err == nil && desc.Digest == d {
+		if desc, _, err := s.cache.last(); err == nil && desc.Digest == d {
 			return s.artifact(ctx, desc, true) // fetches only layers missing from the cache
 		}
 	}
@@ -154,7 +155,7 @@ func (s *Source) failed(ctx context.Context, cause error) ([]registry.RootResult
 	if len(s.results) > 0 {
 		return nil, false, cause
 	}
-	desc, at, err := s.cache.last(s.ref)
+	desc, at, err := s.cache.last()
 	if err != nil {
 		return nil, false, cause
 	}
@@ -231,10 +232,22 @@ func (s *Source) artifact(ctx context.Context, desc ocispec.Descriptor, fetch bo
 	if failed > 0 {
 		return s.current(), true, fmt.Errorf("%s (%s): %d of %d layers could not be fetched", s.ref, desc.Digest, failed, len(layers))
 	}
+	// The blobs of this artifact and of the one before stay: a task whose
+	// new layer is broken is served stale from the old one.
+	keep := map[digest.Digest]bool{desc.Digest: true}
+	for _, l := range layers {
+		keep[l.Digest] = true
+	}
+	prune := maps.Clone(keep)
+	maps.Copy(prune, s.keep)
+	s.keep = keep
 	if fetch {
-		if err := s.cache.save(s.ref, desc); err != nil {
+		if err := s.cache.save(desc); err != nil {
 			s.log.Warn("cannot save the manifest for restarts", "source", s.name, "error", err)
 		}
+	}
+	if err := s.cache.prune(prune); err != nil {
+		s.log.Warn("cannot prune the blob cache", "source", s.name, "error", err)
 	}
 	return s.current(), true, nil
 }

@@ -2,6 +2,8 @@ package ocisource
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -214,5 +216,49 @@ func TestNewLayersBesideKeptOnes(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// TestCachePruned checks that the cache holds the blobs of the artifact
+// served and of the one before it (whose layers stale tasks are read
+// from), not of every artifact the tag ever pointed at.
+func TestCachePruned(t *testing.T) {
+	reg := startRegistry(t)
+	ref := reg.Addr + "/acme/tasks:stable"
+	a, b, c := layer(t, id1, "1.0.0"), layer(t, id2, "1.0.0"), layer(t, id3, "1.0.0")
+	f := follow(t, Config{Ref: ref})
+	cached := func(l Layer) bool {
+		_, err := os.Stat(filepath.Join(f.src.cache.blobDir(), sha256Hex(l.Zip)))
+		return err == nil
+	}
+	steps := []struct {
+		push       []Layer
+		want, gone []Layer
+	}{
+		{push: []Layer{a, b}, want: []Layer{a, b}},
+		{push: []Layer{c}, want: []Layer{a, b, c}},
+		{push: []Layer{a}, want: []Layer{a, c}, gone: []Layer{b}},
+		{push: []Layer{a}, want: []Layer{a}, gone: []Layer{b, c}},
+	}
+	for i, st := range steps {
+		push(t, ref, st.push...)
+		if i == len(steps)-1 {
+			// The same artifact again: only a rescan after a restart would
+			// load it; a new source over the same cache does.
+			f = follow(t, Config{Ref: ref, CacheDir: filepath.Dir(filepath.Dir(f.src.cache.dir))})
+		}
+		if _, err := f.poll(t); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range st.want {
+			if !cached(l) {
+				t.Errorf("step %d: %s %s is not in the cache", i+1, l.ID[:1], l.Version)
+			}
+		}
+		for _, l := range st.gone {
+			if cached(l) {
+				t.Errorf("step %d: %s %s is still in the cache", i+1, l.ID[:1], l.Version)
+			}
+		}
 	}
 }
