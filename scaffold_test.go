@@ -38,7 +38,8 @@ func readMetadata(t *testing.T, dir string) map[string]string {
 }
 
 // TestNewThenValidate: a new task is valid as written, with a fresh UUID
-// each time, and its next version sits beside it without a conflict.
+// each time, its test passes, and its next version sits beside it without
+// a conflict.
 func TestNewThenValidate(t *testing.T) {
 	dir := t.TempDir()
 	first, second := filepath.Join(dir, "my-first_task"), filepath.Join(dir, "tasks", "other")
@@ -76,6 +77,10 @@ func TestNewThenValidate(t *testing.T) {
 	}
 	if code, out := runCmd(t, "validate", dir); code != 0 || !strings.HasSuffix(out, "2 tasks, 3 versions valid; 0 problems\n") {
 		t.Errorf("validate after new --from: exit %d\n%s", code, out)
+	}
+	// And the test case that new writes passes, in the copy too.
+	if code, out := runCmd(t, "test", dir); code != 0 || !strings.Contains(out, "3 cases in 3 tasks: 3 passed, 0 failed") {
+		t.Errorf("test after new: exit %d\n%s", code, out)
 	}
 }
 
