@@ -2,8 +2,11 @@ package registry
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // FuzzParseMetadata feeds arbitrary metadata.json to the loader: it must
@@ -54,6 +57,66 @@ func FuzzOpenZip(f *testing.F) {
 		task, errs := loadTask(loadInput{fsys: fsys, source: "fuzz", root: ".", display: "t.zip", sep: "!/", maxFile: MaxFileSize})
 		if (task == nil) == (len(errs) == 0) {
 			t.Fatalf("got task %v and errors %v: want exactly one", task, errs)
+		}
+	})
+}
+
+// FuzzScript feeds arbitrary main.js to the nesting scan and then, when
+// the scan lets it through, to goja's parser: a stack overflow there
+// kills the process, so any input that passes the scan must parse or fail
+// with an error, never crash.
+func FuzzScript(f *testing.F) {
+	for _, s := range []string{
+		taskFiles(id1, "1.0.0")["main.js"],
+		"(function(input) { return `${input.a}` + /[(]/.source + '(' // (\n})",
+		"if (x) /re/.test(y); else z = a ? b : c ? d : e",
+		strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300),
+		strings.Repeat("!", 2000) + "x",
+		"a = b\n= c\n= d",
+		"x = function(){} / ((1)) / 2",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fsys := fstest.MapFS{scriptFile: &fstest.MapFile{Data: data}}
+		l := &taskLoad{in: loadInput{fsys: fsys, source: "fuzz", root: ".", display: "t", sep: "/"}, sums: map[string][32]byte{}, task: &Task{}}
+		l.script()
+		for _, e := range l.errs {
+			if e.Path != "t/main.js" {
+				t.Fatalf("got error on %s, want main.js: %v", e.Path, e)
+			}
+		}
+	})
+}
+
+// FuzzSchema feeds arbitrary input.schema.json to the loader: no crash,
+// no compilation that runs away, and every error on that file.
+func FuzzSchema(f *testing.F) {
+	for _, s := range []string{
+		taskFiles(id1, "1.0.0")["input.schema.json"],
+		`{"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}`,
+		`{"properties": {"a": {"properties": {"b": {"items": [{"$ref": "#"}]}}}}}`,
+		`{"$ref": "https://example.com/x.json"}`,
+		`{"type": "objekt"}`,
+		deepSchema(200),
+		wideSchema(100),
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fsys := fstest.MapFS{inputSchema: &fstest.MapFile{Data: data}}
+		l := &taskLoad{in: loadInput{fsys: fsys, source: "fuzz", root: ".", display: "t", sep: "/"}, sums: map[string][32]byte{}, task: &Task{}, schema: map[string]*jsonschema.Schema{}}
+		raw := l.jsonSchema(inputSchema)
+		for _, e := range l.errs {
+			if e.Path != "t/input.schema.json" {
+				t.Fatalf("got error on %s, want input.schema.json: %v", e.Path, e)
+			}
+			if e.Line > bytes.Count(data, []byte{'\n'})+1 {
+				t.Fatalf("line %d is past the end of the file: %v", e.Line, e)
+			}
+		}
+		if (raw == nil) == (len(l.errs) == 0) {
+			t.Fatalf("got schema %q and errors %v: want exactly one", raw, l.errs)
 		}
 	})
 }

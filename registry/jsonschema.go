@@ -2,9 +2,12 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
@@ -22,20 +25,93 @@ func (noRemote) Load(url string) (any, error) {
 	return nil, fmt.Errorf("$ref to %s: a task's schemas must be self-contained", url)
 }
 
+// Bounds on one schema, on top of MaxNesting. The compiler looks each
+// subschema up in a list of those it has queued and builds its JSON
+// pointer by copying its parent's, so its work grows with the square of
+// the subschemas and with the length of their pointers: 20,000 sibling
+// properties took 4 s, and long keys at depth make each step dearer.
+// Real task schemas hold tens of subschemas.
+const (
+	MaxSchemaObjects     = 2000
+	MaxSchemaPointer     = 1024 // bytes of the JSON pointer to any subschema
+	schemaCompileTimeout = 2 * time.Second
+)
+
 // compileSchema compiles one schema document with the draft it declares
-// (2020-12 when it declares none).
-func compileSchema(name string, data []byte) (*jsonschema.Schema, error) {
+// (draft 7 when it declares none, as upstream Ratchet does). It stops when
+// ctx ends or after schemaCompileTimeout, so that no file can hold a
+// source unready or delay a shutdown.
+func compileSchema(ctx context.Context, name string, data []byte) (*jsonschema.Schema, error) {
+	if err := jsonNesting(data, MaxNesting); err != nil {
+		return nil, err
+	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
 	}
+	if err := schemaSize(doc); err != nil {
+		return nil, err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, schemaCompileTimeout)
+	defer cancel()
 	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft7)
 	c.UseLoader(noRemote{})
+	// A vocabulary with no keywords is the compiler's only hook that runs
+	// once a subschema: it is where compilation can stop.
+	c.RegisterVocabulary(&jsonschema.Vocabulary{URL: "urn:ratchet-registry:deadline",
+		Compile: func(*jsonschema.CompilerContext, map[string]any) (jsonschema.SchemaExt, error) {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("compiling the schema stopped: %w", context.Cause(ctx))
+			}
+			return nil, nil
+		}})
+	c.AssertVocabs()
 	url := "task:///" + name
 	if err := c.AddResource(url, doc); err != nil {
 		return nil, err
 	}
 	return c.Compile(url)
+}
+
+// schemaSize refuses a schema whose compilation would cost more than a
+// real one could need. It counts objects outside the keywords whose
+// values are data rather than schemas.
+func schemaSize(doc any) error {
+	objects := 0
+	var walk func(v any, ptrLen int) error
+	walk = func(v any, ptrLen int) error {
+		if ptrLen > MaxSchemaPointer {
+			return fmt.Errorf("a subschema's JSON pointer is over %d bytes long", MaxSchemaPointer)
+		}
+		switch v := v.(type) {
+		case map[string]any:
+			objects++
+			if objects > MaxSchemaObjects {
+				return fmt.Errorf("schema has over %d objects", MaxSchemaObjects)
+			}
+			for k, child := range v {
+				switch k {
+				case "enum", "const", "default", "examples":
+					continue
+				}
+				if err := walk(child, ptrLen+1+len(k)); err != nil {
+					return err
+				}
+			}
+		case []any:
+			for i, child := range v {
+				if err := walk(child, ptrLen+1+len(strconv.Itoa(i))); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk(doc, 0)
 }
 
 // deepest follows the first cause down to the most specific error, which
@@ -88,7 +164,7 @@ func metaschemaCause(err error) error {
 // the draft it declares, no reference leaving the document. The test
 // runner compiles with it in its worker processes.
 func CompileSchema(name string, data []byte) (*jsonschema.Schema, error) {
-	return compileSchema(name, data)
+	return compileSchema(context.Background(), name, data)
 }
 
 // SchemaErrorMessage is a validation error as one line for an author.

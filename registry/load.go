@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -29,13 +30,14 @@ const (
 
 // loadInput is one task root to load, whatever holds it.
 type loadInput struct {
-	fsys    fs.FS  // the task's files, rooted at the task
-	source  string // source name
-	order   int    // source position
-	root    string // root key
-	display string // display path of the root; files are display + sep + name
-	sep     string // "/" for folders, "!/" straight after a zip's name
-	open    Opener // reads the files again, for lazy content
+	ctx     context.Context // stops a load that takes too long; nil for none
+	fsys    fs.FS           // the task's files, rooted at the task
+	source  string          // source name
+	order   int             // source position
+	root    string          // root key
+	display string          // display path of the root; files are display + sep + name
+	sep     string          // "/" for folders, "!/" straight after a zip's name
+	open    Opener          // reads the files again, for lazy content
 	maxFile int64
 }
 
@@ -81,6 +83,16 @@ func (l *taskLoad) fail(file string, kind Kind, data []byte, off int, err error)
 	l.errs = append(l.errs, e)
 }
 
+// nesting reports a file that passes a nesting bound, where it passes it.
+func (l *taskLoad) nesting(name string, data []byte, err error) {
+	var ne *nestingError
+	if errors.As(err, &ne) {
+		l.fail(name, KindSyntax, data, ne.off, err)
+		return
+	}
+	l.fail(name, KindSyntax, nil, -1, err)
+}
+
 // read reads a required or optional file, reporting what stops it.
 func (l *taskLoad) read(name string, required bool) ([]byte, bool) {
 	data, err := readFile(l.in.fsys, name, l.in.maxFile)
@@ -106,6 +118,10 @@ func (l *taskLoad) decodeJSON(name string, data []byte, v any) bool {
 	}
 	if !utf8.Valid(data) {
 		l.fail(name, KindSyntax, nil, -1, errors.New("file is not UTF-8"))
+		return false
+	}
+	if err := jsonNesting(data, MaxNesting); err != nil {
+		l.nesting(name, data, err)
 		return false
 	}
 	if err := json.Unmarshal(data, v); err != nil {
@@ -202,7 +218,7 @@ func (l *taskLoad) jsonSchema(name string) json.RawMessage {
 	if !l.decodeJSON(name, data, &doc) {
 		return nil
 	}
-	sch, err := compileSchema(name, data)
+	sch, err := compileSchema(l.in.ctx, name, data)
 	if err != nil {
 		off, ok := schemaErrorOffset(data, err)
 		if !ok {
@@ -222,6 +238,10 @@ func (l *taskLoad) script() {
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		l.fail(scriptFile, KindSyntax, data, 0, errors.New("file is empty"))
+		return
+	}
+	if err := scriptNesting(data); err != nil {
+		l.nesting(scriptFile, data, err)
 		return
 	}
 	prog, err := parser.ParseFile(nil, scriptFile, data, 0)

@@ -1,6 +1,9 @@
 package registry
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -48,6 +51,13 @@ func TestLoadBadTasks(t *testing.T) {
 		{"test output against schema", good.With("tests/one.json", `{"input": {}, "expected_output": 5}`), "tests/one.json", 1, 34, KindTest, "expected_output does not match"},
 		{"file too large", good.With("main.js", "//"+strings.Repeat("x", MaxFileSize)), "main.js", 0, 0, KindIO, "over the"},
 		{"not utf-8", good.With("metadata.json", "{\"label\": \"\xff\"}"), "metadata.json", 0, 0, KindSyntax, "not UTF-8"},
+		{"script nested too deep", good.With("main.js", "(function(input) {\n  return "+strings.Repeat("(", 300_000)+"1"+strings.Repeat(")", 300_000)+";\n})"), "main.js", 2, 10 + MaxNesting - 2, KindSyntax, "brackets nested deeper than 256 levels"},
+		{"script of open brackets", good.With("main.js", strings.Repeat("[", 1_000_000)), "main.js", 1, MaxNesting + 1, KindSyntax, "nested deeper"},
+		{"script prefix chain", good.With("main.js", strings.Repeat("!", 1_000_000)+"x"), "main.js", 1, maxScriptChain + 1, KindSyntax, "expression nested deeper"},
+		{"metadata nested too deep", good.With("metadata.json", "{\"uuid\": "+strings.Repeat("[", 5000)), "metadata.json", 1, 10 + MaxNesting - 1, KindSyntax, "JSON nested deeper than 256 levels"},
+		{"test nested too deep", good.With("tests/one.json", "{\"input\": {\"a\": "+strings.Repeat("[", 5000)), "tests/one.json", 1, 17 + MaxNesting - 2, KindSyntax, "JSON nested deeper"},
+		{"schema properties nested too deep", good.With("input.schema.json", deepSchema(1000)), "input.schema.json", 1, 128*35 + 1, KindSyntax, "JSON nested deeper"},
+		{"schema with too many subschemas", good.With("input.schema.json", wideSchema(MaxSchemaObjects)), "input.schema.json", 0, 0, KindSchema, "over 2000 objects"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -151,5 +161,39 @@ func TestLoadUnknownMetadataFieldsKept(t *testing.T) {
 	}
 	if task.Path != dir || task.Root != "." {
 		t.Errorf("got path %s root %s, want %s and .", task.Path, task.Root, dir)
+	}
+}
+
+// deepSchema nests properties n levels deep: compiling 1,000 levels took
+// 5 s and 3,000 about 108 s before the bounds.
+func deepSchema(n int) string {
+	return strings.Repeat(`{"type":"object","properties":{"a":`, n) + "{}" + strings.Repeat("}}", n)
+}
+
+// wideSchema holds n sibling properties: compiling 20,000 took 4 s.
+func wideSchema(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"properties":{`)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `"p%d":{"type":"string"}`, i)
+	}
+	b.WriteString("}}")
+	return b.String()
+}
+
+// TestCompileSchemaStops checks that a cancelled load stops compiling: a
+// shutdown never waits for a schema.
+func TestCompileSchemaStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := compileSchema(ctx, "s.json", []byte(deepSchema(10)))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if _, err := compileSchema(context.Background(), "s.json", []byte(deepSchema(10))); err != nil {
+		t.Fatalf("got %v, want the same schema to compile without the cancel", err)
 	}
 }
