@@ -142,3 +142,13 @@ func TestJSONNesting(t *testing.T) {
 		})
 	}
 }
+
+// TestScriptNestingTruncated feeds files that end inside a token: the scan
+// must leave them to the parser, never read past the end.
+func TestScriptNestingTruncated(t *testing.T) {
+	for _, src := range []string{`a\`, "`${", "`\\", "/re", "'abc", "/*", "x = /[", `"\`, "a.\\"} {
+		if err := scriptNesting([]byte(src)); err != nil {
+			t.Errorf("%q: got %v, want none", src, err)
+		}
+	}
+}

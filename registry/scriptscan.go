@@ -328,6 +328,7 @@ func (s *scriptScan) word() {
 		}
 		s.i++
 	}
+	s.i = min(s.i, len(s.src))
 }
 
 func (s *scriptScan) keyword(start int, afterDot bool) error {
