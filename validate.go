@@ -20,6 +20,7 @@ type problem struct {
 	path      string
 	line, col int
 	msg       string
+	warning   bool // printed, but no reason to fail
 }
 
 func (p problem) String() string {
@@ -29,6 +30,9 @@ func (p problem) String() string {
 		if p.col > 0 {
 			s += fmt.Sprintf(":%d", p.col)
 		}
+	}
+	if p.warning {
+		s += ": warning"
 	}
 	return s + ": " + p.msg
 }
@@ -45,10 +49,15 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return usageError(fs, errors.New("no PATH: give the task folders, zips or collections to check"), stdout, stderr)
 	}
 	snap, problems := loadPaths(ctx, paths)
-	for _, p := range problems {
+	warnings := testWarnings(snap)
+	for _, p := range sortProblems(append(slices.Clone(problems), warnings...)) {
 		fmt.Fprintln(stdout, p)
 	}
-	fmt.Fprintf(stdout, "%s, %s valid; %s\n", plural(snap.TaskCount(), "task"), plural(snap.VersionCount(), "version"), plural(len(problems), "problem"))
+	summary := plural(len(problems), "problem")
+	if len(warnings) > 0 {
+		summary += ", " + plural(len(warnings), "warning")
+	}
+	fmt.Fprintf(stdout, "%s, %s valid; %s\n", plural(snap.TaskCount(), "task"), plural(snap.VersionCount(), "version"), summary)
 	if len(problems) > 0 {
 		return 1
 	}
@@ -87,8 +96,27 @@ func loadPaths(ctx context.Context, paths []string) (*registry.Snapshot, []probl
 	for _, c := range snap.Conflicts() {
 		problems = append(problems, problem{path: c.Path, msg: fmt.Sprintf("conflict: task %s version %s is also at %s, which wins", c.ID, c.Version, c.Winner)})
 	}
+	return snap, sortProblems(problems)
+}
+
+// testWarnings lists the problems in test files of the tasks served: a
+// case that cannot run is worth a line, not a failed build, since the task
+// itself is fine and `test` fails on that case anyway.
+func testWarnings(snap *registry.Snapshot) []problem {
+	var out []problem
+	for _, e := range snap.Entries() {
+		for _, t := range e.Versions {
+			for _, w := range t.Warnings {
+				out = append(out, problem{path: w.Path, line: w.Line, col: w.Column, msg: w.Message(), warning: true})
+			}
+		}
+	}
+	return out
+}
+
+func sortProblems(problems []problem) []problem {
 	slices.SortFunc(problems, func(a, b problem) int {
 		return cmp.Or(cmp.Compare(a.path, b.path), cmp.Compare(a.line, b.line), cmp.Compare(a.col, b.col), cmp.Compare(a.msg, b.msg))
 	})
-	return snap, problems
+	return problems
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 )
 
@@ -69,27 +71,36 @@ func (c *Content) Script(t *Task) (string, error) {
 	return string(data), err
 }
 
-// TestCase is one tests/*.json of a task.
-type TestCase struct {
-	Name           string
-	Input          json.RawMessage
-	ExpectedOutput json.RawMessage
-}
-
-// Tests reads every test case of a task, in name order.
+// Tests reads every test case of a task, in name order, each with the
+// problems found in it at load. A test file that could not be read at load
+// is a case too, holding only its problem.
 func (c *Content) Tests(t *Task) ([]TestCase, error) {
+	problems := map[string][]*LoadError{}
+	for _, w := range t.Warnings {
+		problems[w.File] = append(problems[w.File], w)
+	}
 	var out []TestCase
+	seen := map[string]bool{}
 	for _, name := range t.TestFiles() {
 		data, err := c.Read(t, name)
 		if err != nil {
 			return nil, err
 		}
-		var tc testCase
-		if err := json.Unmarshal(data, &tc); err != nil {
-			return nil, fmt.Errorf("%s/%s: %w", t.Path, name, err)
+		seen[name] = true
+		tc := TestCase{Name: name}
+		if len(problems[name]) == 0 || json.Valid(data) {
+			tc = parseTestCase(name, data, func(Kind, int, error) {})
 		}
-		out = append(out, TestCase{Name: name, Input: tc.Input, ExpectedOutput: tc.ExpectedOutput})
+		tc.Problems = problems[name]
+		out = append(out, tc)
 	}
+	for _, w := range t.Warnings {
+		if !seen[w.File] && w.File != testsDir {
+			seen[w.File] = true
+			out = append(out, TestCase{Name: w.File, Problems: problems[w.File]})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b TestCase) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 

@@ -20,6 +20,15 @@ const (
 	KindFetch   Kind = "FETCH"   // an HTTP source or bundle that could not be fetched
 )
 
+// Severity says whether a problem keeps its task out of the catalogue.
+type Severity string
+
+// The severities. They are part of the GraphQL API: do not rename.
+const (
+	SeverityError   Severity = "ERROR"   // the task is not served (or only its last good version, stale)
+	SeverityWarning Severity = "WARNING" // the task is served; one of its test cases cannot be used
+)
+
 // LoadError is the one typed error for a bad task file. It names the file
 // as a user would open it, with line and column where known (0 otherwise).
 type LoadError struct {
@@ -31,6 +40,20 @@ type LoadError struct {
 	Column int
 	Kind   Kind
 	Err    error
+	// Severity is SeverityWarning for a problem in a test file, which never
+	// drops its task; empty means SeverityError.
+	Severity Severity
+}
+
+// Warning reports a problem that leaves its task served.
+func (e *LoadError) Warning() bool { return e.Severity == SeverityWarning }
+
+// Level is the severity, SeverityError when none was set.
+func (e *LoadError) Level() Severity {
+	if e.Severity == "" {
+		return SeverityError
+	}
+	return e.Severity
 }
 
 func (e *LoadError) Error() string { return e.Location() + ": " + e.Message() }
@@ -76,7 +99,7 @@ func (e *LoadError) logAttrs() []any {
 // produce the same errors must not count as a change.
 func (e *LoadError) same(o *LoadError) bool {
 	return e.Source == o.Source && e.Root == o.Root && e.Path == o.Path && e.Line == o.Line &&
-		e.Column == o.Column && e.Kind == o.Kind && e.Message() == o.Message()
+		e.Column == o.Column && e.Kind == o.Kind && e.Level() == o.Level() && e.Message() == o.Message()
 }
 
 // Conflict records a task version found twice: the first copy in the fixed

@@ -111,3 +111,37 @@ func pointerOffset(data []byte, ptr []string) (int, bool) {
 	}
 	return pos, true
 }
+
+// jsonKey is a key of a JSON object with the offset of its opening quote.
+type jsonKey struct {
+	name string
+	off  int
+}
+
+// objectKeys lists the top-level keys of a JSON object in the order
+// written, each with its place, so that a problem with a key can point at
+// it. It returns what it read before any syntax error.
+func objectKeys(data []byte) []jsonKey {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	var keys []jsonKey
+	var raw json.RawMessage
+	for dec.More() {
+		off := skipSpace(data, int(dec.InputOffset()))
+		if off < len(data) && data[off] == ',' {
+			off = skipSpace(data, off+1)
+		}
+		k, err := dec.Token()
+		if err != nil {
+			return keys
+		}
+		name, _ := k.(string)
+		keys = append(keys, jsonKey{name: name, off: off})
+		if dec.Decode(&raw) != nil {
+			return keys
+		}
+	}
+	return keys
+}

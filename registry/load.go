@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"path"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -45,6 +43,7 @@ type loadInput struct {
 type taskLoad struct {
 	in     loadInput
 	errs   []*LoadError
+	warns  []*LoadError // problems in test files, which never drop the task
 	sums   map[string][32]byte
 	task   *Task
 	schema map[string]*jsonschema.Schema
@@ -61,9 +60,10 @@ func loadTask(in loadInput) (*Task, []*LoadError) {
 	l.script()
 	l.tests()
 	if len(l.errs) > 0 {
-		return nil, l.errs
+		return nil, l.errs // warnings show once the task loads
 	}
 	t := l.task
+	t.Warnings = l.warns
 	t.Source, t.Root, t.Path, t.order, t.open = in.source, in.root, in.display, in.order, in.open
 	t.sep = in.sep
 	t.Digest = digestFiles(l.sums)
@@ -79,6 +79,11 @@ func (l *taskLoad) fail(file string, kind Kind, data []byte, off int, err error)
 	e := &LoadError{Source: l.in.source, Root: l.in.root, File: file, Path: l.in.display + l.in.sep + file, Kind: kind, Err: err}
 	if off >= 0 && data != nil {
 		e.Line, e.Column = lineCol(data, off)
+	}
+	if isTestFile(file) {
+		e.Severity = SeverityWarning
+		l.warns = append(l.warns, e)
+		return
 	}
 	l.errs = append(l.errs, e)
 }
@@ -116,6 +121,10 @@ func (l *taskLoad) decodeJSON(name string, data []byte, v any) bool {
 		l.fail(name, KindSyntax, data, len(data), errors.New("file is empty"))
 		return false
 	}
+	if bytes.HasPrefix(data, utf8BOM) {
+		l.fail(name, KindSyntax, data, 0, errors.New("file starts with a byte order mark (BOM): remove it, JSON files are UTF-8 without one"))
+		return false
+	}
 	if !utf8.Valid(data) {
 		l.fail(name, KindSyntax, nil, -1, errors.New("file is not UTF-8"))
 		return false
@@ -136,7 +145,7 @@ func (l *taskLoad) decodeJSON(name string, data []byte, v any) bool {
 			off = skipSpace(data, 0) // the whole document has the wrong type
 			err = fmt.Errorf("want a JSON object, found %s", te.Value)
 		} else {
-			err = fmt.Errorf("invalid JSON: %w", err)
+			off, err = explainJSONError(data, off, err)
 		}
 		l.fail(name, kind, data, off, err)
 		return false
@@ -159,7 +168,7 @@ func (l *taskLoad) metadata() {
 		off, _ := pointerOffset(data, []string{key})
 		if !present {
 			if required {
-				l.fail(metadataFile, KindInvalid, data, 0, fmt.Errorf("field %q is missing", key))
+				l.missingField(data, fields, key)
 				return "", 0, false
 			}
 			return "", off, true
@@ -188,9 +197,16 @@ func (l *taskLoad) metadata() {
 			l.task.Version, l.task.semver = v, sv
 		}
 	}
-	if label, off, ok := str("label", true); ok {
+	// Upstream's later tools write "name" where older ones write "label".
+	labelKey := "label"
+	if _, ok := fields["label"]; !ok {
+		if _, ok := fields["name"]; ok {
+			labelKey = "name"
+		}
+	}
+	if label, off, ok := str(labelKey, true); ok {
 		if strings.TrimSpace(label) == "" {
-			l.fail(metadataFile, KindInvalid, data, off, errors.New(`field "label" must not be empty`))
+			l.fail(metadataFile, KindInvalid, data, off, fmt.Errorf("field %q must not be empty", labelKey))
 		}
 		l.task.Label = label
 	}
@@ -250,7 +266,7 @@ func (l *taskLoad) script() {
 		if errors.As(err, &list) && len(list) > 0 {
 			e := &LoadError{Source: l.in.source, Root: l.in.root, File: scriptFile, Path: l.in.display + l.in.sep + scriptFile,
 				Kind: KindSyntax, Line: list[0].Position.Line, Column: list[0].Position.Column,
-				Err: fmt.Errorf("JavaScript syntax error: %s", list[0].Message)}
+				Err: fmt.Errorf("JavaScript syntax error: %s", explainScriptError(data, list[0].Position.Line, list[0].Position.Column, list[0].Message))}
 			l.errs = append(l.errs, e)
 			return
 		}
@@ -265,52 +281,6 @@ func (l *taskLoad) script() {
 		return
 	}
 	l.task.files = append(l.task.files, File{Name: scriptFile, Size: int64(len(data)), SHA256: l.sums[scriptFile]})
-}
-
-// testCase is the shape of tests/*.json.
-type testCase struct {
-	Input          json.RawMessage `json:"input"`
-	ExpectedOutput json.RawMessage `json:"expected_output"`
-}
-
-func (l *taskLoad) tests() {
-	entries, err := fs.ReadDir(l.in.fsys, testsDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return
-	}
-	if err != nil {
-		l.fail(testsDir, KindIO, nil, -1, err)
-		return
-	}
-	var names []string
-	for _, e := range entries {
-		n := e.Name()
-		if strings.HasPrefix(n, ".") || !strings.HasSuffix(n, ".json") || e.IsDir() {
-			continue
-		}
-		names = append(names, path.Join(testsDir, n))
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		data, ok := l.read(name, true)
-		if !ok {
-			continue
-		}
-		var tc map[string]json.RawMessage
-		if !l.decodeJSON(name, data, &tc) {
-			continue
-		}
-		in, ok := tc["input"]
-		if !ok {
-			l.fail(name, KindInvalid, data, 0, errors.New(`test case has no "input"`))
-			continue
-		}
-		l.checkAgainst(name, data, "input", in, l.schema[inputSchema])
-		if out, ok := tc["expected_output"]; ok {
-			l.checkAgainst(name, data, "expected_output", out, l.schema[outputSchema])
-		}
-		l.task.files = append(l.task.files, File{Name: name, Size: int64(len(data)), SHA256: l.sums[name]})
-	}
 }
 
 // checkAgainst validates one part of a test case against the task's schema,

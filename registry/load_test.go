@@ -45,17 +45,12 @@ func TestLoadBadTasks(t *testing.T) {
 		{"script empty", good.With("main.js", "\n"), "main.js", 1, 1, KindSyntax, "empty"},
 		{"script yields no function", good.With("main.js", "var x = 1;\n"), "main.js", 1, 1, KindInvalid, "main.js yields no function"},
 		{"script yields an object", good.With("main.js", "// comment\n({run: function(input) {}});\n"), "main.js", 2, 2, KindInvalid, "main.js yields no function"},
-		{"test syntax", good.With("tests/one.json", "{\"input\": }"), "tests/one.json", 1, 11, KindSyntax, "invalid JSON"},
-		{"test without input", good.With("tests/one.json", `{"expected_output": {}}`), "tests/one.json", 1, 1, KindInvalid, `no "input"`},
-		{"test input against schema", good.With("tests/one.json", "{\"input\": {\"a\": \"one\"}}"), "tests/one.json", 1, 17, KindTest, "input does not match input.schema.json: at /a"},
-		{"test output against schema", good.With("tests/one.json", `{"input": {}, "expected_output": 5}`), "tests/one.json", 1, 34, KindTest, "expected_output does not match"},
 		{"file too large", good.With("main.js", "//"+strings.Repeat("x", MaxFileSize)), "main.js", 0, 0, KindIO, "over the"},
 		{"not utf-8", good.With("metadata.json", "{\"label\": \"\xff\"}"), "metadata.json", 0, 0, KindSyntax, "not UTF-8"},
 		{"script nested too deep", good.With("main.js", "(function(input) {\n  return "+strings.Repeat("(", 300_000)+"1"+strings.Repeat(")", 300_000)+";\n})"), "main.js", 2, 10 + MaxNesting - 2, KindSyntax, "brackets nested deeper than 256 levels"},
 		{"script of open brackets", good.With("main.js", strings.Repeat("[", 1_000_000)), "main.js", 1, MaxNesting + 1, KindSyntax, "nested deeper"},
 		{"script prefix chain", good.With("main.js", strings.Repeat("!", 1_000_000)+"x"), "main.js", 1, maxScriptChain + 1, KindSyntax, "expression nested deeper"},
 		{"metadata nested too deep", good.With("metadata.json", "{\"uuid\": "+strings.Repeat("[", 5000)), "metadata.json", 1, 10 + MaxNesting - 1, KindSyntax, "JSON nested deeper than 256 levels"},
-		{"test nested too deep", good.With("tests/one.json", "{\"input\": {\"a\": "+strings.Repeat("[", 5000)), "tests/one.json", 1, 17 + MaxNesting - 2, KindSyntax, "JSON nested deeper"},
 		{"schema properties nested too deep", good.With("input.schema.json", deepSchema(1000)), "input.schema.json", 1, 128*35 + 1, KindSyntax, "JSON nested deeper"},
 		{"schema with too many subschemas", good.With("input.schema.json", wideSchema(MaxSchemaObjects)), "input.schema.json", 0, 0, KindSchema, "over 2000 objects"},
 	}
@@ -108,7 +103,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 	for _, e := range errs {
 		got = append(got, filepath.Base(e.Path))
 	}
-	want := "metadata.json metadata.json metadata.json input.schema.json main.js one.json"
+	want := "metadata.json metadata.json metadata.json input.schema.json main.js"
 	if strings.Join(got, " ") != want {
 		t.Errorf("got errors in %v, want %s; errors: %v", got, want, errs)
 	}

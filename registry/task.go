@@ -38,6 +38,11 @@ type Task struct {
 	Stale bool
 	Error *LoadError
 
+	// Warnings are the problems in its test files (bad JSON, an input the
+	// input schema rejects, an unknown key): each makes its case an ERROR
+	// when tests run, and none keeps the task out of the catalogue.
+	Warnings []*LoadError
+
 	sep    string // between Path and a file's name: a separator, or "!/" and the folder inside a zip
 	semver *semver.Version
 	order  int     // position of the source in configuration order

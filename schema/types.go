@@ -93,17 +93,26 @@ func contentField(desc string, get func(*registry.Task) json.RawMessage) *graphq
 
 func (t *types) build() {
 	loadErrorKind, sourceStatus := enums()
+	severity := graphql.NewEnum(graphql.EnumConfig{
+		Name:        "Severity",
+		Description: "Whether a problem keeps its task out of the catalogue.",
+		Values: graphql.EnumValueConfigMap{
+			string(registry.SeverityError):   {Value: registry.SeverityError, Description: "The task is not served, or only its last good version, stale."},
+			string(registry.SeverityWarning): {Value: registry.SeverityWarning, Description: "The task is served; one of its test cases cannot be used and is an ERROR when tests run."},
+		},
+	})
 	t.loadError = graphql.NewObject(graphql.ObjectConfig{
 		Name:        "LoadError",
 		Description: "A problem found while loading a task: the file, where in it, and what is wrong.",
 		Fields: graphql.Fields{
-			"source":  field(nn(graphql.String), "Name of the source that found it.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Source, nil }),
-			"path":    field(nn(graphql.String), "The file as a user would open it; a file inside a zip is ARCHIVE.zip!/FILE.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Path, nil }),
-			"file":    field(nn(graphql.String), "The file relative to its task root, like metadata.json; empty for a whole archive or source.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).File, nil }),
-			"line":    field(graphql.Int, "1-based line, null when unknown.", func(p graphql.ResolveParams) (any, error) { return intOrNil(src[*registry.LoadError](p).Line), nil }),
-			"column":  field(graphql.Int, "1-based column in characters, null when unknown.", func(p graphql.ResolveParams) (any, error) { return intOrNil(src[*registry.LoadError](p).Column), nil }),
-			"kind":    field(nn(loadErrorKind), "What sort of problem it is.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Kind, nil }),
-			"message": field(nn(graphql.String), "What is wrong.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Message(), nil }),
+			"severity": field(nn(severity), "ERROR for a problem that stops the task from loading; WARNING for one in a test file.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Level(), nil }),
+			"source":   field(nn(graphql.String), "Name of the source that found it.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Source, nil }),
+			"path":     field(nn(graphql.String), "The file as a user would open it; a file inside a zip is ARCHIVE.zip!/FILE.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Path, nil }),
+			"file":     field(nn(graphql.String), "The file relative to its task root, like metadata.json; empty for a whole archive or source.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).File, nil }),
+			"line":     field(graphql.Int, "1-based line, null when unknown.", func(p graphql.ResolveParams) (any, error) { return intOrNil(src[*registry.LoadError](p).Line), nil }),
+			"column":   field(graphql.Int, "1-based column in characters, null when unknown.", func(p graphql.ResolveParams) (any, error) { return intOrNil(src[*registry.LoadError](p).Column), nil }),
+			"kind":     field(nn(loadErrorKind), "What sort of problem it is.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Kind, nil }),
+			"message":  field(nn(graphql.String), "What is wrong.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Message(), nil }),
 		},
 	})
 	t.conflict = graphql.NewObject(graphql.ObjectConfig{
@@ -178,6 +187,7 @@ func (t *types) build() {
 			"digest":       taskField(nn(graphql.String), "sha256 over all its files.", func(t *registry.Task) any { return t.Digest }),
 			"stale":        taskField(nn(graphql.Boolean), "True when its files are broken now and this is the last version that loaded.", func(t *registry.Task) any { return t.Stale }),
 			"error":        taskField(t.loadError, "What is wrong with its files now, when stale.", func(t *registry.Task) any { return errOrNil(t.Error) }),
+			"warnings":     taskField(list(t.loadError), "Problems in its test files (bad JSON, an input its schema rejects, an unknown key), each with its place; they never keep the task out of the catalogue.", func(t *registry.Task) any { return orEmpty(t.Warnings) }),
 			"metadata":     contentField("metadata.json as written, unknown fields included.", func(t *registry.Task) json.RawMessage { return t.Metadata }),
 			"inputSchema":  contentField("input.schema.json as written: the JSON Schema of the task's input.", func(t *registry.Task) json.RawMessage { return t.InputSchema }),
 			"outputSchema": contentField("output.schema.json as written: the JSON Schema of the task's output.", func(t *registry.Task) json.RawMessage { return t.OutputSchema }),
