@@ -55,7 +55,7 @@ func TestTestFileProblemsAreWarnings(t *testing.T) {
 			if !strings.Contains(w.Message(), tc.msg) {
 				t.Errorf("got message %q, want it to contain %q", w.Message(), tc.msg)
 			}
-			cases, err := NewContent(1<<20).Tests(task)
+			cases, err := NewContent(1 << 20).Tests(task)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +91,7 @@ func TestTestCaseShapes(t *testing.T) {
 			if !ok || len(task.Warnings) != 0 {
 				t.Fatalf("task loaded %v with warnings %v:\n%s", ok, task, listing(s))
 			}
-			cases, err := NewContent(1<<20).Tests(task)
+			cases, err := NewContent(1 << 20).Tests(task)
 			if err != nil || len(cases) != 1 {
 				t.Fatalf("got %v, %v; want one case", cases, err)
 			}
