@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry/gitsource"
 )
 
 // Config is the YAML configuration file.
@@ -94,23 +96,27 @@ func parseSize(s string) (int64, error) {
 
 // SourceConfig is one source.
 type SourceConfig struct {
-	Type     string            `yaml:"type"` // filesystem | http
+	Type     string            `yaml:"type"` // filesystem | http | git
 	Name     string            `yaml:"name"`
-	Path     string            `yaml:"path"`
+	Path     string            `yaml:"path"` // git: the folder in the repository
 	URL      string            `yaml:"url"`
 	Interval time.Duration     `yaml:"interval"`
 	Timeout  time.Duration     `yaml:"timeout"`
 	Headers  map[string]string `yaml:"headers"`
-	TokenEnv string            `yaml:"token_env"` // bearer token read from this environment variable
+	TokenEnv string            `yaml:"token_env"` // token read from this environment variable
 	// AllowHosts are hosts besides the url's own that bundles may come
 	// from ("*": any); by default none.
 	AllowHosts []string `yaml:"allow_hosts"`
 
 	// OCI: the artifact to follow, and how to reach its registry.
-	Ref         string `yaml:"ref"`          // REGISTRY/REPOSITORY:TAG or @DIGEST
+	// git: the branch, tag or commit to follow.
+	Ref         string `yaml:"ref"`          // OCI: REGISTRY/REPOSITORY:TAG or @DIGEST; git: branch, tag or commit
 	Username    string `yaml:"username"`     // else the Docker credential store and config
 	PasswordEnv string `yaml:"password_env"` // password or token read from this environment variable
 	PlainHTTP   bool   `yaml:"plain_http"`   // http:// for a registry on loopback
+
+	SSHKey        string `yaml:"ssh_key"`         // git: private key file
+	SSHKnownHosts string `yaml:"ssh_known_hosts"` // git: known_hosts file
 }
 
 // setting is one row of the defaults table.
@@ -140,9 +146,9 @@ var defaults = []setting{
 	{"tests.timeout", "2s", "wall time of one test case; past it the case is TIMEOUT"},
 	{"tests.memory", "256MiB", "memory of each test worker process beyond what it needs at rest; past it the case is ERROR"},
 	{"tests.workers", "0", "test worker processes; 0: one per CPU"},
-	{"registry.cache_dir", "", "bundles of http sources, blobs of oci sources; empty: the user's cache folder"},
-	{"registry.sources[].interval", "30s", "poll period of an http or oci source, minimum 1s"},
-	{"registry.sources[].timeout", "30s", "one request of an http or oci source"},
+	{"registry.cache_dir", "", "bundles of http sources, blobs of oci sources, repositories of git sources; empty: the user's cache folder"},
+	{"registry.sources[].interval", "30s", "poll period of an http, oci or git source, minimum 1s"},
+	{"registry.sources[].timeout", "30s", "one request of an http or oci source, one poll (ls-remote and fetch) of a git source"},
 }
 
 // defaultValue returns a default from the table, which it must hold.
@@ -230,9 +236,14 @@ func loadConfig(path string) (Config, error) {
 	timeout, _ := time.ParseDuration(defaultValue("registry.sources[].timeout"))
 	dir := filepath.Dir(path)
 	for i, s := range cfg.Registry.Sources {
-		if s.Type == "http" || s.Type == "oci" {
+		if s.Type == "http" || s.Type == "oci" || s.Type == "git" {
 			cfg.Registry.Sources[i].Interval = cmp.Or(s.Interval, interval)
 			cfg.Registry.Sources[i].Timeout = cmp.Or(s.Timeout, timeout)
+		}
+		for _, p := range []*string{&cfg.Registry.Sources[i].SSHKey, &cfg.Registry.Sources[i].SSHKnownHosts} {
+			if *p != "" && !filepath.IsAbs(*p) && !strings.HasPrefix(*p, "~/") {
+				*p = filepath.Join(dir, *p)
+			}
 		}
 		if s.Type == "filesystem" && s.Path != "" && !filepath.IsAbs(s.Path) {
 			cfg.Registry.Sources[i].Path = filepath.Join(dir, s.Path)
@@ -397,6 +408,16 @@ func (c *Config) check() error {
 			if s.TokenEnv != "" && os.Getenv(s.TokenEnv) == "" {
 				bad(at+".token_env", "names %s, which is not set", s.TokenEnv)
 			}
+		case "git":
+			if err := gitsource.CheckURL(s.URL); err != nil {
+				bad(at+".url", "%v", err)
+			}
+			if s.Interval != 0 && s.Interval < time.Second {
+				bad(at+".interval", "is %s: the minimum is 1s", s.Interval)
+			}
+			if s.TokenEnv != "" && os.Getenv(s.TokenEnv) == "" {
+				bad(at+".token_env", "names %s, which is not set", s.TokenEnv)
+			}
 		case "oci":
 			if s.Ref == "" {
 				bad(at, "an oci source needs a ref (REGISTRY/REPOSITORY:TAG or @DIGEST)")
@@ -410,7 +431,7 @@ func (c *Config) check() error {
 				bad(at+".password_env", "names %s, which is not set", s.PasswordEnv)
 			}
 		default:
-			bad(at+".type", "is %q: want filesystem, http or oci", s.Type)
+			bad(at+".type", "is %q: want filesystem, http, oci or git", s.Type)
 		}
 	}
 	return errors.Join(errs...)

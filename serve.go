@@ -17,6 +17,7 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/httpapi"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/fssource"
+	"github.com/ratchet-tasks/ratchet-registry/registry/gitsource"
 	"github.com/ratchet-tasks/ratchet-registry/registry/httpsource"
 	"github.com/ratchet-tasks/ratchet-registry/registry/ocisource"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
@@ -216,6 +217,9 @@ func newSource(sc SourceConfig, order int, cfg Config, log *slog.Logger) (regist
 		return ocisource.New(ocisource.Config{Name: sc.Name, Ref: sc.Ref, Interval: sc.Interval, CacheDir: cfg.Registry.CacheDir,
 			Remote: ocisource.Remote{PlainHTTP: sc.PlainHTTP, Username: sc.Username, Password: tokenFrom(sc.PasswordEnv),
 				DockerConfig: dockerConfigPath(), Timeout: sc.Timeout, UserAgent: "ratchet-registry"}}, order, log)
+	case registry.SourceGit:
+		return gitsource.New(gitsource.Config{Name: sc.Name, URL: sc.URL, Ref: sc.Ref, Path: sc.Path, Interval: sc.Interval, Timeout: sc.Timeout,
+			Token: tokenFrom(sc.TokenEnv), SSHKey: sc.SSHKey, SSHKnownHosts: sc.SSHKnownHosts, CacheDir: cfg.Registry.CacheDir}, order, log)
 	default:
 		return nil, fmt.Errorf("source type %q is not supported yet", sc.Type)
 	}

@@ -161,7 +161,8 @@ func TestServeConfiguration(t *testing.T) {
 	}{
 		{"unknown key", []string{"--config", write("unknown.yaml", "server:\n  addr: 127.0.0.1:0\n  adr: x\n")}, 1, `unknown.yaml:3: server.adr: is not a known key; did you mean addr?`},
 		{"bad mode", []string{"--config", write("mode.yaml", "watch:\n  mode: sometimes\nregistry:\n  sources: [{type: filesystem, path: x}]\n")}, 1, `mode.yaml:2: watch.mode: is \"sometimes\": want auto, fsnotify, poll or off`},
-		{"bad source", []string{"--config", write("src.yaml", "registry:\n  sources:\n    - type: ftp\n      path: x\n")}, 1, `src.yaml:3: registry.sources[0].type: is \"ftp\": want filesystem, http or oci`},
+		{"bad source", []string{"--config", write("src.yaml", "registry:\n  sources:\n    - type: ftp\n      path: x\n")}, 1, `src.yaml:3: registry.sources[0].type: is \"ftp\": want filesystem, http, oci or git`},
+		{"bad git url", []string{"--config", write("git.yaml", "registry:\n  sources:\n    - type: git\n      url: /srv/tasks.git\n")}, 1, `git.yaml:4: registry.sources[0].url: \"/srv/tasks.git\" is not a git URL`},
 		{"bad duration", []string{"--config", write("dur.yaml", "watch:\n  debounce: soon\n")}, 1, `dur.yaml:2: watch.debounce: is \"soon\"`},
 		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, 1, "no such file"},
 		{"port in use", []string{"--addr", ln.Addr().String(), filepath.Join(dir, "tasks")}, 1, "address already in use"},

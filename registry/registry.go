@@ -336,6 +336,9 @@ func (r *Registry) updateStatus(u Update) bool {
 		st.Status, st.Error = StatusOK, ""
 		st.LoadedAt = r.now()
 	}
+	if u.Revision != "" {
+		st.Revision = u.Revision
+	}
 	r.loaded[u.Source] = true
 	r.sources[u.Source] = st
 	before.LoadedAt, st.LoadedAt = time.Time{}, time.Time{}

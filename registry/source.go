@@ -73,6 +73,9 @@ type Update struct {
 	// shows was noticed (zero when none was), for save-to-visible metrics.
 	Started time.Time
 	Seen    time.Time
+	// Revision is what the results come from: the commit (git) or the
+	// manifest digest (OCI). Empty keeps the one shown before.
+	Revision string
 }
 
 // SourceStatus is a source as the API shows it.
@@ -84,6 +87,7 @@ type SourceStatus struct {
 	Error     string
 	TaskCount int
 	LoadedAt  time.Time // last successful load; zero before
+	Revision  string    // the commit (git) or manifest digest (OCI) served; "" for other sources
 }
 
 // Status values.

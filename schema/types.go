@@ -144,6 +144,9 @@ func (t *types) build() {
 				}
 				return timeString(at), nil
 			}),
+			"revision": field(graphql.String, "The commit (git) or manifest digest (OCI) served; null for other sources and before the first load.", func(p graphql.ResolveParams) (any, error) {
+				return nilIfEmpty(src[registry.SourceStatus](p).Revision), nil
+			}),
 		},
 	})
 	t.registry = graphql.NewObject(graphql.ObjectConfig{

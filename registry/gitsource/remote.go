@@ -1,0 +1,230 @@
+package gitsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"github.com/go-git/go-git/v5/storage/memory"
+)
+
+// remote is the repository as configured: the URL with any credentials
+// in it (never shown), how to authenticate, and how it is shown.
+type remote struct {
+	url     string
+	display string // the URL with credentials masked
+	auth    transport.AuthMethod
+	secrets []string // strings that must never appear in a message
+}
+
+// scpLike is git's other spelling of ssh: user@host:path.
+var scpLike = regexp.MustCompile(`^(?:[A-Za-z0-9._~-]+@)?[A-Za-z0-9.-]+:[^/\\]`)
+
+// newRemote checks the URL and prepares its credentials. A token is
+// sent as the password of HTTP basic auth, which is what GitHub, GitLab,
+// Gitea and Bitbucket accept for access tokens; go-git sends it only to
+// the URL's origin and drops it when a redirect leaves it.
+func newRemote(raw, token, sshKey, knownHosts string) (*remote, error) {
+	r := &remote{url: raw, display: raw}
+	if token != "" {
+		r.secrets = append(r.secrets, token)
+	}
+	scheme := ""
+	if u, err := url.Parse(raw); err == nil && u.Scheme != "" && strings.Contains(raw, "://") {
+		scheme = u.Scheme
+		if u.User != nil {
+			pass, hasPass := u.User.Password()
+			switch {
+			case hasPass:
+				r.secrets = append(r.secrets, pass, url.PathEscape(pass))
+				u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			case scheme == "http" || scheme == "https":
+				// https://TOKEN@host/... is how tokens are often written.
+				r.secrets = append(r.secrets, u.User.Username(), url.PathEscape(u.User.Username()))
+				u.User = url.User("xxxxx")
+			}
+		}
+		r.display = u.String()
+	} else if scpLike.MatchString(raw) {
+		scheme = "ssh"
+	}
+	switch scheme {
+	case "http", "https":
+		if token != "" {
+			r.auth = &githttp.BasicAuth{Username: "x-access-token", Password: token}
+		}
+	case "ssh":
+		if sshKey != "" || knownHosts != "" {
+			ep, err := transport.NewEndpoint(raw)
+			if err != nil {
+				return nil, fmt.Errorf("url %s: %w", r.display, err)
+			}
+			user := ep.User
+			if user == "" {
+				user = "git"
+			}
+			var auth *gitssh.PublicKeys
+			if sshKey != "" {
+				auth, err = gitssh.NewPublicKeysFromFile(user, expandHome(sshKey), "")
+				if err != nil {
+					return nil, fmt.Errorf("ssh_key %s: %w", sshKey, err)
+				}
+			}
+			if knownHosts != "" {
+				cb, err := gitssh.NewKnownHostsCallback(expandHome(knownHosts))
+				if err != nil {
+					return nil, fmt.Errorf("ssh_known_hosts %s: %w", knownHosts, err)
+				}
+				if auth == nil {
+					return nil, errors.New("ssh_known_hosts needs ssh_key")
+				}
+				auth.HostKeyCallback = cb
+			}
+			r.auth = auth
+		}
+	case "git", "file":
+	default:
+		return nil, fmt.Errorf("%q is not a git URL: want https://, http://, ssh://, user@host:path, git:// or file://", r.display)
+	}
+	if token != "" && scheme != "http" && scheme != "https" {
+		return nil, fmt.Errorf("url %s: a token is sent over HTTP(S) only", r.display)
+	}
+	return r, nil
+}
+
+func expandHome(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return home + "/" + rest
+		}
+	}
+	return p
+}
+
+// mask removes every credential from an error's text. Errors from the
+// transport can quote the URL they were asked for.
+func (r *remote) mask(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	masked := msg
+	for _, s := range r.secrets {
+		if s != "" {
+			masked = strings.ReplaceAll(masked, s, "xxxxx")
+		}
+	}
+	if masked == msg {
+		return err
+	}
+	return errors.New(masked)
+}
+
+// list is `git ls-remote`: one request that reads the refs, nothing else.
+func (r *remote) list(ctx context.Context) ([]*plumbing.Reference, error) {
+	rem := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{r.url}})
+	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: r.auth, PeelingOption: git.AppendPeeled})
+	if err != nil {
+		return nil, r.mask(r.explain(err))
+	}
+	return refs, nil
+}
+
+// explain turns the transport's terse errors into what a user acts on.
+func (r *remote) explain(err error) error {
+	switch {
+	case errors.Is(err, transport.ErrAuthenticationRequired) && r.auth != nil:
+		return fmt.Errorf("%w: the credentials were refused", err)
+	case errors.Is(err, transport.ErrAuthenticationRequired):
+		return fmt.Errorf("%w: the remote wants credentials (token_env, or ssh_key for ssh)", err)
+	case errors.Is(err, transport.ErrAuthorizationFailed):
+		return fmt.Errorf("%w: the credentials were refused", err)
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		return fmt.Errorf("%w (or it is private and the credentials do not reach it)", err)
+	}
+	return err
+}
+
+// resolved is the ref a source follows, as the remote has it now.
+type resolved struct {
+	name   plumbing.ReferenceName // what to fetch; the commit itself when ref is a hash
+	commit plumbing.Hash          // the commit it points at, tags peeled
+}
+
+var fullHash = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// resolve finds ref among the remote's refs the way git does: a full
+// name, then a branch, then a tag; "" is the remote's HEAD. A full commit
+// hash is taken as it is: commits do not move.
+func resolve(refs []*plumbing.Reference, ref string) (resolved, error) {
+	byName := make(map[plumbing.ReferenceName]*plumbing.Reference, len(refs))
+	for _, r := range refs {
+		byName[r.Name()] = r
+	}
+	if fullHash.MatchString(ref) {
+		if _, ok := byName[plumbing.ReferenceName(ref)]; !ok {
+			h := plumbing.NewHash(ref)
+			return resolved{name: plumbing.ReferenceName(ref), commit: h}, nil
+		}
+	}
+	var candidates []plumbing.ReferenceName
+	switch {
+	case ref == "" || ref == "HEAD":
+		candidates = []plumbing.ReferenceName{plumbing.HEAD}
+	case strings.HasPrefix(ref, "refs/"):
+		candidates = []plumbing.ReferenceName{plumbing.ReferenceName(ref)}
+	default:
+		candidates = []plumbing.ReferenceName{plumbing.NewBranchReferenceName(ref), plumbing.NewTagReferenceName(ref)}
+	}
+	for _, name := range candidates {
+		r, ok := byName[name]
+		for range 5 { // a symbolic ref (HEAD) points at another; follow a few
+			if !ok || r.Type() != plumbing.SymbolicReference {
+				break
+			}
+			name = r.Target()
+			r, ok = byName[name]
+		}
+		if !ok {
+			continue
+		}
+		commit := r.Hash()
+		if peeled, ok := byName[plumbing.ReferenceName(string(name)+"^{}")]; ok {
+			commit = peeled.Hash() // an annotated tag: serve the commit it names
+		}
+		return resolved{name: name, commit: commit}, nil
+	}
+	if ref == "" {
+		return resolved{}, errors.New("the remote has no HEAD: set ref to a branch, tag or commit")
+	}
+	return resolved{}, fmt.Errorf("ref %q not found (branches: %s)", ref, branches(refs))
+}
+
+// branches lists a few branch names for an error message.
+func branches(refs []*plumbing.Reference) string {
+	var names []string
+	for _, r := range refs {
+		if r.Name().IsBranch() {
+			names = append(names, r.Name().Short())
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	sort.Strings(names)
+	if len(names) > 5 {
+		names = append(names[:5], fmt.Sprintf("and %d more", len(names)-5))
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,264 @@
+package gitsource
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+)
+
+// Config configures a git source.
+type Config struct {
+	Name     string
+	URL      string        // https://, http://, ssh://, user@host:path, git:// or file://
+	Ref      string        // a branch, a tag or a full commit hash; "" is the remote's HEAD
+	Path     string        // the folder in the repository that holds the tasks; "" is its root
+	Interval time.Duration // between asks whether the ref moved; 0 means 30s
+	Timeout  time.Duration // one ls-remote or fetch; 0 means 2m
+	Token    string        // HTTP(S) basic auth password, sent only to the URL's host; never logged
+	SSHKey   string        // private key file for ssh
+	// SSHKnownHosts is the known_hosts file that checks the server's key;
+	// "" uses ~/.ssh/known_hosts, as ssh does.
+	SSHKnownHosts string
+	CacheDir      string // the folder that holds the local repositories; "" is the user's cache folder
+	MaxFetchBytes int64  // the most one fetch may bring; 0 means 64 MiB
+}
+
+// Source serves the tasks of one folder of one ref of a git repository.
+type Source struct {
+	name     string
+	order    int
+	ref      string
+	dir      string // Path, cleaned; "." for the root
+	interval time.Duration
+	timeout  time.Duration
+	remote   *remote
+	cache    *cache
+	log      *slog.Logger
+
+	// What is served, touched only by the goroutine that runs the source.
+	commit plumbing.Hash // zero before the first load
+	tree   plumbing.Hash // the tree of dir at commit
+	known  map[string]bool
+}
+
+var _ registry.Source = (*Source)(nil)
+
+// New makes a git source; order is its position in the configuration,
+// which decides conflicts. Nothing is fetched until Run.
+func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
+	rem, err := newRemote(cfg.URL, cfg.Token, cfg.SSHKey, cfg.SSHKnownHosts)
+	if err != nil {
+		return nil, fmt.Errorf("git source: %w", err)
+	}
+	dir := path.Clean("/" + strings.Trim(cfg.Path, "/"))[1:]
+	if dir == "" {
+		dir = "."
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 30 * time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Minute
+	}
+	if cfg.MaxFetchBytes <= 0 {
+		cfg.MaxFetchBytes = 64 << 20
+	}
+	if cfg.CacheDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		cfg.CacheDir = filepath.Join(base, "ratchet-registry")
+	}
+	name := cfg.Name
+	if name == "" {
+		name = rem.display
+	}
+	// One repository per source: two sources never fetch into one.
+	sum := sha256.Sum256([]byte(strings.Join([]string{rem.display, cfg.Ref, dir, name}, "\x00")))
+	c, err := openCache(filepath.Join(cfg.CacheDir, "git", hex.EncodeToString(sum[:8])), cfg.MaxFetchBytes)
+	if err != nil {
+		return nil, fmt.Errorf("git source %s: %w", rem.display, err)
+	}
+	return &Source{name: name, order: order, ref: cfg.Ref, dir: dir, interval: cfg.Interval, timeout: cfg.Timeout,
+		remote: rem, cache: c, log: log, known: map[string]bool{}}, nil
+}
+
+// CheckURL reports whether url is one a git source can fetch from.
+func CheckURL(url string) error {
+	if url == "" {
+		return errors.New("a git source needs a url")
+	}
+	_, err := newRemote(url, "", "", "")
+	return err
+}
+
+func (s *Source) Name() string              { return s.name }
+func (s *Source) Type() registry.SourceType { return registry.SourceGit }
+
+// Location is the URL with any credentials in it masked.
+func (s *Source) Location() string { return s.remote.display }
+
+// Run loads the ref now, then asks the remote every interval whether it
+// moved (backing off while it fails) until ctx ends.
+func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-chan registry.Rescan) error {
+	return registry.Poll(ctx, s.interval, s.Load, apply, rescan)
+}
+
+// Load asks the remote where the ref points and, when it moved, fetches
+// that commit and loads the task roots that changed. An unchanged ref
+// costs one ls-remote and gives an empty update; a failure leaves what
+// is served as it is, except on the first load, which serves the commit
+// served last time from the cache.
+func (s *Source) Load(ctx context.Context) registry.Update {
+	u := registry.Update{Started: time.Now()}
+	commit, err := s.fetch(ctx)
+	if err != nil {
+		if s.commit.IsZero() {
+			if last, ok := s.cache.served(); ok {
+				u = s.loadCommit(last, u)
+				if u.Err == nil {
+					u.Err = fmt.Errorf("%w; serving commit %s from the cache", err, short(last))
+					return u
+				}
+			}
+		}
+		u.Err = err
+		return u
+	}
+	if commit == s.commit {
+		return u
+	}
+	return s.loadCommit(commit, u)
+}
+
+// fetch finds the commit the ref names now and makes sure the cache has it.
+func (s *Source) fetch(ctx context.Context) (plumbing.Hash, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if fullHash.MatchString(s.ref) && s.cache.has(plumbing.NewHash(s.ref)) {
+		return plumbing.NewHash(s.ref), nil // a commit never moves: nothing to ask
+	}
+	refs, err := s.remote.list(ctx)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("ls-remote %s: %w", s.Location(), err)
+	}
+	res, err := resolve(refs, s.ref)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("ls-remote %s: %w", s.Location(), err)
+	}
+	if s.cache.has(res.commit) {
+		return res.commit, nil // unchanged, or back to a commit fetched before
+	}
+	start := time.Now()
+	commit, err := s.cache.fetch(ctx, s.remote, res)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("fetch %s from %s: %w", res.name.Short(), s.Location(), err)
+	}
+	s.log.Info("fetched", "source", s.name, "ref", res.name.Short(), "commit", short(commit), "took", time.Since(start).Round(time.Millisecond))
+	return commit, nil
+}
+
+// loadCommit loads the roots that differ between the commit served and
+// this one. The first load is complete; the others say what changed.
+func (s *Source) loadCommit(commit plumbing.Hash, u registry.Update) registry.Update {
+	obj := s.cache.objects()
+	tree, err := obj.tree(commit, s.dir)
+	if err != nil {
+		u.Err = fmt.Errorf("%s@%s: %w", s.Location(), short(commit), err)
+		return u
+	}
+	w := &walker{obj: obj}
+	var d delta
+	if err := w.diff(s.tree, tree, ".", &d); err != nil {
+		u.Err = fmt.Errorf("%s@%s: %w", s.Location(), short(commit), err)
+		return u
+	}
+	u.Complete = s.commit.IsZero()
+	u.Removed = d.gone(s.known)
+	for _, k := range u.Removed {
+		delete(s.known, k)
+	}
+	for _, key := range d.load {
+		u.Results = append(u.Results, s.loadRoot(obj, commit, tree, key))
+		s.known[key] = true
+	}
+	if u.Complete {
+		u.Removed = nil
+	}
+	s.commit, s.tree = commit, tree
+	u.Revision = commit.String()
+	if err := s.cache.setServed(commit); err != nil {
+		s.log.Warn("cannot record the commit served for restarts", "source", s.name, "error", err)
+	}
+	return u
+}
+
+// loadRoot loads one task root: a folder, read through a view of the
+// tree that stays readable while the task is served, or a zip blob.
+func (s *Source) loadRoot(obj *objects, commit, tree plumbing.Hash, key string) registry.RootResult {
+	root := registry.Root{Source: s.name, Order: s.order, Key: key, Display: s.display(commit, key)}
+	fsys := treeFS{obj: obj, root: tree}
+	if !registry.IsZip(key) {
+		sub := fsys
+		if key != "." {
+			obj.mu.Lock()
+			e, err := fsys.entry("open", key)
+			obj.mu.Unlock()
+			if err != nil {
+				return failed(root, registry.KindIO, err)
+			}
+			sub.root = e.Hash
+		}
+		return registry.LoadFS(root, sub)
+	}
+	f, err := fsys.Open(key)
+	if err != nil {
+		return failed(root, registry.KindIO, err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	switch {
+	case st.Mode()&os.ModeSymlink != 0:
+		return failed(root, registry.KindArchive, errors.New("a symbolic link: links in a git source are not followed"))
+	case !st.Mode().IsRegular():
+		return failed(root, registry.KindArchive, errors.New("not a regular file"))
+	case st.Size() > registry.MaxArchiveSize:
+		return failed(root, registry.KindArchive, fmt.Errorf("archive is %d bytes, over the %d-byte limit", st.Size(), registry.MaxArchiveSize))
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return failed(root, registry.KindIO, err)
+	}
+	return registry.LoadZip(root, bytes.NewReader(data), int64(len(data)))
+}
+
+func failed(r registry.Root, kind registry.Kind, err error) registry.RootResult {
+	return registry.RootResult{Root: r.Key, Errors: []*registry.LoadError{{Source: r.Source, Root: r.Key, Path: r.Display, Kind: kind, Err: err}}}
+}
+
+// display names a task root as https://host/repo.git@3f2c1ab:tasks/add:
+// the repository, the commit it was loaded at, and where it is in it.
+func (s *Source) display(commit plumbing.Hash, key string) string {
+	p := path.Join(s.dir, key)
+	if p == "." {
+		return s.Location() + "@" + short(commit)
+	}
+	return s.Location() + "@" + short(commit) + ":" + p
+}
+
+func short(h plumbing.Hash) string { return h.String()[:7] }
