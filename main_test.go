@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -32,7 +33,23 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(code)
 	}
-	goleak.VerifyTestMain(m)
+	// The program keeps verdicts and bundles in the user's cache folder by
+	// default: tests keep theirs in a folder of their own, so that no run
+	// sees what an earlier one left there.
+	cache, err := os.MkdirTemp("", "ratchet-registry-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.RemoveAll(cache)
+	os.Exit(code)
 }
 
 // program is the real program running in the test process.

@@ -158,7 +158,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}()
 	if cfg.Tests.Enabled {
-		stopTests, err := startTests(svcCtx, cfg.Tests, reg, content, log, metrics)
+		stopTests, err := startTests(svcCtx, cfg.Tests, cfg.Registry.CacheDir, reg, content, log, metrics)
 		if err != nil {
 			return err
 		}

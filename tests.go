@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -28,13 +29,20 @@ func newPool(cfg TestsConfig, log *slog.Logger, restarted func(string)) (*runner
 
 // startTests runs every task's tests on every change until ctx ends; stop
 // waits for the scheduler and stops the workers.
-func startTests(ctx context.Context, cfg TestsConfig, reg *registry.Registry, content *registry.Content,
+func startTests(ctx context.Context, cfg TestsConfig, cacheDir string, reg *registry.Registry, content *registry.Content,
 	log *slog.Logger, metrics *httpapi.Metrics) (stop func(), err error) {
 	pool, err := newPool(cfg, log, metrics.WorkerRestarted)
 	if err != nil {
 		return nil, err
 	}
-	sched := runner.NewScheduler(reg, content, pool.Run, pool.Workers(), log, runner.Hooks{
+	var store *runner.Store
+	if dir, err := verdictDir(cacheDir); err != nil {
+		log.Warn("verdicts are not kept across restarts", "error", err)
+	} else if store, err = runner.NewStore(dir, runner.Limits{Timeout: cfg.Timeout, Memory: cfg.MemoryBytes()}); err != nil {
+		log.Warn("verdicts are not kept across restarts", "error", err)
+		store = nil
+	}
+	sched := runner.NewScheduler(reg, content, pool.Run, store, pool.Workers(), log, runner.Hooks{
 		Case:  func(s registry.CaseStatus, d time.Duration) { metrics.TestCase(string(s), d) },
 		Queue: metrics.TestQueue,
 	})
@@ -51,4 +59,17 @@ func startTests(ctx context.Context, cfg TestsConfig, reg *registry.Registry, co
 		wg.Wait()
 		pool.Close()
 	}, nil
+}
+
+// verdictDir is where verdicts are kept across restarts: verdicts/ in
+// registry.cache_dir, or in the user's cache folder.
+func verdictDir(cacheDir string) (string, error) {
+	if cacheDir == "" {
+		user, err := os.UserCacheDir()
+		if err != nil {
+			return "", err
+		}
+		cacheDir = filepath.Join(user, "ratchet-registry")
+	}
+	return filepath.Join(cacheDir, "verdicts"), nil
 }

@@ -110,7 +110,9 @@ func TestServeSurvivesHostileTests(t *testing.T) {
 		writeVerdictTask(t, dir, i, h.script, h.test)
 	}
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfg, []byte("tests:\n  timeout: 1s\n  memory: 128MiB\n  workers: 2\n"), 0o644); err != nil {
+	// A cache of its own, so that verdicts kept by an earlier run are not
+	// taken and every case runs.
+	if err := os.WriteFile(cfg, []byte("registry:\n  cache_dir: "+t.TempDir()+"\ntests:\n  timeout: 1s\n  memory: 128MiB\n  workers: 2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p, _ := startProcess(t, "--config", cfg, dir)

@@ -26,6 +26,7 @@ type Scheduler struct {
 	reg     *registry.Registry
 	content *registry.Content
 	run     func(context.Context, Case) registry.CaseResult
+	store   *Store // nil: verdicts live in memory only
 	workers int
 	log     *slog.Logger
 	hooks   Hooks
@@ -41,11 +42,12 @@ type Scheduler struct {
 
 // NewScheduler runs cases with run, up to workers at once (the pool's
 // size: Pool.Run there, or Run in-process where there is no hostile code).
+// Verdicts found in store (which may be nil) are taken without running.
 // From now on, the registry shows a task with tests as PENDING until its
 // verdict arrives.
 func NewScheduler(reg *registry.Registry, content *registry.Content, run func(context.Context, Case) registry.CaseResult,
-	workers int, log *slog.Logger, hooks Hooks) *Scheduler {
-	s := &Scheduler{reg: reg, content: content, run: run, workers: max(workers, 1), log: log, hooks: hooks,
+	store *Store, workers int, log *slog.Logger, hooks Hooks) *Scheduler {
+	s := &Scheduler{reg: reg, content: content, run: run, store: store, workers: max(workers, 1), log: log, hooks: hooks,
 		queued: map[string]string{}}
 	s.cond = sync.NewCond(&s.mu)
 	reg.EnableVerdicts()
@@ -152,6 +154,11 @@ func (s *Scheduler) verdict(ctx context.Context, t *registry.Task) (*registry.Ve
 	if cur, ok := s.reg.Snapshot().Task(t.ID, t.Version); !ok || cur.TestDigest != t.TestDigest {
 		return nil, false // superseded while it waited
 	}
+	if s.store != nil {
+		if v, ok := s.store.Load(t.TestDigest); ok {
+			return v, true
+		}
+	}
 	cases, err := Cases(s.content, t)
 	if err != nil {
 		s.log.Info("tests not run: the task changed on disk", "task", t.ID, "version", t.Version, "error", err)
@@ -168,7 +175,13 @@ func (s *Scheduler) verdict(ctx context.Context, t *registry.Task) (*registry.Ve
 		}
 		results = append(results, r)
 	}
-	return registry.NewVerdict(t.TestDigest, results), true
+	v := registry.NewVerdict(t.TestDigest, results)
+	if s.store != nil {
+		if err := s.store.Save(v); err != nil {
+			s.log.Warn("verdict not kept for the next start", "task", t.ID, "version", t.Version, "error", err)
+		}
+	}
+	return v, true
 }
 
 // Cases reads a task's test cases, each ready to run.

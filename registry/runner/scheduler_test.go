@@ -55,11 +55,12 @@ func (f folder) Run(ctx context.Context, _ func(registry.Update), _ <-chan regis
 
 // fixture is a registry over one folder of task folders.
 type fixture struct {
-	reg  *registry.Registry
-	feed *registry.Feed
-	dir  string
-	idx  int
-	runs atomic.Int64 // cases run
+	reg   *registry.Registry
+	feed  *registry.Feed
+	dir   string
+	idx   int
+	runs  atomic.Int64 // cases run
+	store *Store       // nil: none
 }
 
 func newFixture(tb testing.TB, dir string) *fixture {
@@ -90,7 +91,7 @@ func (f *fixture) load(tb testing.TB) {
 func (f *fixture) start(tb testing.TB, workers int) {
 	tb.Helper()
 	pool := newTestPool(tb, workers)
-	s := NewScheduler(f.reg, registry.NewContent(1<<20), pool.Run, workers, slog.New(slog.NewTextHandler(io.Discard, nil)),
+	s := NewScheduler(f.reg, registry.NewContent(1<<20), pool.Run, f.store, workers, slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Hooks{Case: func(registry.CaseStatus, time.Duration) { f.runs.Add(1) }})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -218,5 +219,44 @@ func TestSchedulerPriority(t *testing.T) {
 	}
 	if done > 3 {
 		t.Errorf("%d of the %d backlog tasks were tested before the one just saved, want at most 3", done, backlog)
+	}
+}
+
+// TestSchedulerRestart: verdicts kept in a store are taken after a restart
+// without running a case; a change runs again.
+func TestSchedulerRestart(t *testing.T) {
+	dir, keep := t.TempDir(), t.TempDir()
+	writeTask(t, dir, 1, addScript, map[string]string{"a.json": `{"input": {"a": 1, "b": 2}, "expected_output": {"sum": 4}}`})
+	writeTask(t, dir, 2, addScript, map[string]string{"a.json": `{"input": {"a": 1, "b": 2}, "expected_output": {"sum": 3}}`})
+	store, err := NewStore(keep, testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := newFixture(t, dir)
+	first.store = store
+	first.start(t, 1)
+	want := first.verdict(t, 1)
+	first.verdict(t, 2)
+
+	again := newFixture(t, dir)
+	again.store = store
+	again.start(t, 1)
+	got := again.verdict(t, 1)
+	if got.Status != registry.VerdictFailed || len(got.Cases) != 1 || got.Cases[0].Message != want.Cases[0].Message {
+		t.Errorf("after a restart: got %+v, want %+v", got, want)
+	}
+	if v := again.verdict(t, 2); v.Status != registry.VerdictPassed {
+		t.Errorf("task 2 after a restart: got %s, want PASSED", v.Status)
+	}
+	if n := again.runs.Load(); n != 0 {
+		t.Errorf("%d cases ran after the restart, want 0", n)
+	}
+	// Another store, made under other limits, keeps nothing of this one.
+	other, err := NewStore(keep, Limits{Timeout: 5 * time.Second, Memory: testLimits.Memory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := other.Load(got.Digest); ok {
+		t.Error("a verdict made under other limits was taken")
 	}
 }
