@@ -41,7 +41,13 @@ func TestHostileQueriesInAProcess(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "add", "main.js"), []byte(script), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, cmd := startProcess(t, dir)
+	// A generous timeout: on a loaded machine too, the limits under test
+	// are what end the requests.
+	config := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(config, []byte("server:\n  timeout: 5m\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, cmd := startProcess(t, "--config", config, dir)
 	p.waitReady(t)
 	var aliases strings.Builder
 	aliases.WriteString("{")

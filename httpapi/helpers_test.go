@@ -34,6 +34,19 @@ type testServer struct {
 // newTestServer serves a real registry loaded from dir.
 func newTestServer(tb testing.TB, dir string) *testServer {
 	tb.Helper()
+	ts := loadedRegistry(tb, dir)
+	ts.Server = httptest.NewServer(New(Config{Registry: ts.reg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Feed: ts.feed,
+		Content:       registry.NewContent(0), // no cache: every bundle is built from the files
+		Executor:      ts.exec,
+		WSInitTimeout: 200 * time.Millisecond, MaxSubscriptions: 3, SSEHeartbeat: 20 * time.Millisecond}))
+	tb.Cleanup(ts.Close)
+	return ts
+}
+
+// loadedRegistry is a real registry loaded from dir, with its feed and an
+// executor of the registry's schema, not yet served.
+func loadedRegistry(tb testing.TB, dir string) *testServer {
+	tb.Helper()
 	feed := registry.NewFeed(64, 64)
 	reg := registry.New(time.Now, feed)
 	src := newCatalogueSource(tb, dir)
@@ -49,11 +62,6 @@ func newTestServer(tb testing.TB, dir string) *testServer {
 		tb.Fatal(err)
 	}
 	ts.exec = &schema.Executor{Schema: sch, Limits: schema.DefaultLimits}
-	ts.Server = httptest.NewServer(New(Config{Registry: reg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Feed: feed,
-		Content:       registry.NewContent(0), // no cache: every bundle is built from the files
-		Executor:      ts.exec,
-		WSInitTimeout: 200 * time.Millisecond, MaxSubscriptions: 3, SSEHeartbeat: 20 * time.Millisecond}))
-	tb.Cleanup(ts.Close)
 	return ts
 }
 

@@ -27,8 +27,7 @@ type realServer struct {
 
 func startServer(tb testing.TB, dir string, edit func(*Config)) *realServer {
 	tb.Helper()
-	ts := newTestServer(tb, dir) // a loaded registry, its feed and schema
-	ts.Close()
+	ts := loadedRegistry(tb, dir)
 	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)

@@ -49,6 +49,10 @@ func wantsWebSocket(r *http.Request) bool {
 }
 
 func (h *graphqlHandler) serveWS(w http.ResponseWriter, r *http.Request) {
+	// Counted from the start: once hijacked, the handler is out of
+	// http.Server's sight, and Wait must cover all of it.
+	h.sessions.Add(1)
+	defer h.sessions.Done()
 	if err := h.streams.acquire(); err != nil {
 		writeJSON(w, mediaJSON, http.StatusServiceUnavailable, errorBody(err.Error()))
 		return
@@ -70,8 +74,6 @@ func (h *graphqlHandler) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c.SetReadLimit(maxBodyBytes)
 	s := &wsSession{h: h, c: c, active: map[string]context.CancelFunc{}}
-	h.sessions.Add(1)
-	defer h.sessions.Done()
 	s.run(r.Context())
 }
 

@@ -82,6 +82,15 @@ func taskField(typ graphql.Output, desc string, get func(*registry.Task) any) *g
 	return field(typ, desc, func(p graphql.ResolveParams) (any, error) { return get(src[*registry.Task](p)), nil })
 }
 
+func scriptSize(t *registry.Task) int64 {
+	for _, f := range t.Files() {
+		if f.Name == "main.js" {
+			return f.Size
+		}
+	}
+	return 0
+}
+
 // contentField serves a JSON file of a task, counted toward the answer's
 // size limit.
 func contentField(desc string, get func(*registry.Task) json.RawMessage) *graphql.Field {
@@ -195,11 +204,13 @@ func (t *types) build() {
 			"inputSchema":  contentField("input.schema.json as written: the JSON Schema of the task's input.", func(t *registry.Task) json.RawMessage { return t.InputSchema }),
 			"outputSchema": contentField("output.schema.json as written: the JSON Schema of the task's output.", func(t *registry.Task) json.RawMessage { return t.OutputSchema }),
 			"script": field(nn(graphql.String), "main.js, read when asked for.", func(p graphql.ResolveParams) (any, error) {
-				s, err := t.d.Content.Script(src[*registry.Task](p))
-				if err == nil {
-					err = charge(p, len(s))
+				task := src[*registry.Task](p)
+				// Counted before it is read, by the size taken at load: a
+				// request over the limit reads no more scripts.
+				if err := charge(p, int(scriptSize(task))); err != nil {
+					return nil, err
 				}
-				return s, err
+				return t.d.Content.Script(task)
 			}),
 			"verdict": field(nn(t.verdict), "The result of its tests on every save: PENDING while they run.", func(p graphql.ResolveParams) (any, error) {
 				return snapshotOf(p.Context).Verdict(src[*registry.Task](p)), nil
