@@ -116,7 +116,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		svc.Add(src)
 	}
 	content := registry.NewContent(64 << 20)
-	sch, err := schema.New(schema.Deps{Content: content, Feed: feed, Reload: svc.Rescan})
+	sch, err := schema.New(schema.Deps{Content: content, Feed: feed, Reload: svc.Rescan, Watch: func(name string) (registry.WatchStatus, bool) {
+		for _, s := range watched {
+			if s.Name() == name {
+				return s.Watch(), true
+			}
+		}
+		return registry.WatchStatus{}, false
+	}})
 	if err != nil {
 		return err
 	}
@@ -243,8 +250,8 @@ func tokenFrom(env string) string {
 func watchStatus(sources []*fssource.Source) []httpapi.WatchStatus {
 	out := make([]httpapi.WatchStatus, 0, len(sources))
 	for _, s := range sources {
-		mode, watches := s.Watch()
-		out = append(out, httpapi.WatchStatus{Source: s.Name(), Mode: mode, Watches: watches})
+		w := s.Watch()
+		out = append(out, httpapi.WatchStatus{Source: s.Name(), Mode: w.Mode, Watches: w.Watches, Polled: w.Polled})
 	}
 	return out
 }

@@ -43,6 +43,7 @@ type WatchStatus struct {
 	Source  string
 	Mode    string // the mode in force, after any fallback
 	Watches int    // folders watched through fsnotify
+	Polled  int    // folders polled: all in poll mode, those past the inotify limit in fsnotify mode
 }
 
 const ns = "ratchet_registry"
@@ -159,10 +160,11 @@ var (
 	descSource      = prometheus.NewDesc(ns+"_source_status", "1 for the status each source is in.", []string{"source", "status"}, nil)
 	descWatchMode   = prometheus.NewDesc(ns+"_watcher_mode", "1 for the mode each filesystem source is watched in.", []string{"source", "mode"}, nil)
 	descWatches     = prometheus.NewDesc(ns+"_watches", "Folders watched through inotify.", []string{"source"}, nil)
+	descPolled      = prometheus.NewDesc(ns+"_polled_folders", "Folders polled: all of them in poll mode, those past the inotify limit in fsnotify mode.", []string{"source"}, nil)
 )
 
 func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descGeneration, descTasks, descVersions, descErrors, descConflicts, descSubscribers, descSource, descWatchMode, descWatches} {
+	for _, d := range []*prometheus.Desc{descGeneration, descTasks, descVersions, descErrors, descConflicts, descSubscribers, descSource, descWatchMode, descWatches, descPolled} {
 		ch <- d
 	}
 }
@@ -193,6 +195,7 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, w := range c.src.Watchers() {
 			gauge(descWatchMode, 1, w.Source, w.Mode)
 			gauge(descWatches, float64(w.Watches), w.Source)
+			gauge(descPolled, float64(w.Polled), w.Source)
 		}
 	}
 }

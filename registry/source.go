@@ -90,6 +90,17 @@ type SourceStatus struct {
 	Revision  string    // the commit (git) or manifest digest (OCI) served; "" for other sources
 }
 
+// WatchStatus is how a source that follows files on disk does it now.
+type WatchStatus struct {
+	// Mode is the mode in force, after any fallback: fsnotify, poll or off.
+	Mode string
+	// Watches is the number of folders watched through inotify.
+	Watches int
+	// Polled is the number of folders polled: every folder in poll mode,
+	// and in fsnotify mode those past the inotify limit.
+	Polled int
+}
+
 // Status values.
 const (
 	StatusLoading  = "loading"

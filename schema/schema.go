@@ -33,6 +33,9 @@ type Deps struct {
 	Feed    *registry.Feed    // change events for subscriptions (nil: none)
 	// Reload runs a full rescan and returns the generation in force after it.
 	Reload func(ctx context.Context) (int64, error)
+	// Watch is how the source of that name follows its files now; false
+	// for sources that have none (nil: none do).
+	Watch func(source string) (registry.WatchStatus, bool)
 }
 
 // New builds the schema.

@@ -134,6 +134,19 @@ func (t *types) build() {
 			"winner":  field(nn(graphql.String), "The copy served.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Winner, nil }),
 		},
 	})
+	watch := graphql.NewObject(graphql.ObjectConfig{
+		Name: "SourceWatch",
+		Description: "How a filesystem source follows changes to its files now. Past the kernel's inotify limit, the folders changed most lately " +
+			"are watched and the others polled: the server's log then names the sysctl to raise to watch them all.",
+		Fields: graphql.Fields{
+			"mode": field(nn(graphql.String), "The mode in force, after any fallback: fsnotify (kernel events), poll (stat every poll_interval) or off.",
+				func(p graphql.ResolveParams) (any, error) { return src[registry.WatchStatus](p).Mode, nil }),
+			"watches": field(nn(graphql.Int), "Folders watched through inotify.",
+				func(p graphql.ResolveParams) (any, error) { return src[registry.WatchStatus](p).Watches, nil }),
+			"polledFolders": field(nn(graphql.Int), "Folders polled: every folder in poll mode; in fsnotify mode, those past the inotify limit (0 while every folder is watched).",
+				func(p graphql.ResolveParams) (any, error) { return src[registry.WatchStatus](p).Polled, nil }),
+		},
+	})
 	t.source = graphql.NewObject(graphql.ObjectConfig{
 		Name:        "Source",
 		Description: "Where tasks come from: a folder, a zip or collection on disk, or another registry over HTTP, and its health.",
@@ -144,6 +157,15 @@ func (t *types) build() {
 			"status":   field(nn(sourceStatus), "How the source is doing.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Status, nil }),
 			"error": field(graphql.String, "Why the source is degraded or in error.", func(p graphql.ResolveParams) (any, error) {
 				return nilIfEmpty(src[registry.SourceStatus](p).Error), nil
+			}),
+			"watch": field(watch, "How it follows changes to its files; null for sources that are not on disk.", func(p graphql.ResolveParams) (any, error) {
+				if t.d.Watch == nil {
+					return nil, nil
+				}
+				if w, ok := t.d.Watch(src[registry.SourceStatus](p).Name); ok {
+					return w, nil
+				}
+				return nil, nil
 			}),
 			"taskCount": field(nn(graphql.Int), "Task versions this source provides, conflicts included.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).TaskCount, nil }),
 			"loadedAt": field(graphql.String, "RFC 3339 time of its last successful load.", func(p graphql.ResolveParams) (any, error) {

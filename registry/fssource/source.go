@@ -71,9 +71,12 @@ func (s *Source) Name() string              { return s.name }
 func (s *Source) Type() registry.SourceType { return registry.SourceFilesystem }
 func (s *Source) Location() string          { return s.display }
 
-// Watch is how the source is watched now, for metrics: the mode in force
-// (after any fallback) and the number of folders watched.
-func (s *Source) Watch() (mode string, watches int) { return s.watcher.Mode(), s.watcher.Watches() }
+// Watch is how the source is watched now: the mode in force (after any
+// fallback), the folders watched, and the folders polled.
+func (s *Source) Watch() registry.WatchStatus {
+	st := s.watcher.Status()
+	return registry.WatchStatus{Mode: st.Mode, Watches: st.Watches, Polled: st.Polled}
+}
 
 // Run watches the source, loads it once the watches are in place (so that
 // nothing saved during the load is missed), then applies each batch of
