@@ -86,9 +86,14 @@ func TestPushAndFollow(t *testing.T) {
 	if got, want := catalogue(t, edge), catalogue(t, central); got != want {
 		t.Fatalf("edge serves\n%s\nwant\n%s", got, want)
 	}
-	src := edge.query(t, `{ sources { type location status } }`)["sources"].([]any)[0].(map[string]any)
-	if src["type"] != "oci" || src["location"] != ref || src["status"] != "OK" {
-		t.Errorf("got source %v, want oci %s OK", src, ref)
+	// The revision shown is the manifest digest that push printed.
+	digest := regexp.MustCompile(`@(sha256:[0-9a-f]{64}):`).FindStringSubmatch(stdout.String())
+	if digest == nil {
+		t.Fatalf("push printed no digest: %q", stdout.String())
+	}
+	src := edge.query(t, `{ sources { type location status revision } }`)["sources"].([]any)[0].(map[string]any)
+	if src["type"] != "oci" || src["location"] != ref || src["status"] != "OK" || src["revision"] != digest[1] {
+		t.Errorf("got source %v, want oci %s OK at %s", src, ref, digest[1])
 	}
 }
 

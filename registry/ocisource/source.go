@@ -101,9 +101,6 @@ func (s *Source) Name() string              { return s.name }
 func (s *Source) Type() registry.SourceType { return registry.SourceOCI }
 func (s *Source) Location() string          { return s.ref }
 
-// Revision is the digest of the manifest served, "" before the first load.
-func (s *Source) Revision() string { return s.served.String() }
-
 // Run loads the artifact now, then polls the tag every interval (backing
 // off while it fails) until ctx ends.
 func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-chan registry.Rescan) error {
@@ -123,6 +120,9 @@ func (s *Source) pinned() (digest.Digest, bool) {
 func (s *Source) Load(ctx context.Context) registry.Update {
 	u := registry.Update{Started: time.Now()}
 	u.Results, u.Complete, u.Err = s.load(ctx)
+	if u.Complete {
+		u.Revision = s.served.String()
+	}
 	return u
 }
 

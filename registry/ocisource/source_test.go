@@ -29,7 +29,7 @@ func TestFollowTag(t *testing.T) {
 	if got, want := versions(snap), []string{"1 1.0.0", "2 1.0.0"}; !slices.Equal(got, want) {
 		t.Fatalf("first load: got %v, want %v", got, want)
 	}
-	if got := f.src.Revision(); got != first.Manifest.Digest.String() {
+	if got := snap.Sources()[0].Revision; got != first.Manifest.Digest.String() {
 		t.Errorf("revision: got %s, want %s", got, first.Manifest.Digest)
 	}
 	task, _ := snap.Task(id1, "1.0.0")
@@ -49,13 +49,16 @@ func TestFollowTag(t *testing.T) {
 	// A new push reaches the catalogue; a task it no longer holds goes; only
 	// the new layer is downloaded.
 	// (0.9.0's layer comes first, so new and kept layers interleave.)
-	push(t, ref, layer(t, id1, "0.9.0"), layer(t, id1, "1.0.0"), layer(t, id1, "1.1.0"), layer(t, id3, "2.0.0-rc.1"))
+	second := push(t, ref, layer(t, id1, "0.9.0"), layer(t, id1, "1.0.0"), layer(t, id1, "1.1.0"), layer(t, id3, "2.0.0-rc.1"))
 	snap, err = f.poll(t)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := versions(snap), []string{"1 0.9.0", "1 1.0.0", "1 1.1.0", "3 2.0.0-rc.1"}; !slices.Equal(got, want) {
 		t.Fatalf("after a new push: got %v, want %v", got, want)
+	}
+	if got, want := snap.Sources()[0].Revision, second.Manifest.Digest.String(); got != want {
+		t.Errorf("revision after a new push: got %s, want %s", got, want)
 	}
 	reqs, _ := reg.take()
 	if got := count(reqs, "GET", "/blobs/"); got != 3 {
@@ -96,6 +99,9 @@ func TestRegistryGoesAway(t *testing.T) {
 	}
 	if got, want := versions(snap), []string{"1 1.0.0"}; !slices.Equal(got, want) {
 		t.Fatalf("restart with the registry down: got %v, want %v", got, want)
+	}
+	if got, want := snap.Sources()[0].Revision, f.reg.Snapshot().Sources()[0].Revision; got == "" || got != want {
+		t.Errorf("restart with the registry down: revision %q, want the one served before, %q", got, want)
 	}
 	// Its content is read lazily from the cached layer.
 	task, _ := snap.Task(id1, "1.0.0")
