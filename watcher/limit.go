@@ -18,7 +18,8 @@ const (
 
 // LimitError is the kernel refusing inotify for want of resources in a
 // mode that may not fall back to polling (an explicit fsnotify): it names
-// the setting to raise, and a value that would do when one is known.
+// the setting to raise, and a value that would do when one is known. Its
+// message leaves the root to the caller, who names the source.
 type LimitError struct {
 	Root   string
 	Sysctl string // fs.inotify.max_user_watches or fs.inotify.max_user_instances
@@ -28,7 +29,7 @@ type LimitError struct {
 }
 
 func (e *LimitError) Error() string {
-	msg := fmt.Sprintf("watch %s: inotify limit reached (%v): raise %s", e.Root, e.Err, e.Sysctl)
+	msg := fmt.Sprintf("inotify limit reached (%v): raise %s", e.Err, e.Sysctl)
 	if e.Want > 0 {
 		msg += fmt.Sprintf(" from %d to at least %d (sysctl -w %s=%d)", e.Now, e.Want, e.Sysctl, e.Want)
 	}

@@ -2,6 +2,7 @@ package fssource
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -303,8 +304,8 @@ func TestMutationlessRescan(t *testing.T) {
 	l := startService(t, watcher.ModeOff, dir)
 	writeTree(t, dir, taskFiles(id2, "1.0.0").Under("b"))
 	gen, err := l.svc.Rescan(context.Background())
-	if err != nil || gen != l.reg.Snapshot().Generation {
-		t.Fatal(err)
+	if now := l.reg.Snapshot().Generation; err != nil || gen != now {
+		t.Fatalf("rescan returned generation %d and %v, want the generation in force, %d, and no error", gen, err, now)
 	}
 	if _, ok := l.reg.Snapshot().Task(id2, ""); !ok {
 		t.Errorf("rescan did not find the new task")
@@ -404,5 +405,48 @@ func TestMissingSource(t *testing.T) {
 	s := reg.Snapshot()
 	if st := s.Sources()[0]; st.Status != StatusError || !strings.Contains(st.Error, "no such file") || !s.Ready() {
 		t.Errorf("got %+v (ready %v), want status error naming the missing path", st, s.Ready())
+	}
+}
+
+// TestFsnotifyPastTheLimit: an explicit fsnotify that cannot watch every
+// folder does not quietly poll: the source stops following its files,
+// degraded, with the sysctl to raise, and its tasks stay served.
+func TestFsnotifyPastTheLimit(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").Under("a"), taskFiles(id2, "1.0.0").Under("b")))
+	cfg := testWatch(watcher.ModeFsnotify)
+	cfg.MaxWatches = 2 // of 5 folders: the injected limit of a small machine
+	reg := registry.New(time.Now, nil)
+	log := slog.New(slog.DiscardHandler)
+	src, err := New(Config{Path: dir, Watch: cfg}, 0, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := registry.NewService(reg, log, registry.Hooks{})
+	svc.Add(src)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for reg.Snapshot().Sources()[0].Error == "" && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	runErr := <-done // the service runs on until it is stopped; it reports the source that stopped
+	var le *watcher.LimitError
+	if !errors.As(runErr, &le) || !strings.Contains(runErr.Error(), "fs.inotify.max_user_watches") {
+		t.Errorf("got %v, want a LimitError naming fs.inotify.max_user_watches", runErr)
+	}
+	s := reg.Snapshot()
+	// Degraded: failing, and still serving what it loaded.
+	if st := s.Sources()[0]; st.Status != registry.StatusDegraded || !strings.Contains(st.Error, "fs.inotify.max_user_watches") {
+		t.Errorf("got source %+v, want it degraded, naming the sysctl", st)
+	}
+	if s.TaskCount() != 2 {
+		t.Errorf("got %d tasks, want the 2 loaded to stay served", s.TaskCount())
+	}
+	if w := src.Watch(); w.Mode == watcher.ModePoll || w.Polled != 0 {
+		t.Errorf("got %+v: it fell back to polling", w)
 	}
 }
