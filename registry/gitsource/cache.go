@@ -27,11 +27,12 @@ const (
 )
 
 // cache is the local bare repository that one source fetches into. Only
-// the source's goroutine fetches; readers get their own view (objects).
+// the source's goroutine fetches; readers share a view of their own.
 type cache struct {
 	dir  string
 	st   *boundedStorage
 	repo *git.Repository
+	view *objects
 }
 
 // openCache opens the repository in dir, making it on first use.
@@ -47,7 +48,11 @@ func openCache(dir string, maxPack int64) (*cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %w", dir, err)
 	}
-	return &cache{dir: dir, st: st, repo: repo}, nil
+	// Readers keep a few packs open: opening one for every object read
+	// costs more than the rest of loading a task.
+	view := &objects{st: filesystem.NewStorageWithOptions(osfs.New(dir), gitcache.NewObjectLRU(4*gitcache.MiByte),
+		filesystem.Options{MaxOpenDescriptors: 8})}
+	return &cache{dir: dir, st: st, repo: repo, view: view}, nil
 }
 
 // has reports whether the commit and so (fetches being whole packs) its
@@ -115,13 +120,13 @@ func (c *cache) setServed(h plumbing.Hash) error {
 	return c.st.SetReference(plumbing.NewHashReference(servedRef, h))
 }
 
-// objects opens a view of the cache for reading. go-git's storage is not
-// safe for concurrent use, and tasks' files are read lazily by requests
-// while the source fetches: each view has its own storage and lock, and
-// sees the packs that were there when it was opened.
-func (c *cache) objects() *objects {
-	return &objects{st: filesystem.NewStorage(osfs.New(c.dir), gitcache.NewObjectLRU(4*gitcache.MiByte))}
-}
+// objects is the cache as readers see it. go-git's storage is not safe
+// for concurrent use, and tasks' files are read lazily by requests while
+// the source fetches: readers share one storage of their own, behind a
+// lock, which looks for the packs a fetch brought when it meets a commit
+// it does not know. Objects are never deleted, so a task loaded at an
+// older commit stays readable.
+func (c *cache) objects() *objects { return c.view }
 
 type objects struct {
 	mu sync.Mutex
@@ -133,6 +138,10 @@ func (o *objects) tree(commit plumbing.Hash, dir string) (plumbing.Hash, error) 
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	c, err := object.GetCommit(o.st, commit)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		o.st.Reindex() // fetched since this view last read the packs
+		c, err = object.GetCommit(o.st, commit)
+	}
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("commit %s: %w", commit, err)
 	}
