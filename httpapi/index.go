@@ -70,6 +70,13 @@ func (h *indexHandler) index() ([]byte, string) {
 }
 
 func (h *indexHandler) serveIndex(w http.ResponseWriter, r *http.Request) {
+	// Before the first load has finished the index would list too little:
+	// a registry pulling it would drop every task it has. It waits.
+	if !h.reg.Snapshot().Ready() {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "loading: the index is served once every source has loaded (see /readyz)", http.StatusServiceUnavailable)
+		return
+	}
 	body, etag := h.index()
 	serveBytes(w, r, "application/json", etag, body)
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -107,5 +108,28 @@ func TestIndexCostFollowsChange(t *testing.T) {
 	}
 	if bytes.Equal(first, second) {
 		t.Error("the index did not change with the task")
+	}
+}
+
+// TestIndexWaitsForTheFirstLoad: while a source is still loading, the
+// index is a 503, not a short list that would make every registry pulling
+// from this one drop the tasks it has.
+func TestIndexWaitsForTheFirstLoad(t *testing.T) {
+	ts := newTestServer(t, catalogue)
+	second := newCatalogueSource(t, catalogue)
+	at := ts.reg.AddSource(second) // not loaded yet
+	resp, err := http.Get(ts.URL + "/v1/index.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("got %d, want 503 with Retry-After", resp.StatusCode)
+	}
+	u := second.Scan(context.Background())
+	u.Source = at
+	ts.reg.Apply(u)
+	if idx, _ := getIndex(t, ts.URL); len(idx.Tasks) == 0 {
+		t.Error("once loaded: got an index without tasks")
 	}
 }
