@@ -31,7 +31,7 @@ type command struct {
 // function, not a variable, because help refers back to it.
 func commands() []command {
 	return []command{
-		{"serve", "[--config FILE] [--addr HOST:PORT] [--watch MODE] [PATH ...]", "serve the catalogue", runServe},
+		{"serve", "[--config FILE] [--addr HOST:PORT] [--watch MODE] [--poll-interval D] [PATH ...]", "serve the catalogue", runServe},
 		{"validate", "PATH ...", "check tasks, print every problem", runValidate},
 		{"test", "[--junit FILE] PATH ...", "run every task's tests in the sandbox, print each case that did not pass", runTest},
 		{"index", "DIR --out OUT", "write index.json and bundles for static hosting", runIndex},
