@@ -21,7 +21,6 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // The one set of tree helpers, under the names these tests use.
-
 var (
 	taskFiles  = registrytest.Task
 	writeTree  = registrytest.WriteTree
