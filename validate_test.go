@@ -20,6 +20,7 @@ func TestValidate(t *testing.T) {
 		{"examples are valid", []string{"examples"}, "validate-examples.golden", 0},
 		{"broken catalogue", []string{"testdata/catalogue"}, "validate-catalogue.golden", 1},
 		{"problems in test files are warnings", []string{"testdata/warnings"}, "validate-warnings.golden", 0},
+		{"a path with files but no task", []string{"testdata/notask"}, "validate-notask.golden", 1},
 		{"two paths, one missing", []string{"examples", "testdata/nope"}, "validate-missing.golden", 1},
 		{"no paths", nil, "", 2},
 		{"bad flag", []string{"--nope"}, "", 2},

@@ -108,3 +108,26 @@ func walk(fsys fs.FS, key string, ancestors [][2]uint64, out *[]string) {
 		walk(fsys, path.Join(key, e.Name()), ancestors, out)
 	}
 }
+
+// HoldsFiles reports whether key in fsys is, or holds at any depth, a
+// regular file that is not hidden: a path that does but holds no task root
+// was most likely given by mistake. It stops at the first file.
+func HoldsFiles(fsys fs.FS, key string) bool {
+	found := false
+	_ = fs.WalkDir(fsys, key, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return nil
+		case p != key && Hidden(d.Name()):
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		case d.Type().IsRegular():
+			found = true
+			return fs.SkipAll
+		}
+		return nil
+	})
+	return found
+}

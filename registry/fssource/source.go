@@ -119,6 +119,11 @@ func (s *Source) scan(ctx context.Context, seen time.Time) (registry.Update, boo
 		return u, true
 	}
 	roots := registry.Discover(registry.DirFS(s.abs), ".")
+	if len(roots) == 0 && registry.HoldsFiles(registry.DirFS(s.abs), ".") {
+		// A path given by mistake (the parent of the tasks, a file of one)
+		// must not pass as a catalogue that is empty for now.
+		u.Err = fmt.Errorf("no task found under %s: no folder in it holds a metadata.json, and it holds no .zip", s.display)
+	}
 	known := immutable.NewSortedMap[string, struct{}](nil)
 	u.Results = make([]registry.RootResult, 0, len(roots))
 	for _, r := range roots {
