@@ -13,9 +13,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/benbjohnson/immutable"
@@ -124,17 +126,39 @@ func (s *Source) scan(ctx context.Context, seen time.Time) (registry.Update, boo
 		// must not pass as a catalogue that is empty for now.
 		u.Err = fmt.Errorf("no task found under %s: no folder in it holds a metadata.json, and it holds no .zip", s.display)
 	}
+	results, ok := s.loadAll(ctx, roots)
+	if !ok {
+		return registry.Update{}, false
+	}
+	u.Results = results
 	known := immutable.NewSortedMap[string, struct{}](nil)
-	u.Results = make([]registry.RootResult, 0, len(roots))
 	for _, r := range roots {
-		if ctx.Err() != nil {
-			return registry.Update{}, false
-		}
-		u.Results = append(u.Results, s.load(r))
 		known = known.Set(r, struct{}{})
 	}
 	s.known = known
 	return u, true
+}
+
+// loadAll loads roots on every core and returns their results in the
+// order of roots, so that conflicts resolve as if loaded one by one. It
+// returns false, after every worker has stopped, when ctx ends first.
+func (s *Source) loadAll(ctx context.Context, roots []string) ([]registry.RootResult, bool) {
+	results := make([]registry.RootResult, len(roots))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(roots)) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(roots) {
+					return
+				}
+				results[i] = s.load(roots[i])
+			}
+		})
+	}
+	wg.Wait()
+	return results, ctx.Err() == nil
 }
 
 // reload re-reads only the task roots that the changed paths touch, and
