@@ -375,7 +375,11 @@ func TestSourceRemovedAndBack(t *testing.T) {
 			if err := os.RemoveAll(dir); err != nil {
 				t.Fatal(err)
 			}
-			s := l.until(t, "the tasks gone", func(s *Snapshot) bool { return s.TaskCount() == 0 })
+			// The task's own files may go first, in a batch of their own,
+			// while the folder is still there: wait for the folder's removal.
+			s := l.until(t, "the tasks gone and the source in error", func(s *Snapshot) bool {
+				return s.TaskCount() == 0 && s.Sources()[0].Status == StatusError
+			})
 			if st := s.Sources()[0]; st.Status != StatusError || s.ErrorCount() != 1 {
 				t.Errorf("got %+v with errors %v, want the source in error", st, s.Errors())
 			}
