@@ -79,7 +79,7 @@ func TestNewThenValidate(t *testing.T) {
 		t.Errorf("validate after new --from: exit %d\n%s", code, out)
 	}
 	// And the test case that new writes passes, in the copy too.
-	if code, out := runCmd(t, "test", dir); code != 0 || !strings.Contains(out, "3 cases in 3 tasks: 3 passed, 0 failed") {
+	if code, out := runCmd(t, "test", dir); code != 0 || !strings.Contains(out, "3 cases in 2 tasks (3 versions): 3 passed, 0 failed") {
 		t.Errorf("test after new: exit %d\n%s", code, out)
 	}
 }

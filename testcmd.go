@@ -77,10 +77,12 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "test:", err)
 		return 1
 	}
-	total, passed, tasks := 0, 0, 0
+	total, passed, versions := 0, 0, 0
+	tasks := map[string]bool{} // by id: the versions of one task are one task
 	for _, r := range runs {
 		if len(r.results) > 0 {
-			tasks++
+			versions++
+			tasks[r.task.ID] = true
 		}
 		for i, res := range r.results {
 			total++
@@ -91,7 +93,11 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, caseProblem(r.task, r.cases[i], res))
 		}
 	}
-	fmt.Fprintf(stdout, "%s in %s: %d passed, %d failed", plural(total, "case"), plural(tasks, "task"), passed, total-passed)
+	in := plural(len(tasks), "task")
+	if versions != len(tasks) {
+		in += " (" + plural(versions, "version") + ")"
+	}
+	fmt.Fprintf(stdout, "%s in %s: %d passed, %d failed", plural(total, "case"), in, passed, total-passed)
 	if len(problems) > 0 {
 		fmt.Fprintf(stdout, "; %s loading", plural(len(problems), "problem"))
 	}

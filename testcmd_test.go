@@ -28,7 +28,7 @@ func TestTestCommand(t *testing.T) {
 		{"everything", []string{"testdata/testcmd"}, 1, testcmdOutput, ""},
 		{"flags after paths", []string{"testdata/testcmd", "--workers", "1", "--timeout", "5s"}, 1, testcmdOutput, ""},
 		{"all pass", []string{"--workers=1", "testdata/testcmd/passing"}, 0, "2 cases in 1 task: 2 passed, 0 failed\n", ""},
-		{"examples pass", []string{"examples"}, 0, "", ""},
+		{"examples pass, versions of one task counted once", []string{"examples"}, 0, "8 cases in 4 tasks (6 versions): 8 passed, 0 failed\n", ""},
 		{"no path", nil, 2, "", "no PATH"},
 		{"bad workers", []string{"--workers", "-1", "examples"}, 2, "", "--workers is -1"},
 		{"bad memory", []string{"--memory", "lots", "examples"}, 2, "", `want a size such as 256MiB`},
