@@ -45,12 +45,13 @@ func loadDir(tb testing.TB, dirs ...string) *Snapshot {
 // filesystem source does.
 func scanDir(d string, order int) Update {
 	u := Update{Complete: true}
-	for _, key := range Discover(DirFS(d), ".") {
+	roots, _ := Discover(DirFS(d), ".")
+	for _, key := range roots {
 		r := Root{Source: d, Order: order, Key: key, Display: filepath.Join(d, filepath.FromSlash(key))}
 		if IsZip(key) {
 			u.Results = append(u.Results, LoadZipFile(r, filepath.Join(d, key)))
 		} else {
-			u.Results = append(u.Results, LoadDir(r, filepath.Join(d, key)))
+			u.Results = append(u.Results, LoadDir(r, DirFS(filepath.Join(d, key))))
 		}
 	}
 	return u

@@ -23,11 +23,11 @@ type Root struct {
 	Display string // the root as users see it: a path, a URL; files are named beneath it
 }
 
-// LoadDir loads a task folder on disk. Files are named Display/FILE with
-// the system's separator.
-func LoadDir(r Root, dir string) RootResult {
-	return r.load(dirFS(dir), string(filepath.Separator), func() (fs.FS, io.Closer, error) {
-		return dirFS(dir), io.NopCloser(nil), nil
+// LoadDir loads a task folder on disk, given as the DirFS or ConfinedFS
+// rooted at it. Files are named Display/FILE with the system's separator.
+func LoadDir(r Root, dir fs.FS) RootResult {
+	return r.load(dir, string(filepath.Separator), func() (fs.FS, io.Closer, error) {
+		return dir, io.NopCloser(nil), nil
 	}, 0)
 }
 

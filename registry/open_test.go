@@ -19,7 +19,7 @@ func TestLoadFromAnyFS(t *testing.T) {
 	}
 	zipData := zipBytes(t, task.Under("pkg"))
 	tree["tasks/z.zip"] = &fstest.MapFile{Data: zipData}
-	if got := Discover(tree, "."); len(got) != 2 || got[0] != "tasks/a" || got[1] != "tasks/z.zip" {
+	if got, bad := Discover(tree, "."); len(bad) != 0 || len(got) != 2 || got[0] != "tasks/a" || got[1] != "tasks/z.zip" {
 		t.Fatalf("got roots %q, want tasks/a and tasks/z.zip", got)
 	}
 

@@ -30,7 +30,7 @@ type Service struct {
 
 	requests chan *rescanCall // to the goroutine that runs rescans
 	mu       sync.Mutex
-	call     *rescanCall // the rescan asked for or running; shared by every asker
+	pending  *rescanCall // the rescan asked for and not started yet; shared by every asker
 }
 
 type serviceSource struct {
@@ -41,7 +41,8 @@ type serviceSource struct {
 }
 
 // rescanCall is one rescan of every source, shared by every Rescan call
-// that arrives before it starts or while it runs.
+// that arrives before it starts. One that arrives while a rescan runs waits
+// for the next, which sees what changed since the running one began.
 type rescanCall struct {
 	done chan struct{}
 	gen  int64
@@ -92,13 +93,13 @@ func (s *Service) runSource(ctx context.Context, ss *serviceSource) error {
 // Rescan asks every source for a complete load and returns the generation
 // in force once all have applied theirs. The rescan runs on the service's
 // own context: a caller that stops waiting (ctx ends) leaves it to finish,
-// and callers that ask while one is pending or running share it.
+// and callers that ask before it starts share it.
 func (s *Service) Rescan(ctx context.Context) (int64, error) {
 	s.mu.Lock()
-	c := s.call
+	c := s.pending
 	if c == nil {
 		c = &rescanCall{done: make(chan struct{})}
-		s.call = c
+		s.pending = c
 		s.requests <- c // never blocks: only one call is pending at a time
 	}
 	s.mu.Unlock()
@@ -116,18 +117,18 @@ func (s *Service) rescans(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			s.mu.Lock()
-			if c := s.call; c != nil {
-				s.call = nil
+			if c := s.pending; c != nil {
+				s.pending = nil
 				c.gen, c.err = s.reg.Snapshot().Generation, ctx.Err()
 				close(c.done)
 			}
 			s.mu.Unlock()
 			return
 		case c := <-s.requests:
-			err := s.rescanAll(ctx)
 			s.mu.Lock()
-			s.call = nil // an ask from now on starts a new rescan
+			s.pending = nil // an ask from now on is for the next rescan
 			s.mu.Unlock()
+			err := s.rescanAll(ctx)
 			c.gen, c.err = s.reg.Snapshot().Generation, err
 			close(c.done)
 		}

@@ -9,6 +9,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry/tree"
 )
 
 // Limits on what one task may hold, about Helm's for charts: generous for
@@ -65,7 +67,7 @@ func openZip(r io.ReaderAt, size int64) (fs.FS, string, error) {
 		if total > MaxTotalSize {
 			return nil, "", archiveErrorf("archive holds over %d bytes uncompressed", MaxTotalSize)
 		}
-		if hiddenPath(clean) || f.FileInfo().IsDir() {
+		if tree.HiddenPath(clean) || f.FileInfo().IsDir() {
 			continue
 		}
 		if clean == metadataFile {

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/tree"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
 
@@ -136,17 +136,13 @@ func transient(errs []*registry.LoadError) bool {
 func (s *Source) fingerprint(key string) (string, time.Time) {
 	var b strings.Builder
 	var newest time.Time
-	_ = filepath.WalkDir(s.abspath(key), func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
+	// What cannot be read has no fingerprint; the load reports it.
+	_ = tree.Walk(registry.DirFS(s.abspath(key)), ".", func(name string, info fs.FileInfo) (bool, error) {
+		fmt.Fprintf(&b, "%s %d %d\n", name, info.Size(), info.ModTime().UnixNano())
+		if info.ModTime().After(newest) {
+			newest = info.ModTime()
 		}
-		if info, err := d.Info(); err == nil {
-			fmt.Fprintf(&b, "%s %d %d\n", p, info.Size(), info.ModTime().UnixNano())
-			if info.ModTime().After(newest) {
-				newest = info.ModTime()
-			}
-		}
-		return nil
+		return true, nil
 	})
 	return b.String(), newest
 }

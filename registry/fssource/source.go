@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path"
@@ -30,6 +31,10 @@ type Config struct {
 	Name  string         // defaults to Path
 	Path  string         // as the user gave it; shown in messages
 	Watch watcher.Config // how to notice changes; Mode off for none
+	// FollowSymlinksOutside lets symlinks lead outside Path. By default a
+	// symlink that resolves outside is a load error: it could serve any
+	// file the server can read as a task's main.js.
+	FollowSymlinksOutside bool
 }
 
 // Source is a path on disk.
@@ -40,6 +45,12 @@ type Source struct {
 	order   int
 	log     *slog.Logger
 	watcher *watcher.Watcher
+	// within is the source's folder with its symlinks resolved, which
+	// symlinks may not leave; "" when they may.
+	within string
+	// tree is the source's folder as the walker and the loader read it;
+	// tests put a failing layer here.
+	tree func(dir string) fs.FS
 
 	// known holds the task roots found so far, sorted, so that the roots
 	// under a changed folder are found without scanning them all. Only the
@@ -62,7 +73,11 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		name = cfg.Path
 	}
 	s := &Source{name: name, display: filepath.Clean(cfg.Path), abs: abs, order: order, log: log,
-		known: immutable.NewSortedMap[string, struct{}](nil)}
+		known: immutable.NewSortedMap[string, struct{}](nil), tree: registry.DirFS}
+	if !cfg.FollowSymlinksOutside {
+		s.within = abs
+		s.tree = func(dir string) fs.FS { return registry.ConfinedFS(dir, s.within) }
+	}
 	watch := cfg.Watch
 	watch.Group = s.Group
 	s.watcher = watcher.New(abs, watch, log)
@@ -114,26 +129,18 @@ func (s *Source) Scan(ctx context.Context) registry.Update {
 // scan is Scan; false when ctx ended first, in which case nothing changed.
 func (s *Source) scan(ctx context.Context, seen time.Time) (registry.Update, bool) {
 	u := registry.Update{Complete: true, Started: time.Now(), Seen: seen}
-	if _, err := os.Stat(s.abs); err != nil {
-		// Its tasks go with their files; the error is shown on the source.
-		s.known = immutable.NewSortedMap[string, struct{}](nil)
-		u.Err = unwrapPath(err)
-		return u, true
+	if err := s.checkRoot(); err != nil {
+		return s.rootFailed(u, err), true
 	}
-	roots := registry.Discover(registry.DirFS(s.abs), ".")
-	if len(roots) == 0 && registry.HoldsFiles(registry.DirFS(s.abs), ".") {
+	known := immutable.NewSortedMap[string, struct{}](nil)
+	var ok bool
+	if u.Results, _, ok = s.discover(ctx, ".", &known); !ok {
+		return registry.Update{}, false
+	}
+	if len(u.Results) == 0 && registry.HoldsFiles(registry.DirFS(s.abs), ".") {
 		// A path given by mistake (the parent of the tasks, a file of one)
 		// must not pass as a catalogue that is empty for now.
 		u.Err = fmt.Errorf("no task found under %s: no folder in it holds a metadata.json, and it holds no .zip", s.display)
-	}
-	results, ok := s.loadAll(ctx, roots)
-	if !ok {
-		return registry.Update{}, false
-	}
-	u.Results = results
-	known := immutable.NewSortedMap[string, struct{}](nil)
-	for _, r := range roots {
-		known = known.Set(r, struct{}{})
 	}
 	s.known = known
 	return u, true
@@ -167,10 +174,8 @@ func (s *Source) loadAll(ctx context.Context, roots []string) ([]registry.RootRe
 // ctx ended first, in which case nothing changed.
 func (s *Source) reload(ctx context.Context, paths []string, seen time.Time) (registry.Update, bool) {
 	u := registry.Update{Started: time.Now(), Seen: seen}
-	if _, err := os.Stat(s.abs); err != nil {
-		s.known = immutable.NewSortedMap[string, struct{}](nil)
-		u.Complete, u.Err = true, unwrapPath(err)
-		return u, true
+	if err := s.checkRoot(); err != nil {
+		return s.rootFailed(u, err), true
 	}
 	var scopes []string
 	for _, p := range paths {
@@ -180,27 +185,82 @@ func (s *Source) reload(ctx context.Context, paths []string, seen time.Time) (re
 	}
 	known := s.known
 	for _, d := range outermost(scopes) {
-		if ctx.Err() != nil {
+		results, removed, ok := s.discover(ctx, d, &known)
+		if !ok {
 			return registry.Update{}, false
 		}
-		found := registry.Discover(registry.DirFS(s.abs), d)
-		now := make(map[string]bool, len(found))
-		for _, r := range found {
-			now[r] = true
-		}
-		for _, r := range s.knownUnder(d) {
-			if !now[r] {
-				u.Removed = append(u.Removed, r)
-				known = known.Delete(r)
-			}
-		}
-		for _, r := range found {
-			u.Results = append(u.Results, s.load(r))
-			known = known.Set(r, struct{}{})
-		}
+		u.Results = append(u.Results, results...)
+		u.Removed = append(u.Removed, removed...)
 	}
 	s.known = known
 	return u, true
+}
+
+// checkRoot makes sure the source's folder itself can be read. Its own
+// symlinks are the user's choice: confinement starts inside it.
+func (s *Source) checkRoot() error {
+	if s.within != "" {
+		real, err := filepath.EvalSymlinks(s.abs)
+		if err != nil {
+			return err
+		}
+		s.within = real
+	}
+	_, err := os.Stat(s.abs)
+	return err
+}
+
+// rootFailed is the update of a source whose folder cannot be read. When
+// it is gone, its tasks go with their files; when it is there but cannot
+// be read (permissions, out of file descriptors), what it served stays.
+func (s *Source) rootFailed(u registry.Update, err error) registry.Update {
+	u.Err = unwrapPath(err)
+	u.Complete = errors.Is(err, fs.ErrNotExist)
+	if u.Complete {
+		s.known = immutable.NewSortedMap[string, struct{}](nil)
+	}
+	return u
+}
+
+// discover finds and loads the task roots at or under d, updating known,
+// and lists the known roots that are gone. A folder or file that cannot be
+// read is an IO error on every known root beneath it, which keeps serving
+// its last good task, stale; with no known root beneath it, the entry is
+// an error of its own, kept among the roots so that it clears when the
+// entry can be read again or is gone.
+func (s *Source) discover(ctx context.Context, d string, known **immutable.SortedMap[string, struct{}]) (results []registry.RootResult, removed []string, ok bool) {
+	found, unreadable := registry.Discover(s.tree(s.abs), d)
+	now := make(map[string]bool, len(found))
+	for _, r := range found {
+		now[r] = true
+	}
+	for _, bad := range unreadable {
+		le := func(root string) *registry.LoadError {
+			return &registry.LoadError{Source: s.name, Root: root, Path: s.displayPath(bad.Path), Kind: registry.KindIO,
+				Err: fmt.Errorf("cannot %s: %w", bad.Op, bad.Err)}
+		}
+		for _, r := range s.affected(bad.Path) {
+			if !now[r] {
+				now[r] = true
+				results = append(results, registry.RootResult{Root: r, Errors: []*registry.LoadError{le(r)}})
+				*known = (*known).Set(r, struct{}{})
+			}
+		}
+	}
+	for _, r := range knownUnder(s.known, d) {
+		if !now[r] {
+			removed = append(removed, r)
+			*known = (*known).Delete(r)
+		}
+	}
+	loaded, ok := s.loadAll(ctx, found)
+	if !ok {
+		return nil, nil, false
+	}
+	for _, r := range found {
+		*known = (*known).Set(r, struct{}{})
+	}
+	return append(results, loaded...), removed, true
 }
 
 // rel turns an absolute path into a root key, or false when it is outside
@@ -238,10 +298,28 @@ func (s *Source) displayPath(key string) string {
 	return filepath.Join(s.display, filepath.FromSlash(key))
 }
 
-// knownUnder lists the known roots at or under key.
-func (s *Source) knownUnder(key string) []string {
+// affected lists the known roots whose files lie at or under an entry that
+// cannot be read: the root that holds it, or those beneath it; the entry
+// itself when there are none.
+func (s *Source) affected(key string) []string {
+	for a := key; ; a = path.Dir(a) {
+		if _, ok := s.known.Get(a); ok {
+			return []string{a}
+		}
+		if a == "." {
+			break
+		}
+	}
+	if under := knownUnder(s.known, key); len(under) > 0 {
+		return under
+	}
+	return []string{key}
+}
+
+// knownUnder lists the roots of known at or under key.
+func knownUnder(known *immutable.SortedMap[string, struct{}], key string) []string {
 	var out []string
-	it := s.known.Iterator()
+	it := known.Iterator()
 	if key != "." {
 		it.Seek(key)
 	}
@@ -263,9 +341,17 @@ func (s *Source) load(key string) registry.RootResult {
 	r := registry.Root{Source: s.name, Order: s.order, Key: key, Display: s.displayPath(key)}
 	p := s.abspath(key)
 	if registry.IsZip(p) {
+		if s.within != "" {
+			// The walk refuses links that leave; this catches a zip that
+			// was replaced by one since.
+			if real, err := filepath.EvalSymlinks(p); err == nil && !registry.Inside(real, s.within) {
+				return registry.RootResult{Root: key, Errors: []*registry.LoadError{{Source: s.name, Root: key, Path: r.Display,
+					Kind: registry.KindIO, Err: registry.ErrOutside}}}
+			}
+		}
 		return registry.LoadZipFile(r, p)
 	}
-	return registry.LoadDir(r, p)
+	return registry.LoadDir(r, s.tree(p))
 }
 
 // outermost drops every key that lies under another key of the list.

@@ -67,6 +67,7 @@ type live struct {
 	reg  *registry.Registry
 	svc  *registry.Service
 	sub  *registry.Subscription
+	src  []*Source
 	stop func()
 }
 
@@ -88,12 +89,14 @@ func startServiceWith(t testing.TB, cfg watcher.Config, dirs ...string) *live {
 	reg := registry.New(time.Now, feed)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := registry.NewService(reg, log, registry.Hooks{})
+	var sources []*Source
 	for i, d := range dirs {
 		src, err := New(Config{Name: fmt.Sprint("s", i), Path: d, Watch: cfg}, i, log)
 		if err != nil {
 			t.Fatal(err)
 		}
 		svc.Add(src)
+		sources = append(sources, src)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -102,7 +105,7 @@ func startServiceWith(t testing.TB, cfg watcher.Config, dirs ...string) *live {
 		defer close(done)
 		runErr = svc.Run(ctx)
 	}()
-	l := &live{reg: reg, svc: svc, stop: func() {
+	l := &live{reg: reg, svc: svc, src: sources, stop: func() {
 		cancel()
 		<-done
 		if runErr != nil {
