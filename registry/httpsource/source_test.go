@@ -62,9 +62,10 @@ func loadDir(t *testing.T, dir string) *Snapshot {
 	t.Helper()
 	reg := registry.New(time.Now, nil)
 	u := registry.Update{Source: reg.AddSource(fakeSource{}), Complete: true}
-	for _, key := range registry.Discover(registry.DirFS(dir), ".") {
+	roots, _ := registry.Discover(registry.DirFS(dir), ".")
+	for _, key := range roots {
 		r := registry.Root{Source: "upstream", Key: key, Display: filepath.Join(dir, key)}
-		u.Results = append(u.Results, registry.LoadDir(r, filepath.Join(dir, key)))
+		u.Results = append(u.Results, registry.LoadDir(r, registry.DirFS(filepath.Join(dir, key))))
 	}
 	reg.Apply(u)
 	return reg.Snapshot()
