@@ -107,6 +107,9 @@ type SourceConfig struct {
 	// AllowHosts are hosts besides the url's own that bundles may come
 	// from ("*": any); by default none.
 	AllowHosts []string `yaml:"allow_hosts"`
+	// FollowSymlinksOutside lets a filesystem source follow symlinks that
+	// resolve outside its path.
+	FollowSymlinksOutside bool `yaml:"follow_symlinks_outside"`
 
 	// OCI: the artifact to follow, and how to reach its registry.
 	// git: the branch, tag or commit to follow.
@@ -149,6 +152,7 @@ var defaults = []setting{
 	{"registry.cache_dir", "", "bundles of http sources, blobs of oci sources, repositories of git sources; empty: the user's cache folder"},
 	{"registry.sources[].interval", "30s", "poll period of an http, oci or git source, minimum 1s"},
 	{"registry.sources[].timeout", "30s", "one request of an http or oci source, one poll (ls-remote and fetch) of a git source"},
+	{"registry.sources[].follow_symlinks_outside", "false", "filesystem source: follow symlinks that resolve outside its path; by default such a link is a load error, since it could serve any file the server can read"},
 }
 
 // defaultValue returns a default from the table, which it must hold.

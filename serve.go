@@ -216,7 +216,8 @@ loop:
 func newSource(sc SourceConfig, order int, cfg Config, log *slog.Logger) (registry.Source, error) {
 	switch registry.SourceType(sc.Type) {
 	case registry.SourceFilesystem:
-		return fssource.New(fssource.Config{Name: sc.Name, Path: sc.Path, Watch: watchConfig(cfg.Watch)}, order, log)
+		return fssource.New(fssource.Config{Name: sc.Name, Path: sc.Path, Watch: watchConfig(cfg.Watch),
+			FollowSymlinksOutside: sc.FollowSymlinksOutside}, order, log)
 	case registry.SourceHTTP:
 		return httpsource.New(httpsource.Config{Name: sc.Name, URL: sc.URL, Interval: sc.Interval, Timeout: sc.Timeout,
 			Headers: sc.Headers, Token: tokenFrom(sc.TokenEnv), CacheDir: cfg.Registry.CacheDir, AllowHosts: sc.AllowHosts}, order, log)

@@ -23,14 +23,9 @@ type problem struct {
 	warning   bool // printed, but no reason to fail
 }
 
+// String is PATH:LINE:COL: message, as a load error prints itself.
 func (p problem) String() string {
-	s := p.path
-	if p.line > 0 {
-		s += fmt.Sprintf(":%d", p.line)
-		if p.col > 0 {
-			s += fmt.Sprintf(":%d", p.col)
-		}
-	}
+	s := (&registry.LoadError{Path: p.path, Line: p.line, Column: p.col}).Location()
 	if p.warning {
 		s += ": warning"
 	}
@@ -94,7 +89,7 @@ func loadPaths(ctx context.Context, paths []string) (*registry.Snapshot, []probl
 		problems = append(problems, problem{path: e.Path, line: e.Line, col: e.Column, msg: e.Message()})
 	}
 	for _, c := range snap.Conflicts() {
-		problems = append(problems, problem{path: c.Path, msg: fmt.Sprintf("conflict: task %s version %s is also at %s, which wins", c.ID, c.Version, c.Winner)})
+		problems = append(problems, problem{path: c.Path, msg: c.Message()})
 	}
 	return snap, sortProblems(problems)
 }

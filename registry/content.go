@@ -133,10 +133,3 @@ func (c *Content) put(key [32]byte, data []byte) {
 		c.used -= int64(len(v.data))
 	}
 }
-
-// Used is the number of bytes cached now.
-func (c *Content) Used() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.used
-}

@@ -112,6 +112,10 @@ type Conflict struct {
 	Winner  string // the copy served
 }
 
-func (c Conflict) String() string {
-	return fmt.Sprintf("%s: task %s version %s is also at %s, which is served", c.Path, c.ID, c.Version, c.Winner)
+// Message says what the conflict is, as validate prints it after the
+// losing copy's path.
+func (c Conflict) Message() string {
+	return fmt.Sprintf("conflict: task %s version %s is also at %s, which wins", c.ID, c.Version, c.Winner)
 }
+
+func (c Conflict) String() string { return c.Path + ": " + c.Message() }

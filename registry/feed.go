@@ -165,13 +165,6 @@ func (f *Feed) oldest() uint64 {
 	return 0
 }
 
-// Generation is the newest generation the feed has seen.
-func (f *Feed) Generation() int64 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.last
-}
-
 // Subscribers counts the open subscriptions.
 func (f *Feed) Subscribers() int {
 	f.mu.Lock()

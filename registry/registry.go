@@ -88,9 +88,37 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 	defer r.mu.Unlock()
 	prev := r.cur.Load()
 	ch := change{ids: map[string]bool{}, uuids: map[string]bool{}, errKeys: map[string][2][]*LoadError{}, errTasks: map[string]*Task{}}
+	r.applyRoots(u, &ch)
+	statusChanged := r.updateStatus(u)
+	r.sourceError(u, &ch)
+
+	next := r.successor(prev)
+	next.applyErrors(&ch)
+	r.applyConflicts(next, &ch)
+	r.applyEntries(next, &ch)
+	r.dropVerdicts(next, &ch)
+	events := diffEvents(prev, next, &ch)
+	if len(events) == 0 && !statusChanged && next.ready == prev.ready {
+		return prev, false, nil
+	}
+	if statusChanged || len(events) > 0 {
+		next.sources = r.countSources()
+	}
+	// The feed first: a reader who sees this generation and subscribes
+	// since it must find it published, not be told to resync.
+	if r.feed != nil {
+		r.feed.publish(next.Generation, next, events)
+	}
+	r.cur.Store(next)
+	r.poke()
+	return next, true, events
+}
+
+// applyRoots replaces what the update's roots serve. A complete update
+// lists everything the source holds: the rest is gone.
+func (r *Registry) applyRoots(u Update, ch *change) {
 	roots := r.roots[u.Source]
 	removed := u.Removed
-	// A complete update lists everything the source holds: the rest is gone.
 	if u.Complete {
 		seen := make(map[string]bool, len(u.Results))
 		for _, res := range u.Results {
@@ -103,16 +131,18 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 		}
 	}
 	for _, res := range u.Results {
-		r.applyRoot(u.Source, res, &ch)
+		r.applyRoot(u.Source, res, ch)
 	}
 	for _, k := range removed {
-		r.applyRoot(u.Source, RootResult{Root: k}, &ch)
+		r.applyRoot(u.Source, RootResult{Root: k}, ch)
 		delete(roots, k)
 	}
-	statusChanged := r.updateStatus(u)
-	r.sourceError(u, &ch)
+}
 
-	next := &Snapshot{
+// successor starts the next snapshot from prev: it shares all of prev's
+// persistent maps, which the apply steps then change where they must.
+func (r *Registry) successor(prev *Snapshot) *Snapshot {
+	return &Snapshot{
 		Generation:    prev.Generation + 1,
 		LoadedAt:      r.now(),
 		tasks:         prev.tasks,
@@ -129,19 +159,27 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 		ready:         !slices.Contains(r.loaded, false),
 		sum:           prev.sum,
 	}
+}
+
+// applyErrors sets the load errors of the roots that changed.
+func (s *Snapshot) applyErrors(ch *change) {
 	for k, be := range ch.errKeys {
 		for _, errs := range be {
 			if len(errs) > 0 {
-				next.sum.toggle(errorsSum(k, errs))
+				s.sum.toggle(errorsSum(k, errs))
 			}
 		}
-		next.errCount += len(be[1]) - len(be[0])
+		s.errCount += len(be[1]) - len(be[0])
 		if len(be[1]) == 0 {
-			next.errs = next.errs.Delete(k)
+			s.errs = s.errs.Delete(k)
 		} else {
-			next.errs = next.errs.Set(k, be[1])
+			s.errs = s.errs.Set(k, be[1])
 		}
 	}
+}
+
+// applyConflicts redecides the conflicts of the identities that changed.
+func (r *Registry) applyConflicts(next *Snapshot, ch *change) {
 	for id := range ch.ids {
 		if old, ok := next.conflicts.Get(id); ok {
 			next.conflictCount -= len(old)
@@ -157,6 +195,10 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 			next.conflicts = next.conflicts.Delete(id)
 		}
 	}
+}
+
+// applyEntries rebuilds the version lists of the tasks that changed.
+func (r *Registry) applyEntries(next *Snapshot, ch *change) {
 	for id := range ch.uuids {
 		old, _ := next.tasks.Get(id)
 		e := r.entry(id)
@@ -173,6 +215,10 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 			next.sum.toggle(entrySum(e))
 		}
 	}
+}
+
+// dropVerdicts forgets the verdicts of task versions no longer served.
+func (r *Registry) dropVerdicts(next *Snapshot, ch *change) {
 	for id := range ch.ids {
 		if _, served := r.cands[id]; !served {
 			if v, ok := next.verdicts.Get(id); ok {
@@ -181,19 +227,6 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 			}
 		}
 	}
-	events := diffEvents(prev, next, &ch)
-	if len(events) == 0 && !statusChanged && next.ready == prev.ready {
-		return prev, false, nil
-	}
-	if statusChanged || len(events) > 0 {
-		next.sources = r.countSources()
-	}
-	r.cur.Store(next)
-	if r.feed != nil {
-		r.feed.publish(next.Generation, next, events)
-	}
-	r.poke()
-	return next, true, events
 }
 
 // applyRoot replaces what one root serves. A root that loaded before and

@@ -82,7 +82,7 @@ func (f *fixture) load(tb testing.TB) {
 	var res []registry.RootResult
 	for _, e := range entries {
 		root := registry.Root{Source: "tasks", Key: e.Name(), Display: filepath.Join(f.dir, e.Name())}
-		res = append(res, registry.LoadDir(root, filepath.Join(f.dir, e.Name())))
+		res = append(res, registry.LoadDir(root, registry.DirFS(filepath.Join(f.dir, e.Name()))))
 	}
 	f.reg.Apply(registry.Update{Source: f.idx, Complete: true, Results: res})
 }

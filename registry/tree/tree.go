@@ -1,10 +1,9 @@
 // Package tree walks a folder tree the way every part of the program sees
 // it: hidden entries are skipped, symlinks are followed where the fs.FS
 // follows them but never around a cycle, and what cannot be read is
-// reported, never taken for empty. The registry finds task roots with it,
-// the filesystem source fingerprints files with it, and the watcher lists
-// the folders to watch and the files to poll with it, so that all agree on
-// what is in a tree.
+// reported, never taken for empty. The registry finds task roots with it
+// and the filesystem source fingerprints files with it, so that both agree
+// on what is in a tree. It imports only the standard library.
 package tree
 
 import (
