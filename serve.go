@@ -9,9 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/httpapi"
@@ -105,17 +103,49 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	metrics := httpapi.NewMetrics(httpapi.MetricsSources{Registry: reg, Feed: feed,
 		Watchers: func() []httpapi.WatchStatus { return watchStatus(watched) }})
 	svc := registry.NewService(reg, log, metrics.Hooks())
+	var err error
+	if watched, err = addSources(svc, cfg, log); err != nil {
+		return err
+	}
+	content := registry.NewContent(64 << 20)
+	handler, err := newHandler(cfg, reg, feed, content, metrics, svc, watched, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
+	}
+	var tests func(context.Context) (func(), error)
+	if cfg.Tests.Enabled {
+		tests = func(ctx context.Context) (func(), error) {
+			return startTests(ctx, cfg.Tests, cfg.Registry.CacheDir, reg, content, log, metrics)
+		}
+	}
+	return runServer(ctx, log, svc, tests, handler, ln)
+}
+
+// addSources makes the configured sources, in order, and adds them to the
+// service; it returns the filesystem sources, whose watching metrics show.
+func addSources(svc *registry.Service, cfg Config, log *slog.Logger) ([]*fssource.Source, error) {
+	var watched []*fssource.Source
 	for i, sc := range cfg.Registry.Sources {
 		src, err := newSource(sc, i, cfg, log)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if fs, ok := src.(*fssource.Source); ok {
 			watched = append(watched, fs)
 		}
 		svc.Add(src)
 	}
-	content := registry.NewContent(64 << 20)
+	return watched, nil
+}
+
+// newHandler makes the HTTP side: the GraphQL schema over the registry and
+// the server that serves it, with the configured limits.
+func newHandler(cfg Config, reg *registry.Registry, feed *registry.Feed, content *registry.Content, metrics *httpapi.Metrics,
+	svc *registry.Service, watched []*fssource.Source, log *slog.Logger) (*httpapi.Server, error) {
 	sch, err := schema.New(schema.Deps{Content: content, Feed: feed, Reload: svc.Rescan, Watch: func(name string) (registry.WatchStatus, bool) {
 		for _, s := range watched {
 			if s.Name() == name {
@@ -125,15 +155,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return registry.WatchStatus{}, false
 	}})
 	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", cfg.Server.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
+		return nil, err
 	}
 	limits := schema.DefaultLimits
 	limits.Timeout, limits.MaxCost, limits.MaxAnswerBytes = cfg.Server.Timeout, cfg.Server.MaxCost, cfg.Server.MaxAnswerBytes
-	handler := httpapi.New(httpapi.Config{
+	return httpapi.New(httpapi.Config{
 		Registry:     reg,
 		Executor:     &schema.Executor{Schema: sch, Limits: limits},
 		Log:          log,
@@ -145,7 +171,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		CORSOrigins:  cfg.Server.CORSOrigins,
 		Limits: httpapi.Limits{MaxConnections: cfg.Server.MaxConnections, MaxStreams: cfg.Server.MaxStreams,
 			MaxSubscriptions: cfg.Server.MaxSubscriptions, ReadTimeout: cfg.Server.ReadTimeout, IdleTimeout: cfg.Server.IdleTimeout},
-	})
+	}), nil
+}
+
+// runServer runs the sources, the test runner (when tests is set) and the HTTP
+// server until ctx ends or the server fails, rescanning on SIGHUP; then it
+// shuts down gracefully and returns once every goroutine has stopped.
+func runServer(ctx context.Context, log *slog.Logger, svc *registry.Service, tests func(context.Context) (func(), error),
+	handler *httpapi.Server, ln net.Listener) error {
 	// Streams (SSE, WebSocket) watch this context, so that shutdown ends
 	// them instead of waiting for them.
 	streams, stopStreams := context.WithCancel(context.Background())
@@ -155,32 +188,31 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ln = handler.Listener(ln)
 
 	svcCtx, stopSvc := context.WithCancel(ctx)
-	defer stopSvc()
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
+	defer func() {
+		stopSvc()
+		wg.Wait()
+	}()
+	wg.Go(func() {
 		if err := svc.Run(svcCtx); err != nil {
 			log.Error("sources stopped", "error", err)
 		}
-	}()
-	if cfg.Tests.Enabled {
-		stopTests, err := startTests(svcCtx, cfg.Tests, cfg.Registry.CacheDir, reg, content, log, metrics)
+	})
+	if tests != nil {
+		stopTests, err := tests(svcCtx)
 		if err != nil {
 			return err
 		}
 		defer stopTests()
 	}
 	serveErr := make(chan error, 1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			serveErr <- err
 		}
-	}()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	})
+	rescan, stopRescan := rescanSignals()
+	defer stopRescan()
 	log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/graphql")
 
 	var runErr error
@@ -192,7 +224,7 @@ loop:
 		case err := <-serveErr:
 			runErr = err
 			break loop
-		case <-hup:
+		case <-rescan:
 			gen, err := svc.Rescan(svcCtx)
 			log.Info("rescan on SIGHUP", "generation", gen, "error", err)
 		}

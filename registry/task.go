@@ -61,9 +61,6 @@ type File struct {
 
 type fileMap map[string]int
 
-// Files lists the lazily read files: main.js then the tests in name order.
-func (t *Task) Files() []File { return append([]File(nil), t.files...) }
-
 // FilePath is where one of the task's files is, as a user would open it:
 // "tasks/add/tests/a.json", "tasks/add.zip!/add/tests/a.json".
 func (t *Task) FilePath(name string) string {
@@ -72,6 +69,9 @@ func (t *Task) FilePath(name string) string {
 	}
 	return t.Path + t.sep + name
 }
+
+// Files lists the lazily read files: main.js then the tests in name order.
+func (t *Task) Files() []File { return append([]File(nil), t.files...) }
 
 // TestFiles are the names of the task's test cases, in name order.
 func (t *Task) TestFiles() []string {
