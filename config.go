@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ratchet-tasks/ratchet-registry/watcher"
 	"gopkg.in/yaml.v3"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry/gitsource"
@@ -357,8 +358,8 @@ func (c *Config) check() error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, &configError{Where: c.at(key), Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
-	switch c.Watch.Mode {
-	case "auto", "fsnotify", "poll", "off":
+	switch watcher.Mode(c.Watch.Mode) {
+	case watcher.ModeAuto, watcher.ModeFsnotify, watcher.ModePoll, watcher.ModeOff:
 	default:
 		bad("watch.mode", "is %q: want auto, fsnotify, poll or off", c.Watch.Mode)
 	}

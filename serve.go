@@ -266,7 +266,7 @@ func newSource(sc SourceConfig, order int, cfg Config, log *slog.Logger) (regist
 }
 
 func watchConfig(w WatchConfig) watcher.Config {
-	return watcher.Config{Mode: w.Mode, Debounce: w.Debounce, MaxWait: w.MaxWait,
+	return watcher.Config{Mode: watcher.Mode(w.Mode), Debounce: w.Debounce, MaxWait: w.MaxWait,
 		PollInterval: w.PollInterval, RescanInterval: w.RescanInterval}
 }
 

@@ -63,7 +63,7 @@ func BenchmarkSaveToBatch(b *testing.B) {
 	cases := []struct {
 		name       string
 		root       string
-		mode       string
+		mode       Mode
 		maxWatches int
 		each       bool
 	}{

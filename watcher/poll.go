@@ -6,8 +6,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
+
+	ftree "github.com/ratchet-tasks/ratchet-registry/registry/tree"
 )
 
 // fileState is what polling compares: any difference is a change. It is
@@ -16,20 +17,12 @@ type fileState struct {
 	size  int64
 	mtime int64 // unix nanoseconds
 	mode  fs.FileMode
-	key   fileKey
+	key   ftree.ID
 }
 
 func stateOf(st fs.FileInfo) fileState {
-	return fileState{size: st.Size(), mtime: st.ModTime().UnixNano(), mode: st.Mode(), key: keyOf(st)}
-}
-
-type fileKey struct{ dev, ino uint64 }
-
-func keyOf(st os.FileInfo) fileKey {
-	if s, ok := st.Sys().(*syscall.Stat_t); ok {
-		return fileKey{uint64(s.Dev), uint64(s.Ino)}
-	}
-	return fileKey{}
+	key, _ := ftree.IDOf(st)
+	return fileState{size: st.Size(), mtime: st.ModTime().UnixNano(), mode: st.Mode(), key: key}
 }
 
 // entry is one name in a polled folder. Folders are listed by name only:
@@ -290,7 +283,7 @@ func listDir(path string) ([]entry, error) {
 	out := make([]entry, 0, len(des))
 	for _, de := range des {
 		name := de.Name()
-		if strings.HasPrefix(name, ".") || scratch(name) {
+		if ftree.Hidden(name) || scratch(name) {
 			continue
 		}
 		dir := de.IsDir()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	ftree "github.com/ratchet-tasks/ratchet-registry/registry/tree"
 )
 
 // tree is one watch of the root: every folder in it is either watched
@@ -41,13 +42,13 @@ type folder struct {
 // around a cycle; hidden names and scratch files are left out.
 func walk(dir string) []folder {
 	var out []folder
-	var rec func(p string, seen []fileKey)
-	rec = func(p string, seen []fileKey) {
+	var rec func(p string, seen []ftree.ID)
+	rec = func(p string, seen []ftree.ID) {
 		st, err := os.Stat(p)
 		if err != nil || !st.IsDir() {
 			return // gone already, or not a folder: its change is reported on its own
 		}
-		k := keyOf(st)
+		k, _ := ftree.IDOf(st)
 		if slices.Contains(seen, k) {
 			return
 		}

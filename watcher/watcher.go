@@ -15,19 +15,23 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	ftree "github.com/ratchet-tasks/ratchet-registry/registry/tree"
 )
 
-// Modes.
+// Mode says how a tree is watched.
+type Mode string
+
+// The modes, as configured (watch.mode) and as reported.
 const (
-	ModeAuto     = "auto"
-	ModeFsnotify = "fsnotify"
-	ModePoll     = "poll"
-	ModeOff      = "off"
+	ModeAuto     Mode = "auto"     // fsnotify, falling back to polling where it cannot work
+	ModeFsnotify Mode = "fsnotify" // kernel events; a folder it cannot watch is an error
+	ModePoll     Mode = "poll"     // stat the tree every poll interval
+	ModeOff      Mode = "off"      // no watching: rescans only
 )
 
 // Config says how to watch.
 type Config struct {
-	Mode           string
+	Mode           Mode
 	Debounce       time.Duration // quiet time before a group of changes is sent
 	MaxWait        time.Duration // longest a change waits under a constant stream of writes
 	PollInterval   time.Duration
@@ -114,7 +118,7 @@ func (w *Watcher) markReady() { w.readyOnce.Do(func() { close(w.ready) }) }
 type Status struct {
 	// Mode is the mode in force: fsnotify, poll or off once Run has
 	// chosen (auto until then).
-	Mode string
+	Mode Mode
 	// Watches is the number of folders watched through inotify.
 	Watches int
 	// Polled is the number of folders polled: every folder in poll mode;
@@ -130,12 +134,12 @@ func (w *Watcher) Status() Status {
 }
 
 // Mode is the mode in force: fsnotify, poll or off, once Run has chosen.
-func (w *Watcher) Mode() string { return w.Status().Mode }
+func (w *Watcher) Mode() Mode { return w.Status().Mode }
 
 // Watches is the number of folders watched through fsnotify.
 func (w *Watcher) Watches() int { return w.Status().Watches }
 
-func (w *Watcher) setMode(m string) {
+func (w *Watcher) setMode(m Mode) {
 	w.mu.Lock()
 	w.status.Mode = m
 	w.mu.Unlock()
@@ -260,7 +264,7 @@ func (w *Watcher) ignored(path string) bool {
 	}
 	parts := strings.Split(rel, string(filepath.Separator))
 	for _, p := range parts {
-		if strings.HasPrefix(p, ".") {
+		if ftree.Hidden(p) {
 			return true
 		}
 	}

@@ -116,7 +116,7 @@ func readFile(t *testing.T, p string) string {
 	return string(b)
 }
 
-func fast(mode string) Config {
+func fast(mode Mode) Config {
 	return Config{Mode: mode, Debounce: 20 * time.Millisecond, MaxWait: 200 * time.Millisecond, PollInterval: 100 * time.Millisecond}
 }
 
@@ -579,8 +579,8 @@ func TestNewestWatchedFirst(t *testing.T) {
 // TestRootRemovedAndBack: the watched folder itself goes away and comes
 // back; watching starts over and picks up what it holds.
 func TestRootRemovedAndBack(t *testing.T) {
-	for _, mode := range []string{ModeFsnotify, ModePoll} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range []Mode{ModeFsnotify, ModePoll} {
+		t.Run(string(mode), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "root")
 			write(t, filepath.Join(dir, "a"), "x")
 			r := start(t, dir, fast(mode))

@@ -92,7 +92,7 @@ func (s *Source) Location() string          { return s.display }
 // fallback), the folders watched, and the folders polled.
 func (s *Source) Watch() registry.WatchStatus {
 	st := s.watcher.Status()
-	return registry.WatchStatus{Mode: st.Mode, Watches: st.Watches, Polled: st.Polled}
+	return registry.WatchStatus{Mode: string(st.Mode), Watches: st.Watches, Polled: st.Polled}
 }
 
 // Run watches the source, loads it once the watches are in place (so that

@@ -72,11 +72,11 @@ type live struct {
 }
 
 // testWatch is quick to react, for tests.
-func testWatch(mode string) watcher.Config {
+func testWatch(mode watcher.Mode) watcher.Config {
 	return watcher.Config{Mode: mode, Debounce: 10 * time.Millisecond, MaxWait: 200 * time.Millisecond, PollInterval: 100 * time.Millisecond}
 }
 
-func startService(t testing.TB, mode string, dirs ...string) *live {
+func startService(t testing.TB, mode watcher.Mode, dirs ...string) *live {
 	t.Helper()
 	return startServiceWith(t, testWatch(mode), dirs...)
 }
@@ -175,8 +175,8 @@ func label(s *Snapshot, id string) string {
 }
 
 func TestHotReload(t *testing.T) {
-	for _, mode := range []string{watcher.ModeFsnotify, watcher.ModePoll} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range []watcher.Mode{watcher.ModeFsnotify, watcher.ModePoll} {
+		t.Run(string(mode), func(t *testing.T) {
 			dir := t.TempDir()
 			writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
 			l := startService(t, mode, dir)
@@ -370,8 +370,8 @@ func TestSourceAppears(t *testing.T) {
 // TestSourceRemovedAndBack: the tasks of a source folder that is removed go
 // with their files; the folder coming back brings them back.
 func TestSourceRemovedAndBack(t *testing.T) {
-	for _, mode := range []string{watcher.ModeFsnotify, watcher.ModePoll} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range []watcher.Mode{watcher.ModeFsnotify, watcher.ModePoll} {
+		t.Run(string(mode), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "src")
 			writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
 			l := startService(t, mode, dir)
@@ -451,7 +451,7 @@ func TestFsnotifyPastTheLimit(t *testing.T) {
 	if s.TaskCount() != 2 {
 		t.Errorf("got %d tasks, want the 2 loaded to stay served", s.TaskCount())
 	}
-	if w := src.Watch(); w.Mode == watcher.ModePoll || w.Polled != 0 {
+	if w := src.Watch(); w.Mode == string(watcher.ModePoll) || w.Polled != 0 {
 		t.Errorf("got %+v: it fell back to polling", w)
 	}
 }
