@@ -175,9 +175,12 @@ func (f *Feed) Subscribers() int {
 // publish never blocks: a subscriber that falls too far behind (or whose
 // next event leaves the ring) is dropped, so a slow reader cannot slow
 // the registry or the others.
-func (f *Feed) publish(gen int64, snap *Snapshot, events []Event) {
+func (f *Feed) publish(gen int64, snap *Snapshot, events []Event, swap func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if swap != nil {
+		swap() // under the lock: see Registry.swap
+	}
 	f.last = gen
 	if len(f.buf) == 0 {
 		f.floor = gen

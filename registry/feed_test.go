@@ -16,7 +16,7 @@ import (
 func TestFeedReplay(t *testing.T) {
 	f := NewFeed(4, 8)
 	for g := int64(1); g <= 3; g++ {
-		f.publish(g, nil, []Event{{Kind: TaskAdded, ID: "a"}, {Kind: TaskUpdated, ID: "b"}})
+		f.publish(g, nil, []Event{{Kind: TaskAdded, ID: "a"}, {Kind: TaskUpdated, ID: "b"}}, nil)
 	}
 	// Buffer of 4 holds generation 2 and 3 whole: since=1 replays them.
 	tests := []struct {
@@ -68,7 +68,7 @@ func TestFeedSlowSubscriber(t *testing.T) {
 	slow, _ := f.Subscribe(-1)
 	fast, _ := f.Subscribe(-1)
 	for g := int64(1); g <= 5; g++ {
-		f.publish(g, nil, []Event{{Kind: TaskAdded}})
+		f.publish(g, nil, []Event{{Kind: TaskAdded}}, nil)
 		if e, err := fast.Next(ctx); err != nil || e.Generation != g {
 			t.Fatalf("fast: got %v, %v, want generation %d", e.Generation, err, g)
 		}
@@ -93,7 +93,7 @@ func TestFeedReplayIsShared(t *testing.T) {
 	const ring, subs = 4096, 1000
 	f := NewFeed(ring, 256)
 	for g := int64(1); g <= ring; g++ {
-		f.publish(g, nil, []Event{{Kind: TaskUpdated, ID: "6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b", Version: "1.0.0"}})
+		f.publish(g, nil, []Event{{Kind: TaskUpdated, ID: "6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b", Version: "1.0.0"}}, nil)
 	}
 	var before, after runtime.MemStats
 	runtime.GC()

@@ -104,14 +104,21 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 	if statusChanged || len(events) > 0 {
 		next.sources = r.countSources()
 	}
-	// The feed first: a reader who sees this generation and subscribes
-	// since it must find it published, not be told to resync.
-	if r.feed != nil {
-		r.feed.publish(next.Generation, next, events)
-	}
-	r.cur.Store(next)
+	r.swap(next, events)
 	r.poke()
 	return next, true, events
+}
+
+// swap makes next current and publishes its events as one step, under the
+// feed's lock: a reader who sees next and subscribes since its generation
+// finds it published (not told to resync), and a subscriber woken by its
+// events finds next current.
+func (r *Registry) swap(next *Snapshot, events []Event) {
+	if r.feed == nil {
+		r.cur.Store(next)
+		return
+	}
+	r.feed.publish(next.Generation, next, events, func() { r.cur.Store(next) })
 }
 
 // applyRoots replaces what the update's roots serve. A complete update

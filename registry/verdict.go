@@ -153,9 +153,6 @@ func (r *Registry) SetVerdict(t *Task, v *Verdict) bool {
 	}
 	next.sum.toggle(verdictSum(id, v))
 	next.verdicts = prev.verdicts.Set(id, v)
-	r.cur.Store(&next)
-	if r.feed != nil {
-		r.feed.publish(next.Generation, &next, []Event{{Kind: VerdictChanged, ID: served.ID, Version: served.Version, Task: served}})
-	}
+	r.swap(&next, []Event{{Kind: VerdictChanged, ID: served.ID, Version: served.Version, Task: served}})
 	return true
 }
