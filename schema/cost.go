@@ -34,7 +34,7 @@ func (x *Executor) checkCost(snap *registry.Snapshot, p *Prepared, vars map[stri
 		return nil
 	}
 	if c := x.Cost(snap, p, vars); c > x.Limits.MaxCost {
-		return failf(StageValidate, []ast.Node{p.op}, "query costs %d, over the limit of %d (server.max_cost): every field counts once per list item it is resolved for, aliases included; select fewer fields or use taskPage", c, x.Limits.MaxCost)
+		return failf([]ast.Node{p.op}, "query costs %d, over the limit of %d (server.max_cost): every field counts once per list item it is resolved for, aliases included; select fewer fields or use taskPage", c, x.Limits.MaxCost)
 	}
 	return nil
 }

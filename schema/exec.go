@@ -37,18 +37,8 @@ type Limits struct {
 var DefaultLimits = Limits{MaxQueryBytes: 64 << 10, MaxDepth: 15, MaxCost: 5_000_000,
 	MaxAnswerBytes: 64 << 20, Timeout: 10 * time.Second}
 
-// Stage says where a request stopped, which decides its HTTP status.
-type Stage int
-
-// Stages of a request.
-const (
-	StageParse    Stage = iota + 1 // not a GraphQL document
-	StageValidate                  // a document the schema or the limits reject
-)
-
 // Failure is a request that never ran.
 type Failure struct {
-	Stage  Stage
 	Errors []gqlerrors.FormattedError
 }
 
@@ -75,11 +65,11 @@ type Executor struct {
 // fragments and overflow the stack, which no recover can catch.
 func (x *Executor) Prepare(req Request) (*Prepared, *Failure) {
 	if x.Limits.MaxQueryBytes > 0 && len(req.Query) > x.Limits.MaxQueryBytes {
-		return nil, failf(StageParse, nil, "query is %d bytes, over the limit of %d", len(req.Query), x.Limits.MaxQueryBytes)
+		return nil, failf(nil, "query is %d bytes, over the limit of %d", len(req.Query), x.Limits.MaxQueryBytes)
 	}
 	doc, err := parser.Parse(parser.ParseParams{Source: source.NewSource(&source.Source{Body: []byte(req.Query), Name: "GraphQL request"})})
 	if err != nil {
-		return nil, &Failure{Stage: StageParse, Errors: gqlerrors.FormatErrors(err)}
+		return nil, &Failure{Errors: gqlerrors.FormatErrors(err)}
 	}
 	if f := checkFragments(doc); f != nil {
 		return nil, f
@@ -88,7 +78,7 @@ func (x *Executor) Prepare(req Request) (*Prepared, *Failure) {
 		return nil, f
 	}
 	if vr := graphql.ValidateDocument(&x.Schema, doc, graphql.SpecifiedRules); !vr.IsValid {
-		return nil, &Failure{Stage: StageValidate, Errors: vr.Errors}
+		return nil, &Failure{Errors: vr.Errors}
 	}
 	op, f := pickOperation(doc, req.OperationName)
 	if f != nil {
@@ -110,8 +100,8 @@ func (x *Executor) Execute(ctx context.Context, snap *registry.Snapshot, p *Prep
 	return x.execute(ctx, snap, p, req, nil)
 }
 
-func failf(stage Stage, nodes []ast.Node, format string, args ...any) *Failure {
-	return &Failure{Stage: stage, Errors: []gqlerrors.FormattedError{
+func failf(nodes []ast.Node, format string, args ...any) *Failure {
+	return &Failure{Errors: []gqlerrors.FormattedError{
 		gqlerrors.FormatError(gqlerrors.NewError(fmt.Sprintf(format, args...), nodes, "", nil, nil, nil)),
 	}}
 }
@@ -129,10 +119,10 @@ func pickOperation(doc *ast.Document, name string) (*ast.OperationDefinition, *F
 	case len(found) == 1:
 		return found[0], nil
 	case name != "":
-		return nil, failf(StageValidate, nil, "unknown operation named %q", name)
+		return nil, failf(nil, "unknown operation named %q", name)
 	case len(found) == 0:
-		return nil, failf(StageValidate, nil, "the document has no operation")
+		return nil, failf(nil, "the document has no operation")
 	default:
-		return nil, failf(StageValidate, nil, "the document has %d operations: name the one to run with operationName", len(found))
+		return nil, failf(nil, "the document has %d operations: name the one to run with operationName", len(found))
 	}
 }

@@ -63,7 +63,7 @@ func checkFragments(doc *ast.Document) *Failure {
 				if len(path[i+1:]) > 0 {
 					via = " via " + strings.Join(path[i+1:], ", ")
 				}
-				return failf(StageValidate, []ast.Node{sp}, "Cannot spread fragment %q within itself%s.", next, via)
+				return failf([]ast.Node{sp}, "Cannot spread fragment %q within itself%s.", next, via)
 			case unvisited:
 				if f := visit(next); f != nil {
 					return f
@@ -131,7 +131,7 @@ func checkDepth(doc *ast.Document, limit int) *Failure {
 	for _, d := range doc.Definitions {
 		if op, ok := d.(*ast.OperationDefinition); ok {
 			if got := depth(op.SelectionSet); got > limit {
-				return failf(StageValidate, []ast.Node{op}, "query is nested %d deep, over the limit of %d", got, limit)
+				return failf([]ast.Node{op}, "query is nested %d deep, over the limit of %d", got, limit)
 			}
 		}
 	}

@@ -80,12 +80,12 @@ var ErrNoFeed = errors.New("this server has no change feed")
 // argument (it comes from Last-Event-ID).
 func (x *Executor) Subscribe(ctx context.Context, feed *registry.Feed, current func() *registry.Snapshot, p *Prepared, req Request, resume *Position) (*Stream, *Failure) {
 	if feed == nil {
-		return nil, failf(StageValidate, nil, "%v", ErrNoFeed)
+		return nil, failf(nil, "%v", ErrNoFeed)
 	}
 	sel := p.op.SelectionSet.Selections
 	f, ok := sel[0].(*ast.Field)
 	if len(sel) != 1 || !ok {
-		return nil, failf(StageValidate, []ast.Node{p.op}, "a subscription selects exactly one field")
+		return nil, failf([]ast.Node{p.op}, "a subscription selects exactly one field")
 	}
 	since, fail := sinceArg(f, req.Variables)
 	if fail != nil {
@@ -103,7 +103,7 @@ func (x *Executor) Subscribe(ctx context.Context, feed *registry.Feed, current f
 	}
 	sub, err := feed.Subscribe(since)
 	if err != nil {
-		return nil, &Failure{Stage: StageValidate, Errors: []gqlerrors.FormattedError{resyncError(err)}}
+		return nil, &Failure{Errors: []gqlerrors.FormattedError{resyncError(err)}}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Stream{out: make(chan Message), cancel: cancel, done: make(chan struct{})}
@@ -165,7 +165,7 @@ func sinceArg(f *ast.Field, vars map[string]any) (int64, *Failure) {
 		case *ast.IntValue:
 			n, err := strconv.ParseInt(v.Value, 10, 64)
 			if err != nil || n < 0 {
-				return 0, failf(StageValidate, []ast.Node{a}, "since must be a generation, 0 or more")
+				return 0, failf([]ast.Node{a}, "since must be a generation, 0 or more")
 			}
 			return n, nil
 		case *ast.Variable:
@@ -181,7 +181,7 @@ func sinceArg(f *ast.Field, vars map[string]any) (int64, *Failure) {
 					return int64(n), nil
 				}
 			}
-			return 0, failf(StageValidate, []ast.Node{a}, "since must be a generation, 0 or more")
+			return 0, failf([]ast.Node{a}, "since must be a generation, 0 or more")
 		}
 	}
 	return -1, nil
