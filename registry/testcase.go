@@ -88,6 +88,21 @@ func parseTestCase(name string, data []byte, warn func(kind Kind, off int, err e
 	return tc
 }
 
+// ParseTestCase reads one test file on its own, as a load does but without
+// the task's schemas: the case with the problems of its shape.
+func ParseTestCase(name string, data []byte) TestCase {
+	var problems []*LoadError
+	tc := parseTestCase(name, data, func(kind Kind, off int, err error) {
+		e := &LoadError{Path: name, File: name, Kind: kind, Err: err, Severity: SeverityWarning}
+		if off >= 0 {
+			e.Line, e.Column = lineCol(data, off)
+		}
+		problems = append(problems, e)
+	})
+	tc.Problems = problems
+	return tc
+}
+
 func nonNull(raw json.RawMessage) json.RawMessage {
 	if raw == nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return nil

@@ -68,7 +68,7 @@ func BenchmarkCases(b *testing.B) {
 	const tasks, workers = 1000, 2
 	cases := make([]Case, tasks)
 	for i := range cases {
-		c := ParseCase("tests/a.json", fmt.Appendf(nil, `{"input": {"a": %d, "b": 1}, "expected_output": {"sum": %d}}`, i, i+1))
+		c := NewCase(registry.ParseTestCase("tests/a.json", fmt.Appendf(nil, `{"input": {"a": %d, "b": 1}, "expected_output": {"sum": %d}}`, i, i+1)))
 		c.Script = addScript
 		c.InputSchema, c.OutputSchema = []byte(`{"type": "object"}`), []byte(`{"type": "object"}`)
 		cases[i] = c

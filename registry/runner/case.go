@@ -9,9 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // Case is everything one test case needs to run, self-contained so that it
@@ -38,69 +38,35 @@ type Mock struct {
 	Response json.RawMessage `json:"response"`
 }
 
-// testFile is the shape of tests/*.json, upstream's later keys included.
-type testFile struct {
-	Input          json.RawMessage `json:"input"`
-	ExpectedOutput json.RawMessage `json:"expected_output"`
-	Expected       json.RawMessage `json:"expected"`
-	ShouldFail     bool            `json:"should_fail"`
-	ExpectedError  *string         `json:"expected_error"`
-	Mock           *struct {
-		HTTP json.RawMessage `json:"http"`
-	} `json:"mock"`
-}
-
-// knownKeys are the keys a test file may have; any other is a problem,
-// since a misspelt "expected_ouput" would otherwise pass silently.
-var knownKeys = []string{"input", "expected_output", "expected", "should_fail", "expected_error", "mock", "description", "name"}
-
-// ParseCase reads one test file into a case. A file that cannot be used
-// still gives a case, carrying the problem, so that it shows as an ERROR
-// instead of disappearing.
-func ParseCase(file string, data []byte) Case {
-	c := Case{File: file}
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(data, &keys); err != nil {
-		c.Problem = fmt.Sprintf("%s is not a JSON object: %v", file, err)
-		return c
-	}
-	var unknown []string
-	for k := range keys {
-		if !slices.Contains(knownKeys, k) {
-			unknown = append(unknown, fmt.Sprintf("%q", k))
+// NewCase makes a case to run of one that the loader parsed, so that the
+// format of test files has one parser. A case with problems is an ERROR
+// without running.
+func NewCase(tc registry.TestCase) Case {
+	c := Case{File: tc.Name, Input: tc.Input, Expected: tc.ExpectedOutput, ShouldFail: tc.ShouldFail, ExpectedError: tc.ExpectedError}
+	if len(tc.Problems) > 0 {
+		msgs := make([]string, len(tc.Problems))
+		for i, p := range tc.Problems {
+			msgs[i] = p.Message()
 		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		c.Problem = fmt.Sprintf("unknown key %s (known: input, expected_output, expected, should_fail, expected_error, mock)", strings.Join(unknown, ", "))
+		c.Problem = strings.Join(msgs, "; ")
 		return c
 	}
-	var tf testFile
-	if err := json.Unmarshal(data, &tf); err != nil {
-		c.Problem = fmt.Sprintf("bad test case: %v", err)
-		return c
-	}
-	if tf.Input == nil {
-		c.Problem = `test case has no "input"`
-		return c
-	}
-	c.Input = tf.Input
-	c.Expected = tf.ExpectedOutput
-	if c.Expected == nil {
-		c.Expected = tf.Expected
-	}
-	c.ShouldFail = tf.ShouldFail
-	if tf.ExpectedError != nil {
-		c.ExpectedError = *tf.ExpectedError
-		c.ShouldFail = true
-	}
-	if tf.Mock != nil && tf.Mock.HTTP != nil {
-		mocks, err := parseMocks(tf.Mock.HTTP)
-		if err != nil {
-			c.Problem = err.Error()
+	if tc.Mock != nil {
+		var mock struct {
+			HTTP json.RawMessage `json:"http"`
+		}
+		if err := json.Unmarshal(tc.Mock, &mock); err != nil {
+			c.Problem = fmt.Sprintf("mock: %v", err)
 			return c
 		}
-		c.Mocks = mocks
+		if mock.HTTP != nil {
+			mocks, err := parseMocks(mock.HTTP)
+			if err != nil {
+				c.Problem = err.Error()
+				return c
+			}
+			c.Mocks = mocks
+		}
 	}
 	return c
 }

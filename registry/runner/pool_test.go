@@ -59,7 +59,7 @@ func script(tb testing.TB, name string) string {
 // newCase is a case of a task whose schemas accept anything.
 func newCase(tb testing.TB, scriptName, testFile string) Case {
 	tb.Helper()
-	c := ParseCase("tests/case.json", []byte(testFile))
+	c := NewCase(registry.ParseTestCase("tests/case.json", []byte(testFile)))
 	c.Script = script(tb, scriptName)
 	c.InputSchema = json.RawMessage(`{"type": "object"}`)
 	c.OutputSchema = json.RawMessage(`{"type": "object"}`)

@@ -190,13 +190,13 @@ func Cases(content *registry.Content, t *registry.Task) ([]Case, error) {
 	if err != nil {
 		return nil, err
 	}
+	tcs, err := content.Tests(t)
+	if err != nil {
+		return nil, err
+	}
 	var out []Case
-	for _, name := range t.TestFiles() {
-		data, err := content.Read(t, name)
-		if err != nil {
-			return nil, err
-		}
-		c := ParseCase(name, data)
+	for _, tc := range tcs {
+		c := NewCase(tc)
 		c.Script = script
 		c.InputSchema, c.OutputSchema = json.RawMessage(t.InputSchema), json.RawMessage(t.OutputSchema)
 		out = append(out, c)
