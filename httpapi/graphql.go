@@ -128,6 +128,12 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeBody(w, resp.media, http.StatusOK, body)
 		return
 	}
+	h.answer(w, r, resp, snap, req, key, readOnly)
+}
+
+// answer prepares, admits and runs a request that no cache could answer,
+// then writes the result or the reason it has none.
+func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp response, snap *registry.Snapshot, req schema.Request, key string, readOnly bool) {
 	// requestFailed answers a request that never ran: 400, or 200 for the
 	// legacy media type, as GraphQL over HTTP asks.
 	requestFailed := func(errs any) {
