@@ -52,24 +52,8 @@ func (h *graphqlHandler) serveSSE(w http.ResponseWriter, r *http.Request) {
 		}
 		resume = &p
 	}
-	flusher, _ := w.(http.Flusher)
-	var mu sync.Mutex // the heartbeat and the events share the writer
-	started := false
-	write := func(chunk string) {
-		mu.Lock()
-		defer mu.Unlock()
-		if !started {
-			w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
-			w.Header().Set("Cache-Control", "no-cache")
-			w.Header().Set("X-Accel-Buffering", "no")
-			w.WriteHeader(http.StatusOK)
-			started = true
-		}
-		_, _ = w.Write([]byte(chunk))
-		if flusher != nil {
-			flusher.Flush()
-		}
-	}
+	out := &sseWriter{w: w}
+	write := out.write
 	failed := false
 	sink := streamSink{
 		readOnly: r.Method == http.MethodGet,
@@ -87,10 +71,7 @@ func (h *graphqlHandler) serveSSE(w http.ResponseWriter, r *http.Request) {
 			write(b.String())
 		},
 		errors: func(status int, errs []gqlerrors.FormattedError) {
-			mu.Lock()
-			before := started
-			mu.Unlock()
-			if !before {
+			if !out.isOpen() {
 				// Nothing streamed yet: answer as GraphQL over HTTP would.
 				failed = true
 				if status == http.StatusMethodNotAllowed {
@@ -107,26 +88,62 @@ func (h *graphqlHandler) serveSSE(w http.ResponseWriter, r *http.Request) {
 	beatDone := make(chan struct{})
 	go func() {
 		defer close(beatDone)
-		t := time.NewTicker(h.sseHeartbeat)
-		defer t.Stop()
-		for {
-			select {
-			case <-stopBeat:
-				return
-			case <-t.C:
-				mu.Lock()
-				open := started
-				mu.Unlock()
-				if open {
-					write(":\n\n")
-				}
-			}
-		}
+		out.heartbeat(h.sseHeartbeat, stopBeat)
 	}()
 	h.stream(r.Context(), req, resume, sink)
 	close(stopBeat)
 	<-beatDone
 	if !failed && r.Context().Err() == nil {
 		write("event: complete\ndata:\n\n")
+	}
+}
+
+// sseWriter is one event stream's writer, shared by the events and the
+// heartbeat: the headers go out with the first chunk, every chunk is
+// flushed at once.
+type sseWriter struct {
+	w       http.ResponseWriter
+	mu      sync.Mutex
+	started bool
+}
+
+func (s *sseWriter) write(chunk string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		h := s.w.Header()
+		h.Set("Content-Type", "text/event-stream; charset=utf-8")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Accel-Buffering", "no")
+		s.w.WriteHeader(http.StatusOK)
+		s.started = true
+	}
+	_, _ = s.w.Write([]byte(chunk))
+	if f, ok := s.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// isOpen says whether the stream's headers have gone out.
+func (s *sseWriter) isOpen() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.started
+}
+
+// heartbeat writes a comment every interval while the stream is open, so
+// that proxies and clients see it alive, until stop closes.
+func (s *sseWriter) heartbeat(every time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if s.isOpen() {
+				s.write(":\n\n")
+			}
+		}
 	}
 }
