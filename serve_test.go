@@ -194,9 +194,11 @@ func TestReloadOnDemand(t *testing.T) {
 	copyTree(t, "examples/greet/1.0.0", filepath.Join(dir, "greet"))
 	out := p.raw(t, "mutation { reload }")
 	gen, _ := out["data"].(map[string]any)["reload"].(float64)
+	// The generation may have moved on since (the new task's verdict is a
+	// swap of its own), never back, and the new task is there.
 	data := p.query(t, `{ registry { generation taskCount } }`)["registry"].(map[string]any)
-	if data["taskCount"] != 2.0 || data["generation"] != gen {
-		t.Errorf("got %v after reload returned %v, want 2 tasks at that generation", data, out)
+	if g, _ := data["generation"].(float64); data["taskCount"] != 2.0 || gen == 0 || g < gen {
+		t.Errorf("got %v after reload returned %v, want 2 tasks at that generation or later", data, out)
 	}
 	copyTree(t, "examples/uppercase.zip", filepath.Join(dir, "u.zip"))
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
