@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
@@ -36,6 +37,40 @@ const (
 	MaxSchemaPointer     = 1024 // bytes of the JSON pointer to any subschema
 	schemaCompileTimeout = 2 * time.Second
 )
+
+// compiled holds schemas compiled lately, by file name and digest of the
+// text. A catalogue's tasks share a handful of schemas ({"type":
+// "object"} above all), and compiling one costs a fifth of a task's load:
+// a collection of 100,000 tasks compiles each of its schemas once. A
+// compiled schema is never changed after compilation, so tasks and
+// goroutines share it. Only successes are kept: a broken schema is
+// compiled again, for its error.
+var compiled = func() *lru.Cache[schemaKey, *jsonschema.Schema] {
+	c, err := lru.New[schemaKey, *jsonschema.Schema](1024)
+	if err != nil {
+		panic(err) // only for a size under 1
+	}
+	return c
+}()
+
+type schemaKey struct {
+	name string
+	sum  [32]byte
+}
+
+// compileCached is compileSchema through the cache, for a file whose
+// digest the loader has taken already.
+func compileCached(ctx context.Context, name string, data []byte, sum [32]byte) (*jsonschema.Schema, error) {
+	k := schemaKey{name, sum}
+	if sch, ok := compiled.Get(k); ok {
+		return sch, nil
+	}
+	sch, err := compileSchema(ctx, name, data)
+	if err == nil {
+		compiled.Add(k, sch)
+	}
+	return sch, err
+}
 
 // compileSchema compiles one schema document with the draft it declares
 // (draft 7 when it declares none, as upstream Ratchet does). It stops when

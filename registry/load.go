@@ -234,7 +234,7 @@ func (l *taskLoad) jsonSchema(name string) json.RawMessage {
 	if !l.decodeJSON(name, data, &doc) {
 		return nil
 	}
-	sch, err := compileSchema(l.in.ctx, name, data)
+	sch, err := compileCached(l.in.ctx, name, data, l.sums[name])
 	if err != nil {
 		off, ok := schemaErrorOffset(data, err)
 		if !ok {
@@ -319,6 +319,9 @@ func schemaFor(field string) string {
 func readFile(fsys fs.FS, name string, max int64) ([]byte, error) {
 	if max <= 0 {
 		max = MaxFileSize
+	}
+	if d, ok := fsys.(dirFS); ok {
+		return d.readFile(name, max)
 	}
 	f, err := fsys.Open(name)
 	if err != nil {

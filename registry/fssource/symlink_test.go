@@ -28,7 +28,13 @@ func TestSymlinksOutside(t *testing.T) {
 
 	real := t.TempDir()
 	writeTree(t, real, mergeFiles(taskFiles(id1, "1.0.0").With("main.js", "").Under("leak"), taskFiles(id1, "2.0.0").Under("ok")))
+	// ok's script is a link to a file beside it, inside the source: it
+	// is followed (the loader opens without following first, and checks).
+	if err := os.Rename(filepath.Join(real, "ok", "main.js"), filepath.Join(real, "shared.js")); err != nil {
+		t.Fatal(err)
+	}
 	links := map[string]string{
+		"ok/main.js":   filepath.Join("..", "shared.js"),
 		"leak/main.js": secret,
 		"folder":       filepath.Join(outside, "elsewhere"),
 		"archive.zip":  filepath.Join(outside, "t.zip"),
