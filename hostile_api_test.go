@@ -14,17 +14,23 @@ import (
 // peakRSS reads a process's peak resident memory (VmHWM) in bytes.
 func peakRSS(tb testing.TB, pid int) int64 {
 	tb.Helper()
+	return procStatusBytes(tb, pid, "VmHWM")
+}
+
+// procStatusBytes reads one memory line of /proc/PID/status in bytes.
+func procStatusBytes(tb testing.TB, pid int, field string) int64 {
+	tb.Helper()
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		tb.Skipf("no /proc here: %v", err)
 	}
 	for line := range strings.Lines(string(data)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return kb << 10
 		}
 	}
-	tb.Fatal("no VmHWM in /proc/PID/status")
+	tb.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
 }
 

@@ -2,11 +2,8 @@ package fssource
 
 import (
 	"context"
-	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -24,18 +21,11 @@ import (
 // run: the load's time as a ratio (on every core, and on one as the
 // loader did before), and the memory it keeps per task.
 func BenchmarkScale(b *testing.B) {
-	v := os.Getenv("RATCHET_BENCH_TASKS")
-	if v == "" {
-		b.Skip("writes and loads a large catalogue: run it with RATCHET_BENCH_TASKS=N (task bench-100k)")
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		b.Fatalf("RATCHET_BENCH_TASKS=%q: want a number of tasks", v)
-	}
-	dir := scaleTree(b, n)
+	n := registrytest.ScaleSize(b, "bench-100k")
+	dir := registrytest.ScaleTree(b, n)
 	for b.Loop() {
 		start := time.Now()
-		fileBytes := bareRead(b, dir)
+		fileBytes := registrytest.BareRead(b, dir)
 		bare := time.Since(start)
 
 		prev := runtime.GOMAXPROCS(1)
@@ -61,45 +51,6 @@ func BenchmarkScale(b *testing.B) {
 		b.ReportMetric(float64(int64(rss1)-int64(rss0))/float64(n), "rss-B/task")
 		b.ReportMetric(float64(fileBytes)/float64(n), "files-B/task")
 	}
-}
-
-// scaleTree writes n tasks once, in folders of 1,000, and keeps them in
-// the system's temporary folder for later runs.
-func scaleTree(b *testing.B, n int) string {
-	b.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("ratchet-bench-scale-%d", n))
-	if _, err := os.Stat(filepath.Join(dir, ".done")); err == nil {
-		return dir
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		b.Fatal(err)
-	}
-	for i := range n {
-		id := fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
-		registrytest.WriteTree(b, filepath.Join(dir, fmt.Sprintf("g%03d", i/1000), fmt.Sprintf("task%06d", i)), registrytest.Task(id, "1.0.0"))
-	}
-	if err := os.WriteFile(filepath.Join(dir, ".done"), nil, 0o644); err != nil {
-		b.Fatal(err)
-	}
-	return dir
-}
-
-// bareRead is `find DIR -type f | xargs cat`: every file read once.
-func bareRead(b *testing.B, dir string) int64 {
-	b.Helper()
-	var total int64
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		total += int64(len(data))
-		return err
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return total
 }
 
 func loadOnce(b *testing.B, dir string, n int) *registry.Registry {
