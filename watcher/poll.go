@@ -4,8 +4,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	ftree "github.com/ratchet-tasks/ratchet-registry/registry/tree"
@@ -57,6 +59,8 @@ type poller struct {
 	// make every tick a full walk).
 	budget, hotFor time.Duration
 	maxHot         int
+	// batch is how many folders a step stats at once, on every core.
+	batch int
 
 	// The tick under way: its time, what is left of its budget and of
 	// its round, and the hot folders it has checked already.
@@ -67,7 +71,8 @@ type poller struct {
 }
 
 func newPoller(interval time.Duration) *poller {
-	return &poller{dirs: map[string]*polledDir{}, hot: map[string]time.Time{}, checked: map[string]bool{}, budget: interval / 4, hotFor: 10 * time.Minute, maxHot: 1024}
+	return &poller{dirs: map[string]*polledDir{}, hot: map[string]time.Time{}, checked: map[string]bool{}, budget: interval / 4, hotFor: 10 * time.Minute, maxHot: 1024,
+		batch: batchPerCore * runtime.GOMAXPROCS(0)}
 }
 
 // heat marks a folder as changed at a time: it is checked at every tick
@@ -172,57 +177,133 @@ func (p *poller) startTick(now time.Time, c changes) {
 // step goes on with the round for about d, and at least one folder; false
 // once this tick's round is done. Steps are short so that the loop that
 // runs them sends what it found, and takes events, between them.
+//
+// The stats of a step are taken on every core: a stat is a syscall of a
+// few microseconds, and a tree of 100,000 tasks is 700,000 of them a
+// round, which one core at a quarter of its time takes ten seconds over.
+// The budget is wall time, so the share of the machine stays a quarter;
+// on 16 cores the round is eight times as fast as on 2.
 func (p *poller) step(d time.Duration, c changes) bool {
 	start := time.Now()
-	for n := 0; p.todo > 0; n++ {
-		if n > 0 && time.Since(start) >= min(d, p.left) {
+	for first := true; p.todo > 0; first = false {
+		if !first && time.Since(start) >= min(d, p.left) {
 			break
 		}
-		if p.cursor >= len(p.order) {
-			p.cursor = 0
-		}
-		path := p.order[p.cursor]
-		p.cursor++
-		p.todo--
-		if d, ok := p.dirs[path]; ok && !p.checked[path] {
-			p.check(path, d, p.now, c)
+		batch := p.nextBatch()
+		probes := make([]probe, len(batch))
+		parallel(len(batch), func(i int) { probes[i] = p.probe(batch[i]) })
+		for i, path := range batch {
+			p.apply(path, p.dirs[path], probes[i], p.now, c)
 		}
 	}
 	p.left -= time.Since(start)
 	return p.todo > 0 && p.left > 0
 }
 
+// batchPerCore is how many folders each core stats in one go: about a
+// millisecond of stats, short next to a step.
+const batchPerCore = 64
+
+// nextBatch takes the next folders of the round to check.
+func (p *poller) nextBatch() []string {
+	var batch []string
+	for p.todo > 0 && len(batch) < p.batch {
+		if p.cursor >= len(p.order) {
+			p.cursor = 0
+		}
+		path := p.order[p.cursor]
+		p.cursor++
+		p.todo--
+		if _, ok := p.dirs[path]; ok && !p.checked[path] {
+			batch = append(batch, path)
+		}
+	}
+	return batch
+}
+
+// parallel runs f(0) to f(n-1) on every core and returns when all are done.
+func parallel(n int, f func(int)) {
+	workers := min(runtime.GOMAXPROCS(0), (n+batchPerCore-1)/batchPerCore)
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	per := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += per {
+		hi := min(lo+per, n)
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// probe is what one check of a folder finds on disk: its own state, and
+// each file's, in the order of its entries. It is taken without changing
+// anything, so that folders are probed in parallel; apply compares.
+type probe struct {
+	gone  bool        // the folder cannot be stated, or is no folder now
+	state fileState   // the folder's
+	files []fileState // per entry; zero for folders and files gone
+}
+
+func (p *poller) probe(path string) probe {
+	d := p.dirs[path]
+	st, err := os.Stat(path)
+	if err != nil || !st.IsDir() {
+		return probe{gone: true}
+	}
+	pr := probe{state: stateOf(st), files: make([]fileState, len(d.entries))}
+	for i, e := range d.entries {
+		if e.dir {
+			continue
+		}
+		if fst, err := os.Stat(filepath.Join(path, e.name)); err == nil {
+			pr.files[i] = stateOf(fst)
+		}
+	}
+	return pr
+}
+
 // check compares one folder with what it was: its listing when its own
 // state moved, and each file's state.
 func (p *poller) check(path string, d *polledDir, now time.Time, c changes) {
-	st, err := os.Stat(path)
-	if err != nil || !st.IsDir() {
+	p.apply(path, d, p.probe(path), now, c)
+}
+
+// apply compares a probe of a folder with what polling knew of it, and
+// reports the difference.
+func (p *poller) apply(path string, d *polledDir, pr probe, now time.Time, c changes) {
+	if pr.gone {
 		c.changed(path)
 		c.gone(path)
 		return
 	}
+	probed := d.entries // the entries the probe followed: a relist replaces them
 	changed := false
-	if cur := stateOf(st); cur != d.state {
-		d.state = cur
-		changed = p.relist(path, d, c) || changed
+	if pr.state != d.state {
+		d.state = pr.state
+		changed = p.relist(path, d, c)
 	}
-	for i := range d.entries {
-		e := &d.entries[i]
-		if e.dir {
+	for i, was := range probed {
+		cur := pr.files[i]
+		if was.dir || cur == (fileState{}) || cur == was.state || cur.mode.IsDir() {
+			// A folder has a record of its own; a file gone shows in the
+			// folder's own state; one replaced by a folder is the same.
 			continue
 		}
-		fst, err := os.Stat(filepath.Join(path, e.name))
-		if err != nil {
-			continue // a removal: the folder's own state shows it at the next check
+		j, ok := slices.BinarySearchFunc(d.entries, was.name, func(e entry, n string) int { return strings.Compare(e.name, n) })
+		if !ok || d.entries[j].dir || d.entries[j].state == cur {
+			continue // gone or relisted since: the relist reported it
 		}
-		if cur := stateOf(fst); cur != e.state {
-			if cur.mode.IsDir() {
-				continue // replaced by a folder: the same
-			}
-			e.state = cur
-			c.changed(filepath.Join(path, e.name))
-			changed = true
-		}
+		d.entries[j].state = cur
+		c.changed(filepath.Join(path, was.name))
+		changed = true
 	}
 	if changed {
 		p.heat(path, now)

@@ -22,6 +22,7 @@ func pollerOf(t *testing.T, dir string, budget time.Duration) *poller {
 	t.Helper()
 	p := newPoller(time.Second)
 	p.budget = budget
+	p.batch = 1 // one folder at a time, so that tests can count them
 	for _, d := range walk(dir) {
 		p.add(d.path, d.state, d.entries, false, time.Now())
 	}
