@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -102,7 +103,16 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	var watched []*fssource.Source
 	metrics := httpapi.NewMetrics(httpapi.MetricsSources{Registry: reg, Feed: feed,
 		Watchers: func() []httpapi.WatchStatus { return watchStatus(watched) }})
-	svc := registry.NewService(reg, log, metrics.Hooks())
+	hooks := metrics.Hooks()
+	hooks.Ready = func() {
+		// The first load makes garbage several times the size of what it
+		// keeps (every file read, parsed and compiled): hand it back now,
+		// rather than hold twice the catalogue's memory until the runtime
+		// scavenges it, minutes later.
+		debug.FreeOSMemory()
+		log.Info("ready", "tasks", reg.Snapshot().TaskCount())
+	}
+	svc := registry.NewService(reg, log, hooks)
 	var err error
 	if watched, err = addSources(svc, cfg, log); err != nil {
 		return err

@@ -68,10 +68,6 @@ func loadTask(in loadInput) (*Task, []*LoadError) {
 	t.sep = in.sep
 	t.Digest = digestFiles(l.sums)
 	t.TestDigest = testDigest(l.sums)
-	t.index = make(fileMap, len(t.files))
-	for i, f := range t.files {
-		t.index[f.Name] = i
-	}
 	return t, nil
 }
 

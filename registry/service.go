@@ -18,6 +18,9 @@ type Hooks struct {
 	// SaveToSwap is the time from the first change seen to the swap of the
 	// snapshot that shows it.
 	SaveToSwap func(time.Duration)
+	// Ready is called once, when every source has finished its first
+	// load and the registry first answers ready.
+	Ready func()
 }
 
 // Service runs sources and applies their updates to the registry. It knows
@@ -28,6 +31,7 @@ type Service struct {
 	hooks   Hooks
 	sources []*serviceSource
 
+	ready    sync.Once
 	requests chan *rescanCall // to the goroutine that runs rescans
 	mu       sync.Mutex
 	pending  *rescanCall // the rescan asked for and not started yet; shared by every asker
@@ -190,6 +194,9 @@ func (s *Service) observe(ss *serviceSource, snap *Snapshot, changed bool, event
 	}
 	if s.hooks.Reload != nil {
 		s.hooks.Reload(ss.src.Name(), ss.src.Type(), result, took)
+	}
+	if snap.Ready() && s.hooks.Ready != nil {
+		s.ready.Do(s.hooks.Ready)
 	}
 	if changed && !u.Seen.IsZero() && s.hooks.SaveToSwap != nil {
 		s.hooks.SaveToSwap(time.Since(u.Seen))

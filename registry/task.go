@@ -45,10 +45,9 @@ type Task struct {
 
 	sep    string // between Path and a file's name: a separator, or "!/" and the folder inside a zip
 	semver *semver.Version
-	order  int     // position of the source in configuration order
-	open   Opener  // where to read lazy content from
-	files  []File  // main.js and tests, read lazily
-	index  fileMap // name to position in files
+	order  int    // position of the source in configuration order
+	open   Opener // where to read lazy content from
+	files  []File // main.js and tests, read lazily, in name order after main.js
 }
 
 // File describes a lazily read file of a task: its digest is taken at load
@@ -58,8 +57,6 @@ type File struct {
 	Size   int64
 	SHA256 [32]byte
 }
-
-type fileMap map[string]int
 
 // FilePath is where one of the task's files is, as a user would open it:
 // "tasks/add/tests/a.json", "tasks/add.zip!/add/tests/a.json".
@@ -85,11 +82,14 @@ func (t *Task) TestFiles() []string {
 }
 
 func (t *Task) file(name string) (File, bool) {
-	i, ok := t.index[name]
-	if !ok {
-		return File{}, false
+	// A search rather than a map: a map of two files is a few hundred
+	// bytes a task, and a task has a handful of files.
+	for _, f := range t.files {
+		if f.Name == name {
+			return f, true
+		}
 	}
-	return t.files[i], true
+	return File{}, false
 }
 
 // withError returns the stale copy served while the task's files are broken.

@@ -85,10 +85,16 @@ func startService(t testing.TB, mode watcher.Mode, dirs ...string) *live {
 // follows its feed from the first load on.
 func startServiceWith(t testing.TB, cfg watcher.Config, dirs ...string) *live {
 	t.Helper()
+	return startServiceHooks(t, cfg, registry.Hooks{}, dirs...)
+}
+
+// startServiceHooks is startServiceWith with the service's hooks given.
+func startServiceHooks(t testing.TB, cfg watcher.Config, hooks registry.Hooks, dirs ...string) *live {
+	t.Helper()
 	feed := registry.NewFeed(1024, 1024)
 	reg := registry.New(time.Now, feed)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := registry.NewService(reg, log, registry.Hooks{})
+	svc := registry.NewService(reg, log, hooks)
 	var sources []*Source
 	for i, d := range dirs {
 		src, err := New(Config{Name: fmt.Sprint("s", i), Path: d, Watch: cfg}, i, log)
@@ -453,5 +459,29 @@ func TestFsnotifyPastTheLimit(t *testing.T) {
 	}
 	if w := src.Watch(); w.Mode == string(watcher.ModePoll) || w.Polled != 0 {
 		t.Errorf("got %+v: it fell back to polling", w)
+	}
+}
+
+// TestReadyHookOnce: the service's Ready hook runs once, when every source
+// has loaded (serve hands the first load's garbage back to the system
+// there), and not again for later loads.
+func TestReadyHookOnce(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	writeTree(t, a, taskFiles(id1, "1.0.0").Under("a"))
+	writeTree(t, b, taskFiles(id2, "1.0.0").Under("b"))
+	ran := make(chan struct{}, 4)
+	l := startServiceHooks(t, testWatch(watcher.ModeFsnotify), registry.Hooks{Ready: func() { ran <- struct{}{} }}, a, b)
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Ready did not run after the first load")
+	}
+	write(t, filepath.Join(a, "a", "main.js"), "(function(input) { return {changed: true}; })\n")
+	l.events(t, func(e Event) bool { return e.Kind == TaskUpdated })
+	if _, err := l.svc.Rescan(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ran); n != 0 {
+		t.Errorf("Ready ran %d more times after the first load, want none", n)
 	}
 }
