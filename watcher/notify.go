@@ -74,7 +74,8 @@ func (w *Watcher) run(ctx context.Context, out chan<- Batch, fw *fsnotify.Watche
 	defer l.close()
 	now := time.Now()
 	t := &tree{w: w, fw: fw, budget: budget, strict: strict, watched: map[string]bool{}, poll: newPoller(w.cfg.PollInterval),
-		limit: readSysctl(sysctlWatches), found: func(p string) { l.d.add(p, now) }}
+		limit: readSysctl(sysctlWatches), found: func(p string) { l.d.add(p, now) }, from: w.from}
+	w.from = 0 // a later setup (the root came back) is followed by a full rescan
 	if err := t.start(); err != nil {
 		return err
 	}
@@ -137,7 +138,7 @@ func (w *Watcher) run(ctx context.Context, out chan<- Batch, fw *fsnotify.Watche
 			}
 		case <-l.timer.C:
 		case <-l.rescan:
-			if send(ctx, out, Batch{Full: true, Reason: "periodic", First: time.Now()}) != nil {
+			if send(ctx, out, Batch{Full: true, Reason: ReasonPeriodic, First: time.Now()}) != nil {
 				return nil
 			}
 		}

@@ -18,13 +18,14 @@ import (
 type fileState struct {
 	size  int64
 	mtime int64 // unix nanoseconds
+	ctime int64
 	mode  fs.FileMode
 	key   ftree.ID
 }
 
 func stateOf(st fs.FileInfo) fileState {
 	key, _ := ftree.IDOf(st)
-	return fileState{size: st.Size(), mtime: st.ModTime().UnixNano(), mode: st.Mode(), key: key}
+	return fileState{size: st.Size(), mtime: st.ModTime().UnixNano(), ctime: ctimeOf(st), mode: st.Mode(), key: key}
 }
 
 // entry is one name in a polled folder. Folders are listed by name only:

@@ -21,9 +21,10 @@ type tree struct {
 	strict  bool              // explicit fsnotify: a folder it cannot watch is an error
 	watched map[string]bool
 	poll    *poller
-	limit   int  // fs.inotify.max_user_watches at the start, 0 if unknown
-	total   int  // folders found at the start
-	warned  bool // the limit was logged
+	from    int64 // report what changed from then on (unix ns) as the setup follows it; 0 for nothing
+	limit   int   // fs.inotify.max_user_watches at the start, 0 if unknown
+	total   int   // folders found at the start
+	warned  bool  // the limit was logged
 	// found gathers, during a change, the paths to report and the
 	// folders that appeared, which are tracked once the check is done.
 	found   func(string)
@@ -85,9 +86,42 @@ func (t *tree) start() error {
 		if err := t.track(d, false, now); err != nil {
 			return err
 		}
+		t.changedSince(d)
 	}
 	t.w.setCounts(len(t.watched), t.poll.len())
 	return nil
+}
+
+// changedSince reports the files of a folder that changed at or after
+// from, now that the folder is followed: a load that ran alongside the
+// setup may have read them before the change, and their event, if any,
+// came before the watch. Files are judged by their change time (ctime,
+// which no tool sets back, and which a rename moves too); a task that
+// appeared meanwhile is found by its files. Folders are not reported:
+// one would have its whole subtree read again. A removal in that window
+// is left to the periodic rescan. Polled folders have their files'
+// states already.
+func (t *tree) changedSince(d folder) {
+	if t.from == 0 {
+		return
+	}
+	if pd, ok := t.poll.dirs[d.path]; ok {
+		for _, e := range pd.entries {
+			if !e.dir && e.state.ctime >= t.from {
+				t.found(filepath.Join(d.path, e.name))
+			}
+		}
+		return
+	}
+	for _, e := range d.entries {
+		if e.dir {
+			continue
+		}
+		p := filepath.Join(d.path, e.name)
+		if st, err := os.Stat(p); err == nil && ctimeOf(st) >= t.from {
+			t.found(p)
+		}
+	}
 }
 
 // track starts following one folder: watched while the budget allows,

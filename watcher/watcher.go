@@ -87,6 +87,10 @@ type Batch struct {
 	First  time.Time // when the earliest change in the batch was seen
 }
 
+// ReasonPeriodic is the Reason of the full rescans that RescanInterval
+// asks for: a safety net, which a source may put off.
+const ReasonPeriodic = "periodic"
+
 // Watcher watches one folder tree.
 type Watcher struct {
 	root string
@@ -98,7 +102,8 @@ type Watcher struct {
 
 	ready     chan struct{}
 	readyOnce sync.Once
-	appeared  bool // the root was missing at start; owned by Run's goroutine
+	appeared  bool  // the root was missing at start; owned by Run's goroutine
+	from      int64 // see RunAlongside; owned by Run's goroutine
 }
 
 // New makes a watcher of root; Run starts it.
@@ -149,6 +154,17 @@ func (w *Watcher) setCounts(watches, polled int) {
 	w.mu.Lock()
 	w.status.Watches, w.status.Polled = watches, polled
 	w.mu.Unlock()
+}
+
+// RunAlongside is Run for a watcher whose setup runs alongside a load
+// that started at since, rather than before it: whatever changed at or
+// after since (by change time) is sent as changed once its folder is
+// followed, since the load may have read it before the change and no
+// watch was there to see it. A load need not wait for the setup, which at
+// 100,000 tasks is seconds of walking and placing watches.
+func (w *Watcher) RunAlongside(ctx context.Context, out chan<- Batch, since time.Time) error {
+	w.from = since.UnixNano()
+	return w.Run(ctx, out)
 }
 
 // Run watches until ctx ends and sends batches on out. It returns when

@@ -595,3 +595,71 @@ func TestRootRemovedAndBack(t *testing.T) {
 		})
 	}
 }
+
+// TestRunAlongside: a watcher set up alongside a load sends, once it
+// follows each folder, the files that changed since the load began (the
+// load may have read them before the change, and no watch saw it), and
+// nothing older.
+func TestRunAlongside(t *testing.T) {
+	for _, mode := range []Mode{ModeFsnotify, ModePoll} {
+		t.Run(string(mode), func(t *testing.T) {
+			dir := t.TempDir()
+			old := []string{filepath.Join(dir, "t", "old.json"), filepath.Join(dir, "t", "tests", "old.json")}
+			for _, p := range old {
+				write(t, p, "{}")
+			}
+			ctime := func(p string) int64 {
+				st, err := os.Stat(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ctimeOf(st)
+			}
+			// The load begins after the old files were written (once the
+			// filesystem's clock has moved on), and two files change
+			// during it.
+			fresh := []string{filepath.Join(dir, "t", "main.js"), filepath.Join(dir, "t", "tests", "new.json")}
+			deadline := time.Now().Add(10 * time.Second)
+			for write(t, fresh[0], "x"); ctime(fresh[0]) <= max(ctime(old[0]), ctime(old[1])); write(t, fresh[0], "x") {
+				if time.Now().After(deadline) {
+					t.Fatal("the file times never moved on")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			since := time.Unix(0, ctime(fresh[0]))
+			write(t, fresh[1], "{}")
+
+			ctx, cancel := context.WithCancel(context.Background())
+			r := &running{out: make(chan Batch), logs: &watchertest.Log{}, dir: dir}
+			r.w = New(dir, fast(mode), slog.New(slog.NewTextHandler(r.logs, nil)))
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_ = r.w.RunAlongside(ctx, r.out, since)
+			}()
+			t.Cleanup(func() { cancel(); <-done })
+
+			seen := map[string]bool{}
+			r.waitFor(t, "the files changed during the load", func(b Batch) bool {
+				for _, p := range b.Paths {
+					seen[p] = true
+				}
+				return seen[fresh[0]] && seen[fresh[1]]
+			})
+			// Everything sent up to a later save: no old file among it.
+			probe := filepath.Join(dir, "probe")
+			write(t, probe, "x")
+			r.waitFor(t, "a later save", func(b Batch) bool {
+				for _, p := range b.Paths {
+					seen[p] = true
+				}
+				return seen[probe]
+			})
+			for _, p := range old {
+				if seen[p] {
+					t.Errorf("%s, older than the load, was sent as changed", p)
+				}
+			}
+		})
+	}
+}

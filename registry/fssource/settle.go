@@ -55,6 +55,9 @@ func (s *Source) follow(ctx context.Context, apply func(registry.Update), batche
 			}
 			r.Done()
 		case b := <-batches:
+			if b.Full && b.Reason == watcher.ReasonPeriodic && !s.safetyNetDue(time.Now()) {
+				continue
+			}
 			if b.Full {
 				s.log.Info("full rescan", "source", s.name, "reason", b.Reason)
 				if u, ok := s.scan(ctx, b.First); ok {
@@ -145,4 +148,16 @@ func (s *Source) fingerprint(key string) (string, time.Time) {
 		return true, nil
 	})
 	return b.String(), newest
+}
+
+// safetyNetEvery bounds the periodic rescan, which only guards against
+// missed events, to a twentieth of the time: at 100,000 tasks a full
+// rescan is most of a minute of reading, and rescan_interval's minute
+// would have it run all the time.
+const safetyNetEvery = 20
+
+// safetyNetDue reports whether a periodic rescan may run at now: the last
+// full scan ended at least safetyNetEvery times its length ago.
+func (s *Source) safetyNetDue(now time.Time) bool {
+	return s.scanEnded.IsZero() || now.Sub(s.scanEnded) >= safetyNetEvery*s.scanTook
 }

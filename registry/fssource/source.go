@@ -57,6 +57,10 @@ type Source struct {
 	// goroutine that runs the source touches it, and only once a scan is
 	// complete.
 	known *immutable.SortedMap[string, struct{}]
+	// scanEnded and scanTook time the last full scan, which bounds how
+	// often the periodic one runs. Only the source's goroutine uses them.
+	scanEnded time.Time
+	scanTook  time.Duration
 }
 
 var _ registry.Source = (*Source)(nil)
@@ -95,29 +99,43 @@ func (s *Source) Watch() registry.WatchStatus {
 	return registry.WatchStatus{Mode: string(st.Mode), Watches: st.Watches, Polled: st.Polled}
 }
 
-// Run watches the source, loads it once the watches are in place (so that
-// nothing saved during the load is missed), then applies each batch of
-// changes until ctx ends.
+// Run loads the source while its watcher sets up, applies the load once
+// both are done, then applies each batch of changes until ctx ends. The
+// two run side by side: at 100,000 tasks each is seconds of walking, and
+// ready comes after the longer of them, not after both. Nothing saved
+// meanwhile is missed: the watcher
+// sends whatever changed after the load began (catchUpSlack before, for
+// filesystems that keep times to the second) as it follows each folder.
 func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-chan registry.Rescan) error {
 	ctx, stop := context.WithCancel(ctx)
 	batches := make(chan watcher.Batch)
 	watchErr := make(chan error, 1)
 	var wg sync.WaitGroup
-	wg.Go(func() { watchErr <- s.watcher.Run(ctx, batches) })
+	since := time.Now().Add(-catchUpSlack)
+	wg.Go(func() { watchErr <- s.watcher.RunAlongside(ctx, batches, since) })
 	defer func() {
 		stop()
 		wg.Wait()
 	}()
+	u, ok := s.scan(ctx, time.Time{})
+	// Served once watched as well as loaded: from the first snapshot on,
+	// every save shows.
 	select {
 	case <-s.watcher.Ready():
 	case <-ctx.Done():
 		return nil
 	}
-	if u, ok := s.scan(ctx, time.Time{}); ok {
+	if ok {
 		apply(u)
 	}
 	return s.follow(ctx, apply, batches, rescan, watchErr)
 }
+
+// catchUpSlack is how far before a load's start a change counts as
+// possibly unseen by it: the granularity of the coarsest file times (FAT
+// keeps two seconds). A file changed just before is read again, which
+// changes nothing.
+const catchUpSlack = 2 * time.Second
 
 // Scan walks the whole source and loads every task root in lexical order,
 // as one complete update. It is what Run does first and on every rescan.
@@ -143,6 +161,8 @@ func (s *Source) scan(ctx context.Context, seen time.Time) (registry.Update, boo
 		u.Err = fmt.Errorf("no task found under %s: no folder in it holds a metadata.json, and it holds no .zip", s.display)
 	}
 	s.known = known
+	s.scanEnded = time.Now()
+	s.scanTook = s.scanEnded.Sub(u.Started)
 	return u, true
 }
 

@@ -485,3 +485,25 @@ func TestReadyHookOnce(t *testing.T) {
 		t.Errorf("Ready ran %d more times after the first load, want none", n)
 	}
 }
+
+// TestSafetyNetBounded: the periodic rescan runs at most a twentieth of
+// the time, however short rescan_interval is next to a full scan.
+func TestSafetyNetBounded(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		ended time.Time
+		took  time.Duration
+		due   bool
+	}{
+		{time.Time{}, 0, true},                                // never scanned
+		{now.Add(-time.Minute), 100 * time.Millisecond, true}, // small: every minute
+		{now.Add(-time.Minute), 20 * time.Second, false},      // 100,000 tasks: not yet
+		{now.Add(-400 * time.Second), 20 * time.Second, true},
+	}
+	for _, tc := range tests {
+		s := &Source{scanEnded: tc.ended, scanTook: tc.took}
+		if got := s.safetyNetDue(now); got != tc.due {
+			t.Errorf("last scan took %v and ended %v ago: due %v, want %v", tc.took, now.Sub(tc.ended), got, tc.due)
+		}
+	}
+}
