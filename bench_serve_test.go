@@ -199,6 +199,9 @@ func readyProcess(b *testing.B, mode, dir string) (*program, *exec.Cmd) {
 	}
 	p, cmd := startProcess(b, "--config", cfg, dir)
 	eventually(b, scaleDeadline, func() bool { return statusOf(p.url+"/readyz") == http.StatusOK })
+	// Memory is measured once the server has handed the load's garbage
+	// back, which it logs just after it turns ready.
+	eventually(b, scaleDeadline, func() bool { return strings.Contains(p.logs.String(), "msg=ready") })
 	return p, cmd
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
@@ -109,6 +110,43 @@ func TestIndexCostFollowsChange(t *testing.T) {
 	if bytes.Equal(first, second) {
 		t.Error("the index did not change with the task")
 	}
+	// Written piece by piece, the index is the same document as
+	// encoding/json's indented form.
+	want, err := json.MarshalIndent(mustIndex(t, ts.reg.Snapshot(), content), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(second, want) {
+		t.Errorf("got index\n%s\nwant\n%s", second, want)
+	}
+}
+
+// TestIndexEmpty: an index of no task is the same document as
+// encoding/json's.
+func TestIndexEmpty(t *testing.T) {
+	reg := registry.New(time.Now, nil)
+	u := registry.Update{Complete: true}
+	u.Source = reg.AddSource(newCatalogueSource(t, t.TempDir()))
+	reg.Apply(u)
+	content := registry.NewContent(0)
+	h := &indexHandler{reg: reg, content: content, log: slog.New(slog.DiscardHandler), bundle: content.Bundle}
+	got, _ := h.index()
+	want, err := json.MarshalIndent(mustIndex(t, reg.Snapshot(), content), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func mustIndex(t *testing.T, s *registry.Snapshot, content *registry.Content) registry.Index {
+	t.Helper()
+	idx, errs := registry.BuildIndex(s, content.Bundle)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return idx
 }
 
 // TestIndexWaitsForTheFirstLoad: while a source is still loading, the
