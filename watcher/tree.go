@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -40,9 +43,16 @@ type folder struct {
 }
 
 // walk lists dir and every folder under it, following symlinks but not
-// around a cycle; hidden names and scratch files are left out.
+// around a cycle; hidden names and scratch files are left out. Folders
+// are listed on every core (a listing is a few syscalls, and a tree of
+// 100,000 tasks has 200,000 folders) and returned in path order.
 func walk(dir string) []folder {
-	var out []folder
+	var (
+		mu   sync.Mutex
+		out  []folder
+		wg   sync.WaitGroup
+		idle = make(chan struct{}, runtime.GOMAXPROCS(0)-1) // cores free for another lister
+	)
 	var rec func(p string, seen []ftree.ID)
 	rec = func(p string, seen []ftree.ID) {
 		st, err := os.Stat(p)
@@ -57,14 +67,29 @@ func walk(dir string) []folder {
 		if err != nil {
 			return
 		}
+		mu.Lock()
 		out = append(out, folder{path: p, state: stateOf(st), entries: entries})
+		mu.Unlock()
+		seen = append(slices.Clip(seen), k) // each branch its own copy
 		for _, e := range entries {
-			if e.dir {
-				rec(filepath.Join(p, e.name), append(seen, k))
+			if !e.dir {
+				continue
+			}
+			sub := filepath.Join(p, e.name)
+			select {
+			case idle <- struct{}{}:
+				wg.Go(func() {
+					defer func() { <-idle }()
+					rec(sub, seen)
+				})
+			default:
+				rec(sub, seen)
 			}
 		}
 	}
 	rec(dir, nil)
+	wg.Wait()
+	slices.SortFunc(out, func(a, b folder) int { return strings.Compare(a.path, b.path) })
 	return out
 }
 
@@ -86,13 +111,23 @@ func (t *tree) start() error {
 		if err := t.track(d, false, now); err != nil {
 			return err
 		}
-		t.changedSince(d)
+	}
+	if t.from != 0 {
+		// Every folder is followed now: what changed before can be
+		// looked for, on every core.
+		found := make([][]string, len(dirs))
+		parallel(len(dirs), func(i int) { found[i] = t.changedSince(dirs[i]) })
+		for _, paths := range found {
+			for _, p := range paths {
+				t.found(p)
+			}
+		}
 	}
 	t.w.setCounts(len(t.watched), t.poll.len())
 	return nil
 }
 
-// changedSince reports the files of a folder that changed at or after
+// changedSince lists the files of a folder that changed at or after
 // from, now that the folder is followed: a load that ran alongside the
 // setup may have read them before the change, and their event, if any,
 // came before the watch. Files are judged by their change time (ctime,
@@ -101,17 +136,15 @@ func (t *tree) start() error {
 // one would have its whole subtree read again. A removal in that window
 // is left to the periodic rescan. Polled folders have their files'
 // states already.
-func (t *tree) changedSince(d folder) {
-	if t.from == 0 {
-		return
-	}
+func (t *tree) changedSince(d folder) []string {
+	var out []string
 	if pd, ok := t.poll.dirs[d.path]; ok {
 		for _, e := range pd.entries {
 			if !e.dir && e.state.ctime >= t.from {
-				t.found(filepath.Join(d.path, e.name))
+				out = append(out, filepath.Join(d.path, e.name))
 			}
 		}
-		return
+		return out
 	}
 	for _, e := range d.entries {
 		if e.dir {
@@ -119,9 +152,10 @@ func (t *tree) changedSince(d folder) {
 		}
 		p := filepath.Join(d.path, e.name)
 		if st, err := os.Stat(p); err == nil && ctimeOf(st) >= t.from {
-			t.found(p)
+			out = append(out, p)
 		}
 	}
+	return out
 }
 
 // track starts following one folder: watched while the budget allows,
