@@ -99,13 +99,14 @@ func (s *Source) Watch() registry.WatchStatus {
 	return registry.WatchStatus{Mode: string(st.Mode), Watches: st.Watches, Polled: st.Polled}
 }
 
-// Run loads the source while its watcher sets up, applies the load once
-// both are done, then applies each batch of changes until ctx ends. The
-// two run side by side: at 100,000 tasks each is seconds of walking, and
-// ready comes after the longer of them, not after both. Nothing saved
-// meanwhile is missed: the watcher
-// sends whatever changed after the load began (catchUpSlack before, for
-// filesystems that keep times to the second) as it follows each folder.
+// Run loads the source while its watcher sets up, applies the load as
+// soon as it is done, then applies each batch of changes until ctx ends.
+// At 100,000 tasks the setup is seconds of listing folders and placing
+// watches, which the catalogue need not wait for to be served. Nothing
+// saved meanwhile is lost: as the watcher follows each folder, it sends
+// whatever changed after the load began (catchUpSlack before, for
+// filesystems that keep times to the second). A save made before its
+// folder is followed shows once the setup is done, not at once.
 func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-chan registry.Rescan) error {
 	ctx, stop := context.WithCancel(ctx)
 	batches := make(chan watcher.Batch)
@@ -117,15 +118,7 @@ func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-
 		stop()
 		wg.Wait()
 	}()
-	u, ok := s.scan(ctx, time.Time{})
-	// Served once watched as well as loaded: from the first snapshot on,
-	// every save shows.
-	select {
-	case <-s.watcher.Ready():
-	case <-ctx.Done():
-		return nil
-	}
-	if ok {
+	if u, ok := s.scan(ctx, time.Time{}); ok {
 		apply(u)
 	}
 	return s.follow(ctx, apply, batches, rescan, watchErr)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fsnotify/fsnotify"
 	"io"
 	"log/slog"
 	"os"
@@ -506,4 +507,37 @@ func TestSafetyNetBounded(t *testing.T) {
 			t.Errorf("last scan took %v and ended %v ago: due %v, want %v", tc.took, now.Sub(tc.ended), got, tc.due)
 		}
 	}
+}
+
+// TestSaveDuringWatchSetup: the catalogue is served as soon as it is
+// loaded, while the watcher still sets up; what is saved before the
+// watcher follows its folder is not lost: it shows once the setup is done.
+func TestSaveDuringWatchSetup(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
+	release := make(chan struct{})
+	cfg := testWatch(watcher.ModeFsnotify)
+	cfg.NewNotify = func() (*fsnotify.Watcher, error) {
+		<-release // the setup waits here: at 100,000 tasks it takes seconds
+		return fsnotify.NewWatcher()
+	}
+	l := startServiceWith(t, cfg, dir)
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	if label(l.reg.Snapshot(), id1) != "Task 1.0.0" {
+		t.Fatalf("not served before the watcher was set up:\n%s", listing(l.reg.Snapshot()))
+	}
+	// Saved in place, and a task added, while nothing watches.
+	write(t, filepath.Join(dir, "a", "metadata.json"), strings.Replace(taskFiles(id1, "1.0.0")["metadata.json"], "Task 1.0.0", "Saved early", 1))
+	writeTree(t, dir, taskFiles(id2, "2.0.0").Under("b"))
+	close(release)
+	l.until(t, "the early save and the early task", func(s *Snapshot) bool {
+		_, added := s.Task(id2, "2.0.0")
+		return label(s, id1) == "Saved early" && added
+	})
 }
