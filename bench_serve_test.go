@@ -79,7 +79,7 @@ func BenchmarkServeScale(b *testing.B) {
 	})
 	b.Run("idle", func(b *testing.B) {
 		for b.Loop() {
-			_, cmd := readyProcess(b, "auto", b.TempDir())
+			_, cmd, _ := readyProcess(b, "auto", b.TempDir())
 			base.idleRSS = procStatusBytes(b, cmd.Process.Pid, "VmRSS")
 			b.ReportMetric(float64(base.idleRSS)/1e6, "rss-MB")
 		}
@@ -121,10 +121,15 @@ func serveScale(b *testing.B, dir, mode string, base scaleBaseline, saves int) {
 	b.Cleanup(func() { saver.restore(b) }) // registered first: runs once the server has stopped
 
 	start := time.Now()
-	p, cmd := readyProcess(b, mode, dir)
-	ready := time.Since(start)
+	p, cmd, readyAt := readyProcess(b, mode, dir)
+	ready := readyAt.Sub(start)
 	rss := procStatusBytes(b, cmd.Process.Pid, "VmRSS")
 	events := subscribe(b, p.url)
+	// A save made as soon as the server is ready: it shows once the
+	// watcher has set up, which it does after the load.
+	id, at := saver.save(b, rand.IntN(base.tasks))
+	firstSave := events.await(b, id, at)
+	live := at.Add(firstSave).Sub(start)
 
 	tasksTime, tasksAnswer := timedPost(b, p.url, seedTasksQuery)
 	var tasks struct {
@@ -172,6 +177,8 @@ func serveScale(b *testing.B, dir, mode string, base scaleBaseline, saves int) {
 	if base.validate > 0 {
 		b.ReportMetric(ready.Seconds()/base.validate.Seconds(), "ready/validate")
 	}
+	b.ReportMetric(ms(firstSave), "first-save-ms")
+	b.ReportMetric(live.Seconds(), "live-s")
 	b.ReportMetric(float64(rss)/1e6, "rss-MB")
 	b.ReportMetric(float64(rss)/n, "rss-B/task")
 	if base.idleRSS > 0 {
@@ -190,7 +197,7 @@ func serveScale(b *testing.B, dir, mode string, base scaleBaseline, saves int) {
 // readyProcess starts `serve` on dir in a watch mode, with a cache of its
 // own and tests off (a test runner busy with the whole catalogue would be
 // measured along), and waits until it is ready.
-func readyProcess(b *testing.B, mode, dir string) (*program, *exec.Cmd) {
+func readyProcess(b *testing.B, mode, dir string) (*program, *exec.Cmd, time.Time) {
 	b.Helper()
 	cfg := filepath.Join(b.TempDir(), "config.yaml")
 	yaml := fmt.Sprintf("watch:\n  mode: %s\ntests:\n  enabled: false\nregistry:\n  cache_dir: %s\n", mode, b.TempDir())
@@ -199,10 +206,11 @@ func readyProcess(b *testing.B, mode, dir string) (*program, *exec.Cmd) {
 	}
 	p, cmd := startProcess(b, "--config", cfg, dir)
 	eventually(b, scaleDeadline, func() bool { return statusOf(p.url+"/readyz") == http.StatusOK })
+	readyAt := time.Now()
 	// Memory is measured once the server has handed the load's garbage
 	// back, which it logs just after it turns ready.
 	eventually(b, scaleDeadline, func() bool { return strings.Contains(p.logs.String(), "msg=ready") })
-	return p, cmd
+	return p, cmd, readyAt
 }
 
 // scaleSaver saves tasks of the tree with a new label each time and puts

@@ -174,6 +174,7 @@ func newHandler(cfg Config, reg *registry.Registry, feed *registry.Feed, content
 		Executor:     &schema.Executor{Schema: sch, Limits: limits},
 		Log:          log,
 		Feed:         feed,
+		Live:         func() string { return fmt.Sprint(watchStatus(watched)) },
 		Content:      content,
 		Metrics:      metrics,
 		Addr:         cfg.Server.Addr,

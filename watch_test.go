@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSourceWatch: `sources` in GraphQL shows how each filesystem source
@@ -40,9 +41,15 @@ func TestSourceWatch(t *testing.T) {
 			}
 			p := start(t, "--config", cfg)
 			p.waitReady(t)
-			data := p.query(t, `{ sources { name watch { mode watches polledFolders } } }`)
-			got := fmt.Sprint(data["sources"])
+			// The catalogue is served before its watcher has set up: the
+			// counts show once it has.
 			want := fmt.Sprintf("[map[name:%s watch:map[mode:%s polledFolders:%d watches:%d]]]", dir, tc.mode, tc.polled, tc.watches)
+			var got string
+			deadline := time.Now().Add(10 * time.Second)
+			for got != want && time.Now().Before(deadline) {
+				got = fmt.Sprint(p.query(t, `{ sources { name watch { mode watches polledFolders } } }`)["sources"])
+				time.Sleep(5 * time.Millisecond)
+			}
 			if got != want {
 				t.Errorf("got %s, want %s", got, want)
 			}

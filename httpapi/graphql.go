@@ -33,6 +33,7 @@ type graphqlHandler struct {
 	exec  *schema.Executor
 	log   *slog.Logger
 	cache *answerCache
+	live  func() string // see Config.Live
 
 	wsInitTimeout    time.Duration
 	maxSubscriptions int // per WebSocket
@@ -112,7 +113,11 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap := h.reg.Snapshot() // the one snapshot this request is answered from
-	key := requestKey(req)
+	live := ""
+	if h.live != nil {
+		live = h.live()
+	}
+	key := requestKey(req, live)
 	readOnly := r.Method != http.MethodPost
 	if readOnly {
 		etag := answerETag(snap, key)
@@ -260,11 +265,12 @@ func readRequest(r *http.Request) (schema.Request, int, error) {
 
 // requestKey names a request: with the snapshot's generation it names the
 // answer, for ETags (a poll of an unchanged catalogue costs a 304) and for
-// the answer cache.
-func requestKey(req schema.Request) string {
+// the answer cache. live is the state outside the snapshot that answers
+// show (Config.Live).
+func requestKey(req schema.Request, live string) string {
 	sum := sha256.New()
 	vars, _ := json.Marshal(req.Variables) // map keys are sorted: stable
-	fmt.Fprintf(sum, "%s\x00%s\x00%s", req.Query, req.OperationName, vars)
+	fmt.Fprintf(sum, "%s\x00%s\x00%s\x00%s", req.Query, req.OperationName, vars, live)
 	return hex.EncodeToString(sum.Sum(nil))
 }
 

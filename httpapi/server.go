@@ -30,6 +30,11 @@ type Config struct {
 	Metrics *Metrics
 	// Feed is the change feed that subscriptions read; nil for none.
 	Feed *registry.Feed
+	// Live names the state that answers show besides the snapshot (how
+	// each source is watched, which changes as a watcher sets up or falls
+	// back, with no new generation); it is part of every answer's cache
+	// key and ETag. Nil for none.
+	Live func() string
 	// WSInitTimeout is how long a WebSocket may wait before
 	// connection_init; 0 means 3s.
 	WSInitTimeout time.Duration
@@ -102,7 +107,7 @@ func New(cfg Config) *Server {
 	if len(cfg.CORSOrigins) > 0 {
 		r.Use(corsMiddleware(cfg.CORSOrigins))
 	}
-	gql := &graphqlHandler{reg: cfg.Registry, feed: cfg.Feed, exec: cfg.Executor, log: cfg.Log,
+	gql := &graphqlHandler{reg: cfg.Registry, feed: cfg.Feed, exec: cfg.Executor, log: cfg.Log, live: cfg.Live,
 		cache:         newAnswerCache(256, 32<<20),
 		wsInitTimeout: cfg.WSInitTimeout, maxSubscriptions: cfg.MaxSubscriptions, sseHeartbeat: cfg.SSEHeartbeat,
 		originPatterns: originHosts(cfg.CORSOrigins),

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	ftree "github.com/ratchet-tasks/ratchet-registry/registry/tree"
 )
 
 // loop is what every mode shares: the debouncer, its timer, the periodic
@@ -76,11 +77,21 @@ func (w *Watcher) run(ctx context.Context, out chan<- Batch, fw *fsnotify.Watche
 	t := &tree{w: w, fw: fw, budget: budget, strict: strict, watched: map[string]bool{}, poll: newPoller(w.cfg.PollInterval),
 		limit: readSysctl(sysctlWatches), found: func(p string) { l.d.add(p, now) }, from: w.from}
 	w.from = 0 // a later setup (the root came back) is followed by a full rescan
+	// The root as it is followed: one removed and made again between two
+	// ticks (rm -rf, then a copy) is another folder, which nothing
+	// watches, though a stat of its path succeeds.
+	rootID := rootIdentity(w.root)
 	if err := t.start(); err != nil {
-		return err
+		return rootGone(ctx, out, err)
 	}
 	t.logLimit()
 	if l.started(ctx) != nil {
+		return nil
+	}
+	// What the setup found (the files changed since a load began) is
+	// due a debounce from now: the timer must be set for it, or it
+	// waits for the first event or tick.
+	if l.flush(ctx) != nil {
 		return nil
 	}
 	var events <-chan fsnotify.Event
@@ -117,7 +128,7 @@ func (w *Watcher) run(ctx context.Context, out chan<- Batch, fw *fsnotify.Watche
 			w.log.Warn("full rescan: events may have been lost", "root", w.root, "reason", reason, "error", err)
 			l.d.addFull(reason, time.Now())
 		case now = <-tick.C:
-			if _, err := os.Stat(w.root); err != nil {
+			if id := rootIdentity(w.root); id == (ftree.ID{}) || id != rootID {
 				_ = send(ctx, out, Batch{Full: true, Reason: "root removed", First: now})
 				return errRootGone
 			}
@@ -184,4 +195,14 @@ func (t *tree) handle(ev fsnotify.Event, now time.Time) error {
 	}
 	t.found(ev.Name)
 	return nil
+}
+
+// rootIdentity is the folder at root now; zero when there is none.
+func rootIdentity(root string) ftree.ID {
+	st, err := os.Stat(root)
+	if err != nil || !st.IsDir() {
+		return ftree.ID{}
+	}
+	id, _ := ftree.IDOf(st)
+	return id
 }

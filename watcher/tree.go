@@ -97,6 +97,11 @@ func walk(dir string) []folder {
 // the budget allows, and the others polled.
 func (t *tree) start() error {
 	dirs := walk(t.w.root)
+	if len(dirs) == 0 || dirs[0].path != t.w.root {
+		// Removed as the setup began (walk returns the root first): it is
+		// waited for, and read whole when it is back.
+		return errRootGone
+	}
 	t.total = len(dirs)
 	if t.fw != nil && len(dirs) > t.budget {
 		if t.strict {
@@ -183,6 +188,10 @@ func (t *tree) track(d folder, isNew bool, now time.Time) error {
 		t.budget = len(t.watched) // the kernel's word is final
 		t.poll.add(d.path, d.state, d.entries, isNew, now)
 		return nil
+	case d.path == t.w.root:
+		// The root removed between its listing and its watch: nothing
+		// would report it.
+		return errRootGone
 	default:
 		// Not there any more, or not readable: its parent reports it.
 		return nil

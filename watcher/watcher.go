@@ -103,7 +103,7 @@ type Watcher struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 	appeared  bool  // the root was missing at start; owned by Run's goroutine
-	from      int64 // see RunAlongside; owned by Run's goroutine
+	from      int64 // see RunSince; owned by Run's goroutine
 }
 
 // New makes a watcher of root; Run starts it.
@@ -156,13 +156,14 @@ func (w *Watcher) setCounts(watches, polled int) {
 	w.mu.Unlock()
 }
 
-// RunAlongside is Run for a watcher whose setup runs alongside a load
-// that started at since, rather than before it: whatever changed at or
-// after since (by change time) is sent as changed once its folder is
-// followed, since the load may have read it before the change and no
-// watch was there to see it. A load need not wait for the setup, which at
-// 100,000 tasks is seconds of walking and placing watches.
-func (w *Watcher) RunAlongside(ctx context.Context, out chan<- Batch, since time.Time) error {
+// RunSince is Run for a watcher set up after a load that started at
+// since, or alongside it: whatever changed at or after since (by change
+// time) is sent as changed once its folder is followed, since the load
+// may have read it before the change and no watch was there to see it.
+// The catalogue can be served as soon as it is loaded, without waiting
+// for the setup, which at 100,000 tasks is seconds of listing folders and
+// placing watches.
+func (w *Watcher) RunSince(ctx context.Context, out chan<- Batch, since time.Time) error {
 	w.from = since.UnixNano()
 	return w.Run(ctx, out)
 }
@@ -179,7 +180,7 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Batch) error {
 	}
 	again := false
 	for {
-		appeared, err := w.waitForRoot(ctx)
+		appeared, err := w.waitForRoot(ctx, out)
 		if err != nil {
 			return nil // ctx ended
 		}
@@ -241,11 +242,19 @@ func (w *Watcher) watch(ctx context.Context, out chan<- Batch) error {
 
 // waitForRoot reports a missing root and waits for it to appear; true
 // when it had to wait.
-func (w *Watcher) waitForRoot(ctx context.Context) (bool, error) {
+func (w *Watcher) waitForRoot(ctx context.Context, out chan<- Batch) (bool, error) {
 	if _, err := os.Stat(w.root); err == nil {
 		return false, nil
 	}
 	w.log.Warn("folder to watch does not exist yet; waiting for it", "root", w.root)
+	if w.from != 0 {
+		// A load read the folder before it went (RunSince): it is told,
+		// with a full rescan, as when a watched folder goes.
+		if err := send(ctx, out, Batch{Full: true, Reason: "root removed", First: time.Now()}); err != nil {
+			return false, err
+		}
+		w.from = 0
+	}
 	w.markReady() // its appearance is a full rescan: nothing can be missed
 	t := time.NewTicker(min(w.cfg.PollInterval, 250*time.Millisecond))
 	defer t.Stop()

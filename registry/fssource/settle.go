@@ -36,10 +36,16 @@ func (s *Source) follow(ctx context.Context, apply func(registry.Update), batche
 	retry.Stop()
 	defer retry.Stop()
 	settling := map[string]*settle{} // by root key
+	setUp := s.watcher.Ready()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-setUp:
+			setUp = nil
+			if paths := s.rootsMoved(); len(paths) > 0 {
+				s.reloadSettled(ctx, apply, paths, time.Now(), settling)
+			}
 		case err := <-watchErr:
 			if ctx.Err() != nil {
 				return nil
@@ -160,4 +166,32 @@ const safetyNetEvery = 20
 // full scan ended at least safetyNetEvery times its length ago.
 func (s *Source) safetyNetDue(now time.Time) bool {
 	return s.scanEnded.IsZero() || now.Sub(s.scanEnded) >= safetyNetEvery*s.scanTook
+}
+
+// rootsMoved lists, once the watcher has set up after the first load,
+// the task roots that appeared or went while it did: a folder removed,
+// renamed or moved in has no event and no file that changed (a rename
+// keeps its files' times). It walks the source as a scan does, without
+// reading the tasks: at 100,000 tasks, a second or two.
+func (s *Source) rootsMoved() []string {
+	if s.watcher.Mode() == watcher.ModeOff || s.checkRoot() != nil {
+		// A source folder that is gone is the watcher's to report: it
+		// follows the folder's removal and return as a whole.
+		return nil
+	}
+	found, _ := registry.Discover(s.tree(s.abs), ".")
+	var paths []string
+	now := make(map[string]bool, len(found))
+	for _, r := range found {
+		now[r] = true
+		if _, ok := s.known.Get(r); !ok {
+			paths = append(paths, s.abspath(r))
+		}
+	}
+	for _, r := range knownUnder(s.known, ".") {
+		if !now[r] {
+			paths = append(paths, s.abspath(r))
+		}
+	}
+	return paths
 }

@@ -99,12 +99,13 @@ func (s *Source) Watch() registry.WatchStatus {
 	return registry.WatchStatus{Mode: string(st.Mode), Watches: st.Watches, Polled: st.Polled}
 }
 
-// Run loads the source while its watcher sets up, applies the load as
-// soon as it is done, then applies each batch of changes until ctx ends.
-// At 100,000 tasks the setup is seconds of listing folders and placing
-// watches, which the catalogue need not wait for to be served. Nothing
-// saved meanwhile is lost: as the watcher follows each folder, it sends
-// whatever changed after the load began (catchUpSlack before, for
+// Run loads the source, applies the load, then sets up its watcher and
+// applies each batch of changes until ctx ends. The catalogue is served
+// as soon as it is loaded: at 100,000 tasks the watcher's setup is
+// seconds of listing folders and placing watches, which would share the
+// cores with the load if it ran alongside and delay it by as much.
+// Nothing saved meanwhile is lost: as the watcher follows each folder, it
+// sends whatever changed after the load began (catchUpSlack before, for
 // filesystems that keep times to the second). A save made before its
 // folder is followed shows once the setup is done, not at once.
 func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-chan registry.Rescan) error {
@@ -112,23 +113,26 @@ func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-
 	batches := make(chan watcher.Batch)
 	watchErr := make(chan error, 1)
 	var wg sync.WaitGroup
-	since := time.Now().Add(-catchUpSlack)
-	wg.Go(func() { watchErr <- s.watcher.RunAlongside(ctx, batches, since) })
 	defer func() {
 		stop()
 		wg.Wait()
 	}()
-	if u, ok := s.scan(ctx, time.Time{}); ok {
-		apply(u)
+	since := time.Now().Add(-catchUpSlack)
+	u, ok := s.scan(ctx, time.Time{})
+	if !ok {
+		return nil // ctx ended
 	}
+	apply(u)
+	wg.Go(func() { watchErr <- s.watcher.RunSince(ctx, batches, since) })
 	return s.follow(ctx, apply, batches, rescan, watchErr)
 }
 
 // catchUpSlack is how far before a load's start a change counts as
 // possibly unseen by it: the granularity of the coarsest file times (FAT
 // keeps two seconds). A file changed just before is read again, which
-// changes nothing.
-const catchUpSlack = 2 * time.Second
+// changes nothing. A variable only for tests that need a file older
+// than the load without waiting two seconds.
+var catchUpSlack = 2 * time.Second
 
 // Scan walks the whole source and loads every task root in lexical order,
 // as one complete update. It is what Run does first and on every rescan.
@@ -184,10 +188,17 @@ func (s *Source) loadAll(ctx context.Context, roots []string) ([]registry.RootRe
 // reload re-reads only the task roots that the changed paths touch, and
 // finds roots that appeared or vanished under changed folders. Its cost
 // follows the change, not the size of the source. It returns false when
-// ctx ended first, in which case nothing changed.
+// ctx ended first, or the source folder is gone, in which case nothing
+// changed.
 func (s *Source) reload(ctx context.Context, paths []string, seen time.Time) (registry.Update, bool) {
 	u := registry.Update{Started: time.Now(), Seen: seen}
 	if err := s.checkRoot(); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			// The source folder gone is the watcher's to report, with a
+			// full rescan: it may be back, unchanged, before the watcher
+			// has seen it go, and then nothing went.
+			return registry.Update{}, false
+		}
 		return s.rootFailed(u, err), true
 	}
 	var scopes []string

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -510,11 +511,28 @@ func TestSafetyNetBounded(t *testing.T) {
 }
 
 // TestSaveDuringWatchSetup: the catalogue is served as soon as it is
-// loaded, while the watcher still sets up; what is saved before the
-// watcher follows its folder is not lost: it shows once the setup is done.
+// loaded, while the watcher still sets up; what changes before the
+// watcher follows its folder is not lost: it shows once the setup is
+// done. A save in place and a new task show by their files' change times;
+// a task removed, and one moved in (its files older than the load), by a
+// walk once the watcher is set up.
 func TestSaveDuringWatchSetup(t *testing.T) {
-	dir := t.TempDir()
-	writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
+	// The files' clock is coarse (a tick of the kernel's clock, some
+	// milliseconds): a slack of two seconds is the default, this test
+	// takes a fortieth of it.
+	slack := catchUpSlack
+	catchUpSlack = 50 * time.Millisecond
+	t.Cleanup(func() { catchUpSlack = slack })
+	dir, outside := t.TempDir(), t.TempDir()
+	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").Under("a"), taskFiles(id2, "3.0.0").Under("c")))
+	writeTree(t, outside, taskFiles(id2, "4.0.0").Under("d"))
+	older := filepath.Join(outside, "d", "metadata.json")
+	// The load begins once the filesystem's clock has moved on from d's
+	// files.
+	probe := filepath.Join(t.TempDir(), "probe")
+	for write(t, probe, "x"); !ctimeAfter(t, probe, older, 2*catchUpSlack); write(t, probe, "x") {
+		time.Sleep(time.Millisecond)
+	}
 	release := make(chan struct{})
 	cfg := testWatch(watcher.ModeFsnotify)
 	cfg.NewNotify = func() (*fsnotify.Watcher, error) {
@@ -532,12 +550,34 @@ func TestSaveDuringWatchSetup(t *testing.T) {
 	if label(l.reg.Snapshot(), id1) != "Task 1.0.0" {
 		t.Fatalf("not served before the watcher was set up:\n%s", listing(l.reg.Snapshot()))
 	}
-	// Saved in place, and a task added, while nothing watches.
+	// While nothing watches: a save in place, a task added, one removed,
+	// one moved in.
 	write(t, filepath.Join(dir, "a", "metadata.json"), strings.Replace(taskFiles(id1, "1.0.0")["metadata.json"], "Task 1.0.0", "Saved early", 1))
 	writeTree(t, dir, taskFiles(id2, "2.0.0").Under("b"))
+	if err := os.RemoveAll(filepath.Join(dir, "c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(outside, "d"), filepath.Join(dir, "d")); err != nil {
+		t.Fatal(err)
+	}
 	close(release)
-	l.until(t, "the early save and the early task", func(s *Snapshot) bool {
+	l.until(t, "every change made during the setup", func(s *Snapshot) bool {
 		_, added := s.Task(id2, "2.0.0")
-		return label(s, id1) == "Saved early" && added
+		_, moved := s.Task(id2, "4.0.0")
+		_, removed := s.Task(id2, "3.0.0")
+		return label(s, id1) == "Saved early" && added && moved && !removed
 	})
+}
+
+// ctimeAfter reports whether a's change time is more than by after b's.
+func ctimeAfter(t *testing.T, a, b string, by time.Duration) bool {
+	t.Helper()
+	ctime := func(p string) int64 {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Sys().(*syscall.Stat_t).Ctim.Nano()
+	}
+	return ctime(a) > ctime(b)+by.Nanoseconds()
 }
