@@ -132,7 +132,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return startTests(ctx, cfg.Tests, cfg.Registry.CacheDir, reg, content, log, metrics)
 		}
 	}
-	return runServer(ctx, log, svc, tests, handler, ln)
+	return runServer(ctx, log, svc, tests, handler, ln, func(ctx context.Context) bool { return allWatching(ctx, watched) })
 }
 
 // addSources makes the configured sources, in order, and adds them to the
@@ -189,7 +189,7 @@ func newHandler(cfg Config, reg *registry.Registry, feed *registry.Feed, content
 // server until ctx ends or the server fails, rescanning on SIGHUP; then it
 // shuts down gracefully and returns once every goroutine has stopped.
 func runServer(ctx context.Context, log *slog.Logger, svc *registry.Service, tests func(context.Context) (func(), error),
-	handler *httpapi.Server, ln net.Listener) error {
+	handler *httpapi.Server, ln net.Listener, watching func(context.Context) bool) error {
 	// Streams (SSE, WebSocket) watch this context, so that shutdown ends
 	// them instead of waiting for them.
 	streams, stopStreams := context.WithCancel(context.Background())
@@ -207,6 +207,14 @@ func runServer(ctx context.Context, log *slog.Logger, svc *registry.Service, tes
 	wg.Go(func() {
 		if err := svc.Run(svcCtx); err != nil {
 			log.Error("sources stopped", "error", err)
+		}
+	})
+	wg.Go(func() {
+		if watching(svcCtx) {
+			// The watchers' setup, after the load, leaves its own
+			// garbage (every folder's listing): handed back as well.
+			debug.FreeOSMemory()
+			log.Info("watching: every save shows from now on")
 		}
 	})
 	if tests != nil {
@@ -298,4 +306,17 @@ func watchStatus(sources []*fssource.Source) []httpapi.WatchStatus {
 		out = append(out, httpapi.WatchStatus{Source: s.Name(), Mode: w.Mode, Watches: w.Watches, Polled: w.Polled})
 	}
 	return out
+}
+
+// allWatching waits until every filesystem source follows all its
+// folders; false when ctx ends first.
+func allWatching(ctx context.Context, sources []*fssource.Source) bool {
+	for _, s := range sources {
+		select {
+		case <-s.Watching():
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
 }

@@ -92,6 +92,11 @@ func (s *Source) Name() string              { return s.name }
 func (s *Source) Type() registry.SourceType { return registry.SourceFilesystem }
 func (s *Source) Location() string          { return s.display }
 
+// Watching is closed once the source's watcher follows every folder: it
+// sets up after the first load, and from then on every save shows at
+// once.
+func (s *Source) Watching() <-chan struct{} { return s.watcher.Ready() }
+
 // Watch is how the source is watched now: the mode in force (after any
 // fallback), the folders watched, and the folders polled.
 func (s *Source) Watch() registry.WatchStatus {
