@@ -46,6 +46,7 @@ func (s *Source) follow(ctx context.Context, apply func(registry.Update), batche
 			if paths := s.rootsMoved(); len(paths) > 0 {
 				s.reloadSettled(ctx, apply, paths, time.Now(), settling)
 			}
+			s.watchOnce.Do(func() { close(s.watching) })
 		case err := <-watchErr:
 			if ctx.Err() != nil {
 				return nil

@@ -61,6 +61,8 @@ type Source struct {
 	// often the periodic one runs. Only the source's goroutine uses them.
 	scanEnded time.Time
 	scanTook  time.Duration
+	watching  chan struct{} // see Watching
+	watchOnce sync.Once
 }
 
 var _ registry.Source = (*Source)(nil)
@@ -77,7 +79,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		name = cfg.Path
 	}
 	s := &Source{name: name, display: filepath.Clean(cfg.Path), abs: abs, order: order, log: log,
-		known: immutable.NewSortedMap[string, struct{}](nil), tree: registry.DirFS}
+		known: immutable.NewSortedMap[string, struct{}](nil), tree: registry.DirFS, watching: make(chan struct{})}
 	if !cfg.FollowSymlinksOutside {
 		s.within = abs
 		s.tree = func(dir string) fs.FS { return registry.ConfinedFS(dir, s.within) }
@@ -92,10 +94,10 @@ func (s *Source) Name() string              { return s.name }
 func (s *Source) Type() registry.SourceType { return registry.SourceFilesystem }
 func (s *Source) Location() string          { return s.display }
 
-// Watching is closed once the source's watcher follows every folder: it
-// sets up after the first load, and from then on every save shows at
-// once.
-func (s *Source) Watching() <-chan struct{} { return s.watcher.Ready() }
+// Watching is closed once the source's watcher follows every folder and
+// what changed during its setup has been read: it sets up after the
+// first load, and from then on every save shows at once.
+func (s *Source) Watching() <-chan struct{} { return s.watching }
 
 // Watch is how the source is watched now: the mode in force (after any
 // fallback), the folders watched, and the folders polled.
