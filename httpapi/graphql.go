@@ -133,12 +133,12 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeBody(w, resp.media, http.StatusOK, body)
 		return
 	}
-	h.answer(w, r, resp, snap, req, key, readOnly)
+	h.answer(w, r, resp, snap, req, key, live, readOnly)
 }
 
 // answer prepares, admits and runs a request that no cache could answer,
 // then writes the result or the reason it has none.
-func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp response, snap *registry.Snapshot, req schema.Request, key string, readOnly bool) {
+func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp response, snap *registry.Snapshot, req schema.Request, key, live string, readOnly bool) {
 	// requestFailed answers a request that never ran: 400, or 200 for the
 	// legacy media type, as GraphQL over HTTP asks.
 	requestFailed := func(errs any) {
@@ -194,7 +194,12 @@ func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp res
 		requestFailed(errorList((&schema.AnswerTooLargeError{Limit: limit}).Error()))
 		return
 	}
-	if prepared.Operation() == "query" && len(result.Errors) == 0 {
+	switch {
+	case h.live != nil && h.live() != live:
+		// What the answer shows besides the snapshot moved while it ran:
+		// it may show either state, so it is named by neither.
+		w.Header().Del("ETag")
+	case prepared.Operation() == "query" && len(result.Errors) == 0:
 		h.cache.put(snap.Generation, key, body)
 	}
 	writeBody(w, resp.media, http.StatusOK, body)

@@ -199,11 +199,11 @@ func (d dirFS) readFile(name string, max int64) ([]byte, error) {
 			return nil, fmt.Errorf("read %s: %w", name, err)
 		}
 		n += m
-		if m == 0 || (n >= int(st.Size) && n < len(buf)) {
-			return buf[:n], nil
-		}
 		if int64(n) > max {
 			return nil, fmt.Errorf("%s grew over the %d-byte limit for one file", name, max)
+		}
+		if m == 0 || (n >= int(st.Size) && n < len(buf)) {
+			return buf[:n], nil
 		}
 		if n == len(buf) {
 			buf = append(buf, make([]byte, len(buf))...)

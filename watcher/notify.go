@@ -84,6 +84,11 @@ func (w *Watcher) run(ctx context.Context, out chan<- Batch, fw *fsnotify.Watche
 	if err := t.start(); err != nil {
 		return rootGone(ctx, out, err)
 	}
+	// Folders made while the setup ran, found between a folder's listing
+	// and its watch, are followed now: nothing else would.
+	if err := t.drain(now); err != nil {
+		return rootGone(ctx, out, err)
+	}
 	t.logLimit()
 	if l.started(ctx) != nil {
 		return nil

@@ -62,6 +62,9 @@ type poller struct {
 	maxHot         int
 	// batch is how many folders a step stats at once, on every core.
 	batch int
+	// afterProbe, for tests, runs between a step's probes and their
+	// comparison: the moment a change can fall between the two.
+	afterProbe func()
 
 	// The tick under way: its time, what is left of its budget and of
 	// its round, and the hot folders it has checked already.
@@ -193,8 +196,15 @@ func (p *poller) step(d time.Duration, c changes) bool {
 		batch := p.nextBatch()
 		probes := make([]probe, len(batch))
 		parallel(len(batch), func(i int) { probes[i] = p.probe(batch[i]) })
+		if p.afterProbe != nil {
+			p.afterProbe()
+		}
 		for i, path := range batch {
-			p.apply(path, p.dirs[path], probes[i], p.now, c)
+			// A folder that an earlier apply of this batch found gone
+			// (its parent relisted) is forgotten already.
+			if d, ok := p.dirs[path]; ok {
+				p.apply(path, d, probes[i], p.now, c)
+			}
 		}
 	}
 	p.left -= time.Since(start)

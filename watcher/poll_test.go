@@ -165,3 +165,38 @@ func TestHotCap(t *testing.T) {
 		t.Errorf("hot %v, want /b and /c", p.hot)
 	}
 }
+
+// forgetting forgets folders reported gone, as the tree does.
+type forgetting struct {
+	recorder
+	p *poller
+}
+
+func (f *forgetting) gone(p string) { f.recorder.gone(p); f.p.forget(p, f) }
+
+// TestPollFolderGoneWithinStep: a step probes its folders together, then
+// compares them one by one; a subfolder removed after the probes is found
+// gone by its parent's comparison and forgotten before its own, which
+// must then be skipped (it was a nil dereference that stopped the server).
+func TestPollFolderGoneWithinStep(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "A", "B", "f.json"), "{}")
+	write(t, filepath.Join(dir, "A", "x.json"), "{}")
+	age(t, dir, time.Now().Add(-time.Hour)) // nothing is hot: every folder waits for the step
+	p := pollerOf(t, dir, time.Hour)
+	p.batch = 64
+	c := &forgetting{p: p}
+	write(t, filepath.Join(dir, "A", "y.json"), "{}") // A's names change: its comparison relists
+	p.startTick(time.Now(), c)
+	remove := func() {
+		if err := os.RemoveAll(filepath.Join(dir, "A", "B")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.afterProbe = remove
+	for p.step(time.Hour, c) {
+	}
+	if !slices.Contains(c.out, filepath.Join(dir, "A", "B")) {
+		t.Errorf("got gone %v, want A/B", c.out)
+	}
+}
