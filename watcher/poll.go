@@ -25,7 +25,7 @@ type fileState struct {
 
 func stateOf(st fs.FileInfo) fileState {
 	key, _ := ftree.IDOf(st)
-	return fileState{size: st.Size(), mtime: st.ModTime().UnixNano(), ctime: ctimeOf(st), mode: st.Mode(), key: key}
+	return fileState{size: st.Size(), mtime: st.ModTime().UnixNano(), ctime: ftree.ChangeTime(st), mode: st.Mode(), key: key}
 }
 
 // entry is one name in a polled folder. Folders are listed by name only:

@@ -156,7 +156,7 @@ func (t *tree) changedSince(d folder) []string {
 			continue
 		}
 		p := filepath.Join(d.path, e.name)
-		if st, err := os.Stat(p); err == nil && ctimeOf(st) >= t.from {
+		if st, err := os.Stat(p); err == nil && ftree.ChangeTime(st) >= t.from {
 			out = append(out, p)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	ftree "github.com/ratchet-tasks/ratchet-registry/registry/tree"
 	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 	"go.uber.org/goleak"
 )
@@ -613,7 +614,7 @@ func TestRunSince(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				return ctimeOf(st)
+				return ftree.ChangeTime(st)
 			}
 			// The load begins after the old files were written (once the
 			// filesystem's clock has moved on), and two files change

@@ -23,6 +23,7 @@ import (
 
 	"github.com/benbjohnson/immutable"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	ftree "github.com/ratchet-tasks/ratchet-registry/registry/tree"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
 
@@ -63,6 +64,11 @@ type Source struct {
 	scanTook  time.Duration
 	watching  chan struct{} // see Watching
 	watchOnce sync.Once
+	// loadedSince is when the first load began, less catchUpSlack, and
+	// loadedRoot the source folder it read: what changed after, or a
+	// folder put in its place, is read again once the watcher is set up.
+	loadedSince int64
+	loadedRoot  ftree.ID
 }
 
 var _ registry.Source = (*Source)(nil)
@@ -125,6 +131,7 @@ func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-
 		wg.Wait()
 	}()
 	since := time.Now().Add(-catchUpSlack)
+	s.loadedSince, s.loadedRoot = since.UnixNano(), folderID(s.abs)
 	u, ok := s.scan(ctx, time.Time{})
 	if !ok {
 		return nil // ctx ended
@@ -434,4 +441,14 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// folderID is the folder at p now; zero when there is none.
+func folderID(p string) ftree.ID {
+	st, err := os.Stat(p)
+	if err != nil || !st.IsDir() {
+		return ftree.ID{}
+	}
+	id, _ := ftree.IDOf(st)
+	return id
 }

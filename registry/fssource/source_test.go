@@ -524,8 +524,11 @@ func TestSaveDuringWatchSetup(t *testing.T) {
 	catchUpSlack = 50 * time.Millisecond
 	t.Cleanup(func() { catchUpSlack = slack })
 	dir, outside := t.TempDir(), t.TempDir()
-	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").Under("a"), taskFiles(id2, "3.0.0").Under("c")))
-	writeTree(t, outside, taskFiles(id2, "4.0.0").Under("d"))
+	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").Under("a"), taskFiles(id2, "3.0.0").Under("c"),
+		taskFiles(id1, "5.0.0").With("tests/extra.json", `{"input": {"a": 2}, "expected_output": {}}`).Under("e"),
+		taskFiles(id2, "6.0.0").Under("f")))
+	writeTree(t, outside, mergeFiles(taskFiles(id2, "4.0.0").Under("d"),
+		taskFiles(id2, "6.0.0").With("metadata.json", strings.Replace(taskFiles(id2, "6.0.0")["metadata.json"], "Task 6.0.0", "Swapped", 1)).Under("f")))
 	older := filepath.Join(outside, "d", "metadata.json")
 	// The load begins once the filesystem's clock has moved on from d's
 	// files.
@@ -547,11 +550,18 @@ func TestSaveDuringWatchSetup(t *testing.T) {
 			close(release)
 		}
 	}()
-	if label(l.reg.Snapshot(), id1) != "Task 1.0.0" {
+	labelOf := func(s *Snapshot, id, version string) string {
+		if task, ok := s.Task(id, version); ok {
+			return task.Label
+		}
+		return ""
+	}
+	if labelOf(l.reg.Snapshot(), id1, "1.0.0") != "Task 1.0.0" {
 		t.Fatalf("not served before the watcher was set up:\n%s", listing(l.reg.Snapshot()))
 	}
 	// While nothing watches: a save in place, a task added, one removed,
-	// one moved in.
+	// one moved in, a test file removed, and a task folder swapped for
+	// another by rename (its files older than the load).
 	write(t, filepath.Join(dir, "a", "metadata.json"), strings.Replace(taskFiles(id1, "1.0.0")["metadata.json"], "Task 1.0.0", "Saved early", 1))
 	writeTree(t, dir, taskFiles(id2, "2.0.0").Under("b"))
 	if err := os.RemoveAll(filepath.Join(dir, "c")); err != nil {
@@ -560,12 +570,23 @@ func TestSaveDuringWatchSetup(t *testing.T) {
 	if err := os.Rename(filepath.Join(outside, "d"), filepath.Join(dir, "d")); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Remove(filepath.Join(dir, "e", "tests", "extra.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "f"), filepath.Join(outside, "old-f")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(outside, "f"), filepath.Join(dir, "f")); err != nil {
+		t.Fatal(err)
+	}
 	close(release)
 	l.until(t, "every change made during the setup", func(s *Snapshot) bool {
 		_, added := s.Task(id2, "2.0.0")
 		_, moved := s.Task(id2, "4.0.0")
 		_, removed := s.Task(id2, "3.0.0")
-		return label(s, id1) == "Saved early" && added && moved && !removed
+		e, _ := s.Task(id1, "5.0.0")
+		return labelOf(s, id1, "1.0.0") == "Saved early" && added && moved && !removed &&
+			e != nil && len(e.TestFiles()) == 1 && labelOf(s, id2, "6.0.0") == "Swapped"
 	})
 }
 
@@ -580,4 +601,48 @@ func ctimeAfter(t *testing.T, a, b string, by time.Duration) bool {
 		return st.Sys().(*syscall.Stat_t).Ctim.Nano()
 	}
 	return ctime(a) > ctime(b)+by.Nanoseconds()
+}
+
+// TestSourceSwappedDuringWatchSetup: another folder renamed into the
+// source's place after the load, before the watcher follows it, is read
+// whole, though its files are older than the load.
+func TestSourceSwappedDuringWatchSetup(t *testing.T) {
+	slack := catchUpSlack
+	catchUpSlack = 50 * time.Millisecond
+	t.Cleanup(func() { catchUpSlack = slack })
+	parent := t.TempDir()
+	dir, prepared := filepath.Join(parent, "tasks"), filepath.Join(parent, "prepared")
+	writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
+	// The same task folder, with other content: only the source folder's
+	// own identity tells the swap.
+	writeTree(t, prepared, taskFiles(id1, "1.0.0").With("metadata.json", strings.Replace(taskFiles(id1, "1.0.0")["metadata.json"], "Task 1.0.0", "Swapped", 1)).Under("a"))
+	probe := filepath.Join(t.TempDir(), "probe")
+	for write(t, probe, "x"); !ctimeAfter(t, probe, filepath.Join(prepared, "a", "metadata.json"), 2*catchUpSlack); write(t, probe, "x") {
+		time.Sleep(time.Millisecond)
+	}
+	release := make(chan struct{})
+	cfg := testWatch(watcher.ModeFsnotify)
+	cfg.NewNotify = func() (*fsnotify.Watcher, error) {
+		<-release
+		return fsnotify.NewWatcher()
+	}
+	l := startServiceWith(t, cfg, dir)
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	if err := os.Rename(dir, filepath.Join(parent, "old")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(prepared, dir); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	l.until(t, "the folder put in the source's place", func(s *Snapshot) bool {
+		task, ok := s.Task(id1, "1.0.0")
+		return ok && task.Label == "Swapped"
+	})
 }
