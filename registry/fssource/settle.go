@@ -12,7 +12,6 @@ import (
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/tree"
-	ftree "github.com/ratchet-tasks/ratchet-registry/registry/tree"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
 
@@ -46,7 +45,7 @@ func (s *Source) follow(ctx context.Context, apply func(registry.Update), batche
 			return nil
 		case <-setUp:
 			setUp = nil
-			if id := folderID(s.abs); id != s.loadedRoot && id != (ftree.ID{}) {
+			if id := folderID(s.abs); id != s.loadedRoot && id != (tree.ID{}) {
 				// Another folder put in the source's place during the
 				// setup: read it whole.
 				if u, ok := s.scan(ctx, time.Now()); ok {
@@ -217,7 +216,7 @@ func (s *Source) namesChanged(root string) bool {
 		return false // a file: its own change time is the watcher's
 	}
 	for _, p := range []string{s.abspath(root), filepath.Join(s.abspath(root), "tests")} {
-		if st, err := os.Stat(p); err == nil && ftree.ChangeTime(st) >= s.loadedSince {
+		if st, err := os.Stat(p); err == nil && tree.ChangeTime(st) >= s.loadedSince {
 			return true
 		}
 	}
