@@ -182,7 +182,8 @@ func (d dirFS) readFile(name string, max int64) ([]byte, error) {
 		return nil, &fs.PathError{Op: "stat", Path: p, Err: err}
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		return nil, fmt.Errorf("%s is %s, not a regular file", name, describeMode(modeOf(st.Mode)))
+		// Mode is uint16 on darwin and the BSDs.
+		return nil, fmt.Errorf("%s is %s, not a regular file", name, describeMode(modeOf(uint32(st.Mode)))) //nolint:unconvert
 	}
 	if st.Size > max {
 		return nil, fmt.Errorf("%s is %d bytes, over the %d-byte limit for one file", name, st.Size, max)
