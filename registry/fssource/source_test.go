@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -532,24 +533,7 @@ func TestSaveDuringWatchSetup(t *testing.T) {
 	older := filepath.Join(outside, "d", "metadata.json")
 	// The load begins once the filesystem's clock has moved on from d's
 	// files.
-	probe := filepath.Join(t.TempDir(), "probe")
-	for write(t, probe, "x"); !ctimeAfter(t, probe, older, 2*catchUpSlack); write(t, probe, "x") {
-		time.Sleep(time.Millisecond)
-	}
-	release := make(chan struct{})
-	cfg := testWatch(watcher.ModeFsnotify)
-	cfg.NewNotify = func() (*fsnotify.Watcher, error) {
-		<-release // the setup waits here: at 100,000 tasks it takes seconds
-		return fsnotify.NewWatcher()
-	}
-	l := startServiceWith(t, cfg, dir)
-	defer func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	}()
+	l, release := startStalled(t, dir, older)
 	labelOf := func(s *Snapshot, id, version string) string {
 		if task, ok := s.Task(id, version); ok {
 			return task.Label
@@ -579,7 +563,7 @@ func TestSaveDuringWatchSetup(t *testing.T) {
 	if err := os.Rename(filepath.Join(outside, "f"), filepath.Join(dir, "f")); err != nil {
 		t.Fatal(err)
 	}
-	close(release)
+	release()
 	l.until(t, "every change made during the setup", func(s *Snapshot) bool {
 		_, added := s.Task(id2, "2.0.0")
 		_, moved := s.Task(id2, "4.0.0")
@@ -616,33 +600,39 @@ func TestSourceSwappedDuringWatchSetup(t *testing.T) {
 	// The same task folder, with other content: only the source folder's
 	// own identity tells the swap.
 	writeTree(t, prepared, taskFiles(id1, "1.0.0").With("metadata.json", strings.Replace(taskFiles(id1, "1.0.0")["metadata.json"], "Task 1.0.0", "Swapped", 1)).Under("a"))
-	probe := filepath.Join(t.TempDir(), "probe")
-	for write(t, probe, "x"); !ctimeAfter(t, probe, filepath.Join(prepared, "a", "metadata.json"), 2*catchUpSlack); write(t, probe, "x") {
-		time.Sleep(time.Millisecond)
-	}
-	release := make(chan struct{})
-	cfg := testWatch(watcher.ModeFsnotify)
-	cfg.NewNotify = func() (*fsnotify.Watcher, error) {
-		<-release
-		return fsnotify.NewWatcher()
-	}
-	l := startServiceWith(t, cfg, dir)
-	defer func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	}()
+	l, release := startStalled(t, dir, filepath.Join(prepared, "a", "metadata.json"))
 	if err := os.Rename(dir, filepath.Join(parent, "old")); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Rename(prepared, dir); err != nil {
 		t.Fatal(err)
 	}
-	close(release)
+	release()
 	l.until(t, "the folder put in the source's place", func(s *Snapshot) bool {
 		task, ok := s.Task(id1, "1.0.0")
 		return ok && task.Label == "Swapped"
 	})
+}
+
+// startStalled starts a service on dir once the files' clock has moved on
+// from older's change time by twice catchUpSlack, with its watcher's setup
+// held until release is called (at 100,000 tasks the setup takes seconds:
+// here it takes as long as the test needs).
+func startStalled(t *testing.T, dir, older string) (*live, func()) {
+	t.Helper()
+	probe := filepath.Join(t.TempDir(), "probe")
+	for write(t, probe, "x"); !ctimeAfter(t, probe, older, 2*catchUpSlack); write(t, probe, "x") {
+		time.Sleep(time.Millisecond)
+	}
+	held := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(held) }) }
+	cfg := testWatch(watcher.ModeFsnotify)
+	cfg.NewNotify = func() (*fsnotify.Watcher, error) {
+		<-held
+		return fsnotify.NewWatcher()
+	}
+	l := startServiceWith(t, cfg, dir)
+	t.Cleanup(release) // runs before the service's own cleanup stops it
+	return l, release
 }
