@@ -47,7 +47,8 @@ type scaleBaseline struct {
 // unset, it skips), each against a bare read of the same files in the
 // same run: `validate` and `serve` as processes of their own (their time,
 // peak and resident memory), the first queries and index, and save to
-// visible through the change feed, in watch mode auto and in mode poll.
+// visible through the change feed, in watch mode auto, in mode poll and
+// in mode poll with the whole machine to poll with (watch.poll_cpu: 1).
 func BenchmarkServeScale(b *testing.B) {
 	n := registrytest.ScaleSize(b, "bench-serve")
 	saves := 20
@@ -84,7 +85,7 @@ func BenchmarkServeScale(b *testing.B) {
 			b.ReportMetric(float64(base.idleRSS)/1e6, "rss-MB")
 		}
 	})
-	for _, mode := range []string{"auto", "poll"} {
+	for _, mode := range []string{"auto", "poll", "poll-cpu=1"} {
 		b.Run(fmt.Sprintf("mode=%s/tasks=%d", mode, n), func(b *testing.B) {
 			for b.Loop() {
 				serveScale(b, dir, mode, base, saves)
@@ -171,6 +172,38 @@ func serveScale(b *testing.B, dir, mode string, base scaleBaseline, saves int) {
 		visible[i] = saveVisible()
 	}
 	slices.Sort(visible)
+	// An author at work: a few saves of one task, then the next. The
+	// first save of each is a task untouched for long, as above; the
+	// others show as the task is being worked on.
+	var session, again []time.Duration
+	for range max(saves/5, 1) {
+		task := rand.IntN(base.tasks)
+		for i := range 5 {
+			select {
+			case <-time.After(rand.N(time.Second)):
+			case <-b.Context().Done():
+				b.Fatal(b.Context().Err())
+			}
+			id, at := saver.save(b, task)
+			d := events.await(b, id, at)
+			session = append(session, d)
+			if i > 0 {
+				again = append(again, d)
+			}
+		}
+	}
+	slices.Sort(session)
+	slices.Sort(again)
+	var round struct {
+		Data struct {
+			Sources []struct {
+				Watch struct{ PollRoundSeconds float64 }
+			}
+		}
+	}
+	if _, answer := timedPost(b, p.url, "{ sources { watch { pollRoundSeconds } } }"); json.Unmarshal(answer, &round) != nil || len(round.Data.Sources) != 1 {
+		b.Fatalf("sources: %.200s", answer)
+	}
 	rssAfter := procStatusBytes(b, cmd.Process.Pid, "VmRSS")
 
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -197,15 +230,24 @@ func serveScale(b *testing.B, dir, mode string, base scaleBaseline, saves int) {
 	b.ReportMetric(ms(indexAfterSave), "index-after-save-ms")
 	b.ReportMetric(ms(visible[len(visible)/2]), "save-p50-ms")
 	b.ReportMetric(ms(visible[len(visible)-1]), "save-max-ms")
+	b.ReportMetric(ms(session[len(session)/2]), "author-p50-ms")
+	b.ReportMetric(ms(again[len(again)/2]), "again-p50-ms")
+	b.ReportMetric(ms(again[len(again)-1]), "again-max-ms")
+	b.ReportMetric(round.Data.Sources[0].Watch.PollRoundSeconds, "poll-round-s")
 }
 
 // readyProcess starts `serve` on dir in a watch mode, with a cache of its
 // own and tests off (a test runner busy with the whole catalogue would be
 // measured along), and waits until it is ready.
+// A mode of "poll-cpu=1" is mode poll with watch.poll_cpu: 1.
 func readyProcess(b *testing.B, mode, dir string) (*program, *exec.Cmd, time.Time) {
 	b.Helper()
 	cfg := filepath.Join(b.TempDir(), "config.yaml")
-	yaml := fmt.Sprintf("watch:\n  mode: %s\ntests:\n  enabled: false\nregistry:\n  cache_dir: %s\n", mode, b.TempDir())
+	share := "0.25"
+	if m, ok := strings.CutSuffix(mode, "-cpu=1"); ok {
+		mode, share = m, "1"
+	}
+	yaml := fmt.Sprintf("watch:\n  mode: %s\n  poll_cpu: %s\ntests:\n  enabled: false\nregistry:\n  cache_dir: %s\n", mode, share, b.TempDir())
 	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
 		b.Fatal(err)
 	}

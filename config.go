@@ -52,6 +52,7 @@ type WatchConfig struct {
 	Debounce       time.Duration `yaml:"debounce"`
 	MaxWait        time.Duration `yaml:"max_wait"`
 	PollInterval   time.Duration `yaml:"poll_interval"`
+	PollCPU        float64       `yaml:"poll_cpu"`
 	RescanInterval time.Duration `yaml:"rescan_interval"`
 }
 
@@ -145,6 +146,7 @@ var defaults = []setting{
 	{"watch.debounce", "50ms", "quiet time before a batch of changes is reloaded"},
 	{"watch.max_wait", "1s", "reload at least this often under a constant stream of writes"},
 	{"watch.poll_interval", "1s", "period of mode poll, minimum 100ms (--poll-interval)"},
+	{"watch.poll_cpu", "0.25", "share of the machine (all its cores) that polling may take, above 0 and at most 1; a larger share makes a round of a large polled tree shorter"},
 	{"watch.rescan_interval", "1m", "full rescan as a safety net; 0 turns it off"},
 	{"tests.enabled", "true", "serve runs every task's tests on every change, in sandboxed worker processes; false turns it off"},
 	{"tests.timeout", "2s", "wall time of one test case; past it the case is TIMEOUT"},
@@ -192,7 +194,7 @@ func defaultConfig() Config {
 			fmt.Fprintf(&doc, "%s:\n", sec)
 			section = sec
 		}
-		if _, err := strconv.ParseInt(s.value, 10, 64); err == nil || s.value == "true" || s.value == "false" {
+		if _, err := strconv.ParseFloat(s.value, 64); err == nil || s.value == "true" || s.value == "false" {
 			fmt.Fprintf(&doc, "  %s: %s\n", key, s.value) // a number or a boolean, not a string
 		} else {
 			fmt.Fprintf(&doc, "  %s: %q\n", key, s.value)
@@ -395,6 +397,9 @@ func (c *Config) check() error {
 	}
 	if c.Watch.PollInterval < 100*time.Millisecond {
 		bad("watch.poll_interval", "is %s: the minimum is 100ms", c.Watch.PollInterval)
+	}
+	if !(c.Watch.PollCPU > 0 && c.Watch.PollCPU <= 1) {
+		bad("watch.poll_cpu", "is %g: want a share of the machine above 0 and at most 1, such as 0.25 or 0.5", c.Watch.PollCPU)
 	}
 	for i, s := range c.Registry.Sources {
 		at := fmt.Sprintf("registry.sources[%d]", i)

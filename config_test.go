@@ -23,7 +23,7 @@ func TestConfigErrors(t *testing.T) {
 			`c.yaml:4: server.address: is not a known key; did you mean addr?`,
 			`c.yaml:5: registery: is not a known key; did you mean registry?`}},
 		{"nothing near", "watch:\n  colour: blue\n", []string{
-			`c.yaml:2: watch.colour: is not a known key; known keys: mode, debounce, max_wait, poll_interval, rescan_interval`}},
+			`c.yaml:2: watch.colour: is not a known key; known keys: mode, debounce, max_wait, poll_interval, poll_cpu, rescan_interval`}},
 		{"unit missing", "watch:\n  debounce: 50\n", []string{
 			`c.yaml:2: watch.debounce: is 50 without a unit: write 50ms, 50s or 50m`}},
 		{"unknown keys and bad values together", "registry:\n  sources:\n    - type: http\n      url: ftp://x\n      interval: 10ms\n    - {type: filesystem, pth: x}\n", []string{
@@ -35,6 +35,15 @@ func TestConfigErrors(t *testing.T) {
 			`c.yaml:4: registry.sources[0].url: is "ftp://x": an http source needs an http:// or https:// url`,
 			`c.yaml:5: registry.sources[0].interval: is 10ms: the minimum is 1s`,
 			`c.yaml:6: registry.sources[1]: a filesystem source needs a path`}},
+		{"numbers", "watch:\n  poll_cpu: half\nserver:\n  max_cost: \"100\"\n  max_streams: [1]\ntests:\n  workers: 2.5\n", []string{
+			`c.yaml:2: watch.poll_cpu: is "half": want a number such as 0.5`,
+			`c.yaml:4: server.max_cost: is the string "100": write 100 without quotes`,
+			`c.yaml:5: server.max_streams: want a whole number such as 4, not a list or a mapping`,
+			`c.yaml:7: tests.workers: is "2.5": want a whole number such as 4`}},
+		{"poll_cpu out of range", "watch:\n  poll_cpu: 0\n", []string{
+			`c.yaml:2: watch.poll_cpu: is 0: want a share of the machine above 0 and at most 1, such as 0.25 or 0.5`}},
+		{"poll_cpu above the machine", "watch:\n  poll_cpu: 1.5\n", []string{
+			`c.yaml:2: watch.poll_cpu: is 1.5: want a share of the machine above 0 and at most 1, such as 0.25 or 0.5`}},
 		{"wrong shape", "watch: [1, 2]\n", []string{`c.yaml:1: watch: want a mapping of keys to values`}},
 		{"syntax", "watch:\n  mode: [\n", []string{`c.yaml:2: did not find expected node content`}},
 	}

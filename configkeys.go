@@ -86,6 +86,21 @@ func walkConfig(file string, n *yaml.Node, t reflect.Type, path string, where ma
 		if n.Kind != yaml.MappingNode {
 			return []error{&configError{Where: at(n), Key: path, Msg: "want a mapping of names to values"}}
 		}
+	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64 || t.Kind() == reflect.Float64:
+		want := "a whole number such as 4"
+		_, err := strconv.ParseInt(n.Value, 0, 64)
+		if t.Kind() == reflect.Float64 {
+			want = "a number such as 0.5"
+			_, err = strconv.ParseFloat(n.Value, 64)
+		}
+		switch {
+		case n.Kind != yaml.ScalarNode:
+			return []error{&configError{Where: at(n), Key: path, Msg: fmt.Sprintf("want %s, not a list or a mapping", want)}}
+		case err != nil:
+			return []error{&configError{Where: at(n), Key: path, Msg: fmt.Sprintf("is %q: want %s", n.Value, want)}}
+		case n.Tag == "!!str":
+			return []error{&configError{Where: at(n), Key: path, Msg: fmt.Sprintf("is the string %q: write %s without quotes", n.Value, n.Value)}}
+		}
 	case t.Kind() == reflect.String:
 		if n.Kind != yaml.ScalarNode {
 			return []error{&configError{Where: at(n), Key: path, Msg: "want a single value, not a list or a mapping"}}

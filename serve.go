@@ -170,11 +170,22 @@ func newHandler(cfg Config, reg *registry.Registry, feed *registry.Feed, content
 	limits := schema.DefaultLimits
 	limits.Timeout, limits.MaxCost, limits.MaxAnswerBytes = cfg.Server.Timeout, cfg.Server.MaxCost, cfg.Server.MaxAnswerBytes
 	return httpapi.New(httpapi.Config{
-		Registry:     reg,
-		Executor:     &schema.Executor{Schema: sch, Limits: limits},
-		Log:          log,
-		Feed:         feed,
-		Live:         func() string { return fmt.Sprint(watchStatus(watched)) },
+		Registry: reg,
+		Executor: &schema.Executor{Schema: sch, Limits: limits},
+		Log:      log,
+		Feed:     feed,
+		Live: func(query string) string {
+			if !schema.ShowsWatch(query) {
+				return ""
+			}
+			// As answers show it: a round's length moves a little at every
+			// round, and only a change that shows may end a cached answer.
+			live := watchStatus(watched)
+			for i := range live {
+				live[i].PollRound = live[i].PollRound.Round(100 * time.Millisecond)
+			}
+			return fmt.Sprint(live)
+		},
 		Content:      content,
 		Metrics:      metrics,
 		Addr:         cfg.Server.Addr,
@@ -286,7 +297,7 @@ func newSource(sc SourceConfig, order int, cfg Config, log *slog.Logger) (regist
 
 func watchConfig(w WatchConfig) watcher.Config {
 	return watcher.Config{Mode: watcher.Mode(w.Mode), Debounce: w.Debounce, MaxWait: w.MaxWait,
-		PollInterval: w.PollInterval, RescanInterval: w.RescanInterval}
+		PollInterval: w.PollInterval, PollCPU: w.PollCPU, RescanInterval: w.RescanInterval}
 }
 
 // tokenFrom reads a credential from the environment variable named in the
@@ -303,7 +314,7 @@ func watchStatus(sources []*fssource.Source) []httpapi.WatchStatus {
 	out := make([]httpapi.WatchStatus, 0, len(sources))
 	for _, s := range sources {
 		w := s.Watch()
-		out = append(out, httpapi.WatchStatus{Source: s.Name(), Mode: w.Mode, Watches: w.Watches, Polled: w.Polled})
+		out = append(out, httpapi.WatchStatus{Source: s.Name(), Mode: w.Mode, Watches: w.Watches, Polled: w.Polled, PollRound: w.PollRound})
 	}
 	return out
 }

@@ -12,7 +12,8 @@ import (
 
 // TestSourceWatch: `sources` in GraphQL shows how each filesystem source
 // follows its files: the mode in force, the folders watched through
-// inotify and the folders polled.
+// inotify, the folders polled and how long a round of them takes (a
+// small tree is polled whole at every tick); the metrics say the same.
 func TestSourceWatch(t *testing.T) {
 	dir := t.TempDir()
 	copyTree(t, "examples", dir)
@@ -36,7 +37,7 @@ func TestSourceWatch(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.mode, func(t *testing.T) {
 			cfg := filepath.Join(t.TempDir(), "c.yaml")
-			if err := os.WriteFile(cfg, []byte("watch:\n  mode: "+tc.mode+"\nregistry:\n  sources:\n    - {type: filesystem, path: "+dir+"}\n"), 0o644); err != nil {
+			if err := os.WriteFile(cfg, []byte("watch:\n  mode: "+tc.mode+"\n  poll_interval: 200ms\nregistry:\n  sources:\n    - {type: filesystem, path: "+dir+"}\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			p := start(t, "--config", cfg)
@@ -52,6 +53,20 @@ func TestSourceWatch(t *testing.T) {
 			}
 			if got != want {
 				t.Errorf("got %s, want %s", got, want)
+			}
+			// A round is one tick of 200ms; two, should the loop have
+			// missed a tick while the machine was busy.
+			var round any
+			eventually(t, 10*time.Second, func() bool {
+				round = p.query(t, `{ sources { watch { pollRoundSeconds } } }`)["sources"].([]any)[0].(map[string]any)["watch"].(map[string]any)["pollRoundSeconds"]
+				return tc.mode == "fsnotify" || round != nil
+			})
+			metric := scrape(t, p)[`ratchet_registry_poll_round_seconds{source="`+dir+`"}`]
+			switch r, _ := round.(float64); {
+			case tc.mode == "fsnotify" && (round != nil || metric != 0):
+				t.Errorf("pollRoundSeconds %v and its metric %v with nothing polled, want null and 0", round, metric)
+			case tc.mode == "poll" && (r < 0.2 || r > 0.4 || metric < 0.15 || metric > 0.45):
+				t.Errorf("pollRoundSeconds %v and its metric %v, want 0.2 to 0.4", round, metric)
 			}
 		})
 	}

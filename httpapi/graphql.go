@@ -33,7 +33,7 @@ type graphqlHandler struct {
 	exec  *schema.Executor
 	log   *slog.Logger
 	cache *answerCache
-	live  func() string // see Config.Live
+	live  func(query string) string // see Config.Live
 
 	wsInitTimeout    time.Duration
 	maxSubscriptions int // per WebSocket
@@ -115,7 +115,7 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	snap := h.reg.Snapshot() // the one snapshot this request is answered from
 	live := ""
 	if h.live != nil {
-		live = h.live()
+		live = h.live(req.Query)
 	}
 	key := requestKey(req, live)
 	readOnly := r.Method != http.MethodPost
@@ -195,7 +195,7 @@ func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp res
 		return
 	}
 	switch {
-	case h.live != nil && h.live() != live:
+	case h.live != nil && h.live(req.Query) != live:
 		// What the answer shows besides the snapshot moved while it ran:
 		// it may show either state, so it is named by neither.
 		w.Header().Del("ETag")

@@ -18,7 +18,8 @@ import (
 // TestAnswerFollowsLiveState: how a source is watched changes with no new
 // generation (a watcher sets up after the load, or falls back to
 // polling). An answer that shows it is neither served from the answer
-// cache nor answered 304 once it has changed.
+// cache nor answered 304 once it has changed; one that cannot show it
+// stays cached, and its polls cheap.
 func TestAnswerFollowsLiveState(t *testing.T) {
 	ts := loadedRegistry(t, catalogue)
 	var watches atomic.Int64
@@ -31,11 +32,16 @@ func TestAnswerFollowsLiveState(t *testing.T) {
 	}
 	srv := httptest.NewServer(New(Config{Registry: ts.reg, Log: slog.New(slog.DiscardHandler), Content: registry.NewContent(0),
 		Executor: &schema.Executor{Schema: sch, Limits: schema.DefaultLimits},
-		Live:     func() string { return fmt.Sprint(watches.Load()) }}))
+		Live: func(query string) string {
+			if !schema.ShowsWatch(query) {
+				return ""
+			}
+			return fmt.Sprint(watches.Load())
+		}}))
 	t.Cleanup(srv.Close)
-	get := func(etag string) (int, string, string) {
+	get := func(query, etag string) (int, string, string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", srv.URL+"/graphql?query="+url.QueryEscape("{ sources { watch { watches } } }"), nil)
+		req, _ := http.NewRequest("GET", srv.URL+"/graphql?query="+url.QueryEscape(query), nil)
 		if etag != "" {
 			req.Header.Set("If-None-Match", etag)
 		}
@@ -47,31 +53,35 @@ func TestAnswerFollowsLiveState(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body), resp.Header.Get("ETag")
 	}
+	const watchQuery, tasksQuery = "{ sources { watch { watches } } }", "{ tasks { id } }"
 	tests := []struct {
+		query      string
 		watches    int64
 		withETag   bool
 		wantStatus int
 		wantBody   string
 	}{
-		{0, false, 200, `"watches":0`},
-		{0, false, 200, `"watches":0`}, // from the cache
-		{0, true, 304, ""},             // unchanged: the poll is cheap
-		{12, true, 200, `"watches":12`},
-		{12, false, 200, `"watches":12`},
+		{watchQuery, 0, false, 200, `"watches":0`},
+		{watchQuery, 0, false, 200, `"watches":0`}, // from the cache
+		{watchQuery, 0, true, 304, ""},             // unchanged: the poll is cheap
+		{tasksQuery, 0, false, 200, `"tasks"`},
+		{watchQuery, 12, true, 200, `"watches":12`},
+		{watchQuery, 12, false, 200, `"watches":12`},
+		{tasksQuery, 12, true, 304, ""}, // it cannot show the watch state
 	}
-	etag := ""
+	etags := map[string]string{}
 	for i, tc := range tests {
 		watches.Store(tc.watches)
 		sent := ""
 		if tc.withETag {
-			sent = etag
+			sent = etags[tc.query]
 		}
-		status, body, got := get(sent)
+		status, body, got := get(tc.query, sent)
 		if status != tc.wantStatus || !strings.Contains(body, tc.wantBody) {
-			t.Errorf("step %d (watches %d): got %d %s, want %d with %s", i, tc.watches, status, body, tc.wantStatus, tc.wantBody)
+			t.Errorf("step %d (%s, watches %d): got %d %s, want %d with %s", i, tc.query, tc.watches, status, body, tc.wantStatus, tc.wantBody)
 		}
 		if got != "" {
-			etag = got
+			etags[tc.query] = got
 		}
 	}
 }

@@ -44,6 +44,9 @@ type WatchStatus struct {
 	Mode    string // the mode in force, after any fallback
 	Watches int    // folders watched through fsnotify
 	Polled  int    // folders polled: all in poll mode, those past the inotify limit in fsnotify mode
+	// PollRound is how long the last round of the polled folders took; 0
+	// before one is done.
+	PollRound time.Duration
 }
 
 const ns = "ratchet_registry"
@@ -161,10 +164,11 @@ var (
 	descWatchMode   = prometheus.NewDesc(ns+"_watcher_mode", "1 for the mode each filesystem source is watched in.", []string{"source", "mode"}, nil)
 	descWatches     = prometheus.NewDesc(ns+"_watches", "Folders watched through inotify.", []string{"source"}, nil)
 	descPolled      = prometheus.NewDesc(ns+"_polled_folders", "Folders polled: all of them in poll mode, those past the inotify limit in fsnotify mode.", []string{"source"}, nil)
+	descPollRound   = prometheus.NewDesc(ns+"_poll_round_seconds", "How long the last round of the polled folders took: the longest a save in a folder unchanged for a while waits to be seen. 0 before a round is done.", []string{"source"}, nil)
 )
 
 func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descGeneration, descTasks, descVersions, descErrors, descConflicts, descSubscribers, descSource, descWatchMode, descWatches, descPolled} {
+	for _, d := range []*prometheus.Desc{descGeneration, descTasks, descVersions, descErrors, descConflicts, descSubscribers, descSource, descWatchMode, descWatches, descPolled, descPollRound} {
 		ch <- d
 	}
 }
@@ -196,6 +200,7 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descWatchMode, 1, w.Source, w.Mode)
 			gauge(descWatches, float64(w.Watches), w.Source)
 			gauge(descPolled, float64(w.Polled), w.Source)
+			gauge(descPollRound, w.PollRound.Seconds(), w.Source)
 		}
 	}
 }

@@ -30,11 +30,13 @@ type Config struct {
 	Metrics *Metrics
 	// Feed is the change feed that subscriptions read; nil for none.
 	Feed *registry.Feed
-	// Live names the state that answers show besides the snapshot (how
-	// each source is watched, which changes as a watcher sets up or falls
-	// back, with no new generation); it is part of every answer's cache
-	// key and ETag. Nil for none.
-	Live func() string
+	// Live names the state that an answer to a query shows besides the
+	// snapshot (how each source is watched, which changes as a watcher
+	// sets up or falls back, with no new generation); it is part of the
+	// answer's cache key and ETag. It is given the query's text, and
+	// returns "" for a query that cannot show that state, so that its
+	// answers stay cached while the state moves. Nil for none.
+	Live func(query string) string
 	// WSInitTimeout is how long a WebSocket may wait before
 	// connection_init; 0 means 3s.
 	WSInitTimeout time.Duration

@@ -99,6 +99,10 @@ type WatchStatus struct {
 	// Polled is the number of folders polled: every folder in poll mode,
 	// and in fsnotify mode those past the inotify limit.
 	Polled int
+	// PollRound is how long the last round of the polled folders took:
+	// the longest a save in a folder unchanged for a while waits. 0
+	// before a round is done, and with nothing polled.
+	PollRound time.Duration
 }
 
 // Status values.

@@ -5,6 +5,7 @@ package schema
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/graphql-go/graphql"
@@ -37,6 +38,13 @@ type Deps struct {
 	// for sources that have none (nil: none do).
 	Watch func(source string) (registry.WatchStatus, bool)
 }
+
+// ShowsWatch says whether a query can show how sources are watched
+// (Deps.Watch), which changes with no new snapshot. Only the field
+// Source.watch leads there, and a GraphQL name is never escaped or
+// abbreviated, so a query that does not name it cannot: its answers need
+// not be keyed by the watch state.
+func ShowsWatch(query string) bool { return strings.Contains(query, "watch") }
 
 // New builds the schema.
 func New(d Deps) (graphql.Schema, error) {

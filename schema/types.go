@@ -2,6 +2,7 @@ package schema
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/language/ast"
@@ -145,6 +146,15 @@ func (t *types) build() {
 				func(p graphql.ResolveParams) (any, error) { return src[registry.WatchStatus](p).Watches, nil }),
 			"polledFolders": field(nn(graphql.Int), "Folders polled: every folder in poll mode; in fsnotify mode, those past the inotify limit (0 while every folder is watched).",
 				func(p graphql.ResolveParams) (any, error) { return src[registry.WatchStatus](p).Polled, nil }),
+			"pollRoundSeconds": field(graphql.Float, "Seconds the last round of the polled folders took, to a tenth: a save in a folder unchanged for 10 minutes "+
+				"shows within a round (one changed lately, within about one poll_interval). Null before a round is done and with nothing polled; "+
+				"watch.poll_cpu sets the share of the machine that polling takes, and so the round.",
+				func(p graphql.ResolveParams) (any, error) {
+					if d := src[registry.WatchStatus](p).PollRound; d > 0 {
+						return d.Round(100 * time.Millisecond).Seconds(), nil
+					}
+					return nil, nil
+				}),
 		},
 	})
 	t.source = graphql.NewObject(graphql.ObjectConfig{

@@ -74,7 +74,7 @@ func (w *Watcher) run(ctx context.Context, out chan<- Batch, fw *fsnotify.Watche
 	l := w.newLoop(out)
 	defer l.close()
 	now := time.Now()
-	t := &tree{w: w, fw: fw, budget: budget, strict: strict, watched: map[string]bool{}, poll: newPoller(w.cfg.PollInterval),
+	t := &tree{w: w, fw: fw, budget: budget, strict: strict, watched: map[string]bool{}, poll: newPoller(w.cfg.PollInterval, w.cfg.PollCPU),
 		limit: readSysctl(sysctlWatches), found: func(p string) { l.d.add(p, now) }, from: w.from}
 	w.from = 0 // a later setup (the root came back) is followed by a full rescan
 	// The root as it is followed: one removed and made again between two
@@ -149,6 +149,7 @@ func (w *Watcher) run(ctx context.Context, out chan<- Batch, fw *fsnotify.Watche
 			if !t.poll.step(5*time.Millisecond, t) {
 				stepping = nil
 			}
+			t.roundDone()
 			if err := t.drain(now); err != nil {
 				return rootGone(ctx, out, err)
 			}

@@ -66,6 +66,12 @@ type poller struct {
 	// comparison: the moment a change can fall between the two.
 	afterProbe func()
 
+	// The round: when the one under way began (zero before the first
+	// tick), how long the last whole one took, and how many were done.
+	roundStart time.Time
+	round      time.Duration
+	rounds     int
+
 	// The tick under way: its time, what is left of its budget and of
 	// its round, and the hot folders it has checked already.
 	now     time.Time
@@ -74,8 +80,10 @@ type poller struct {
 	checked map[string]bool
 }
 
-func newPoller(interval time.Duration) *poller {
-	return &poller{dirs: map[string]*polledDir{}, hot: map[string]time.Time{}, checked: map[string]bool{}, budget: interval / 4, hotFor: 10 * time.Minute, maxHot: 1024,
+// newPoller polls every interval for at most share of it (Config.PollCPU).
+func newPoller(interval time.Duration, share float64) *poller {
+	return &poller{dirs: map[string]*polledDir{}, hot: map[string]time.Time{}, checked: map[string]bool{},
+		budget: time.Duration(float64(interval) * share), hotFor: 10 * time.Minute, maxHot: 1024,
 		batch: batchPerCore * runtime.GOMAXPROCS(0)}
 }
 
@@ -166,6 +174,9 @@ func (p *poller) tick(now time.Time, c changes) {
 // startTick checks the hot folders and opens the round of this tick.
 func (p *poller) startTick(now time.Time, c changes) {
 	p.now, p.left, p.todo = now, p.budget, len(p.order)
+	if p.roundStart.IsZero() {
+		p.roundStart = now
+	}
 	clear(p.checked)
 	for path, at := range p.hot {
 		d, ok := p.dirs[path]
@@ -220,7 +231,10 @@ func (p *poller) nextBatch() []string {
 	var batch []string
 	for p.todo > 0 && len(batch) < p.batch {
 		if p.cursor >= len(p.order) {
+			// Every folder has been checked since the round began.
 			p.cursor = 0
+			p.round, p.roundStart = p.now.Sub(p.roundStart), p.now
+			p.rounds++
 		}
 		path := p.order[p.cursor]
 		p.cursor++

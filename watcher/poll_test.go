@@ -3,9 +3,11 @@ package watcher
 import (
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -20,7 +22,7 @@ func (r *recorder) gone(p string)     { r.out = append(r.out, p) }
 // pollerOf polls every folder of dir, as poll mode would.
 func pollerOf(t *testing.T, dir string, budget time.Duration) *poller {
 	t.Helper()
-	p := newPoller(time.Second)
+	p := newPoller(time.Second, DefaultPollCPU)
 	p.budget = budget
 	p.batch = 1 // one folder at a time, so that tests can count them
 	for _, d := range walk(dir) {
@@ -155,7 +157,7 @@ func TestPollChanges(t *testing.T) {
 // TestHotCap: past maxHot folders changed lately, the one that changed
 // longest ago goes back to the round, so no tick becomes a full walk.
 func TestHotCap(t *testing.T) {
-	p := newPoller(time.Second)
+	p := newPoller(time.Second, DefaultPollCPU)
 	p.maxHot = 2
 	t0 := time.Now()
 	for i, name := range []string{"/a", "/b", "/c"} {
@@ -198,5 +200,53 @@ func TestPollFolderGoneWithinStep(t *testing.T) {
 	}
 	if !slices.Contains(c.out, filepath.Join(dir, "A", "B")) {
 		t.Errorf("got gone %v, want A/B", c.out)
+	}
+}
+
+// TestPollRound: a round is the time from a folder's check to its next,
+// measured in ticks; it is reported once done, and slow rounds are
+// logged once, with the watch.poll_cpu that would make a round two
+// intervals or, when none can, what to do instead.
+func TestPollRound(t *testing.T) {
+	cases := []struct {
+		name    string
+		folders int           // task folders, besides the root
+		share   float64       // watch.poll_cpu
+		round   time.Duration // at one folder a tick of a second
+		hint    string        // in the log; "" for no log
+	}{
+		{"fast", 1, DefaultPollCPU, 2 * time.Second, ""},
+		{"slow, a larger share would do", 3, DefaultPollCPU, 4 * time.Second, "watch.poll_cpu: 0.5 would make a round about 2s"},
+		{"slow, the whole machine would not do", 9, 0.5, 10 * time.Second, "even watch.poll_cpu: 1 would take about 5s a round"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for i := range tc.folders {
+				write(t, filepath.Join(dir, fmt.Sprintf("t%d", i), "main.js"), "x")
+			}
+			age(t, dir, time.Now().Add(-time.Hour))
+			var logs strings.Builder
+			w := New(dir, Config{Mode: ModePoll, PollInterval: time.Second, PollCPU: tc.share}, slog.New(slog.NewTextHandler(&logs, nil)))
+			tr := &tree{w: w, watched: map[string]bool{}, poll: pollerOf(t, dir, 0), found: func(string) {}}
+			var r recorder
+			now := time.Now()
+			for tick := range 3*(tc.folders+1) + 1 { // three rounds
+				tr.poll.tick(now.Add(time.Duration(tick)*time.Second), &r)
+				tr.roundDone()
+				if tick < tc.folders+1 && w.Status().PollRound != 0 {
+					t.Fatalf("a round reported after %d ticks of %d folders", tick+1, tc.folders+1)
+				}
+			}
+			if got := w.Status().PollRound; got != tc.round {
+				t.Errorf("round %s, want %s", got, tc.round)
+			}
+			if n := strings.Count(logs.String(), "poll rounds are slow"); tc.hint == "" && n != 0 || tc.hint != "" && n != 1 {
+				t.Errorf("logged a slow round %d times, want %v: %s", n, tc.hint != "", logs.String())
+			}
+			if !strings.Contains(logs.String(), tc.hint) {
+				t.Errorf("log %q does not say %q", logs.String(), tc.hint)
+			}
+		})
 	}
 }

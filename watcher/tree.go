@@ -3,6 +3,7 @@ package watcher
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -28,6 +29,8 @@ type tree struct {
 	limit   int   // fs.inotify.max_user_watches at the start, 0 if unknown
 	total   int   // folders found at the start
 	warned  bool  // the limit was logged
+	rounds  int   // poll rounds reported
+	slow    bool  // a slow poll round was logged
 	// found gathers, during a change, the paths to report and the
 	// folders that appeared, which are tracked once the check is done.
 	found   func(string)
@@ -279,6 +282,33 @@ func (t *tree) logLimit() {
 	t.w.log.Warn("inotify limit reached: polling the folders past it",
 		"root", t.w.root, "watched", len(t.watched), "polled", t.poll.len(), "poll_interval", t.w.cfg.PollInterval,
 		"hint", fmt.Sprintf("to watch them all, raise %s from %d to %d: sysctl -w %s=%d", sysctlWatches, t.limit, want, sysctlWatches, want))
+}
+
+// roundDone reports a poll round that has ended since the last call, and
+// says, once, when rounds are slow: a save in a folder that has not
+// changed lately waits up to a round, and the share of the machine that
+// polling may take is what sets it.
+func (t *tree) roundDone() {
+	p := t.poll
+	if p.rounds == t.rounds {
+		return
+	}
+	t.rounds = p.rounds
+	t.w.setRound(p.round)
+	iv, share := t.w.cfg.PollInterval, t.w.cfg.PollCPU
+	if t.slow || p.round <= 2*iv {
+		return
+	}
+	t.slow = true
+	// Polling is bound by its stats, so a round takes time in inverse
+	// proportion to its share.
+	hint := fmt.Sprintf("even watch.poll_cpu: 1 would take about %s a round: use watch.mode auto where change events arrive, or a source per part of the tree",
+		time.Duration(float64(p.round)*share).Round(100*time.Millisecond))
+	if want := math.Ceil(100*share*float64(p.round)/float64(2*iv)) / 100; want <= 1 {
+		hint = fmt.Sprintf("watch.poll_cpu: %g would make a round about %s", want, 2*iv)
+	}
+	t.w.log.Warn("poll rounds are slow: a save in a folder unchanged for 10 minutes shows within a round",
+		"root", t.w.root, "polled", p.len(), "round", p.round.Round(100*time.Millisecond), "poll_interval", iv, "poll_cpu", share, "hint", hint)
 }
 
 func (t *tree) limitError(folders int, err error) error {

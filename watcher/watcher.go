@@ -29,12 +29,21 @@ const (
 	ModeOff      Mode = "off"      // no watching: rescans only
 )
 
+// DefaultPollCPU is the share of the machine polling takes unless told:
+// a tree too large to stat in a quarter of each interval is checked over
+// several ticks instead of taking the machine.
+const DefaultPollCPU = 0.25
+
 // Config says how to watch.
 type Config struct {
-	Mode           Mode
-	Debounce       time.Duration // quiet time before a group of changes is sent
-	MaxWait        time.Duration // longest a change waits under a constant stream of writes
-	PollInterval   time.Duration
+	Mode         Mode
+	Debounce     time.Duration // quiet time before a group of changes is sent
+	MaxWait      time.Duration // longest a change waits under a constant stream of writes
+	PollInterval time.Duration
+	// PollCPU is the share of the machine's time (all its cores) that
+	// polling may take: each tick stats for at most PollCPU of
+	// PollInterval, on every core. 0 means DefaultPollCPU; above 1 is 1.
+	PollCPU        float64
 	RescanInterval time.Duration // periodic full rescans; 0 for none
 	// Group maps a changed path to its debounce group (for the registry, its
 	// task root): each group has its own quiet window. Nil groups by folder.
@@ -66,6 +75,10 @@ func (c Config) withDefaults() Config {
 	if c.PollInterval < 100*time.Millisecond {
 		c.PollInterval = max(c.PollInterval, 100*time.Millisecond)
 	}
+	if c.PollCPU <= 0 {
+		c.PollCPU = DefaultPollCPU
+	}
+	c.PollCPU = min(c.PollCPU, 1)
 	if c.Group == nil {
 		c.Group = filepath.Dir
 	}
@@ -129,6 +142,10 @@ type Status struct {
 	// Polled is the number of folders polled: every folder in poll mode;
 	// in fsnotify mode, those past the inotify limit.
 	Polled int
+	// PollRound is how long the last round of the polled folders took,
+	// from a folder's check to its next: the longest a save in a task
+	// untouched for a while waits to be seen. 0 until a round is done.
+	PollRound time.Duration
 }
 
 // Status is how the watcher follows its tree now.
@@ -153,6 +170,15 @@ func (w *Watcher) setMode(m Mode) {
 func (w *Watcher) setCounts(watches, polled int) {
 	w.mu.Lock()
 	w.status.Watches, w.status.Polled = watches, polled
+	if polled == 0 {
+		w.status.PollRound = 0
+	}
+	w.mu.Unlock()
+}
+
+func (w *Watcher) setRound(d time.Duration) {
+	w.mu.Lock()
+	w.status.PollRound = d
 	w.mu.Unlock()
 }
 

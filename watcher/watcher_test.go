@@ -567,7 +567,7 @@ func TestNewestWatchedFirst(t *testing.T) {
 	}
 	defer fw.Close()
 	w := New(dir, Config{}, slog.New(slog.DiscardHandler))
-	tr := &tree{w: w, fw: fw, budget: 2, watched: map[string]bool{}, poll: newPoller(time.Second), found: func(string) {}}
+	tr := &tree{w: w, fw: fw, budget: 2, watched: map[string]bool{}, poll: newPoller(time.Second, DefaultPollCPU), found: func(string) {}}
 	if err := tr.start(); err != nil {
 		t.Fatal(err)
 	}

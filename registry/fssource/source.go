@@ -106,10 +106,11 @@ func (s *Source) Location() string          { return s.display }
 func (s *Source) Watching() <-chan struct{} { return s.watching }
 
 // Watch is how the source is watched now: the mode in force (after any
-// fallback), the folders watched, and the folders polled.
+// fallback), the folders watched, the folders polled and how long a
+// round of them takes.
 func (s *Source) Watch() registry.WatchStatus {
 	st := s.watcher.Status()
-	return registry.WatchStatus{Mode: string(st.Mode), Watches: st.Watches, Polled: st.Polled}
+	return registry.WatchStatus{Mode: string(st.Mode), Watches: st.Watches, Polled: st.Polled, PollRound: st.PollRound}
 }
 
 // Run loads the source, applies the load, then sets up its watcher and
