@@ -128,3 +128,33 @@ func BenchmarkSaveToBatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPollRound is one round of polling a tree of -tasks task folders
+// with no budget to stop it: the stats a round costs, on as many cores as
+// -cpu gives. A round at watch.poll_cpu s takes about this over s; run
+// with -cpu 1,2 (task bench-poll) to see it shrink with the cores.
+func BenchmarkPollRound(b *testing.B) {
+	dir := b.TempDir()
+	generateTree(b, dir, *benchTasks)
+	old := time.Now().Add(-time.Hour)
+	p := newPoller(time.Second, 1)
+	p.budget = time.Hour
+	for _, d := range walk(dir) {
+		p.add(d.path, d.state, d.entries, false, old)
+	}
+	p.hot = map[string]time.Time{} // a tree just written is hot: measure the round alone
+	var r recorder
+	now := time.Now()
+	for b.Loop() {
+		p.tick(now, &r)
+	}
+	if len(r.paths) > 0 {
+		b.Fatalf("a round of an unchanged tree found %d changes: %v", len(r.paths), r.paths[:min(len(r.paths), 5)])
+	}
+	stats := float64(p.len())
+	for _, d := range p.dirs {
+		stats += float64(len(d.entries))
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "round-µs")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/stats, "ns/stat")
+}

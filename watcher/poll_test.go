@@ -205,7 +205,7 @@ func TestPollFolderGoneWithinStep(t *testing.T) {
 
 // TestPollRound: a round is the time from a folder's check to its next,
 // measured in ticks; it is reported once done, and slow rounds are
-// logged once, with the watch.poll_cpu that would make a round two
+// logged once, from the second round, with the watch.poll_cpu that would make a round two
 // intervals or, when none can, what to do instead.
 func TestPollRound(t *testing.T) {
 	cases := []struct {
@@ -236,6 +236,9 @@ func TestPollRound(t *testing.T) {
 				tr.roundDone()
 				if tick < tc.folders+1 && w.Status().PollRound != 0 {
 					t.Fatalf("a round reported after %d ticks of %d folders", tick+1, tc.folders+1)
+				}
+				if tick < 2*(tc.folders+1) && logs.Len() > 0 {
+					t.Fatalf("logged before the second round was done: %s", logs.String())
 				}
 			}
 			if got := w.Status().PollRound; got != tc.round {

@@ -285,7 +285,7 @@ func (t *tree) logLimit() {
 }
 
 // roundDone reports a poll round that has ended since the last call, and
-// says, once, when rounds are slow: a save in a folder that has not
+// says, once, when rounds are slow (from the second): a save in a folder that has not
 // changed lately waits up to a round, and the share of the machine that
 // polling may take is what sets it.
 func (t *tree) roundDone() {
@@ -296,7 +296,9 @@ func (t *tree) roundDone() {
 	t.rounds = p.rounds
 	t.w.setRound(p.round)
 	iv, share := t.w.cfg.PollInterval, t.w.cfg.PollCPU
-	if t.slow || p.round <= 2*iv {
+	// The first round runs while the setup's garbage is handed back,
+	// and is slower than those after it: the advice is from the second.
+	if t.slow || p.rounds < 2 || p.round <= 2*iv {
 		return
 	}
 	t.slow = true
