@@ -46,9 +46,10 @@ type polledDir struct {
 }
 
 // poller checks folders by stat. Each tick it checks the folders that
-// changed lately, then as many of the others as its time budget allows,
-// newest first, going round: the walk is spread over ticks, so a tree too
-// large for one tick costs a bounded share of a core rather than all of it.
+// changed lately, then as many of the others as its time budget (a share
+// of the tick, Config.PollCPU) allows, newest first, going round: the
+// walk is spread over ticks, so a tree too large for one tick costs a
+// bounded share of the machine rather than all of it.
 type poller struct {
 	dirs   map[string]*polledDir
 	hot    map[string]time.Time // folders that changed lately, and when
@@ -196,8 +197,9 @@ func (p *poller) startTick(now time.Time, c changes) {
 // The stats of a step are taken on every core: a stat is a syscall of a
 // few microseconds, and a tree of 100,000 tasks is 700,000 of them a
 // round, which one core at a quarter of its time takes ten seconds over.
-// The budget is wall time, so the share of the machine stays a quarter;
-// on 16 cores the round is eight times as fast as on 2.
+// The budget is wall time, so the share of the machine stays what
+// Config.PollCPU says; more cores shorten the round as far as the kernel
+// runs stats side by side.
 func (p *poller) step(d time.Duration, c changes) bool {
 	start := time.Now()
 	for first := true; p.todo > 0; first = false {
