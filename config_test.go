@@ -84,3 +84,30 @@ func TestConfigZeroDurations(t *testing.T) {
 		t.Errorf("got %+v, want the defaults of the table where the file is silent", cfg)
 	}
 }
+
+// TestConfigNumbers: YAML's own ways of writing a number are taken, and
+// an empty value keeps the default.
+func TestConfigNumbers(t *testing.T) {
+	tests := []struct {
+		yaml    string
+		cost    int
+		pollCPU float64
+	}{
+		{"server:\n  max_cost: 1_000\n", 1000, 0.25},
+		{"server:\n  max_cost: 0x10\n", 16, 0.25},
+		{"server:\n  max_cost: 1e3\n", 1000, 0.25},
+		{"server:\n  max_cost:\nwatch:\n  poll_cpu: ~\n", 5_000_000, 0.25},
+		{"watch:\n  poll_cpu: .5\n", 5_000_000, 0.5},
+		{"watch:\n  poll_cpu: 1\n", 5_000_000, 1},
+	}
+	for _, tc := range tests {
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		if err := os.WriteFile(path, []byte(tc.yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := loadConfig(path)
+		if err != nil || cfg.Server.MaxCost != tc.cost || cfg.Watch.PollCPU != tc.pollCPU {
+			t.Errorf("%q: got max_cost %d, poll_cpu %g (%v), want %d and %g", tc.yaml, cfg.Server.MaxCost, cfg.Watch.PollCPU, err, tc.cost, tc.pollCPU)
+		}
+	}
+}

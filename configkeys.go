@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -87,19 +88,8 @@ func walkConfig(file string, n *yaml.Node, t reflect.Type, path string, where ma
 			return []error{&configError{Where: at(n), Key: path, Msg: "want a mapping of names to values"}}
 		}
 	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64 || t.Kind() == reflect.Float64:
-		want := "a whole number such as 4"
-		_, err := strconv.ParseInt(n.Value, 0, 64)
-		if t.Kind() == reflect.Float64 {
-			want = "a number such as 0.5"
-			_, err = strconv.ParseFloat(n.Value, 64)
-		}
-		switch {
-		case n.Kind != yaml.ScalarNode:
-			return []error{&configError{Where: at(n), Key: path, Msg: fmt.Sprintf("want %s, not a list or a mapping", want)}}
-		case err != nil:
-			return []error{&configError{Where: at(n), Key: path, Msg: fmt.Sprintf("is %q: want %s", n.Value, want)}}
-		case n.Tag == "!!str":
-			return []error{&configError{Where: at(n), Key: path, Msg: fmt.Sprintf("is the string %q: write %s without quotes", n.Value, n.Value)}}
+		if err := checkNumber(at(n), path, n, t.Kind() == reflect.Float64); err != nil {
+			return []error{err}
 		}
 	case t.Kind() == reflect.String:
 		if n.Kind != yaml.ScalarNode {
@@ -107,6 +97,37 @@ func walkConfig(file string, n *yaml.Node, t reflect.Type, path string, where ma
 		}
 	}
 	return nil
+}
+
+// checkNumber checks a value given for a number before yaml.v3 would
+// refuse it in Go's words. YAML's own numbers pass (1_000, 0x10, 1e3 for
+// a whole number), and so does an empty value, which keeps the default.
+func checkNumber(where, path string, n *yaml.Node, float bool) error {
+	want := "a whole number such as 4"
+	if float {
+		want = "a number such as 0.5"
+	}
+	if n.Kind != yaml.ScalarNode {
+		return &configError{Where: where, Key: path, Msg: fmt.Sprintf("want %s, not a list or a mapping", want)}
+	}
+	switch n.Tag {
+	case "!!null":
+		return nil
+	case "!!int":
+		return nil
+	case "!!float":
+		v, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
+		if float || err == nil && v == math.Trunc(v) && math.Abs(v) < 1<<63 {
+			return nil
+		}
+	case "!!str":
+		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+			if _, err := strconv.ParseFloat(n.Value, 64); err == nil {
+				return &configError{Where: where, Key: path, Msg: fmt.Sprintf("is the string %q: write %s without quotes", n.Value, n.Value)}
+			}
+		}
+	}
+	return &configError{Where: where, Key: path, Msg: fmt.Sprintf("is %q: want %s", n.Value, want)}
 }
 
 // nearest returns the candidate closest to s in edit distance, when it is

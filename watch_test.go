@@ -54,8 +54,8 @@ func TestSourceWatch(t *testing.T) {
 			if got != want {
 				t.Errorf("got %s, want %s", got, want)
 			}
-			// A round is one tick of 200ms; two, should the loop have
-			// missed a tick while the machine was busy.
+			// A round is one tick of 200ms; a few, should the loop have
+			// missed ticks while the machine was busy.
 			var round any
 			eventually(t, 10*time.Second, func() bool {
 				round = p.query(t, `{ sources { watch { pollRoundSeconds } } }`)["sources"].([]any)[0].(map[string]any)["watch"].(map[string]any)["pollRoundSeconds"]
@@ -65,8 +65,8 @@ func TestSourceWatch(t *testing.T) {
 			switch r, _ := round.(float64); {
 			case tc.mode == "fsnotify" && (round != nil || metric != 0):
 				t.Errorf("pollRoundSeconds %v and its metric %v with nothing polled, want null and 0", round, metric)
-			case tc.mode == "poll" && (r < 0.2 || r > 0.4 || metric < 0.15 || metric > 0.45):
-				t.Errorf("pollRoundSeconds %v and its metric %v, want 0.2 to 0.4", round, metric)
+			case tc.mode == "poll" && (r < 0.2 || r > 1 || metric < 0.15 || metric > 1.05):
+				t.Errorf("pollRoundSeconds %v and its metric %v, want 0.2 to 1", round, metric)
 			}
 		})
 	}

@@ -150,10 +150,29 @@ func (p *poller) forget(path string, c changes) {
 			delete(p.hot, q)
 		}
 	}
-	if len(p.order) > 2*len(p.dirs)+64 {
-		p.order = slices.DeleteFunc(p.order, func(q string) bool { _, ok := p.dirs[q]; return !ok })
-		p.cursor = 0
+	if len(p.dirs) == 0 {
+		// Polling stops until a folder is polled again: the round then
+		// starts afresh, and is not measured across the pause.
+		p.order, p.cursor, p.roundStart = nil, 0, time.Time{}
 	}
+}
+
+// compact drops forgotten folders from the round once they are most of
+// it, keeping the cursor on the same folder. It runs between ticks: a
+// tick's count of folders to go is of the round as it began.
+func (p *poller) compact() {
+	if len(p.order) <= 2*len(p.dirs)+64 {
+		return
+	}
+	kept := func(q string) bool { _, ok := p.dirs[q]; return ok }
+	before := 0
+	for _, q := range p.order[:min(p.cursor, len(p.order))] {
+		if kept(q) {
+			before++
+		}
+	}
+	p.order = slices.DeleteFunc(p.order, func(q string) bool { return !kept(q) })
+	p.cursor = before
 }
 
 // changes receives what a check finds: paths that changed, and folders
@@ -174,6 +193,7 @@ func (p *poller) tick(now time.Time, c changes) {
 
 // startTick checks the hot folders and opens the round of this tick.
 func (p *poller) startTick(now time.Time, c changes) {
+	p.compact()
 	p.now, p.left, p.todo = now, p.budget, len(p.order)
 	if p.roundStart.IsZero() {
 		p.roundStart = now

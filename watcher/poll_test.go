@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -251,5 +252,61 @@ func TestPollRound(t *testing.T) {
 				t.Errorf("log %q does not say %q", logs.String(), tc.hint)
 			}
 		})
+	}
+}
+
+// TestPollRoundAcrossRemovals: most of the polled folders removed at
+// once, found in the middle of a tick, neither end the round early nor
+// make it count more than once; and polling that stops (every polled
+// folder gone) and starts again an hour later does not measure the hour.
+func TestPollRoundAcrossRemovals(t *testing.T) {
+	dir := t.TempDir()
+	const n = 300
+	for i := range n {
+		write(t, filepath.Join(dir, fmt.Sprintf("t%04d", i), "main.js"), "x")
+	}
+	age(t, dir, time.Now().Add(-time.Hour))
+	var logs strings.Builder
+	w := New(dir, Config{Mode: ModeFsnotify, PollInterval: time.Second}, slog.New(slog.NewTextHandler(&logs, nil)))
+	p := pollerOf(t, dir, time.Hour) // the whole tree at every tick: a round is a tick
+	p.batch = 64
+	tr := &tree{w: w, watched: map[string]bool{}, poll: p, found: func(string) {}}
+	now := time.Now()
+	for tick := range 4 {
+		if tick == 2 {
+			for i := 10; i < n; i++ {
+				if err := os.RemoveAll(filepath.Join(dir, fmt.Sprintf("t%04d", i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		p.tick(now.Add(time.Duration(tick)*time.Second), tr)
+		tr.roundDone()
+		if want := tick; p.rounds != want || tick > 0 && w.Status().PollRound != time.Second {
+			t.Fatalf("tick %d: %d rounds of %s, want %d of 1s", tick, p.rounds, w.Status().PollRound, want)
+		}
+	}
+	if p.len() != 11 {
+		t.Fatalf("polling %d folders after the removal, want 11 (the root too)", p.len())
+	}
+
+	// Every polled folder goes (the tree watches them through inotify
+	// now, say); an hour later one is polled again.
+	for q := range maps.Clone(p.dirs) {
+		tr.forget(q)
+	}
+	later := now.Add(time.Hour)
+	for _, d := range walk(filepath.Join(dir, "t0000")) {
+		p.add(d.path, d.state, d.entries, false, later)
+	}
+	for tick := range 3 {
+		p.tick(later.Add(time.Duration(tick)*time.Second), tr)
+		tr.roundDone()
+	}
+	if got := w.Status().PollRound; got != time.Second {
+		t.Errorf("round %s after polling paused for an hour, want 1s", got)
+	}
+	if logs.Len() > 0 {
+		t.Errorf("logged a slow round: %s", logs.String())
 	}
 }
