@@ -331,6 +331,14 @@ func TestDebouncePerTask(t *testing.T) {
 	cfg := testWatch(watcher.ModeFsnotify)
 	cfg.Debounce, cfg.MaxWait = 250*time.Millisecond, time.Hour // 50 writes in each window
 	l := startServiceWith(t, cfg, dir)
+	// Once set up, the watcher reads again what changed since the load
+	// began, this whole tree just written: a write before that would be
+	// published by that read, rightly, whatever the debounce.
+	select {
+	case <-l.src[0].Watching():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the watcher did not set up within 10s")
+	}
 
 	// A machine busy with other tests may pause the writer for a whole
 	// window, after which publishing the busy task is right: the longest
