@@ -54,6 +54,11 @@ func NewScheduler(reg *registry.Registry, content *registry.Content, run func(co
 	return s
 }
 
+// Verdicts of files that no task has any more are pruned from the store
+// once every source has loaded, then every pruneEvery, when older than
+// pruneAfter.
+const pruneEvery, pruneAfter = 24 * time.Hour, 7 * 24 * time.Hour
+
 // Run makes verdicts until ctx ends, then waits for its goroutines.
 func (s *Scheduler) Run(ctx context.Context) {
 	var wg sync.WaitGroup
@@ -65,12 +70,19 @@ func (s *Scheduler) Run(ctx context.Context) {
 		}()
 	}
 	s.look()
+	var nextPrune time.Time // zero: as soon as every source has loaded
+	s.prune(&nextPrune)
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
 			done = true
 		case <-s.reg.Swapped():
 			s.look()
+			s.prune(&nextPrune)
+		case <-tick.C:
+			s.prune(&nextPrune)
 		}
 	}
 	s.mu.Lock()
@@ -78,6 +90,29 @@ func (s *Scheduler) Run(ctx context.Context) {
 	s.cond.Broadcast()
 	s.mu.Unlock()
 	wg.Wait()
+}
+
+// prune removes stale verdicts from the store when it is time and every
+// source has loaded: a source still loading, or failing, holds tasks
+// whose verdicts must stay.
+func (s *Scheduler) prune(next *time.Time) {
+	now := time.Now()
+	if s.store == nil || now.Before(*next) {
+		return
+	}
+	snap := s.reg.Snapshot()
+	for _, src := range snap.Sources() {
+		if src.Status != registry.StatusOK {
+			return
+		}
+	}
+	*next = now.Add(pruneEvery)
+	n, err := s.store.Prune(snap, pruneAfter, now)
+	if err != nil {
+		s.log.Warn("stale verdicts not pruned", "error", err)
+	} else if n > 0 {
+		s.log.Info("pruned the verdicts of files no task has had for a week", "removed", n)
+	}
 }
 
 // look queues every served task version whose verdict is pending and not

@@ -260,3 +260,88 @@ func TestSchedulerRestart(t *testing.T) {
 		t.Error("a verdict made under other limits was taken")
 	}
 }
+
+// TestStorePrune: verdicts of files no task has are removed once they have
+// not been current for the age given, with what saves cut short left
+// behind; the verdicts of the tasks served stay, and are marked current.
+func TestStorePrune(t *testing.T) {
+	dir, keep := t.TempDir(), t.TempDir()
+	writeTask(t, dir, 1, addScript, map[string]string{"a.json": `{"input": {"a": 1, "b": 2}, "expected_output": {"sum": 3}}`})
+	f := newFixture(t, dir)
+	store, err := NewStore(keep, testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, ok := f.reg.Snapshot().Task(taskID(1), "1.0.0")
+	if !ok || task.TestDigest == "" {
+		t.Fatalf("task 1 not loaded with tests: %+v", task)
+	}
+	now := time.Now()
+	files := []struct {
+		name string
+		age  time.Duration
+		gone bool
+	}{
+		{filepath.Base(store.path(task.TestDigest)), 30 * 24 * time.Hour, false}, // current, however old
+		{filepath.Base(store.path("gone a week")), 8 * 24 * time.Hour, true},
+		{filepath.Base(store.path("gone a day")), 24 * time.Hour, false},
+		{".verdict-123", 2 * time.Hour, true}, // a save cut short
+		{".verdict-456", time.Minute, false},  // a save under way
+		{"notes.txt", 30 * 24 * time.Hour, false},
+	}
+	for _, fl := range files {
+		p := filepath.Join(keep, fl.name)
+		if err := os.WriteFile(p, []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, now.Add(-fl.age), now.Add(-fl.age)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := store.Prune(f.reg.Snapshot(), 7*24*time.Hour, now)
+	if err != nil || n != 2 {
+		t.Errorf("removed %d (%v), want 2", n, err)
+	}
+	for _, fl := range files {
+		st, err := os.Stat(filepath.Join(keep, fl.name))
+		if gone := os.IsNotExist(err); gone != fl.gone {
+			t.Errorf("%s, %s old: gone %v, want %v", fl.name, fl.age, gone, fl.gone)
+		}
+		if fl.name == files[0].name && err == nil && now.Sub(st.ModTime()) > time.Hour {
+			t.Errorf("the current verdict was not marked current: %s old", now.Sub(st.ModTime()))
+		}
+	}
+}
+
+// TestSchedulerPrunes: a scheduler prunes its store once every source has
+// loaded.
+func TestSchedulerPrunes(t *testing.T) {
+	dir, keep := t.TempDir(), t.TempDir()
+	writeTask(t, dir, 1, addScript, map[string]string{"a.json": `{"input": {"a": 1, "b": 2}, "expected_output": {"sum": 3}}`})
+	store, err := NewStore(keep, testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(keep, filepath.Base(store.path("no task has these files")))
+	if err := os.WriteFile(stale, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, dir)
+	f.store = store
+	f.start(t, 1)
+	f.verdict(t, 1)
+	deadline := time.Now().Add(10 * time.Second)
+	for _, err := os.Stat(stale); err == nil; _, err = os.Stat(stale) {
+		if time.Now().After(deadline) {
+			t.Fatal("a verdict no task has had for 30 days is still there after 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, ok := store.Load(f.verdict(t, 1).Digest); !ok {
+		t.Error("the verdict of the task served was pruned")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
@@ -85,4 +86,53 @@ func (s *Store) Save(v *registry.Verdict) error {
 		return fmt.Errorf("save verdict: %w", err)
 	}
 	return nil
+}
+
+// Prune removes the verdicts made from files that no task in snap has,
+// once they have not been current for age (a branch switched back to
+// within that time runs nothing again), and what saves cut short left
+// behind. It returns how many files it removed. The store's folder would
+// otherwise grow with every save ever tested.
+//
+// A verdict's time says when it was last current: it is set when it is
+// saved, and again here, at most once a day, while a task has its files.
+func (s *Store) Prune(snap *registry.Snapshot, age time.Duration, now time.Time) (int, error) {
+	keep := map[string]bool{}
+	for _, e := range snap.Entries() {
+		for _, t := range e.Versions {
+			if t.TestDigest != "" {
+				keep[filepath.Base(s.path(t.TestDigest))] = true
+			}
+		}
+	}
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return 0, fmt.Errorf("prune verdicts: %w", err)
+	}
+	removed := 0
+	for _, e := range entries {
+		name := e.Name()
+		leftover := strings.HasPrefix(name, ".verdict-")
+		if e.IsDir() || !leftover && !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue // gone already
+		}
+		since := now.Sub(info.ModTime())
+		if keep[name] {
+			if since > 24*time.Hour {
+				_ = os.Chtimes(filepath.Join(s.dir, name), now, now)
+			}
+			continue
+		}
+		if leftover && since < time.Hour || !leftover && since < age {
+			continue
+		}
+		if err := os.Remove(filepath.Join(s.dir, name)); err == nil {
+			removed++
+		}
+	}
+	return removed, nil
 }
