@@ -71,7 +71,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 	}
 	s.look()
 	var nextPrune time.Time // zero: as soon as every source has loaded
-	s.prune(&nextPrune)
+	s.prune(&wg, &nextPrune)
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for done := false; !done; {
@@ -80,9 +80,9 @@ func (s *Scheduler) Run(ctx context.Context) {
 			done = true
 		case <-s.reg.Swapped():
 			s.look()
-			s.prune(&nextPrune)
+			s.prune(&wg, &nextPrune)
 		case <-tick.C:
-			s.prune(&nextPrune)
+			s.prune(&wg, &nextPrune)
 		}
 	}
 	s.mu.Lock()
@@ -94,8 +94,9 @@ func (s *Scheduler) Run(ctx context.Context) {
 
 // prune removes stale verdicts from the store when it is time and every
 // source has loaded: a source still loading, or failing, holds tasks
-// whose verdicts must stay.
-func (s *Scheduler) prune(next *time.Time) {
+// whose verdicts must stay. It runs beside the scheduler, on wg: at
+// 100,000 verdicts it takes a second, which a save must not wait for.
+func (s *Scheduler) prune(wg *sync.WaitGroup, next *time.Time) {
 	now := time.Now()
 	if s.store == nil || now.Before(*next) {
 		return
@@ -107,12 +108,14 @@ func (s *Scheduler) prune(next *time.Time) {
 		}
 	}
 	*next = now.Add(pruneEvery)
-	n, err := s.store.Prune(snap, pruneAfter, now)
-	if err != nil {
-		s.log.Warn("stale verdicts not pruned", "error", err)
-	} else if n > 0 {
-		s.log.Info("pruned the verdicts of files no task has had for a week", "removed", n)
-	}
+	wg.Go(func() {
+		n, err := s.store.Prune(snap, pruneAfter, now)
+		if err != nil {
+			s.log.Warn("stale verdicts not pruned", "error", err)
+		} else if n > 0 {
+			s.log.Info("pruned the verdicts of files no task has had for a week", "removed", n)
+		}
+	})
 }
 
 // look queues every served task version whose verdict is pending and not
