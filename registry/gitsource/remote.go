@@ -4,16 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/go-git/go-git/v5/storage/memory"
@@ -61,6 +66,7 @@ func newRemote(raw, token, sshKey, knownHosts string) (*remote, error) {
 	}
 	switch scheme {
 	case "http", "https":
+		capAdvertisements()
 		if token != "" {
 			r.auth = &githttp.BasicAuth{Username: "x-access-token", Password: token}
 		}
@@ -228,3 +234,66 @@ func branches(refs []*plumbing.Reference) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// maxAdvertisement bounds the refs that a remote may advertise over HTTP
+// to one ls-remote or fetch: go-git decodes the whole advertisement into
+// memory, and a remote sending refs without end would otherwise grow the
+// server until the poll's timeout. 64 MiB holds the refs of the largest
+// forges' repositories (pull request refs included) many times over.
+// Tests lower it.
+var maxAdvertisement atomic.Int64
+
+func init() { maxAdvertisement.Store(64 << 20) }
+
+// errAdvertTooBig is wrapped when a remote advertises more than that.
+var errAdvertTooBig = errors.New("ref advertisement too big")
+
+var capOnce sync.Once
+
+// capAdvertisements makes go-git's HTTP transport, which it takes from a
+// table for the whole process, read a ref advertisement only up to
+// maxAdvertisement. Packs are bounded where they are stored.
+func capAdvertisements() {
+	capOnce.Do(func() {
+		c := githttp.NewClient(&http.Client{Transport: advertCap{base: http.DefaultTransport}})
+		client.InstallProtocol("http", c)
+		client.InstallProtocol("https", c)
+	})
+}
+
+// advertCap caps the body of the answer to GET .../info/refs, the ref
+// advertisement of git's smart HTTP protocol.
+type advertCap struct{ base http.RoundTripper }
+
+func (a advertCap) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := a.base.RoundTrip(req)
+	if err != nil || req.Method != http.MethodGet || !strings.HasSuffix(req.URL.Path, "/info/refs") {
+		return resp, err
+	}
+	resp.Body = &cappedBody{rc: resp.Body, left: maxAdvertisement.Load()}
+	return resp, nil
+}
+
+type cappedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// At the cap: only the end of the body may follow.
+		var one [1]byte
+		if n, err := b.rc.Read(one[:]); n == 0 && err != nil {
+			return 0, err
+		}
+		return 0, fmt.Errorf("%w: the remote advertised over %d bytes of refs, the limit for one request", errAdvertTooBig, maxAdvertisement.Load())
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *cappedBody) Close() error { return b.rc.Close() }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -448,4 +451,46 @@ func TestSSH(t *testing.T) {
 			t.Errorf("got %q, want a key mismatch on %s", st.Error, url)
 		}
 	})
+}
+
+// TestEndlessAdvertisement: a remote that advertises refs without end is
+// read up to maxAdvertisement and refused, naming the limit; the server
+// does not take in what it sends past the cap (save what the sockets
+// hold).
+func TestEndlessAdvertisement(t *testing.T) {
+	const limit = 1 << 20
+	maxAdvertisement.Store(limit)
+	t.Cleanup(func() { maxAdvertisement.Store(64 << 20) })
+	var sent atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/info/refs") {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-git-upload-pack-advertisement")
+		pkt := func(s string) string { return fmt.Sprintf("%04x%s", len(s)+4, s) }
+		sha := strings.Repeat("1", 40)
+		head := pkt("# service=git-upload-pack\n") + "0000" + pkt(sha+" HEAD\x00multi_ack ofs-delta side-band-64k\n")
+		if _, err := io.WriteString(w, head); err != nil {
+			return
+		}
+		for i := 0; sent.Load() < 256<<20; i++ {
+			n, err := io.WriteString(w, pkt(fmt.Sprintf("%s refs/heads/b%09d\n", sha, i)))
+			sent.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	r := start(t, Config{URL: srv.URL + "/tasks.git", CacheDir: t.TempDir()})
+	snap := r.waitFor(t, "the refusal", func(s *registry.Snapshot) bool { return s.Sources()[0].Error != "" })
+	if st := snap.Sources()[0]; st.Status != registry.StatusError || !strings.Contains(st.Error, fmt.Sprintf("advertised over %d bytes of refs", limit)) {
+		t.Errorf("source: got %s %q, want an error naming the limit", st.Status, st.Error)
+	}
+	r.stop()
+	srv.Close()
+	if n := sent.Load(); n > 32<<20 {
+		t.Errorf("the remote got %d bytes out before the refusal, want about %d", n, limit)
+	}
 }
