@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	git "github.com/go-git/go-git/v5"
@@ -66,7 +65,6 @@ func newRemote(raw, token, sshKey, knownHosts string) (*remote, error) {
 	}
 	switch scheme {
 	case "http", "https":
-		capAdvertisements()
 		if token != "" {
 			r.auth = &githttp.BasicAuth{Username: "x-access-token", Password: token}
 		}
@@ -243,22 +241,18 @@ func branches(refs []*plumbing.Reference) string {
 // Tests lower it.
 var maxAdvertisement atomic.Int64
 
-func init() { maxAdvertisement.Store(64 << 20) }
-
 // errAdvertTooBig is wrapped when a remote advertises more than that.
 var errAdvertTooBig = errors.New("ref advertisement too big")
 
-var capOnce sync.Once
-
-// capAdvertisements makes go-git's HTTP transport, which it takes from a
-// table for the whole process, read a ref advertisement only up to
-// maxAdvertisement. Packs are bounded where they are stored.
-func capAdvertisements() {
-	capOnce.Do(func() {
-		c := githttp.NewClient(&http.Client{Transport: advertCap{base: http.DefaultTransport}})
-		client.InstallProtocol("http", c)
-		client.InstallProtocol("https", c)
-	})
+// init makes go-git's HTTP transport, which it takes from a table for the
+// whole process, read a ref advertisement only up to maxAdvertisement
+// (packs are bounded where they are stored). It is done here, before any
+// goroutine can be reading the table.
+func init() {
+	maxAdvertisement.Store(64 << 20)
+	c := githttp.NewClient(&http.Client{Transport: advertCap{base: http.DefaultTransport}})
+	client.InstallProtocol("http", c)
+	client.InstallProtocol("https", c)
 }
 
 // advertCap caps the body of the answer to GET .../info/refs, the ref
