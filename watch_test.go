@@ -3,11 +3,15 @@ package main
 import (
 	"fmt"
 	"io/fs"
+	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
 )
 
 // TestSourceWatch: `sources` in GraphQL shows how each filesystem source
@@ -69,5 +73,48 @@ func TestSourceWatch(t *testing.T) {
 				t.Errorf("pollRoundSeconds %v and its metric %v, want 0.2 to 1", round, metric)
 			}
 		})
+	}
+}
+
+// TestPollRootRemovedInAProcess: a real server polling more folders than
+// one batch of a step loses its source folder three times and goes on
+// serving; each time the folder is back, so are its tasks. (The source
+// folder found gone by a step with folders still to go once crashed the
+// poller; the removal must land within a millisecond of a tick's start
+// for that, which watcher's TestPollRootGoneWithinTick makes happen.)
+func TestPollRootRemovedInAProcess(t *testing.T) {
+	t.Setenv("GOMAXPROCS", "2") // a batch of 128 folders, whatever the machine
+	dir := t.TempDir()
+	root := filepath.Join(dir, "tasks")
+	tree := registrytest.Files{}
+	for i := range 100 { // 201 folders
+		maps.Copy(tree, registrytest.Task(fmt.Sprintf("00000000-0000-4000-8000-%012d", i), "1.0.0").Under(fmt.Sprintf("t%03d", i)))
+	}
+	registrytest.WriteTree(t, root, tree)
+	cfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte("watch:\n  mode: poll\n  poll_interval: 100ms\n  poll_cpu: 1\ntests:\n  enabled: false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := startProcess(t, "--config", cfg, root)
+	count := func() int {
+		n, _ := p.query(t, `{ registry { taskCount } }`)["registry"].(map[string]any)["taskCount"].(float64)
+		return int(n)
+	}
+	eventually(t, 30*time.Second, func() bool { return strings.Contains(p.logs.String(), "watching: every save shows") })
+	if n := count(); n != 100 {
+		t.Fatalf("%d tasks served, want 100", n)
+	}
+	for range 3 {
+		if err := os.RemoveAll(root); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 30*time.Second, func() bool { return count() == 0 })
+		registrytest.WriteTree(t, root, tree)
+		eventually(t, 30*time.Second, func() bool { return count() == 100 })
+	}
+	if resp, err := http.Get(p.url + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("not serving after the folder went and came back three times: %v", err)
+	} else {
+		resp.Body.Close()
 	}
 }

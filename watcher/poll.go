@@ -152,8 +152,9 @@ func (p *poller) forget(path string, c changes) {
 	}
 	if len(p.dirs) == 0 {
 		// Polling stops until a folder is polled again: the round then
-		// starts afresh, and is not measured across the pause.
-		p.order, p.cursor, p.roundStart = nil, 0, time.Time{}
+		// starts afresh, and is not measured across the pause. A tick
+		// under way has nothing left to do.
+		p.order, p.cursor, p.todo, p.roundStart = nil, 0, 0, time.Time{}
 	}
 }
 
@@ -251,12 +252,15 @@ const batchPerCore = 64
 // nextBatch takes the next folders of the round to check.
 func (p *poller) nextBatch() []string {
 	var batch []string
-	for p.todo > 0 && len(batch) < p.batch {
+	for p.todo > 0 && len(batch) < p.batch && len(p.order) > 0 {
 		if p.cursor >= len(p.order) {
 			// Every folder has been checked since the round began.
 			p.cursor = 0
-			p.round, p.roundStart = p.now.Sub(p.roundStart), p.now
-			p.rounds++
+			if !p.roundStart.IsZero() {
+				p.round = p.now.Sub(p.roundStart)
+				p.rounds++
+			}
+			p.roundStart = p.now
 		}
 		path := p.order[p.cursor]
 		p.cursor++

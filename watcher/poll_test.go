@@ -310,3 +310,24 @@ func TestPollRoundAcrossRemovals(t *testing.T) {
 		t.Errorf("logged a slow round: %s", logs.String())
 	}
 }
+
+// TestPollRootGoneWithinTick: the whole polled tree removed while a tick
+// has folders to go (more than one batch): the tick ends, having reported
+// the root gone, and the next round starts afresh.
+func TestPollRootGoneWithinTick(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "root")
+	for i := range 50 {
+		write(t, filepath.Join(dir, fmt.Sprintf("t%02d", i), "main.js"), "x")
+	}
+	age(t, dir, time.Now().Add(-time.Hour))
+	p := pollerOf(t, dir, time.Hour)
+	p.batch = 8 // the root's check is in the first batch; the others are to go
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	f := &forgetting{p: p}
+	p.tick(time.Now(), f)
+	if !slices.Contains(f.out, dir) || p.len() != 0 || p.rounds != 0 {
+		t.Errorf("after the tick: gone %v, %d folders polled, %d rounds; want the root gone, none, 0", f.out, p.len(), p.rounds)
+	}
+}
