@@ -54,6 +54,7 @@ type poller struct {
 	dirs   map[string]*polledDir
 	hot    map[string]time.Time // folders that changed lately, and when
 	order  []string             // the round of the others; may hold forgotten paths
+	listed map[string]bool      // the paths in order, each there once
 	cursor int
 	// budget is the time a tick may spend on the round; hotFor is how
 	// long a folder that changed is checked at every tick, and maxHot how
@@ -83,7 +84,7 @@ type poller struct {
 
 // newPoller polls every interval for at most share of it (Config.PollCPU).
 func newPoller(interval time.Duration, share float64) *poller {
-	return &poller{dirs: map[string]*polledDir{}, hot: map[string]time.Time{}, checked: map[string]bool{},
+	return &poller{dirs: map[string]*polledDir{}, hot: map[string]time.Time{}, checked: map[string]bool{}, listed: map[string]bool{},
 		budget: time.Duration(float64(interval) * share), hotFor: 10 * time.Minute, maxHot: 1024,
 		batch: batchPerCore * runtime.GOMAXPROCS(0)}
 }
@@ -122,7 +123,11 @@ func (p *poller) add(path string, st fileState, names []entry, isNew bool, now t
 			newest = max(newest, d.entries[i].state.mtime)
 		}
 	}
-	if _, ok := p.dirs[path]; !ok {
+	if !p.listed[path] {
+		// A folder forgotten then polled again keeps its place: in the
+		// round twice, it would grow it at every return, and its two
+		// checks in one batch would compare one probe with two listings.
+		p.listed[path] = true
 		p.order = append(p.order, path)
 	}
 	p.dirs[path] = d
@@ -130,6 +135,11 @@ func (p *poller) add(path string, st fileState, names []entry, isNew bool, now t
 	case isNew:
 		p.heat(path, now)
 	case now.Sub(changed) < p.hotFor:
+		// A time in the future (an archive's, a clock ahead) would keep
+		// the folder hot until long after it.
+		if changed.After(now) {
+			changed = now
+		}
 		p.heat(path, changed)
 	}
 }
@@ -155,6 +165,7 @@ func (p *poller) forget(path string, c changes) {
 		// starts afresh, and is not measured across the pause. A tick
 		// under way has nothing left to do.
 		p.order, p.cursor, p.todo, p.roundStart = nil, 0, 0, time.Time{}
+		clear(p.listed)
 	}
 }
 
@@ -172,8 +183,28 @@ func (p *poller) compact() {
 			before++
 		}
 	}
-	p.order = slices.DeleteFunc(p.order, func(q string) bool { return !kept(q) })
+	p.order = slices.DeleteFunc(p.order, func(q string) bool {
+		if !kept(q) {
+			delete(p.listed, q)
+			return true
+		}
+		return false
+	})
 	p.cursor = before
+}
+
+// unlist drops a folder that appeared, but was gone before it could be
+// followed, from its parent's listing, and has the parent listed again at
+// its next check: were it kept, its return would look like no change, and
+// nothing would follow it.
+func (p *poller) unlist(path string) {
+	d, ok := p.dirs[filepath.Dir(path)]
+	if !ok {
+		return // its parent is watched: its return is an event
+	}
+	name := filepath.Base(path)
+	d.entries = slices.DeleteFunc(d.entries, func(e entry) bool { return e.name == name })
+	d.state = fileState{}
 }
 
 // changes receives what a check finds: paths that changed, and folders
@@ -257,7 +288,7 @@ func (p *poller) nextBatch() []string {
 			// Every folder has been checked since the round began.
 			p.cursor = 0
 			if !p.roundStart.IsZero() {
-				p.round = p.now.Sub(p.roundStart)
+				p.round = max(p.now.Sub(p.roundStart), 0)
 				p.rounds++
 			}
 			p.roundStart = p.now
@@ -298,9 +329,10 @@ func parallel(n int, f func(int)) {
 // each file's, in the order of its entries. It is taken without changing
 // anything, so that folders are probed in parallel; apply compares.
 type probe struct {
-	gone  bool        // the folder cannot be stated, or is no folder now
-	state fileState   // the folder's
-	files []fileState // per entry; zero for folders and files gone
+	gone    bool        // the folder cannot be stated, or is no folder now
+	state   fileState   // the folder's
+	entries []entry     // the listing the probe followed
+	files   []fileState // per entry of it; zero for folders and files gone
 }
 
 func (p *poller) probe(path string) probe {
@@ -309,7 +341,7 @@ func (p *poller) probe(path string) probe {
 	if err != nil || !st.IsDir() {
 		return probe{gone: true}
 	}
-	pr := probe{state: stateOf(st), files: make([]fileState, len(d.entries))}
+	pr := probe{state: stateOf(st), entries: d.entries, files: make([]fileState, len(d.entries))}
 	for i, e := range d.entries {
 		if e.dir {
 			continue
@@ -335,7 +367,9 @@ func (p *poller) apply(path string, d *polledDir, pr probe, now time.Time, c cha
 		c.gone(path)
 		return
 	}
-	probed := d.entries // the entries the probe followed: a relist replaces them
+	// The entries the probe followed, which a relist since (this one, or
+	// an earlier apply of the same batch) may have replaced.
+	probed := pr.entries
 	changed := false
 	if pr.state != d.state {
 		d.state = pr.state

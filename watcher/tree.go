@@ -234,7 +234,11 @@ func (t *tree) drain(now time.Time) error {
 	for len(t.pending) > 0 {
 		p := t.pending[len(t.pending)-1]
 		t.pending = t.pending[:len(t.pending)-1]
-		for _, d := range walk(p) {
+		dirs := walk(p)
+		if len(dirs) == 0 {
+			t.poll.unlist(p) // gone again already
+		}
+		for _, d := range dirs {
 			if t.watched[d.path] {
 				continue
 			}
