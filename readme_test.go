@@ -94,17 +94,16 @@ func fences(tb testing.TB, file, text string) []fence {
 		if end < 0 {
 			tb.Fatalf("%s: the block never ends", f)
 		}
-		f.end = f.start + end
-		var lines []string
-		for _, l := range strings.Split(text[f.start:f.end], "\n") {
-			lines = append(lines, strings.TrimPrefix(l, m[1]))
-		}
-		f.text = strings.Join(lines, "\n") + "\n"
-		if f.start == f.end+1 {
-			f.text = ""
+		next := f.start - 1 + end + len(closing)
+		f.end = max(f.start, f.start-1+end) // the content, without its last newline
+		if f.end > f.start {
+			var lines []string
+			for _, l := range strings.Split(text[f.start:f.end], "\n") {
+				lines = append(lines, strings.TrimPrefix(l, m[1]))
+			}
+			f.text = strings.Join(lines, "\n") + "\n"
 		}
 		out = append(out, f)
-		next := f.end + len(closing)
 		line += strings.Count(text[off:next], "\n")
 		off = next
 	}
@@ -673,6 +672,10 @@ func (d *docRun) yaml(f fence) {
 		}
 		return
 	}
+	// A reader sets the variables that hold credentials before serving.
+	for _, m := range regexp.MustCompile(`(?m)^\s*\w+_env: (\w+)`).FindAllStringSubmatch(f.text, -1) {
+		t.Setenv(m[1], "secret")
+	}
 	p := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(p, []byte(f.text), 0o644); err != nil {
 		t.Fatal(err)
@@ -767,7 +770,7 @@ func (d *docRun) transcript(f fence) {
 			want += "\n"
 		}
 		if got != want && !*update {
-			t.Errorf("%s: $ %s\ngives\n%s\nnot what is shown (-update rewrites it):\n%s", f, s.cmd, got, want)
+			t.Errorf("%s: $ %s\ngives\n%q\nnot what is shown (-update rewrites it):\n%q", f, s.cmd, got, want)
 		}
 		fmt.Fprintf(&shown, "$ %s\n%s", s.cmd, got)
 	}
