@@ -878,3 +878,32 @@ func introspect(tb testing.TB, p *program) *schemaIndex {
 	}
 	return idx
 }
+
+// TestDocsMetrics: every metric of the program's own that /metrics serves
+// is in the operators' table.
+func TestDocsMetrics(t *testing.T) {
+	data, err := os.ReadFile("docs/operators.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, "examples")
+	p.waitReady(t)
+	suffix := regexp.MustCompile(`_(bucket|sum|count)$`)
+	seen := map[string]bool{}
+	for series := range scrape(t, p) {
+		name, _, _ := strings.Cut(series, "{")
+		if !strings.HasPrefix(name, "ratchet_registry_") {
+			continue
+		}
+		if !strings.Contains(string(data), "`"+name+"`") {
+			name = suffix.ReplaceAllString(name, "")
+		}
+		if !seen[name] && !strings.Contains(string(data), "`"+name+"`") {
+			t.Errorf("docs/operators.md's table of metrics lacks %s", name)
+		}
+		seen[name] = true
+	}
+	if len(seen) < 5 {
+		t.Errorf("found only %d metrics of the program's own: %v", len(seen), seen)
+	}
+}
