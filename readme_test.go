@@ -44,6 +44,12 @@ import (
 //     use: it is written to the scratch folder instead.
 //   - ```graphql: schema excerpts; every type, field, argument and enum
 //     value named must be in the server's schema.
+//   - ```js, ```lua, ```toml, ```xml: code or configuration of other
+//     programs (a task's script, an editor's settings), shown only. There is
+//     no language for output that is not checked.
+//
+// In shown output the scratch home is written `~`, and the test's OCI
+// registry 127.0.0.1:5000.
 //
 // `go test -run TestDocs -update` rewrites the shown outputs, answers and
 // the defaults table from the program: read the diff before committing it.
@@ -296,6 +302,7 @@ func TestDocsExamples(t *testing.T) {
 					d.graphql(f)
 				case "":
 					d.plain(f)
+				case "js", "lua", "toml", "xml":
 				default:
 					t.Errorf("%s: a block of %q, which this test cannot check: use sh, json, yaml, graphql or none", f, f.lang)
 				}
