@@ -31,7 +31,8 @@ import (
 //     and testdata/ (`~` is a scratch home); `serve` starts the server that
 //     the curl lines after it reach. Other programs (git, npm, go test,
 //     ...) are shown only: the test checks that nothing of this program
-//     hides among them.
+//     hides among them. git, cp, printf and sed run with sh, as written;
+//     a curl after them waits until the server has seen a change.
 //   - ```json right after a ```sh block that ends in a curl: the answer,
 //     equal as JSON to the one the program gives. Any other ```json must
 //     parse.
@@ -169,7 +170,8 @@ func TestDocsReadmeShort(t *testing.T) {
 	}
 }
 
-// TestDocsCoverage: the README's table names every command, the
+// TestDocsCoverage: the README's table names every command and its list
+// every example, the
 // developers' layout every package folder, and their Taskfile table every
 // target, so that none is added without its reader learning of it.
 func TestDocsCoverage(t *testing.T) {
@@ -201,6 +203,15 @@ func TestDocsCoverage(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	entries, err := os.ReadDir("examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !strings.Contains(readme, "`"+e.Name()+"`") {
+			t.Errorf("README.md's list of examples lacks %s", e.Name())
+		}
 	}
 	for _, m := range regexp.MustCompile(`(?m)^  ([\w-]+):\n    desc:`).FindAllStringSubmatch(read("Taskfile.yml"), -1) {
 		if !strings.Contains(dev, "| `"+m[1]+"` |") {
@@ -333,6 +344,8 @@ type docRun struct {
 	answer   string // the last curl's body, for a ```json block after it
 	edits    []edit // -update: shown outputs to replace, in order
 	schema   *schemaIndex
+	changed  bool  // a shell command ran since the server last answered: it may have changed files the server serves
+	seen     int64 // the server's generation before that command
 }
 
 type edit struct {
@@ -456,6 +469,10 @@ func (d *docRun) runOne(f fence, cmd string, strict bool) (string, bool) {
 	case strings.HasPrefix(cmd, "curl "):
 		return d.curl(f, cmd), true
 	case byShell.MatchString(cmd):
+		if d.server != nil && !d.changed {
+			d.server.waitReady(t)
+			d.changed, d.seen = true, d.generation()
+		}
 		out, err := exec.Command("sh", "-c", cmd).CombinedOutput()
 		if err != nil {
 			t.Errorf("%s: %s: %v\n%s", f, cmd, err, out)
@@ -505,6 +522,7 @@ func (d *docRun) serve(f fence, args []string) {
 		d.server.stop(d.t)
 	}
 	d.server = start(d.t, args...)
+	d.changed = false
 	if slices.ContainsFunc(args, func(a string) bool { return strings.Contains(a, "config") }) {
 		return // it may follow sources that are not there: listening is enough
 	}
@@ -523,6 +541,13 @@ func (d *docRun) settle() {
 	})
 }
 
+// generation is the server's snapshot generation.
+func (d *docRun) generation() int64 {
+	reg, _ := d.server.query(d.t, `{ registry { generation } }`)["registry"].(map[string]any)
+	g, _ := reg["generation"].(float64)
+	return int64(g)
+}
+
 // curl does what curl does with the options the documents use: -s, -i,
 // -I, -N, -H, -d, -X, and a pipe into head -N or grep -i WORD.
 func (d *docRun) curl(f fence, cmd string) string {
@@ -530,6 +555,13 @@ func (d *docRun) curl(f fence, cmd string) string {
 	if d.server == nil {
 		d.server = start(t, "examples")
 		d.settle()
+	}
+	if d.changed {
+		// The commands before changed what the server serves: a reader
+		// asks once it has seen the change, as a reader waits a moment.
+		eventually(t, time.Minute, func() bool { return d.generation() > d.seen })
+		d.settle()
+		d.changed = false
 	}
 	pipe := ""
 	if i := strings.LastIndex(cmd, " | "); i >= 0 && !strings.Contains(cmd[i:], "'") {
