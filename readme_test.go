@@ -31,7 +31,7 @@ import (
 //     and testdata/ (`~` is a scratch home); `serve` starts the server that
 //     the curl lines after it reach. Other programs (git, npm, go test,
 //     ...) are shown only: the test checks that nothing of this program
-//     hides among them. git, cp, printf and sed run with sh, as written;
+//     hides among them. git, cp, printf, sed and cat run with sh, as written;
 //     a curl after them waits until the server has seen a change.
 //   - ```json right after a ```sh block that ends in a curl: the answer,
 //     equal as JSON to the one the program gives. Any other ```json must
@@ -448,7 +448,7 @@ var shownOnly = regexp.MustCompile(`^(\w+=\S+ )*\(?(npm|apt-get|python3|sleep|mk
 // byShell are the commands that the test runs with sh, as written, in the
 // scratch folder with its home: they prepare what the program's commands
 // after them read.
-var byShell = regexp.MustCompile(`^(git|cp|printf|sed) `)
+var byShell = regexp.MustCompile(`^(git|cp|printf|sed|cat) `)
 
 // runOne runs one command; for a curl it returns the body. strict: a
 // command of this program must succeed (exit 0).
