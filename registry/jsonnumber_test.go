@@ -212,22 +212,57 @@ func TestJSONNumbersSkipsStrings(t *testing.T) {
 	}
 }
 
-// panicFS is a file system whose every read panics, as a library behind
-// one (a git object store, an archive) might on a hostile file.
-type panicFS struct{ fstest.MapFS }
+// panicFS is a task whose file system panics on one name, as a library
+// behind one (a git object store, an archive) might on a hostile file.
+type panicFS struct {
+	fstest.MapFS
+	bad string
+}
 
-func (panicFS) Open(name string) (fs.File, error) { panic("corrupt object " + name) }
+func (p panicFS) Open(name string) (fs.File, error) {
+	if name == p.bad {
+		panic("corrupt object " + name)
+	}
+	return p.MapFS.Open(name)
+}
+
+func (p panicFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	if name == p.bad {
+		panic("corrupt object " + name)
+	}
+	return p.MapFS.ReadDir(name)
+}
 
 // TestLoadSurvivesPanic checks that a panic under the loader is an error
-// on the task and never leaves loadTask.
+// on the file being read, or on the task where no file is, and never
+// leaves loadTask.
 func TestLoadSurvivesPanic(t *testing.T) {
-	task, errs := loadTask(loadInput{fsys: panicFS{}, source: "s", root: "r", display: "tasks/r", sep: "/"})
-	if task != nil || len(errs) != 1 {
-		t.Fatalf("got task %v, errors %v; want one error", task, errs)
+	tests := []struct {
+		bad, path string
+		warning   bool // a test file's problem leaves the task served
+	}{
+		{"main.js", "tasks/r/main.js", false},
+		{"tests/one.json", "tasks/r/tests/one.json", true},
+		{"tests", "tasks/r", false}, // listing the folder: the last resort's error
 	}
-	var pe *PanicError
-	if e := errs[0]; e.Path != "tasks/r" || e.Warning() || !errors.As(e, &pe) || !strings.Contains(e.Message(), "corrupt object metadata.json") {
-		t.Errorf("got %v, want an error on tasks/r holding the panic", e)
+	for _, tc := range tests {
+		t.Run(tc.bad, func(t *testing.T) {
+			fsys := panicFS{MapFS: fstest.MapFS{}, bad: tc.bad}
+			for name, content := range taskFiles(id1, "1.0.0") {
+				fsys.MapFS[name] = &fstest.MapFile{Data: []byte(content)}
+			}
+			task, errs := loadTask(loadInput{fsys: fsys, source: "s", root: "r", display: "tasks/r", sep: "/"})
+			if tc.warning && task != nil {
+				errs = task.Warnings
+			}
+			if (task != nil) != tc.warning || len(errs) != 1 {
+				t.Fatalf("got task %v, problems %v; want one problem, and the task only when it is a warning", task != nil, errs)
+			}
+			var pe *PanicError
+			if e := errs[0]; e.Path != tc.path || e.Warning() != tc.warning || !errors.As(e, &pe) || !strings.Contains(e.Message(), "corrupt object "+tc.bad) {
+				t.Errorf("got %s %v, want one on %s holding the panic", e.Level(), e, tc.path)
+			}
+		})
 	}
 }
 

@@ -361,6 +361,13 @@ func readFile(fsys fs.FS, name string, max int64) ([]byte, error) {
 	if d, ok := fsys.(dirFS); ok {
 		return d.readFile(name, max)
 	}
+	// Another file system decodes as it reads (an archive's entries, a git
+	// repository's objects), at load and again for lazy content.
+	return guard("read "+name, func() ([]byte, error) { return readFS(fsys, name, max) })
+}
+
+// readFile's work on a file system other than a folder on disk.
+func readFS(fsys fs.FS, name string, max int64) ([]byte, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err
