@@ -268,7 +268,8 @@ func (l *taskLoad) jsonSchema(name string) json.RawMessage {
 	}
 	sch, err := compileCached(l.in.ctx, name, data, l.sums[name])
 	var be *boundError
-	if errors.As(err, &be) {
+	var pe *PanicError
+	if errors.As(err, &be) || errors.As(err, &pe) {
 		l.bound(name, KindSchema, data, err)
 		return nil
 	}
@@ -307,7 +308,11 @@ func (l *taskLoad) script() {
 			l.errs = append(l.errs, e)
 			return
 		}
-		l.fail(scriptFile, KindSyntax, nil, -1, fmt.Errorf("JavaScript syntax error: %w", err))
+		var pe *PanicError
+		if !errors.As(err, &pe) {
+			err = fmt.Errorf("JavaScript syntax error: %w", err)
+		}
+		l.fail(scriptFile, KindSyntax, nil, -1, err)
 		return
 	}
 	if at, ok := scriptValue(prog); !ok {
