@@ -54,11 +54,11 @@ type taskLoad struct {
 // problem: every file is checked and every error returned. The task is
 // nil when there is any error.
 //
-// Each call into a library that parses the task's files is guarded where
-// it is made, so that its panic is an error on that file. This guard
-// catches the rest, such as a file system over a git object store or an
-// archive that panics on a read: an error on the task, not a dead
-// process.
+// Each call into a library that parses the task's files, and each read
+// through a file system that decodes (an archive, a git object store), is
+// guarded where it is made, so that its panic is an error on that file.
+// This guard catches the rest, such as such a file system panicking while
+// it lists tests/: an error on the task, not a dead process.
 func loadTask(in loadInput) (*Task, []*LoadError) {
 	type loaded struct {
 		task *Task
