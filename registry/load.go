@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/parser"
 	"github.com/google/uuid"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -52,7 +53,29 @@ type taskLoad struct {
 // loadTask reads and checks one task. It never stops at the first
 // problem: every file is checked and every error returned. The task is
 // nil when there is any error.
+//
+// Each call into a library that parses the task's files, and each read
+// through a file system that decodes (an archive, a git object store), is
+// guarded where it is made, so that its panic is an error on that file.
+// This guard catches the rest, such as such a file system panicking while
+// it lists tests/: an error on the task, not a dead process.
 func loadTask(in loadInput) (*Task, []*LoadError) {
+	type loaded struct {
+		task *Task
+		errs []*LoadError
+	}
+	r, err := guard("load the task", func() (loaded, error) {
+		t, errs := loadFiles(in)
+		return loaded{t, errs}, nil
+	})
+	if err != nil {
+		return nil, []*LoadError{{Source: in.source, Root: in.root, Path: in.display, Kind: KindInvalid, Err: err}}
+	}
+	return r.task, r.errs
+}
+
+// loadFiles is loadTask without its guard.
+func loadFiles(in loadInput) (*Task, []*LoadError) {
 	l := &taskLoad{in: in, sums: map[string][32]byte{}, task: &Task{}, schema: map[string]*jsonschema.Schema{}}
 	l.metadata()
 	l.task.InputSchema = l.jsonSchema(inputSchema)
@@ -84,14 +107,15 @@ func (l *taskLoad) fail(file string, kind Kind, data []byte, off int, err error)
 	l.errs = append(l.errs, e)
 }
 
-// nesting reports a file that passes a nesting bound, where it passes it.
-func (l *taskLoad) nesting(name string, data []byte, err error) {
-	var ne *nestingError
-	if errors.As(err, &ne) {
-		l.fail(name, KindSyntax, data, ne.off, err)
+// bound reports a file that passes a bound (nesting, a number), where it
+// passes it.
+func (l *taskLoad) bound(name string, kind Kind, data []byte, err error) {
+	var be *boundError
+	if errors.As(err, &be) {
+		l.fail(name, kind, data, be.off, err)
 		return
 	}
-	l.fail(name, KindSyntax, nil, -1, err)
+	l.fail(name, kind, nil, -1, err)
 }
 
 // read reads a required or optional file, reporting what stops it.
@@ -127,7 +151,7 @@ func (l *taskLoad) decodeJSON(name string, data []byte, v any) bool {
 		return false
 	}
 	if err := jsonNesting(data, MaxNesting); err != nil {
-		l.nesting(name, data, err)
+		l.bound(name, KindSyntax, data, err)
 		return false
 	}
 	if v == nil {
@@ -191,7 +215,7 @@ func (l *taskLoad) metadata() {
 		return s, true
 	}
 	if id, ok := str("uuid", true); ok {
-		u, err := uuid.Parse(id)
+		u, err := guard("parse the uuid", func() (uuid.UUID, error) { return uuid.Parse(id) })
 		switch {
 		case err != nil || len(id) != 36:
 			l.fail(metadataFile, KindInvalid, data, at("uuid"), fmt.Errorf("uuid %q is not a valid UUID (like 5d0e4a9c-2f3b-4c1d-9a8e-7b6f5e4d3c2b)", id))
@@ -243,6 +267,12 @@ func (l *taskLoad) jsonSchema(name string) json.RawMessage {
 		return nil
 	}
 	sch, err := compileCached(l.in.ctx, name, data, l.sums[name])
+	var be *boundError
+	var pe *PanicError
+	if errors.As(err, &be) || errors.As(err, &pe) {
+		l.bound(name, KindSchema, data, err)
+		return nil
+	}
 	if err != nil {
 		off, ok := schemaErrorOffset(data, err)
 		if !ok {
@@ -265,10 +295,10 @@ func (l *taskLoad) script() {
 		return
 	}
 	if err := scriptNesting(data); err != nil {
-		l.nesting(scriptFile, data, err)
+		l.bound(scriptFile, KindSyntax, data, err)
 		return
 	}
-	prog, err := parser.ParseFile(nil, scriptFile, data, 0)
+	prog, err := guard("parse "+scriptFile, func() (*ast.Program, error) { return parser.ParseFile(nil, scriptFile, data, 0) })
 	if err != nil {
 		var list parser.ErrorList
 		if errors.As(err, &list) && len(list) > 0 {
@@ -278,7 +308,11 @@ func (l *taskLoad) script() {
 			l.errs = append(l.errs, e)
 			return
 		}
-		l.fail(scriptFile, KindSyntax, nil, -1, fmt.Errorf("JavaScript syntax error: %w", err))
+		var pe *PanicError
+		if !errors.As(err, &pe) {
+			err = fmt.Errorf("JavaScript syntax error: %w", err)
+		}
+		l.fail(scriptFile, KindSyntax, nil, -1, err)
 		return
 	}
 	if at, ok := scriptValue(prog); !ok {
@@ -297,11 +331,7 @@ func (l *taskLoad) checkAgainst(name string, data []byte, field string, raw json
 	if sch == nil {
 		return
 	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return
-	}
-	verr := sch.Validate(v)
+	verr := ValidateJSON(sch, raw)
 	if verr == nil {
 		return
 	}
@@ -312,6 +342,11 @@ func (l *taskLoad) checkAgainst(name string, data []byte, field string, raw json
 		ptr = append(ptr, leaf.InstanceLocation...)
 	}
 	off, _ := pointerOffset(data, ptr)
+	var pe *PanicError
+	if errors.As(verr, &pe) {
+		l.fail(name, KindTest, data, off, fmt.Errorf("%s could not be checked against %s: %w", field, schemaFor(field), verr))
+		return
+	}
 	l.fail(name, KindTest, data, off, fmt.Errorf("%s does not match %s: %s", field, schemaFor(field), schemaErrorMessage(verr)))
 }
 
@@ -331,6 +366,13 @@ func readFile(fsys fs.FS, name string, max int64) ([]byte, error) {
 	if d, ok := fsys.(dirFS); ok {
 		return d.readFile(name, max)
 	}
+	// Another file system decodes as it reads (an archive's entries, a git
+	// repository's objects), at load and again for lazy content.
+	return guard("read "+name, func() ([]byte, error) { return readFS(fsys, name, max) })
+}
+
+// readFile's work on a file system other than a folder on disk.
+func readFS(fsys fs.FS, name string, max int64) ([]byte, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err

@@ -89,16 +89,22 @@ func parseTestCase(name string, data []byte, warn func(kind Kind, off int, err e
 }
 
 // ParseTestCase reads one test file on its own, as a load does but without
-// the task's schemas: the case with the problems of its shape.
+// the task's schemas: the case with the problems of its shape and of its
+// numbers.
 func ParseTestCase(name string, data []byte) TestCase {
 	var problems []*LoadError
-	tc := parseTestCase(name, data, func(kind Kind, off int, err error) {
+	warn := func(kind Kind, off int, err error) {
 		e := &LoadError{Path: name, File: name, Kind: kind, Err: err, Severity: SeverityWarning}
 		if off >= 0 {
 			e.Line, e.Column = lineCol(data, off)
 		}
 		problems = append(problems, e)
-	})
+	}
+	var be *boundError
+	if err := jsonNumbers(data); errors.As(err, &be) {
+		warn(KindInvalid, be.off, err)
+	}
+	tc := parseTestCase(name, data, warn)
 	tc.Problems = problems
 	return tc
 }
@@ -148,7 +154,16 @@ func (l *taskLoad) tests() {
 		if !l.decodeJSON(name, data, new(map[string]json.RawMessage)) {
 			continue
 		}
+		// A number the validator cannot take is kept from it; the case
+		// cannot run either, so its shape is still worth checking.
+		numErr := jsonNumbers(data)
+		if numErr != nil {
+			l.bound(name, KindInvalid, data, numErr)
+		}
 		tc := parseTestCase(name, data, func(kind Kind, off int, err error) { l.fail(name, kind, data, off, err) })
+		if numErr != nil {
+			continue
+		}
 		if tc.Input != nil {
 			l.checkAgainst(name, data, "input", tc.Input, l.schema[inputSchema])
 		}

@@ -39,7 +39,7 @@ func openZip(r io.ReaderAt, size int64) (fs.FS, string, error) {
 	if size > MaxArchiveSize {
 		return nil, "", archiveErrorf("archive is %d bytes, over the %d-byte limit", size, MaxArchiveSize)
 	}
-	zr, err := zip.NewReader(r, size)
+	zr, err := guard("read the archive's directory", func() (*zip.Reader, error) { return zip.NewReader(r, size) })
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, "", archiveErrorf("not a readable zip archive: %v", err)
 	}
