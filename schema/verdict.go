@@ -38,8 +38,8 @@ func verdictType(verdictStatus *graphql.Enum) *graphql.Object {
 		Name:        "CaseResult",
 		Description: "What one test case did.",
 		Fields: graphql.Fields{
-			"file":    field(nn(graphql.String), "The test file, like tests/basic.json.", func(p graphql.ResolveParams) (any, error) { return cr(p).File, nil }),
-			"status":  field(nn(caseStatus), "How the case ended.", func(p graphql.ResolveParams) (any, error) { return cr(p).Status, nil }),
+			"file":   field(nn(graphql.String), "The test file, like tests/basic.json.", func(p graphql.ResolveParams) (any, error) { return cr(p).File, nil }),
+			"status": field(nn(caseStatus), "How the case ended.", func(p graphql.ResolveParams) (any, error) { return cr(p).Status, nil }),
 			"message": {
 				Type:        graphql.String,
 				Description: "Why it did not pass, in one line, like: expected_output differs at /sum: got 4, want 3. Null when it passed.",
