@@ -56,19 +56,23 @@ type spread struct {
 	page int
 }
 
-// withDefaults adds the operation's variable defaults to the variables
-// sent: the executor uses them, so the cost must, or a page size given as
-// a default ($n: Int = 1000) would be counted as the default of taskPage.
+// withDefaults adds the operation's variable defaults (numbers and
+// strings) to the variables sent: the executor uses them, so the cost and
+// the subscription's arguments must, or a page size given as a default
+// ($n: Int = 1000) would be counted as the default of taskPage.
 func withDefaults(op *ast.OperationDefinition, vars map[string]any) map[string]any {
 	out := make(map[string]any, len(vars)+len(op.VariableDefinitions))
 	for _, d := range op.VariableDefinitions {
 		if d.Variable == nil || d.Variable.Name == nil {
 			continue
 		}
-		if v, ok := d.DefaultValue.(*ast.IntValue); ok {
+		switch v := d.DefaultValue.(type) {
+		case *ast.IntValue:
 			if i, err := strconv.Atoi(v.Value); err == nil {
 				out[d.Variable.Name.Value] = i
 			}
+		case *ast.StringValue:
+			out[d.Variable.Name.Value] = v.Value
 		}
 	}
 	for k, v := range vars {

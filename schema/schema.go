@@ -46,6 +46,13 @@ type Deps struct {
 // not be keyed by the watch state.
 func ShowsWatch(query string) bool { return strings.Contains(query, "watch") }
 
+// ShowsInstance says whether a query can show the run of the server
+// (Registry.instance, RegistryEvent.instance), which differs between
+// runs over the same catalogue: its answers must not be named by the
+// catalogue alone. As for ShowsWatch, only a field of that name leads
+// there.
+func ShowsInstance(query string) bool { return strings.Contains(query, "instance") }
+
 // New builds the schema.
 func New(d Deps) (graphql.Schema, error) {
 	t := newTypes(d)

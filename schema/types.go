@@ -199,6 +199,12 @@ func (t *types) build() {
 			"loadedAt": field(graphql.String, "RFC 3339 time this generation was built.", func(p graphql.ResolveParams) (any, error) {
 				return timeString(src[*registry.Snapshot](p).LoadedAt), nil
 			}),
+			"instance": field(graphql.String, "Names this run of the server: generations start again when it restarts, so a generation means something only with it (see registryEvents). Null on a server without a change feed.", func(p graphql.ResolveParams) (any, error) {
+				if t.d.Feed == nil {
+					return nil, nil
+				}
+				return t.d.Feed.Instance(), nil
+			}),
 		},
 	})
 	t.testCase = graphql.NewObject(graphql.ObjectConfig{
