@@ -274,14 +274,12 @@ func (s *Source) discover(ctx context.Context, d string, known **immutable.Sorte
 		now[r] = true
 	}
 	for _, bad := range unreadable {
-		le := func(root string) *registry.LoadError {
-			return &registry.LoadError{Source: s.name, Root: root, Path: s.displayPath(bad.Path), Kind: registry.KindIO,
-				Err: fmt.Errorf("cannot %s: %w", bad.Op, bad.Err)}
-		}
 		for _, r := range s.affected(bad.Path) {
 			if !now[r] {
 				now[r] = true
-				results = append(results, registry.RootResult{Root: r, Errors: []*registry.LoadError{le(r)}})
+				le := &registry.LoadError{Source: s.name, Root: r, Path: s.displayPath(bad.Path), Kind: registry.KindIO,
+					Err: fmt.Errorf("%s: %w", s.cannot(bad, r), bad.Err)}
+				results = append(results, registry.RootResult{Root: r, Errors: []*registry.LoadError{le}})
 				*known = (*known).Set(r, struct{}{})
 			}
 		}
@@ -354,6 +352,36 @@ func (s *Source) affected(key string) []string {
 	}
 	return []string{key}
 }
+
+// cannot says what could not be done to an unreadable entry, and what the
+// entry is to root, the task its error is attached to: the task's own
+// folder or archive, a collection folder that held it, or, with no task
+// known beneath it, a folder that may hold some.
+func (s *Source) cannot(bad *fs.PathError, root string) string {
+	what := "this folder, which may hold tasks"
+	switch {
+	case root == bad.Path && s.isZip(root):
+		what = "this task archive"
+	case root == bad.Path && knownUnder(s.known, root) == nil:
+		// First seen unreadable: nothing says what it is.
+	case root == bad.Path:
+		what = "this task folder"
+	case strings.HasPrefix(root, bad.Path+"/") || bad.Path == ".":
+		what = "this collection folder, which held the task " + root
+	default:
+		what = "an entry of the task " + root // a file or folder inside it
+	}
+	switch bad.Op {
+	case registry.OpSearch:
+		return "cannot look into " + what
+	case "readdir":
+		return "cannot list " + what
+	}
+	return "cannot " + bad.Op + " " + what
+}
+
+// isZip reports whether the root at key is a task archive.
+func (s *Source) isZip(key string) bool { return registry.IsZip(s.abspath(key)) }
 
 // knownUnder lists the roots of known at or under key.
 func knownUnder(known *immutable.SortedMap[string, struct{}], key string) []string {
