@@ -126,11 +126,10 @@ func (w *Watcher) run(ctx context.Context, out chan<- Batch, fw *fsnotify.Watche
 			if !ok {
 				return nil
 			}
-			reason := "watch error"
-			if errors.Is(err, fsnotify.ErrEventOverflow) {
-				reason = "overflow"
+			reason := watchErrorReason(err)
+			if !l.d.fullPending() { // one line per rescan, however many errors
+				w.log.Warn("full rescan: events may have been lost", "root", w.root, "reason", reason, "error", err)
 			}
-			w.log.Warn("full rescan: events may have been lost", "root", w.root, "reason", reason, "error", err)
 			l.d.addFull(reason, time.Now())
 		case now = <-tick.C:
 			if id := rootIdentity(w.root); id == (ftree.ID{}) || id != rootID {

@@ -37,6 +37,14 @@ func (s *Source) follow(ctx context.Context, apply func(registry.Update), batche
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
+	// A full rescan that the watcher asks for within fullGap of the last
+	// one waits, merged with any other asked meanwhile: a watcher that
+	// loses its events, or a root that comes and goes, again and again,
+	// costs at most half the time of one core, not all of it.
+	held := time.NewTimer(time.Hour)
+	held.Stop()
+	defer held.Stop()
+	var heldFull *watcher.Batch
 	settling := map[string]*settle{} // by root key
 	setUp := s.watcher.Ready()
 	for {
@@ -75,14 +83,22 @@ func (s *Source) follow(ctx context.Context, apply func(registry.Update), batche
 				continue
 			}
 			if b.Full {
-				s.log.Info("full rescan", "source", s.name, "reason", b.Reason)
-				if u, ok := s.scan(ctx, b.First); ok {
-					clear(settling)
-					apply(u)
+				if wait := s.fullWait(time.Now()); wait > 0 {
+					if heldFull == nil {
+						heldFull = &b
+						held.Reset(wait)
+					} else if b.First.Before(heldFull.First) {
+						heldFull.First = b.First
+					}
+					continue
 				}
+				s.fullScan(ctx, apply, b, settling)
 				continue
 			}
 			s.reloadSettled(ctx, apply, b.Paths, b.First, settling)
+		case <-held.C:
+			s.fullScan(ctx, apply, *heldFull, settling)
+			heldFull = nil
 		case <-retry.C:
 			var paths []string
 			first := time.Now()
@@ -98,6 +114,28 @@ func (s *Source) follow(ctx context.Context, apply func(registry.Update), batche
 			retry.Reset(settleWait)
 		}
 	}
+}
+
+// fullScan is the full rescan a batch asks for.
+func (s *Source) fullScan(ctx context.Context, apply func(registry.Update), b watcher.Batch, settling map[string]*settle) {
+	s.log.Info("full rescan", "source", s.name, "reason", b.Reason)
+	if u, ok := s.scan(ctx, b.First); ok {
+		clear(settling)
+		apply(u)
+	}
+}
+
+// fullGap is the least time between the end of a full scan and the start
+// of one the watcher asks for: as long as the last scan took, and at
+// least minFullGap.
+const minFullGap = 100 * time.Millisecond
+
+// fullWait is how long a full rescan asked for at now must wait.
+func (s *Source) fullWait(now time.Time) time.Duration {
+	if s.scanEnded.IsZero() {
+		return 0
+	}
+	return s.scanEnded.Add(max(minFullGap, s.scanTook)).Sub(now)
 }
 
 // reloadSettled re-reads the roots that paths touch. A root whose load
@@ -192,7 +230,7 @@ func (s *Source) rootsMoved() []string {
 		// follows the folder's removal and return as a whole.
 		return nil
 	}
-	found, _ := registry.Discover(s.tree(s.abs), ".")
+	found, _ := s.find(".")
 	var paths []string
 	now := make(map[string]bool, len(found))
 	for _, r := range found {
@@ -212,7 +250,7 @@ func (s *Source) rootsMoved() []string {
 // namesChanged reports whether a task folder, or its tests/ folder,
 // changed (by change time) since the first load began.
 func (s *Source) namesChanged(root string) bool {
-	if registry.IsZip(root) {
+	if s.isZip(root) {
 		return false // a file: its own change time is the watcher's
 	}
 	for _, p := range []string{s.abspath(root), filepath.Join(s.abspath(root), "tests")} {

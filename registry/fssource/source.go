@@ -167,9 +167,14 @@ func (s *Source) scan(ctx context.Context, seen time.Time) (registry.Update, boo
 	if u.Results, _, ok = s.discover(ctx, ".", &known); !ok {
 		return registry.Update{}, false
 	}
-	if len(u.Results) == 0 && registry.HoldsFiles(registry.DirFS(s.abs), ".") {
-		// A path given by mistake (the parent of the tasks, a file of one)
-		// must not pass as a catalogue that is empty for now.
+	switch {
+	case len(u.Results) > 0:
+	case s.isFile():
+		// A path given by mistake (a file of a task) must not pass as a
+		// catalogue that is empty for now.
+		u.Err = errors.New("not a task .zip nor a folder: give a task folder, a task .zip or a folder of either")
+	case registry.HoldsFiles(registry.DirFS(s.abs), "."):
+		// Nor the parent of the tasks.
 		u.Err = fmt.Errorf("no task found under %s: no folder in it holds a metadata.json, and it holds no .zip", s.display)
 	}
 	s.known = known
@@ -268,7 +273,7 @@ func (s *Source) rootFailed(u registry.Update, err error) registry.Update {
 // an error of its own, kept among the roots so that it clears when the
 // entry can be read again or is gone.
 func (s *Source) discover(ctx context.Context, d string, known **immutable.SortedMap[string, struct{}]) (results []registry.RootResult, removed []string, ok bool) {
-	found, unreadable := registry.Discover(s.tree(s.abs), d)
+	found, unreadable := s.find(d)
 	now := make(map[string]bool, len(found))
 	for _, r := range found {
 		now[r] = true
@@ -298,6 +303,26 @@ func (s *Source) discover(ctx context.Context, d string, known **immutable.Sorte
 		*known = (*known).Set(r, struct{}{})
 	}
 	return append(results, loaded...), removed, true
+}
+
+// find lists the task roots at or under d, and what could not be read,
+// as registry.Discover does; a source whose path is a .zip is that one
+// task root, ".".
+func (s *Source) find(d string) ([]string, []*fs.PathError) {
+	if d == "." && s.isFile() {
+		if st, err := os.Stat(s.abs); err == nil && st.Mode().IsRegular() && registry.IsZip(s.abs) {
+			return []string{"."}, nil
+		}
+		return nil, nil // a FIFO or a device is never opened
+	}
+	return registry.Discover(s.tree(s.abs), d)
+}
+
+// isFile reports whether the source's path is there and is not a folder:
+// a task .zip given as the path, or a path given by mistake.
+func (s *Source) isFile() bool {
+	st, err := os.Stat(s.abs)
+	return err == nil && !st.IsDir()
 }
 
 // rel turns an absolute path into a root key, or false when it is outside
