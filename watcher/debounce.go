@@ -52,9 +52,6 @@ func (d *debouncer) addFull(reason string, now time.Time) {
 	d.touch(d.full, now)
 }
 
-// fullPending reports whether a full rescan is due once things are quiet.
-func (d *debouncer) fullPending() bool { return d.full != nil }
-
 func (d *debouncer) due(g *pendingGroup) time.Time {
 	return minTime(g.last.Add(d.quiet), g.first.Add(d.maxWait))
 }

@@ -2,7 +2,6 @@ package watcher
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"time"
@@ -97,10 +96,7 @@ func (w *Watcher) runFile(ctx context.Context, out chan<- Batch, fw *fsnotify.Wa
 				return nil
 			}
 			f.check(time.Now())
-			if !l.d.fullPending() { // one line per rescan, however many errors
-				w.log.Warn("full rescan: events may have been lost", "root", w.root, "reason", watchErrorReason(err), "error", err)
-			}
-			l.d.addFull(watchErrorReason(err), time.Now())
+			l.watchError(err, time.Now())
 		case now := <-tick.C:
 			if f.fw != nil && rootIdentity(f.parent) != f.parents {
 				// The folder went, and maybe came back: its watch
@@ -150,12 +146,4 @@ func (f *fileRoot) gone(ctx context.Context) error {
 		_ = send(ctx, f.l.out, b)
 	}
 	return errRootGone
-}
-
-// watchErrorReason is the Reason of the full rescan a watch error asks for.
-func watchErrorReason(err error) string {
-	if errors.Is(err, fsnotify.ErrEventOverflow) {
-		return "overflow"
-	}
-	return "watch error"
 }

@@ -37,10 +37,10 @@ func (s *Source) follow(ctx context.Context, apply func(registry.Update), batche
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
-	// A full rescan that the watcher asks for within fullGap of the last
-	// one waits, merged with any other asked meanwhile: a watcher that
-	// loses its events, or a root that comes and goes, again and again,
-	// costs at most half the time of one core, not all of it.
+	// A full rescan that the watcher asks for too soon after the last one
+	// (fullWait) waits, merged with any other asked meanwhile: a watcher
+	// that loses its events, or a root that comes and goes, again and
+	// again, keeps the source scanning half the time, not all of it.
 	held := time.NewTimer(time.Hour)
 	held.Stop()
 	defer held.Stop()
@@ -125,12 +125,13 @@ func (s *Source) fullScan(ctx context.Context, apply func(registry.Update), b wa
 	}
 }
 
-// fullGap is the least time between the end of a full scan and the start
-// of one the watcher asks for: as long as the last scan took, and at
-// least minFullGap.
+// minFullGap is the least time between the end of a full scan and the
+// start of one that the watcher asks for.
 const minFullGap = 100 * time.Millisecond
 
-// fullWait is how long a full rescan asked for at now must wait.
+// fullWait is how long a full rescan asked for at now must wait: until as
+// long as the last full scan took, and at least minFullGap, has passed
+// since it ended. Not more than 0 when it may start at once.
 func (s *Source) fullWait(now time.Time) time.Duration {
 	if s.scanEnded.IsZero() {
 		return 0
