@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -39,16 +40,18 @@ func (w *Watcher) runFile(ctx context.Context, out chan<- Batch, fw *fsnotify.Wa
 	f := &fileRoot{w: w, l: l, fw: fw, parent: filepath.Dir(w.root)}
 	f.parents = rootIdentity(f.parent)
 	if fw != nil {
-		err := fw.Add(f.parent)
-		switch {
-		case err != nil && isLimit(err) && !strict:
-			w.log.Warn("polling: no inotify watch left for this user", "root", w.root, "error", err,
-				"hint", "raise "+sysctlWatches+" (sysctl -w "+sysctlWatches+"=N)", "poll_interval", w.cfg.PollInterval)
+		if err := fw.Add(f.parent); err != nil {
+			switch {
+			case f.parents == (ftree.ID{}):
+				return rootGone(ctx, out, errRootGone) // its folder went as the setup began
+			case strict && isLimit(err):
+				return &LimitError{Root: w.root, Sysctl: sysctlWatches, Now: readSysctl(sysctlWatches), Err: err}
+			case strict:
+				return fmt.Errorf("watch %s: %w", f.parent, err)
+			}
+			w.log.Warn("polling: the folder of the watched file cannot be watched", "root", w.root, "error", err,
+				"hint", "with no inotify watch left, raise "+sysctlWatches+" (sysctl -w "+sysctlWatches+"=N)", "poll_interval", w.cfg.PollInterval)
 			f.fw = nil
-		case err != nil && isLimit(err):
-			return &LimitError{Root: w.root, Sysctl: sysctlWatches, Now: readSysctl(sysctlWatches), Err: err}
-		case err != nil:
-			return rootGone(ctx, out, errRootGone) // its folder went as the setup began
 		}
 	}
 	if f.fw != nil {

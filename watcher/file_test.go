@@ -60,15 +60,14 @@ func TestFileRoot(t *testing.T) {
 }
 
 // TestSetupBacksOff: a root that is there but cannot be followed (here,
-// its folder cannot be watched: the inotify instance is closed as it is
-// made) is tried again after a back-off that doubles, not in a loop that
-// takes a core and writes a line of log each time; and the watcher stops
-// when told, whatever it is doing.
+// it cannot be watched: the inotify instance is closed as it is made) is
+// tried again after a back-off that doubles, not in a loop that takes a
+// core and writes a line of log each time; and the watcher stops when
+// told, whatever it is doing.
 func TestSetupBacksOff(t *testing.T) {
-	dir := t.TempDir()
-	root := filepath.Join(dir, "task.zip")
-	write(t, root, "x")
-	cfg := fast(ModeFsnotify)
+	root := t.TempDir()
+	write(t, filepath.Join(root, "a", "metadata.json"), "{}")
+	cfg := fast(ModeAuto)
 	cfg.NewNotify = func() (*fsnotify.Watcher, error) {
 		fw, err := fsnotify.NewWatcher()
 		if err == nil {

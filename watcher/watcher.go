@@ -282,22 +282,14 @@ func (w *Watcher) watch(ctx context.Context, out chan<- Batch) error {
 	}
 	file := !st.IsDir()
 	if mode == ModePoll {
-		w.setMode(ModePoll)
-		if file {
-			return w.runFile(ctx, out, nil, false)
-		}
-		return w.run(ctx, out, nil, 0, false)
+		return w.pollOnly(ctx, out, file)
 	}
 	fw, err := w.cfg.NewNotify()
 	switch {
 	case err != nil && isLimit(err) && mode == ModeAuto:
 		w.log.Warn("polling: no inotify instance left for this user", "root", w.root, "error", err,
 			"hint", "raise "+sysctlInstances+" (sysctl -w "+sysctlInstances+"=N)", "poll_interval", w.cfg.PollInterval)
-		w.setMode(ModePoll)
-		if file {
-			return w.runFile(ctx, out, nil, false)
-		}
-		return w.run(ctx, out, nil, 0, false)
+		return w.pollOnly(ctx, out, file)
 	case err != nil && isLimit(err):
 		return &LimitError{Root: w.root, Sysctl: sysctlInstances, Now: readSysctl(sysctlInstances), Err: err}
 	case err != nil:
@@ -316,6 +308,15 @@ func (w *Watcher) watch(ctx context.Context, out chan<- Batch) error {
 	}
 	w.setMode(ModeFsnotify)
 	return w.run(ctx, out, fw, budget, mode == ModeFsnotify)
+}
+
+// pollOnly follows the root by polling alone; file when it is a file.
+func (w *Watcher) pollOnly(ctx context.Context, out chan<- Batch, file bool) error {
+	w.setMode(ModePoll)
+	if file {
+		return w.runFile(ctx, out, nil, false)
+	}
+	return w.run(ctx, out, nil, 0, false)
 }
 
 // waitForRoot reports a missing root and waits for it to appear; true
