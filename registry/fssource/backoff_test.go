@@ -1,12 +1,17 @@
 package fssource
 
 import (
+	"context"
+	"fmt"
+	"io/fs"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
 
@@ -87,5 +92,47 @@ func TestFullRescanSpacing(t *testing.T) {
 		if got := s.fullWait(now); got != tc.wait {
 			t.Errorf("last scan took %v and ended %v ago: wait %v, want %v", tc.took, now.Sub(tc.ended), got, tc.wait)
 		}
+	}
+}
+
+// listings counts the folders listed through it.
+type listings struct {
+	fs.FS
+	n *atomic.Int64
+}
+
+func (l listings) ReadDir(name string) ([]fs.DirEntry, error) {
+	l.n.Add(1)
+	return fs.ReadDir(l.FS, name)
+}
+
+// TestScanStopsWithContext: a scan whose context ends (the process was
+// told to stop) lists no folder more and changes nothing: at 100,000
+// tasks the walk alone is seconds that a shutdown would wait for.
+func TestScanStopsWithContext(t *testing.T) {
+	dir := t.TempDir()
+	var files []registrytest.Files
+	for i := range 20 {
+		files = append(files, taskFiles(fmt.Sprintf("00000000-0000-4000-8000-%012d", i), "1.0.0").Under(fmt.Sprintf("c%d/t", i)))
+	}
+	writeTree(t, dir, mergeFiles(files...))
+	src := newUnwatched(t, dir)
+	var n atomic.Int64
+	clean := src.tree
+	src.tree = func(d string) fs.FS { return listings{FS: clean(d), n: &n} }
+	if u, ok := src.scan(t.Context(), time.Time{}); !ok || len(u.Results) != 20 {
+		t.Fatalf("got %d roots (ok %v), want 20", len(u.Results), ok)
+	}
+	n.Store(0)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, ok := src.scan(ctx, time.Time{}); ok {
+		t.Errorf("a scan after its context ended says it is complete")
+	}
+	if got := n.Load(); got != 0 {
+		t.Errorf("%d folders listed after the context ended, want none", got)
+	}
+	if _, ok := src.known.Get("c0/t"); !ok {
+		t.Errorf("the cancelled scan changed what the source knows")
 	}
 }

@@ -60,7 +60,7 @@ func (s *Source) follow(ctx context.Context, apply func(registry.Update), batche
 					clear(settling)
 					apply(u)
 				}
-			} else if paths := s.rootsMoved(); len(paths) > 0 {
+			} else if paths := s.rootsMoved(ctx); len(paths) > 0 {
 				s.reloadSettled(ctx, apply, paths, time.Now(), settling)
 			}
 			s.watchOnce.Do(func() { close(s.watching) })
@@ -225,13 +225,13 @@ func (s *Source) safetyNetDue(now time.Time) bool {
 // time moves). It walks the source as a scan does and stats each task
 // folder, without reading the tasks: at 100,000 tasks, two or three
 // seconds.
-func (s *Source) rootsMoved() []string {
+func (s *Source) rootsMoved(ctx context.Context) []string {
 	if s.watcher.Mode() == watcher.ModeOff || s.checkRoot() != nil {
 		// A source folder that is gone is the watcher's to report: it
 		// follows the folder's removal and return as a whole.
 		return nil
 	}
-	found, _ := s.find(".")
+	found, _ := s.find(ctx, ".")
 	var paths []string
 	now := make(map[string]bool, len(found))
 	for _, r := range found {

@@ -273,7 +273,7 @@ func (s *Source) rootFailed(u registry.Update, err error) registry.Update {
 // an error of its own, kept among the roots so that it clears when the
 // entry can be read again or is gone.
 func (s *Source) discover(ctx context.Context, d string, known **immutable.SortedMap[string, struct{}]) (results []registry.RootResult, removed []string, ok bool) {
-	found, unreadable := s.find(d)
+	found, unreadable := s.find(ctx, d)
 	now := make(map[string]bool, len(found))
 	for _, r := range found {
 		now[r] = true
@@ -308,15 +308,32 @@ func (s *Source) discover(ctx context.Context, d string, known **immutable.Sorte
 // find lists the task roots at or under d, and what could not be read,
 // as registry.Discover does; a source whose path is a .zip is that one
 // task root, ".".
-func (s *Source) find(d string) ([]string, []*fs.PathError) {
+// The walk stops at the next folder once ctx ends: at 100,000 tasks it
+// is seconds, which a shutdown should not wait for.
+func (s *Source) find(ctx context.Context, d string) ([]string, []*fs.PathError) {
 	if d == "." && s.isFile() {
 		if st, err := os.Stat(s.abs); err == nil && st.Mode().IsRegular() && registry.IsZip(s.abs) {
 			return []string{"."}, nil
 		}
 		return nil, nil // a FIFO or a device is never opened
 	}
-	return registry.Discover(s.tree(s.abs), d)
+	return registry.Discover(untilDone{FS: s.tree(s.abs), ctx: ctx}, d)
 }
+
+// untilDone is a tree whose folders cannot be listed once ctx has ended.
+type untilDone struct {
+	fs.FS
+	ctx context.Context
+}
+
+func (u untilDone) ReadDir(name string) ([]fs.DirEntry, error) {
+	if err := u.ctx.Err(); err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
+	}
+	return fs.ReadDir(u.FS, name)
+}
+
+func (u untilDone) Stat(name string) (fs.FileInfo, error) { return fs.Stat(u.FS, name) }
 
 // isFile reports whether the source's path is there and is not a folder:
 // a task .zip given as the path, or a path given by mistake.
