@@ -54,10 +54,11 @@ type Source struct {
 	tree func(dir string) fs.FS
 
 	// known holds the task roots found so far, sorted, so that the roots
-	// under a changed folder are found without scanning them all. Only the
-	// goroutine that runs the source touches it, and only once a scan is
-	// complete.
-	known *immutable.SortedMap[string, struct{}]
+	// under a changed folder are found without scanning them all; true
+	// for an entry known only as one that could not be read, with no
+	// root known beneath it. Only the goroutine that runs the source
+	// touches it, and only once a scan is complete.
+	known *immutable.SortedMap[string, bool]
 	// scanEnded and scanTook time the last full scan, which bounds how
 	// often the periodic one runs. Only the source's goroutine uses them.
 	scanEnded time.Time
@@ -85,7 +86,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		name = cfg.Path
 	}
 	s := &Source{name: name, display: filepath.Clean(cfg.Path), abs: abs, order: order, log: log,
-		known: immutable.NewSortedMap[string, struct{}](nil), tree: registry.DirFS, watching: make(chan struct{})}
+		known: immutable.NewSortedMap[string, bool](nil), tree: registry.DirFS, watching: make(chan struct{})}
 	if !cfg.FollowSymlinksOutside {
 		s.within = abs
 		s.tree = func(dir string) fs.FS { return registry.ConfinedFS(dir, s.within) }
@@ -162,7 +163,7 @@ func (s *Source) scan(ctx context.Context, seen time.Time) (registry.Update, boo
 	if err := s.checkRoot(); err != nil {
 		return s.rootFailed(u, err), true
 	}
-	known := immutable.NewSortedMap[string, struct{}](nil)
+	known := immutable.NewSortedMap[string, bool](nil)
 	var ok bool
 	if u.Results, _, ok = s.discover(ctx, ".", &known); !ok {
 		return registry.Update{}, false
@@ -261,7 +262,7 @@ func (s *Source) rootFailed(u registry.Update, err error) registry.Update {
 	u.Err = unwrapPath(err)
 	u.Complete = errors.Is(err, fs.ErrNotExist)
 	if u.Complete {
-		s.known = immutable.NewSortedMap[string, struct{}](nil)
+		s.known = immutable.NewSortedMap[string, bool](nil)
 	}
 	return u
 }
@@ -272,7 +273,7 @@ func (s *Source) rootFailed(u registry.Update, err error) registry.Update {
 // its last good task, stale; with no known root beneath it, the entry is
 // an error of its own, kept among the roots so that it clears when the
 // entry can be read again or is gone.
-func (s *Source) discover(ctx context.Context, d string, known **immutable.SortedMap[string, struct{}]) (results []registry.RootResult, removed []string, ok bool) {
+func (s *Source) discover(ctx context.Context, d string, known **immutable.SortedMap[string, bool]) (results []registry.RootResult, removed []string, ok bool) {
 	found, unreadable := s.find(ctx, d)
 	now := make(map[string]bool, len(found))
 	for _, r := range found {
@@ -285,7 +286,8 @@ func (s *Source) discover(ctx context.Context, d string, known **immutable.Sorte
 				le := &registry.LoadError{Source: s.name, Root: r, Path: s.displayPath(bad.Path), Kind: registry.KindIO,
 					Err: fmt.Errorf("%s: %w", s.cannot(bad, r), bad.Err)}
 				results = append(results, registry.RootResult{Root: r, Errors: []*registry.LoadError{le}})
-				*known = (*known).Set(r, struct{}{})
+				unread, ok := s.known.Get(r)
+				*known = (*known).Set(r, unread || !ok)
 			}
 		}
 	}
@@ -300,7 +302,7 @@ func (s *Source) discover(ctx context.Context, d string, known **immutable.Sorte
 		return nil, nil, false
 	}
 	for _, r := range found {
-		*known = (*known).Set(r, struct{}{})
+		*known = (*known).Set(r, false)
 	}
 	return append(results, loaded...), removed, true
 }
@@ -404,8 +406,8 @@ func (s *Source) cannot(bad *fs.PathError, root string) string {
 	switch {
 	case root == bad.Path && s.isZip(root):
 		what = "this task archive"
-	case root == bad.Path && knownUnder(s.known, root) == nil:
-		// First seen unreadable: nothing says what it is.
+	case root == bad.Path && s.unread(root):
+		// Never read: nothing says what it is.
 	case root == bad.Path:
 		what = "this task folder"
 	case strings.HasPrefix(root, bad.Path+"/") || bad.Path == ".":
@@ -422,11 +424,18 @@ func (s *Source) cannot(bad *fs.PathError, root string) string {
 	return "cannot " + bad.Op + " " + what
 }
 
+// unread reports whether key was never read as a task root: unknown, or
+// known only as an entry that could not be read.
+func (s *Source) unread(key string) bool {
+	unread, ok := s.known.Get(key)
+	return unread || !ok
+}
+
 // isZip reports whether the root at key is a task archive.
 func (s *Source) isZip(key string) bool { return registry.IsZip(s.abspath(key)) }
 
 // knownUnder lists the roots of known at or under key.
-func knownUnder(known *immutable.SortedMap[string, struct{}], key string) []string {
+func knownUnder(known *immutable.SortedMap[string, bool], key string) []string {
 	var out []string
 	it := known.Iterator()
 	if key != "." {
