@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // Opener gives a task's files again, long after the load, for lazy
@@ -41,27 +42,18 @@ func LoadFS(r Root, fsys fs.FS) RootResult {
 // LoadZipFile loads a task archive on disk: a local .zip, a downloaded
 // bundle. Files are named Display!/FILE.
 func LoadZipFile(r Root, path string) RootResult {
-	f, err := os.Open(path)
+	f, size, err := openArchive(path)
 	if err != nil {
 		return r.fail(KindIO, unwrapPath(err))
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return r.fail(KindIO, unwrapPath(err))
-	}
-	return r.loadZip(f, st.Size(), func(prefix string) Opener {
+	return r.loadZip(f, size, func(prefix string) Opener {
 		return func() (fs.FS, io.Closer, error) {
-			f, err := os.Open(path)
+			f, size, err := openArchive(path)
 			if err != nil {
 				return nil, nil, err
 			}
-			st, err := f.Stat()
-			if err != nil {
-				f.Close()
-				return nil, nil, err
-			}
-			fsys, err := reopenZip(f, st.Size(), prefix)
+			fsys, err := reopenZip(f, size, prefix)
 			if err != nil {
 				f.Close()
 				return nil, nil, fmt.Errorf("%s: %w", path, err)
@@ -69,6 +61,27 @@ func LoadZipFile(r Root, path string) RootResult {
 			return fsys, f, nil
 		}
 	})
+}
+
+// openArchive opens a task archive on disk and gives its size. It opens
+// without blocking and refuses what is not a regular file: a FIFO put in
+// the archive's place, between the walk that found it and this open (or
+// long after the load, when its content is asked for), would hang the
+// open until something wrote to it.
+func openArchive(path string) (*os.File, int64, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s is %s, not a regular file", filepath.Base(path), describeMode(st.Mode()))
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
 }
 
 // LoadZip loads a task archive held in memory or any io.ReaderAt, which
