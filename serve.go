@@ -231,6 +231,7 @@ func runServer(ctx context.Context, log *slog.Logger, svc *registry.Service, tes
 	if tests != nil {
 		stopTests, err := tests(svcCtx)
 		if err != nil {
+			ln.Close() // Serve never ran, so nothing else closes it
 			return err
 		}
 		defer stopTests()
