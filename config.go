@@ -14,6 +14,7 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 	"gopkg.in/yaml.v3"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/gitsource"
 )
 
@@ -410,7 +411,7 @@ func (c *Config) check() error {
 			}
 		case "http":
 			if !strings.HasPrefix(s.URL, "http://") && !strings.HasPrefix(s.URL, "https://") {
-				bad(at+".url", "is %q: an http source needs an http:// or https:// url", s.URL)
+				bad(at+".url", "is %q: an http source needs an http:// or https:// url", registry.RedactURL(s.URL))
 			}
 			if s.Interval != 0 && s.Interval < time.Second {
 				bad(at+".interval", "is %s: the minimum is 1s", s.Interval)

@@ -88,7 +88,7 @@ type Config struct {
 func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	u, err := url.Parse(strings.TrimSuffix(cfg.URL, "/index.json"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("http source %q: not an http(s) URL", cfg.URL)
+		return nil, fmt.Errorf("http source %q: not an http(s) URL", registry.RedactURL(cfg.URL))
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
@@ -456,13 +456,13 @@ func (s *Source) backoff(n int) time.Duration {
 func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.IndexEntry) registry.RootResult {
 	key := e.ID + "@" + e.Version
 	ref, err := url.Parse(e.Bundle)
-	display := e.Bundle
+	display := registry.RedactURL(e.Bundle)
 	fail := func(err error) registry.RootResult {
 		s.log.Warn("bundle not loaded", "source", s.name, "bundle", display, "error", err)
 		return registry.RootResult{Root: key, Errors: []*registry.LoadError{{Source: s.name, Root: key, Path: display, Kind: registry.KindFetch, Err: err}}}
 	}
 	if err != nil {
-		return fail(fmt.Errorf("bundle URL: %w", err))
+		return fail(registry.RedactError(fmt.Errorf("bundle URL: %w", err), e.Bundle))
 	}
 	u := indexURL.ResolveReference(ref)
 	display = u.Redacted()

@@ -32,7 +32,7 @@ import (
 // the registry fails, what it served before stays.
 type Source struct {
 	name     string
-	ref      string // as configured
+	ref      string // as configured, as RedactURL shows it
 	order    int
 	interval time.Duration
 	repo     *remote.Repository
@@ -68,10 +68,10 @@ type Config struct {
 func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	repo, hc, err := cfg.Remote.repository(cfg.Ref)
 	if err != nil {
-		return nil, fmt.Errorf("oci source %w", err)
+		return nil, registry.RedactError(fmt.Errorf("oci source %w", err), cfg.Ref)
 	}
 	if repo.Reference.Reference == "" {
-		return nil, fmt.Errorf("oci source %s: name a tag (:stable) or a digest (@sha256:...)", cfg.Ref)
+		return nil, fmt.Errorf("oci source %s: name a tag (:stable) or a digest (@sha256:...)", registry.RedactURL(cfg.Ref))
 	}
 	dir := cfg.CacheDir
 	if dir == "" {
@@ -83,16 +83,16 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	}
 	c, err := newCache(filepath.Join(dir, "oci"), cfg.Ref)
 	if err != nil {
-		return nil, fmt.Errorf("oci source %s: %w", cfg.Ref, err)
+		return nil, fmt.Errorf("oci source %s: %w", registry.RedactURL(cfg.Ref), err)
 	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = time.Minute
 	}
 	name := cfg.Name
 	if name == "" {
-		name = cfg.Ref
+		name = registry.RedactURL(cfg.Ref)
 	}
-	return &Source{name: name, ref: cfg.Ref, order: order, interval: cfg.Interval, repo: repo, http: hc, cache: c, log: log,
+	return &Source{name: name, ref: registry.RedactURL(cfg.Ref), order: order, interval: cfg.Interval, repo: repo, http: hc, cache: c, log: log,
 		MaxManifestBytes: 4 << 20, MaxLayers: 10000, MaxLayerBytes: registry.MaxArchiveSize, Parallel: 4,
 		results: map[string]registry.RootResult{}}, nil
 }
