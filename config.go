@@ -3,7 +3,9 @@ package main
 import (
 	"cmp"
 	"errors"
+	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -219,6 +221,9 @@ type configError struct {
 }
 
 func (e *configError) Error() string {
+	if strings.HasPrefix(e.Where, "--") && e.Key != "" {
+		return e.Where + " " + e.Msg + " (" + e.Key + ")" // --workers is -1: ... (tests.workers)
+	}
 	if e.Key == "" {
 		return e.Where + ": " + e.Msg
 	}
@@ -361,6 +366,9 @@ func (c *Config) check() error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, &configError{Where: c.at(key), Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
+	if err := checkAddr(c.Server.Addr); err != nil {
+		bad("server.addr", "%v", err)
+	}
 	switch watcher.Mode(c.Watch.Mode) {
 	case watcher.ModeAuto, watcher.ModeFsnotify, watcher.ModePoll, watcher.ModeOff:
 	default:
@@ -448,6 +456,35 @@ func (c *Config) check() error {
 	return errors.Join(errs...)
 }
 
+// checkAddr checks an address to listen on before anything is started:
+// HOST:PORT, where HOST may be empty (every interface) and PORT 0 (any).
+func checkAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("is %q: want HOST:PORT, such as 127.0.0.1:8080", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("is %q: the port %q is not a number from 0 to 65535", addr, port)
+	}
+	if strings.ContainsAny(host, " /") {
+		return fmt.Errorf("is %q: %q is not a host name or address", addr, host)
+	}
+	return nil
+}
+
+// checkFlags holds a command's flags to the checks of the configuration
+// keys they mirror (keys maps a flag's name to its key): it records which
+// flags were given, so that a problem names the flag, then checks c with
+// the one check the configuration file passes too.
+func (c *Config) checkFlags(fs *flag.FlagSet, keys map[string]string) error {
+	fs.Visit(func(f *flag.Flag) {
+		if key, ok := keys[f.Name]; ok {
+			c.setFlag(key, "--"+f.Name)
+		}
+	})
+	return c.check()
+}
+
 // at says where key was set: its line in the file, the flag that set it,
 // or the nearest enclosing key that has a place.
 func (c *Config) at(key string) string {
@@ -483,4 +520,12 @@ func defaultsText() string {
 		fmt.Fprintf(&b, "  %-28s %-15s %s\n", s.key, v, s.about)
 	}
 	return b.String()
+}
+
+// checkTestFlags holds `test`'s flags to the checks of tests.timeout,
+// tests.memory and tests.workers.
+func checkTestFlags(fs *flag.FlagSet, tests TestsConfig) error {
+	c := defaultConfig()
+	c.Tests = tests
+	return c.checkFlags(fs, map[string]string{"timeout": "tests.timeout", "memory": "tests.memory", "workers": "tests.workers"})
 }

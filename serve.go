@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -45,18 +46,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 1
 		}
 	}
-	if *addr != "" {
-		cfg.Server.Addr = *addr
-	}
-	if *watchMode != "" {
-		cfg.Watch.Mode = *watchMode
-		cfg.setFlag("watch.mode", "--watch")
-	}
-	if *pollInterval != 0 {
-		cfg.Watch.PollInterval = *pollInterval
-		cfg.setFlag("watch.poll_interval", "--poll-interval")
-	}
-	if err := cfg.check(); err != nil {
+	// A flag given overrides the file, whatever its value: --poll-interval 0
+	// is refused, not ignored.
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "addr":
+			cfg.Server.Addr = *addr
+		case "watch":
+			cfg.Watch.Mode = *watchMode
+		case "poll-interval":
+			cfg.Watch.PollInterval = *pollInterval
+		}
+	})
+	if err := cfg.checkFlags(fs, map[string]string{"addr": "server.addr", "watch": "watch.mode", "poll-interval": "watch.poll_interval"}); err != nil {
 		logConfigErrors(log, err)
 		return 2
 	}
