@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 )
 
@@ -89,6 +90,25 @@ func (b *Budget) End() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.ended = true
+}
+
+// TakeZipFile takes what loading the archive at path inflates, as its
+// directory says, before a byte of it is inflated.
+func (b *Budget) TakeZipFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	n, err := ZipInflated(f, st.Size())
+	if err != nil {
+		return err
+	}
+	return b.Take(n)
 }
 
 // ZipInflated is what the entries of an archive say they inflate to, all
