@@ -49,6 +49,11 @@ type Source struct {
 	MaxBundleBytes int64
 	Parallel       int
 	RetryAfter     time.Duration
+	// MaxLoadBytes is the budget of one load: the sizes of the bundles
+	// it fetches added up, each as often as the index lists it, before
+	// any is fetched; and what loading them inflates, counted as each is
+	// loaded. An index over it is refused as a whole.
+	MaxLoadBytes int64
 
 	// Last good state, touched only by the goroutine that owns the source.
 	etag, lastModified string
@@ -57,7 +62,14 @@ type Source struct {
 	entries            map[string]registry.IndexEntry // by root key (id@version)
 	results            map[string]registry.RootResult
 	failed             map[string]failure // bundles that failed, by root key
+	// An index refused as a whole (over the budget), by its sha256, and
+	// why: the same index is refused again without a bundle read.
+	refused    [32]byte
+	refusedErr error
 }
+
+// DefaultMaxLoadBytes is MaxLoadBytes unless set.
+const DefaultMaxLoadBytes = 512 << 20
 
 // failure is a bundle that failed, and when it may be fetched again.
 type failure struct {
@@ -125,7 +137,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		name = u.Redacted()
 	}
 	s := &Source{name: name, base: u, order: order, interval: cfg.Interval, headers: h, allowHosts: cfg.AllowHosts, cacheDir: cacheDir, log: log,
-		MaxIndexBytes: 16 << 20, MaxBundleBytes: registry.MaxArchiveSize, Parallel: 4, RetryAfter: time.Minute,
+		MaxIndexBytes: 16 << 20, MaxBundleBytes: registry.MaxArchiveSize, Parallel: 4, RetryAfter: time.Minute, MaxLoadBytes: DefaultMaxLoadBytes,
 		clock: time.Now, entries: map[string]registry.IndexEntry{}, results: map[string]registry.RootResult{}, failed: map[string]failure{}}
 	s.client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: s.checkRedirect}
 	return s, nil
@@ -221,25 +233,34 @@ func (s *Source) Load(ctx context.Context) registry.Update {
 	u := registry.Update{Started: time.Now()}
 	indexURL := s.base.ResolveReference(&url.URL{Path: "index.json"})
 	data, notModified, err := s.fetchIndex(ctx, indexURL)
-	if err == nil && !notModified {
+	if err == nil && !notModified && sha256.Sum256(data) == s.refused {
+		err = s.refusedErr
+	} else if err == nil && !notModified {
 		var idx *registry.Index
 		if idx, err = registry.ParseIndex(data); err == nil {
-			s.saveIndex(data)
-			if s.index != nil {
-				s.earlier = digests(s.index)
+			var results []registry.RootResult
+			if results, err = s.apply(ctx, indexURL, idx); err == nil {
+				s.refusedErr = nil
+				s.saveIndex(data)
+				if s.index != nil {
+					s.earlier = digests(s.index)
+				}
+				s.index = idx
+				u.Complete, u.Results = true, results
+				u.Err = failedBundles(u.Results)
+				s.prune()
+				return u
 			}
-			s.index = idx
-			u.Complete, u.Results = true, s.apply(ctx, indexURL, idx)
-			u.Err = failedBundles(u.Results)
-			s.prune()
-			return u
+			s.refused, s.refusedErr = sha256.Sum256(data), fmt.Errorf("%s: %w", indexURL.Redacted(), err)
+			s.prune() // what it fetched goes
 		}
 		err = fmt.Errorf("%s: %w", indexURL.Redacted(), err)
 	}
 	switch {
 	case err == nil && s.index != nil: // not modified: only bundles that failed and are due are fetched
-		u.Complete, u.Results = true, s.apply(ctx, indexURL, s.index)
-		u.Err = failedBundles(u.Results)
+		u.Results, err = s.apply(ctx, indexURL, s.index)
+		u.Complete = err == nil
+		u.Err = errors.Join(err, failedBundles(u.Results), s.refusedErr)
 	case err == nil:
 		u.Complete, u.Results = true, s.current()
 	case len(s.results) == 0:
@@ -264,6 +285,9 @@ func digests(idx *registry.Index) map[string]bool {
 // hostile or busy upstream cannot fill the disk, and a rollback to the
 // last index costs nothing.
 func (s *Source) prune() {
+	if s.index == nil {
+		return // nothing served yet: the saved index's bundles stay for a restart
+	}
 	keep := digests(s.index)
 	entries, err := os.ReadDir(s.cacheDir)
 	if err != nil {
@@ -364,8 +388,11 @@ func (s *Source) fallback(ctx context.Context, indexURL *url.URL, cause error) (
 	if st, err := os.Stat(s.savedIndex()); err == nil {
 		saved = "at " + st.ModTime().UTC().Format(time.RFC3339)
 	}
+	results, err := s.apply(ctx, indexURL, idx)
+	if err != nil {
+		return false, nil, errors.Join(cause, fmt.Errorf("the index saved %s cannot be served either: %w", saved, err))
+	}
 	s.index = idx
-	results := s.apply(ctx, indexURL, idx)
 	// Conditional GETs must not match an index that was never fetched in
 	// this process: the next success starts from a full download.
 	s.etag, s.lastModified = "", ""
@@ -385,7 +412,7 @@ func (s *Source) current() []registry.RootResult {
 // their result; so do bundles that failed, until their back-off is over;
 // the others are downloaded (bounded) and loaded. A bundle that fails is
 // an error on its task, not on the source.
-func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *registry.Index) []registry.RootResult {
+func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *registry.Index) ([]registry.RootResult, error) {
 	now := s.clock()
 	entries := map[string]registry.IndexEntry{}
 	results := map[string]registry.RootResult{}
@@ -404,6 +431,15 @@ func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *registry.Ind
 		}
 		todo = append(todo, e)
 	}
+	var listed int64
+	for _, e := range todo {
+		listed += max(e.Size, 0)
+	}
+	if s.MaxLoadBytes > 0 && listed > s.MaxLoadBytes {
+		return nil, fmt.Errorf("the %d bundles to fetch add up to %d bytes, over the %d-byte budget per load (max_load_bytes); nothing of this index is served",
+			len(todo), listed, s.MaxLoadBytes)
+	}
+	budget := registry.NewBudget("budget per load of an http source (max_load_bytes)", s.MaxLoadBytes)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(s.Parallel, 1))
@@ -413,13 +449,16 @@ func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *registry.Ind
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			r := s.fetchBundle(ctx, indexURL, e)
+			r := s.fetchBundle(ctx, indexURL, e, budget)
 			mu.Lock()
 			results[r.Root] = r
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
+	if err := budget.Err(); err != nil {
+		return nil, fmt.Errorf("%w; nothing of this index is served", err)
+	}
 	failed := map[string]failure{}
 	for _, e := range todo {
 		key := e.ID + "@" + e.Version
@@ -440,7 +479,7 @@ func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *registry.Ind
 		}
 	}
 	s.entries, s.results, s.failed = entries, results, failed
-	return s.current()
+	return s.current(), nil
 }
 
 // backoff is how long a bundle that failed n times in a row waits: from
@@ -453,7 +492,7 @@ func (s *Source) backoff(n int) time.Duration {
 
 // fetchBundle gets one bundle, from the disk cache when its sha256 is
 // there, and loads it with the zip loader that local files use.
-func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.IndexEntry) registry.RootResult {
+func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.IndexEntry, budget *registry.Budget) registry.RootResult {
 	key := e.ID + "@" + e.Version
 	ref, err := url.Parse(e.Bundle)
 	display := registry.RedactURL(e.Bundle)
@@ -477,6 +516,10 @@ func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.
 		if err := s.download(ctx, u, e, cached); err != nil {
 			return fail(err)
 		}
+	}
+	// Each listing counts: an index may name one bundle many times.
+	if err := budget.TakeZipFile(cached); err != nil {
+		return fail(err)
 	}
 	res := registry.LoadZipFile(registry.Root{Source: s.name, Order: s.order, Key: key, Display: display}, cached)
 	if res.Task != nil && (res.Task.ID != e.ID || res.Task.Version != e.Version) {
