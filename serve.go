@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -139,12 +141,32 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 // addSources makes the configured sources, in order, and adds them to the
 // service; it returns the filesystem sources, whose watching metrics show.
+// A remote source that cannot be made (its cache folder cannot be written,
+// say) is served as failed, with why, and the other sources as usual.
 func addSources(svc *registry.Service, cfg Config, log *slog.Logger) ([]*fssource.Source, error) {
 	var watched []*fssource.Source
+	var cacheErr error
+	for _, sc := range cfg.Registry.Sources {
+		if sc.Type != string(registry.SourceFilesystem) {
+			cacheErr = checkCacheDir(cfg.Registry.CacheDir)
+			break
+		}
+	}
 	for i, sc := range cfg.Registry.Sources {
-		src, err := newSource(sc, i, cfg, log)
-		if err != nil {
+		var src registry.Source
+		var err error
+		if sc.Type == string(registry.SourceFilesystem) {
+			src, err = newSource(sc, i, cfg, log)
+		} else if err = cacheErr; err == nil {
+			src, err = newSource(sc, i, cfg, log)
+		}
+		if err != nil && sc.Type == string(registry.SourceFilesystem) {
 			return nil, err
+		}
+		if err != nil {
+			f := newFailedSource(sc, err)
+			log.Error("source not started; it shows as failed", "source", f.Name(), "error", err)
+			src = f
 		}
 		if fs, ok := src.(*fssource.Source); ok {
 			watched = append(watched, fs)
@@ -152,6 +174,63 @@ func addSources(svc *registry.Service, cfg Config, log *slog.Logger) ([]*fssourc
 		svc.Add(src)
 	}
 	return watched, nil
+}
+
+// checkCacheDir makes sure registry.cache_dir (or the user's cache
+// folder, when it is empty) can be written, as remote sources need.
+func checkCacheDir(dir string) error {
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		dir = filepath.Join(base, "ratchet-registry")
+	}
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		var f *os.File
+		if f, err = os.CreateTemp(dir, ".probe-*"); err == nil {
+			f.Close()
+			err = os.Remove(f.Name())
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("registry.cache_dir %s cannot be written, and this source keeps what it fetches there: %w", dir, err)
+	}
+	return nil
+}
+
+// failedSource stands for a configured source that could not be made. Its
+// first load is done at once, failed with why, so that /readyz does not
+// wait for it and the API shows it in error; a rescan says so again.
+type failedSource struct {
+	name, location string
+	typ            registry.SourceType
+	err            error
+}
+
+var _ registry.Source = (*failedSource)(nil)
+
+func newFailedSource(sc SourceConfig, err error) *failedSource {
+	location := registry.RedactURL(cmp.Or(sc.URL, sc.Ref))
+	return &failedSource{name: cmp.Or(sc.Name, location), location: location, typ: registry.SourceType(sc.Type), err: err}
+}
+
+func (f *failedSource) Name() string              { return f.name }
+func (f *failedSource) Type() registry.SourceType { return f.typ }
+func (f *failedSource) Location() string          { return f.location }
+
+func (f *failedSource) Run(ctx context.Context, apply func(registry.Update), rescan <-chan registry.Rescan) error {
+	apply(registry.Update{Err: f.err})
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case r := <-rescan:
+			apply(registry.Update{Err: f.err})
+			r.Done()
+		}
+	}
 }
 
 // newHandler makes the HTTP side: the GraphQL schema over the registry and
