@@ -125,6 +125,10 @@ type SourceConfig struct {
 
 	SSHKey        string `yaml:"ssh_key"`         // git: private key file
 	SSHKnownHosts string `yaml:"ssh_known_hosts"` // git: known_hosts file
+
+	// Budgets of what a remote source may read; 0 keeps the default.
+	MaxLoadBytes int64 `yaml:"max_load_bytes"` // http, oci, git: one load
+	MaxTaskBytes int64 `yaml:"max_task_bytes"` // git: one task
 }
 
 // setting is one row of the defaults table.
@@ -158,6 +162,8 @@ var defaults = []setting{
 	{"registry.cache_dir", "", "bundles of http sources, blobs of oci sources, repositories of git sources; empty: the user's cache folder"},
 	{"registry.sources[].interval", "30s", "poll period of an http, oci or git source, minimum 1s"},
 	{"registry.sources[].timeout", "30s", "one request of an http or oci source, one poll (ls-remote and fetch) of a git source"},
+	{"registry.sources[].max_load_bytes", "536870912", "http, oci or git source: most one load may read (512 MiB), each read counted, so that one blob or bundle listed many times counts as often; the bundles or layers it would fetch count before they are fetched. A load over it stops, is shown on the source, and what was served stays"},
+	{"registry.sources[].max_task_bytes", "104857600", "git source: most the files of one task may come to as they are read (100 MiB, what a task zip may hold); a task over it is a load error naming this key"},
 	{"registry.sources[].follow_symlinks_outside", "false", "filesystem source: follow symlinks that resolve outside its path; by default such a link is a load error, since it could serve any file the server can read"},
 }
 
@@ -412,6 +418,12 @@ func (c *Config) check() error {
 	}
 	for i, s := range c.Registry.Sources {
 		at := fmt.Sprintf("registry.sources[%d]", i)
+		if s.MaxLoadBytes < 0 {
+			bad(at+".max_load_bytes", "is %d: want a number of bytes, or 0 for the default", s.MaxLoadBytes)
+		}
+		if s.MaxTaskBytes < 0 {
+			bad(at+".max_task_bytes", "is %d: want a number of bytes, or 0 for the default", s.MaxTaskBytes)
+		}
 		switch s.Type {
 		case "filesystem":
 			if s.Path == "" {

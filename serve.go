@@ -363,15 +363,30 @@ func newSource(sc SourceConfig, order int, cfg Config, log *slog.Logger) (regist
 		return fssource.New(fssource.Config{Name: sc.Name, Path: sc.Path, Watch: watchConfig(cfg.Watch),
 			FollowSymlinksOutside: sc.FollowSymlinksOutside}, order, log)
 	case registry.SourceHTTP:
-		return httpsource.New(httpsource.Config{Name: sc.Name, URL: sc.URL, Interval: sc.Interval, Timeout: sc.Timeout,
+		s, err := httpsource.New(httpsource.Config{Name: sc.Name, URL: sc.URL, Interval: sc.Interval, Timeout: sc.Timeout,
 			Headers: sc.Headers, Token: tokenFrom(sc.TokenEnv), CacheDir: cfg.Registry.CacheDir, AllowHosts: sc.AllowHosts}, order, log)
+		if err != nil {
+			return nil, err
+		}
+		if sc.MaxLoadBytes > 0 {
+			s.MaxLoadBytes = sc.MaxLoadBytes
+		}
+		return s, nil
 	case registry.SourceOCI:
-		return ocisource.New(ocisource.Config{Name: sc.Name, Ref: sc.Ref, Interval: sc.Interval, CacheDir: cfg.Registry.CacheDir,
+		s, err := ocisource.New(ocisource.Config{Name: sc.Name, Ref: sc.Ref, Interval: sc.Interval, CacheDir: cfg.Registry.CacheDir,
 			Remote: ocisource.Remote{PlainHTTP: sc.PlainHTTP, Username: sc.Username, Password: tokenFrom(sc.PasswordEnv),
 				DockerConfig: dockerConfigPath(), Timeout: sc.Timeout, UserAgent: "ratchet-registry"}}, order, log)
+		if err != nil {
+			return nil, err
+		}
+		if sc.MaxLoadBytes > 0 {
+			s.MaxLoadBytes = sc.MaxLoadBytes
+		}
+		return s, nil
 	case registry.SourceGit:
 		return gitsource.New(gitsource.Config{Name: sc.Name, URL: sc.URL, Ref: sc.Ref, Path: sc.Path, Interval: sc.Interval, Timeout: sc.Timeout,
-			Token: tokenFrom(sc.TokenEnv), SSHKey: sc.SSHKey, SSHKnownHosts: sc.SSHKnownHosts, CacheDir: cfg.Registry.CacheDir}, order, log)
+			Token: tokenFrom(sc.TokenEnv), SSHKey: sc.SSHKey, SSHKnownHosts: sc.SSHKnownHosts, CacheDir: cfg.Registry.CacheDir,
+			MaxLoadBytes: sc.MaxLoadBytes, MaxTaskBytes: sc.MaxTaskBytes}, order, log)
 	default:
 		return nil, fmt.Errorf("source type %q is not supported yet", sc.Type)
 	}
