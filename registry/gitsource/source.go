@@ -64,9 +64,8 @@ type Source struct {
 	commit plumbing.Hash // zero before the first load
 	tree   plumbing.Hash // the tree of dir at commit
 	known  map[string]bool
-	// A commit whose load failed (over its budget, a tree too deep) and
-	// why: it fails the same way until the ref moves, so it is not read
-	// again at every poll.
+	// A commit whose load went over its budget, and why: it would again,
+	// so it is not read again at every poll, only once the ref moves.
 	refused    plumbing.Hash
 	refusedErr error
 }
@@ -159,7 +158,10 @@ func (s *Source) Load(ctx context.Context) registry.Update {
 		if loaded.Err == nil {
 			return loaded
 		}
-		s.refused, s.refusedErr = commit, loaded.Err
+		var over *registry.BudgetError
+		if errors.As(loaded.Err, &over) {
+			s.refused, s.refusedErr = commit, loaded.Err
+		}
 		err = loaded.Err
 	}
 	if s.commit.IsZero() {
