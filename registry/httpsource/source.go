@@ -123,7 +123,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	sum := sha256.Sum256([]byte(u.String()))
 	cacheDir := filepath.Join(cfg.CacheDir, "http-"+hex.EncodeToString(sum[:8]))
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		return nil, fmt.Errorf("http source %s: bundle cache: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("http source %s: bundle cache: %w", shown(u), err)
 	}
 	h := http.Header{}
 	for k, v := range cfg.Headers {
@@ -134,7 +134,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	}
 	name := cfg.Name
 	if name == "" {
-		name = u.Redacted()
+		name = shown(u)
 	}
 	s := &Source{name: name, base: u, order: order, interval: cfg.Interval, headers: h, allowHosts: cfg.AllowHosts, cacheDir: cacheDir, log: log,
 		MaxIndexBytes: 16 << 20, MaxBundleBytes: registry.MaxArchiveSize, Parallel: 4, RetryAfter: time.Minute, MaxLoadBytes: DefaultMaxLoadBytes,
@@ -147,13 +147,18 @@ func (s *Source) Name() string              { return s.name }
 func (s *Source) Type() registry.SourceType { return registry.SourceHTTP }
 
 // Location is the URL, with any password in it masked.
-func (s *Source) Location() string { return s.base.Redacted() }
+func (s *Source) Location() string { return shown(s.base) }
 
 // Run loads the index now, then polls it every interval (backing off
 // while it fails) until ctx ends.
 func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-chan registry.Rescan) error {
 	return registry.Poll(ctx, s.interval, s.Load, apply, rescan)
 }
+
+// shown is a URL as it may be shown: a password, or a token written as
+// the user name (https://TOKEN@host/, which net/http sends as basic auth),
+// masked.
+func shown(u *url.URL) string { return registry.RedactURL(u.String()) }
 
 // sameHost is true for URLs that may receive the configured credentials.
 func (s *Source) sameHost(u *url.URL) bool {
@@ -182,7 +187,7 @@ func (s *Source) allowed(u *url.URL) bool {
 // learn the size and digest of, what only the registry can reach.
 func (s *Source) errNotAllowed(u *url.URL) error {
 	return fmt.Errorf("%s is not on the index's origin %s://%s; add %q to allow_hosts to fetch from it",
-		u.Redacted(), s.base.Scheme, s.base.Host, u.Host)
+		shown(u), s.base.Scheme, s.base.Host, u.Host)
 }
 
 // checkRedirect keeps every request on allowed hosts, and credentials from
@@ -251,10 +256,10 @@ func (s *Source) Load(ctx context.Context) registry.Update {
 				s.prune()
 				return u
 			}
-			s.refused, s.refusedErr = sha256.Sum256(data), fmt.Errorf("%s: %w", indexURL.Redacted(), err)
+			s.refused, s.refusedErr = sha256.Sum256(data), fmt.Errorf("%s: %w", shown(indexURL), err)
 			s.prune() // what it fetched goes
 		}
-		err = fmt.Errorf("%s: %w", indexURL.Redacted(), err)
+		err = fmt.Errorf("%s: %w", shown(indexURL), err)
 	}
 	switch {
 	case err == nil && s.index != nil: // not modified: only bundles that failed and are due are fetched
@@ -327,21 +332,21 @@ func failedBundles(results []registry.RootResult) error {
 func (s *Source) fetchIndex(ctx context.Context, indexURL *url.URL) (data []byte, notModified bool, err error) {
 	resp, err := s.get(ctx, indexURL, len(s.results) > 0)
 	if err != nil {
-		return nil, false, fmt.Errorf("fetch %s: %w", indexURL.Redacted(), err)
+		return nil, false, fmt.Errorf("fetch %s: %w", shown(indexURL), registry.RedactError(err, indexURL.String()))
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
 		return nil, true, nil
 	case resp.StatusCode != http.StatusOK:
-		return nil, false, fmt.Errorf("fetch %s: %s", indexURL.Redacted(), resp.Status)
+		return nil, false, fmt.Errorf("fetch %s: %s", shown(indexURL), resp.Status)
 	}
 	data, err = io.ReadAll(io.LimitReader(resp.Body, s.MaxIndexBytes+1))
 	if err != nil {
-		return nil, false, fmt.Errorf("fetch %s: %w", indexURL.Redacted(), err)
+		return nil, false, fmt.Errorf("fetch %s: %w", shown(indexURL), err)
 	}
 	if int64(len(data)) > s.MaxIndexBytes {
-		return nil, false, fmt.Errorf("fetch %s: index is over the %d-byte limit", indexURL.Redacted(), s.MaxIndexBytes)
+		return nil, false, fmt.Errorf("fetch %s: index is over the %d-byte limit", shown(indexURL), s.MaxIndexBytes)
 	}
 	s.etag, s.lastModified = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
 	return data, false, nil
@@ -504,7 +509,7 @@ func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.
 		return fail(registry.RedactError(fmt.Errorf("bundle URL: %w", err), e.Bundle))
 	}
 	u := indexURL.ResolveReference(ref)
-	display = u.Redacted()
+	display = shown(u)
 	if !s.allowed(u) {
 		return fail(s.errNotAllowed(u))
 	}
@@ -535,7 +540,7 @@ func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.
 func (s *Source) download(ctx context.Context, u *url.URL, e registry.IndexEntry, dst string) error {
 	resp, err := s.get(ctx, u, false)
 	if err != nil {
-		return fmt.Errorf("fetch: %w", err)
+		return fmt.Errorf("fetch: %w", registry.RedactError(err, u.String()))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
