@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -146,24 +147,22 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 func addSources(svc *registry.Service, cfg Config, log *slog.Logger) ([]*fssource.Source, error) {
 	var watched []*fssource.Source
 	var cacheErr error
-	for _, sc := range cfg.Registry.Sources {
-		if sc.Type != string(registry.SourceFilesystem) {
-			cacheErr = checkCacheDir(cfg.Registry.CacheDir)
-			break
-		}
+	if slices.ContainsFunc(cfg.Registry.Sources, isRemote) {
+		cacheErr = checkCacheDir(cfg.Registry.CacheDir)
 	}
 	for i, sc := range cfg.Registry.Sources {
+		err := cacheErr
+		if !isRemote(sc) {
+			err = nil
+		}
 		var src registry.Source
-		var err error
-		if sc.Type == string(registry.SourceFilesystem) {
-			src, err = newSource(sc, i, cfg, log)
-		} else if err = cacheErr; err == nil {
+		if err == nil {
 			src, err = newSource(sc, i, cfg, log)
 		}
-		if err != nil && sc.Type == string(registry.SourceFilesystem) {
+		switch {
+		case err != nil && !isRemote(sc):
 			return nil, err
-		}
-		if err != nil {
+		case err != nil:
 			f := newFailedSource(sc, err)
 			log.Error("source not started; it shows as failed", "source", f.Name(), "error", err)
 			src = f
@@ -175,6 +174,9 @@ func addSources(svc *registry.Service, cfg Config, log *slog.Logger) ([]*fssourc
 	}
 	return watched, nil
 }
+
+// isRemote is true for the sources that keep what they fetch in cache_dir.
+func isRemote(sc SourceConfig) bool { return sc.Type != string(registry.SourceFilesystem) }
 
 // checkCacheDir makes sure registry.cache_dir (or the user's cache
 // folder, when it is empty) can be written, as remote sources need.
