@@ -2,8 +2,10 @@ package registry
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
 )
 
 // CaseStatus is the outcome of one test case; part of the GraphQL API.
@@ -40,6 +42,48 @@ type CaseResult struct {
 	// knows where; 0 otherwise.
 	Line   int `json:"line,omitempty"`
 	Column int `json:"column,omitempty"`
+}
+
+// Capped returns c with its message cut to at most msg bytes, and its
+// expected and actual values dropped when either is over raw bytes (a cut
+// JSON value is no value), each with a note in the message that says so.
+// A verdict travels into every answer and every verdict file: what a
+// script throws or returns must not grow it without end.
+func (c CaseResult) Capped(msg, raw int) CaseResult {
+	var notes string
+	if len(c.Actual) > raw {
+		notes += fmt.Sprintf(" (actual: %s over the %s limit, not kept)", SizeString(int64(len(c.Actual))), SizeString(int64(raw)))
+		c.Actual = nil
+	}
+	if len(c.Expected) > raw {
+		notes += fmt.Sprintf(" (expected: %s over the %s limit, not kept)", SizeString(int64(len(c.Expected))), SizeString(int64(raw)))
+		c.Expected = nil
+	}
+	if len(c.Message) > msg {
+		n := len(c.Message)
+		cut := msg
+		for cut > 0 && !utf8.RuneStart(c.Message[cut]) {
+			cut--
+		}
+		c.Message = c.Message[:cut] + fmt.Sprintf("… (truncated: %s message over the %s limit)", SizeString(int64(n)), SizeString(int64(msg)))
+	}
+	c.Message += notes
+	return c
+}
+
+// SizeString writes a byte count the way limits are written: 12 MiB,
+// 8 KiB, 300 bytes.
+func SizeString(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KiB", n>>10)
+	default:
+		return fmt.Sprintf("%d bytes", n)
+	}
 }
 
 // Verdict is the result of running every case of one task version. It is

@@ -129,7 +129,7 @@ func (p *Pool) runIn(ctx context.Context, s *slot, c Case) registry.CaseResult {
 		case <-tick.C:
 			if rss, err := procStatus(w.cmd.Process.Pid, "VmRSS:"); err == nil && rss > p.cfg.Limits.Memory {
 				w.kill()
-				return p.replace(s, registry.CaseError, "memory limit "+formatBytes(p.cfg.Limits.Memory))
+				return p.replace(s, registry.CaseError, "memory limit "+registry.SizeString(p.cfg.Limits.Memory))
 			}
 		case <-ctx.Done():
 			w.kill()
