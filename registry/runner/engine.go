@@ -20,9 +20,14 @@ import (
 // worker dies instead of throwing.
 const maxCallStack = 10000
 
-// maxActual bounds the output kept in a result: the verdict travels to
-// the server and into every GraphQL answer.
-const maxActual = 64 << 10
+// maxActual bounds the expected and actual values kept in a result, and
+// maxMessage its message: the verdict travels to the server, into the
+// verdict file and into every GraphQL answer, and a script can throw an
+// error of any size.
+const (
+	maxActual  = 64 << 10
+	maxMessage = 8 << 10
+)
 
 // errTimeout is the value the engine interrupts a runtime with.
 var errTimeout = errors.New("timeout")
@@ -38,11 +43,7 @@ func Run(c Case, timeout time.Duration) registry.CaseResult {
 	if res.Status != registry.CasePassed && res.Expected == nil && !c.ShouldFail {
 		res.Expected = c.Expected
 	}
-	if len(res.Actual) > maxActual {
-		res.Actual = nil
-		res.Message += fmt.Sprintf(" (output over %d KiB, not kept)", maxActual>>10)
-	}
-	return res
+	return res.Capped(maxMessage, maxActual)
 }
 
 func errorResult(status registry.CaseStatus, format string, args ...any) registry.CaseResult {

@@ -39,12 +39,18 @@ var testLimits = Limits{Timeout: 10 * time.Second, Memory: 256 << 20}
 
 func newTestPool(tb testing.TB, workers int) *Pool {
 	tb.Helper()
+	return newLimitedPool(tb, workers, testLimits)
+}
+
+// newLimitedPool is a pool of test workers under the limits given.
+func newLimitedPool(tb testing.TB, workers int, limits Limits) *Pool {
+	tb.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	p := NewPool(PoolConfig{Command: []string{exe, "-test.run=^$"}, Env: append(os.Environ(), workerEnv+"=1"),
-		Workers: workers, Limits: testLimits})
+		Workers: workers, Limits: limits})
 	tb.Cleanup(p.Close)
 	return p
 }

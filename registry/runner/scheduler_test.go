@@ -1,9 +1,9 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -61,6 +61,30 @@ type fixture struct {
 	idx   int
 	runs  atomic.Int64 // cases run
 	store *Store       // nil: none
+	// limits are the pool's; zero: testLimits. Their TaskBudget is the
+	// scheduler's.
+	limits Limits
+	// caseDone, when set, is called as each case finishes.
+	caseDone func(registry.CaseStatus)
+	log      syncBuffer // what the scheduler logged
+}
+
+// syncBuffer is a log's output that a test reads while it is written.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newFixture(tb testing.TB, dir string) *fixture {
@@ -90,9 +114,19 @@ func (f *fixture) load(tb testing.TB) {
 // start runs a scheduler over a pool until the test ends.
 func (f *fixture) start(tb testing.TB, workers int) {
 	tb.Helper()
-	pool := newTestPool(tb, workers)
-	s := NewScheduler(f.reg, registry.NewContent(1<<20), pool.Run, f.store, workers, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Hooks{Case: func(registry.CaseStatus, time.Duration) { f.runs.Add(1) }})
+	limits := f.limits
+	if limits == (Limits{}) {
+		limits = testLimits
+	}
+	pool := newLimitedPool(tb, workers, limits)
+	s := NewScheduler(f.reg, registry.NewContent(1<<20), pool.Run, f.store, workers, limits.TaskBudget,
+		slog.New(slog.NewTextHandler(&f.log, nil)),
+		Hooks{Case: func(st registry.CaseStatus, _ time.Duration) {
+			f.runs.Add(1)
+			if f.caseDone != nil {
+				f.caseDone(st)
+			}
+		}})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -256,7 +290,8 @@ func TestSchedulerRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := other.Load(got.Digest); ok {
+	task, _ := again.reg.Snapshot().Task(taskID(1), "1.0.0")
+	if v, err := other.Load(task); v != nil || err != nil {
 		t.Error("a verdict made under other limits was taken")
 	}
 }
@@ -341,7 +376,8 @@ func TestSchedulerPrunes(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if _, ok := store.Load(f.verdict(t, 1).Digest); !ok {
-		t.Error("the verdict of the task served was pruned")
+	task, _ := f.reg.Snapshot().Task(taskID(1), "1.0.0")
+	if v, err := store.Load(task); v == nil || err != nil {
+		t.Errorf("the verdict of the task served was pruned: %v", err)
 	}
 }
