@@ -46,9 +46,11 @@ type CaseResult struct {
 
 // Capped returns c with its message cut to at most msg bytes, and its
 // expected and actual values dropped when either is over raw bytes (a cut
-// JSON value is no value), each with a note in the message that says so.
-// A verdict travels into every answer and every verdict file: what a
-// script throws or returns must not grow it without end.
+// JSON value is no value), each with a note in the message that says so;
+// the notes count in msg, which must leave them room (a few hundred
+// bytes), so that capping twice cuts nothing more. A verdict travels into
+// every answer and every verdict file: what a script throws or returns
+// must not grow it without end.
 func (c CaseResult) Capped(msg, raw int) CaseResult {
 	var notes string
 	if len(c.Actual) > raw {
@@ -59,13 +61,13 @@ func (c CaseResult) Capped(msg, raw int) CaseResult {
 		notes += fmt.Sprintf(" (expected: %s over the %s limit, not kept)", SizeString(int64(len(c.Expected))), SizeString(int64(raw)))
 		c.Expected = nil
 	}
-	if len(c.Message) > msg {
-		n := len(c.Message)
-		cut := msg
-		for cut > 0 && !utf8.RuneStart(c.Message[cut]) {
-			cut--
+	if len(c.Message)+len(notes) > msg {
+		cut := fmt.Sprintf("… (truncated: %s message over the %s limit)", SizeString(int64(len(c.Message))), SizeString(int64(msg)))
+		n := max(msg-len(cut)-len(notes), 0)
+		for n > 0 && !utf8.RuneStart(c.Message[n]) {
+			n--
 		}
-		c.Message = c.Message[:cut] + fmt.Sprintf("… (truncated: %s message over the %s limit)", SizeString(int64(n)), SizeString(int64(msg)))
+		c.Message = c.Message[:n] + cut
 	}
 	c.Message += notes
 	return c

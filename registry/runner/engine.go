@@ -29,6 +29,16 @@ const (
 	maxMessage = 8 << 10
 )
 
+// detailCaps are the caps of a result's message and of each of its values
+// for a detail of that many bytes (0: no share, the engine's caps); the
+// message keeps at least minDetail, enough for its notes.
+func detailCaps(detail int) (msg, raw int) {
+	if detail <= 0 {
+		return maxMessage, maxActual
+	}
+	return max(min(detail, maxMessage), minDetail), min(detail/2, maxActual)
+}
+
 // errTimeout is the value the engine interrupts a runtime with.
 var errTimeout = errors.New("timeout")
 
@@ -43,7 +53,7 @@ func Run(c Case, timeout time.Duration) registry.CaseResult {
 	if res.Status != registry.CasePassed && res.Expected == nil && !c.ShouldFail {
 		res.Expected = c.Expected
 	}
-	return res.Capped(maxMessage, maxActual)
+	return res.Capped(detailCaps(c.Detail))
 }
 
 func errorResult(status registry.CaseStatus, format string, args ...any) registry.CaseResult {

@@ -302,7 +302,9 @@ func (s *Scheduler) runCase(r *taskRun, i int) (registry.CaseResult, bool) {
 		s.forget(r)
 		return registry.CaseResult{}, false
 	}
-	res := s.run(r.ctx, caseOf(tc, r.script, r.task))
+	c := caseOf(tc, r.script, r.task)
+	c.Detail = detailShare(len(r.names))
+	res := s.run(r.ctx, c)
 	if r.ctx.Err() != nil {
 		return res, false
 	}
@@ -315,15 +317,18 @@ func (s *Scheduler) runCase(r *taskRun, i int) (registry.CaseResult, bool) {
 // maxVerdictDetail is shared out among a verdict's cases for their
 // messages and values, so that a task of many cases keeps a verdict of
 // bounded size (and a verdict file the store reads back): each case keeps
-// its share or its own caps, whichever is less, but at least minDetail of
-// message.
+// its share or the engine's caps, whichever is less, but at least
+// minDetail of message.
 const maxVerdictDetail, minDetail = 4 << 20, 256
+
+// detailShare is the detail each of n cases may keep.
+func detailShare(n int) int { return maxVerdictDetail / max(n, 1) }
 
 // finished records case i's result; it reports whether that was the last
 // case the run was waiting for.
 func (s *Scheduler) finished(r *taskRun, i int, res registry.CaseResult) bool {
-	share := maxVerdictDetail / len(r.names)
-	res = res.Capped(max(min(share, maxMessage), minDetail), min(share/2, maxActual))
+	// The worker capped it already; a result is believed only so far.
+	res = res.Capped(detailCaps(detailShare(len(r.names))))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r.results[i] = res

@@ -194,12 +194,12 @@ func (s *Store) Save(v *registry.Verdict) error {
 	if err != nil {
 		return err
 	}
+	if n := int64(len(body) + 2*sha256.Size + 1); n > maxStored {
+		return fmt.Errorf("save verdict: %d cases make %s, over the %s limit of a verdict file", len(v.Cases),
+			registry.SizeString(n), registry.SizeString(maxStored))
+	}
 	p := s.path(v.Digest)
 	data := append([]byte(hex.EncodeToString(s.mac(p, body))+"\n"), body...)
-	if len(data) > maxStored {
-		return fmt.Errorf("save verdict: %d cases make %s, over the %s limit of a verdict file", len(v.Cases),
-			registry.SizeString(int64(len(data))), registry.SizeString(maxStored))
-	}
 	tmp, err := os.CreateTemp(s.dir, ".verdict-*")
 	if err != nil {
 		return fmt.Errorf("save verdict: %w", err)
