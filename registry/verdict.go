@@ -61,16 +61,24 @@ func (c CaseResult) Capped(msg, raw int) CaseResult {
 		notes += fmt.Sprintf(" (expected: %s over the %s limit, not kept)", SizeString(int64(len(c.Expected))), SizeString(int64(raw)))
 		c.Expected = nil
 	}
-	if len(c.Message)+len(notes) > msg {
-		cut := fmt.Sprintf("… (truncated: %s message over the %s limit)", SizeString(int64(len(c.Message))), SizeString(int64(msg)))
-		n := max(msg-len(cut)-len(notes), 0)
-		for n > 0 && !utf8.RuneStart(c.Message[n]) {
-			n--
-		}
-		c.Message = c.Message[:n] + cut
-	}
+	c.Message = Truncate(c.Message, msg-len(notes), msg)
 	c.Message += notes
 	return c
+}
+
+// Truncate cuts a message to at most keep bytes, on a rune boundary,
+// ending with a note that gives its size and the limit it was over
+// (limit: at least keep, which leaves the caller room for what it adds).
+func Truncate(s string, keep, limit int) string {
+	if len(s) <= keep {
+		return s
+	}
+	note := fmt.Sprintf("… (truncated: %s message over the %s limit)", SizeString(int64(len(s))), SizeString(int64(limit)))
+	n := max(keep-len(note), 0)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + note
 }
 
 // SizeString writes a byte count the way limits are written: 12 MiB,

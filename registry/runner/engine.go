@@ -178,7 +178,7 @@ func thrown(vm *goja.Runtime, c Case, err error, timeout time.Duration, value ..
 	} else {
 		v = ex.Value()
 	}
-	name, msg := describe(vm, v)
+	name, msg := describe(vm, v, c.Detail)
 	line, col := throwPosition(ex, v)
 	if c.ShouldFail {
 		if c.ExpectedError == "" || strings.Contains(name, c.ExpectedError) || strings.Contains(msg, c.ExpectedError) {
@@ -200,18 +200,22 @@ func withColon(msg string) string {
 	return ": " + msg
 }
 
-// describe names a thrown value: an Error's name and message, or the value.
-func describe(vm *goja.Runtime, v goja.Value) (name, msg string) {
+// describe names a thrown value: an Error's name and message, or the
+// value. A message is cut to the result's cap at once, leaving room for
+// the words around it, so that a huge one is not copied about.
+func describe(vm *goja.Runtime, v goja.Value, detail int) (name, msg string) {
+	limit, _ := detailCaps(detail)
+	clip := func(s string) string { return registry.Truncate(s, limit-minDetail/2, limit) }
 	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
 		return fmt.Sprint(v), ""
 	}
 	if obj, ok := v.(*goja.Object); ok {
 		n, m := obj.Get("name"), obj.Get("message")
 		if n != nil && !goja.IsUndefined(n) {
-			name = n.String()
+			name = clip(n.String())
 		}
 		if m != nil && !goja.IsUndefined(m) {
-			msg = oneLine(m.String())
+			msg = clip(oneLine(m.String()))
 		}
 		if name != "" || msg != "" {
 			return name, msg
@@ -219,7 +223,7 @@ func describe(vm *goja.Runtime, v goja.Value) (name, msg string) {
 	}
 	s, err := stringify(vm, v)
 	if err != nil || s == nil {
-		return oneLine(v.String()), ""
+		return clip(oneLine(v.String())), ""
 	}
 	return short(s), ""
 }
