@@ -568,7 +568,7 @@ func TestSchedulerStreams(t *testing.T) {
 	}
 }
 
-// TestSchedulerHugeMessages: cases that each throw a 12 MiB message
+// TestSchedulerHugeMessages: cases that each throw a 2 MiB message
 // make a verdict whose messages say they were cut; it is kept, and read
 // back after a restart without running a case again.
 func TestSchedulerHugeMessages(t *testing.T) {
@@ -576,7 +576,7 @@ func TestSchedulerHugeMessages(t *testing.T) {
 	const n = 6
 	tests := map[string]string{}
 	for i := range n {
-		tests[filepathName(i)] = `{"input": {}}`
+		tests[filepathName(i)] = `{"input": {"n": 2097152}}`
 	}
 	writeTask(t, dir, 1, script(t, "huge_throw.js"), tests)
 	store, err := NewStore(keep, testLimits)
@@ -591,7 +591,7 @@ func TestSchedulerHugeMessages(t *testing.T) {
 		t.Fatalf("got %s with %d cases, want FAILED with %d", v.Status, len(v.Cases), n)
 	}
 	for _, c := range v.Cases {
-		if len(c.Message) > maxMessage || !strings.HasSuffix(c.Message, "… (truncated: 12 MiB message over the 8 KiB limit)") {
+		if len(c.Message) > maxMessage || !strings.HasSuffix(c.Message, "… (truncated: 2 MiB message over the 8 KiB limit)") {
 			t.Fatalf("%s: a message of %d bytes ending %q, want at most %d ending with the note", c.File, len(c.Message), c.Message[max(len(c.Message)-80, 0):], maxMessage)
 		}
 	}

@@ -1,3 +1,3 @@
 (function(input) {
-  throw new Error("x".repeat(12 << 20));
+  throw new Error("x".repeat(input.n));
 })
