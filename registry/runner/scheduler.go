@@ -16,7 +16,7 @@ import (
 // may be nil.
 type Hooks struct {
 	Case  func(status registry.CaseStatus, took time.Duration) // a case finished
-	Queue func(n int)                                          // tasks waiting, after each change
+	Queue func(n int)                                          // task versions waiting for a verdict, queued or running, after each change
 }
 
 // Scheduler runs the tests of every task version the registry serves whose
