@@ -450,6 +450,26 @@ func TestSchedulerCancelsReplaced(t *testing.T) {
 	if !strings.Contains(f.log.String(), "tests canceled: the task changed") {
 		t.Errorf("the log does not say that the old run was canceled:\n%s", f.log.String())
 	}
+
+	// A task that goes away stops its run too: a task saved after it is
+	// tested once the case running when it went is stopped.
+	writeTask(t, dir, 2, loopScript, loopTests(n))
+	f.load(t)
+	was := timeouts.Load()
+	waitFor(t, "a case of task 2 to time out", func() bool { return timeouts.Load() > was })
+	if err := os.RemoveAll(filepath.Join(dir, "t002")); err != nil {
+		t.Fatal(err)
+	}
+	f.load(t)
+	writeTask(t, dir, 3, addScript, map[string]string{"a.json": `{"input": {"a": 1, "b": 1}, "expected_output": {"sum": 2}}`})
+	f.load(t)
+	before = timeouts.Load()
+	if v := f.verdict(t, 3); v.Status != registry.VerdictPassed {
+		t.Fatalf("task 3: got %s, want PASSED", v.Status)
+	}
+	if got := timeouts.Load() - before; got > 1 {
+		t.Errorf("%d more cases of the removed task timed out before task 3's verdict, want at most the 1 running", got)
+	}
 }
 
 // TestSchedulerFair: a task saved while another's cases run gets its
