@@ -102,8 +102,10 @@ func (s *Scheduler) Run(ctx context.Context) {
 	s.cond.Broadcast()
 	s.mu.Unlock()
 	wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, r := range s.runs {
-		r.cancel()
+		r.drop()
 	}
 }
 
