@@ -18,6 +18,7 @@ import (
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/gitsource"
+	"github.com/ratchet-tasks/ratchet-registry/registry/runner"
 )
 
 // Config is the YAML configuration file.
@@ -71,6 +72,8 @@ type TestsConfig struct {
 	Timeout time.Duration `yaml:"timeout"` // wall time of one case
 	Memory  string        `yaml:"memory"`  // per worker process, like 256MiB
 	Workers int           `yaml:"workers"` // 0: one per CPU
+	// TaskBudget is the time the cases of one task may take in one run.
+	TaskBudget time.Duration `yaml:"task_budget"`
 }
 
 // MemoryBytes is tests.memory in bytes; check has made sure it parses.
@@ -159,6 +162,7 @@ var defaults = []setting{
 	{"tests.timeout", "2s", "wall time of one test case; past it the case is TIMEOUT"},
 	{"tests.memory", "256MiB", "memory of each test worker process beyond what it needs at rest; past it the case is ERROR"},
 	{"tests.workers", "0", "test worker processes; 0: one per CPU"},
+	{"tests.task_budget", runner.DefaultTaskBudget.String(), "time the cases of one task may take in one run, summed; the cases left when it runs out are ERROR, not run"},
 	{"registry.cache_dir", "", "bundles of http sources, blobs of oci sources, repositories of git sources; empty: the user's cache folder"},
 	{"registry.sources[].interval", "30s", "poll period of an http, oci or git source, minimum 1s"},
 	{"registry.sources[].timeout", "30s", "one request of an http or oci source, one poll (ls-remote and fetch) of a git source"},
@@ -409,6 +413,9 @@ func (c *Config) check() error {
 	}
 	if c.Tests.Workers < 0 {
 		bad("tests.workers", "is %d: want 0 (one per CPU) or more", c.Tests.Workers)
+	}
+	if c.Tests.TaskBudget <= 0 {
+		bad("tests.task_budget", "is %s: must be more than 0", c.Tests.TaskBudget)
 	}
 	if c.Watch.PollInterval < 100*time.Millisecond {
 		bad("watch.poll_interval", "is %s: the minimum is 100ms", c.Watch.PollInterval)
