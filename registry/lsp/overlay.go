@@ -1,0 +1,124 @@
+package lsp
+
+import (
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"time"
+)
+
+// overlay is a tree of files on disk with the editor's unsaved texts laid
+// over it: a file open in the editor reads as its text there, whatever
+// the disk holds, and a file the editor made but has not saved yet is
+// listed. Everything else is base's, with base's rules (confinement,
+// no FIFOs). It is built for one load and never changed, so that the
+// content a task reads later is the text it was loaded from.
+type overlay struct {
+	base  fs.FS
+	files map[string]overlayFile // by slash-separated name under base
+}
+
+// overlayFile is one open document: its text, or its size alone when it
+// is over the limit for one document (the loader reports the limit from
+// the size, and the text was never kept).
+type overlayFile struct {
+	text string
+	size int64
+}
+
+var (
+	_ fs.ReadDirFS = overlay{}
+	_ fs.StatFS    = overlay{}
+)
+
+func (o overlay) Open(name string) (fs.File, error) {
+	if f, ok := o.files[name]; ok {
+		return &memFile{info: memInfo{name: path.Base(name), size: f.size}, r: strings.NewReader(f.text)}, nil
+	}
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	return o.base.Open(name)
+}
+
+func (o overlay) Stat(name string) (fs.FileInfo, error) {
+	if f, ok := o.files[name]; ok {
+		return memInfo{name: path.Base(name), size: f.size}, nil
+	}
+	return fs.Stat(o.base, name)
+}
+
+// ReadDir lists base's entries, the open documents in place of the files
+// they shadow, and the documents not on disk yet.
+func (o overlay) ReadDir(name string) ([]fs.DirEntry, error) {
+	list, err := fs.ReadDir(o.base, name)
+	if err != nil && len(o.files) == 0 {
+		return list, err
+	}
+	names := make(map[string]int, len(list))
+	for i, e := range list {
+		names[e.Name()] = i
+	}
+	added := false
+	for n, f := range o.files {
+		dir, base := path.Split(n)
+		if strings.TrimSuffix(dir, "/") != name && !(name == "." && dir == "") {
+			continue
+		}
+		e := fs.FileInfoToDirEntry(memInfo{name: base, size: f.size})
+		if i, ok := names[base]; ok {
+			list[i] = e
+			continue
+		}
+		list = append(list, e)
+		added = true
+	}
+	if added {
+		slices.SortFunc(list, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+		err = nil // the folder exists in the editor if not on disk
+	}
+	return list, err
+}
+
+// sub is the overlay beneath dir (slash-separated), over base rooted there.
+func (o overlay) sub(dir string, base fs.FS) overlay {
+	out := overlay{base: base}
+	prefix := dir + "/"
+	for n, f := range o.files {
+		if dir == "." || strings.HasPrefix(n, prefix) {
+			if out.files == nil {
+				out.files = map[string]overlayFile{}
+			}
+			out.files[strings.TrimPrefix(n, prefix)] = f
+		}
+	}
+	return out
+}
+
+type memFile struct {
+	info memInfo
+	r    *strings.Reader
+}
+
+func (f *memFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f *memFile) Read(p []byte) (int, error) {
+	if int64(f.r.Len()) == 0 && f.info.size > f.r.Size() {
+		return 0, io.ErrUnexpectedEOF // a document over the limit: its text was not kept
+	}
+	return f.r.Read(p)
+}
+func (f *memFile) Close() error { return nil }
+
+type memInfo struct {
+	name string
+	size int64
+}
+
+func (i memInfo) Name() string       { return i.name }
+func (i memInfo) Size() int64        { return i.size }
+func (i memInfo) Mode() fs.FileMode  { return 0o644 }
+func (i memInfo) ModTime() time.Time { return time.Time{} }
+func (i memInfo) IsDir() bool        { return false }
+func (i memInfo) Sys() any           { return nil }
