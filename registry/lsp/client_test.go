@@ -56,9 +56,9 @@ type client struct {
 	results  map[int]json.RawMessage
 	errors   map[int]string
 	diags    map[string][]diagnostic // latest per path
-	history  []published                      // every publish, in order
-	requests []string                         // methods of the server's requests
-	messages []string                         // window/showMessage texts
+	history  []published             // every publish, in order
+	requests []string                // methods of the server's requests
+	messages []string                // window/showMessage texts
 	done     bool
 	wg       sync.WaitGroup
 }
@@ -304,7 +304,6 @@ func (c *client) openText(path, text string) {
 		"uri": uri(path), "languageId": "json", "version": 1, "text": text}})
 }
 
-
 func (c *client) change(path, text string) {
 	c.tb.Helper()
 	c.mu.Lock()
@@ -411,3 +410,30 @@ func has(substr string) func([]diagnostic) bool {
 }
 
 func empty(d []diagnostic) bool { return len(d) == 0 }
+
+// count is how many requests of method the server has sent.
+func (c *client) count(method string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, m := range c.requests {
+		if m == method {
+			n++
+		}
+	}
+	return n
+}
+
+// waitRequest waits until the server has sent more than n requests of method.
+func (c *client) waitRequest(method string, n int) {
+	c.tb.Helper()
+	c.waitFor(method, func() bool {
+		m := 0
+		for _, r := range c.requests {
+			if r == method {
+				m++
+			}
+		}
+		return m > n
+	})
+}

@@ -179,6 +179,9 @@ func (w *workspace) codeActions(p string, diags []protocol.Diagnostic) []protoco
 		}
 		// The code is not read back: the library's IntegerOrString cannot
 		// decode one. The conflict is known here; its message names it.
+		if r == nil {
+			continue
+		}
 		if c, ok := w.conflict(r); ok && d.Message == c.Message() && filepath.Base(p) == "metadata.json" {
 			if from, to, ok := valueSpan(text, "uuid"); ok {
 				out = append(out, edit("Use a new uuid", d, rangeOf(text, from, to), strconv.Quote(uuid.NewString()), false))

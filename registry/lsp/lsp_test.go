@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	protocol "github.com/tliron/glsp/protocol_3_16"
 	"go.uber.org/goleak"
 )
 
@@ -68,4 +69,149 @@ func TestEditWithoutSaving(t *testing.T) {
 	write(t, meta, good)
 	c.diagnostics(meta, "the fix written to disk", empty)
 	c.shutdown()
+}
+
+// TestVerdicts runs the tests of the text in the editor: a failing case is
+// an error at its expected_output, an error thrown in main.js is also in
+// main.js at its line, and a case that passes is a code lens.
+func TestVerdicts(t *testing.T) {
+	dir := t.TempDir()
+	task := copyTask(t, "add", dir, "add")
+	script := filepath.Join(task, "main.js")
+	small := filepath.Join(task, "tests", "small.json")
+	negative := filepath.Join(task, "tests", "negative.json")
+	c := start(t, dir)
+	good := c.open(script)
+
+	// Wrong, unsaved: both cases fail, each at its expected_output.
+	c.change(script, strings.Replace(good, "input.a + input.b", "input.a - input.b", 1))
+	d := c.diagnostics(small, "the failing case", has("test failed"))
+	want := "[0:50-0:62 FAILED] test failed: expected_output differs at /sum: got -1, want 3\nexpected: {\"sum\":3}\nactual:   {\"sum\":-1}\n"
+	if got := messages(d); got != want {
+		t.Fatalf("got\n%swant\n%s", got, want)
+	}
+	c.diagnostics(negative, "the failing case", has("got -5.5, want -2.5"))
+
+	// Fixed, still unsaved: the failures go, and the cases show as passed.
+	refreshed := c.count("workspace/codeLens/refresh")
+	c.change(script, good)
+	c.waitRequest("workspace/codeLens/refresh", refreshed)
+	c.diagnostics(small, "no failure", empty)
+	c.diagnostics(negative, "no failure", empty)
+	var lenses []protocol.CodeLens
+	c.call(protocol.MethodTextDocumentCodeLens, map[string]any{"textDocument": map[string]any{"uri": uri(small)}}, &lenses)
+	if len(lenses) != 1 || lenses[0].Command == nil || !strings.HasPrefix(lenses[0].Command.Title, "passed in ") {
+		t.Fatalf("got lenses %+v, want one \"passed in N ms\"", lenses)
+	}
+
+	// Thrown: in the test file, and in main.js at the line of the throw.
+	c.change(script, "(function(input) {\n  if (input.a < 0) {\n    throw new RangeError(\"negative a\");\n  }\n  return { sum: input.a + input.b };\n})\n")
+	d = c.diagnostics(script, "the throw", has("RangeError"))
+	if len(d) != 1 || d[0].Range.Start.Line != 2 || d[0].Code != "ERROR" || !strings.Contains(d[0].Message, "tests/negative.json: threw RangeError: negative a") {
+		t.Fatalf("got %s, want the throw on line 2 (0-based) of main.js", messages(d))
+	}
+	c.diagnostics(negative, "the thrown error", has("test error: threw RangeError: negative a"))
+	c.diagnostics(small, "the passing case", empty)
+	c.shutdown()
+}
+
+// TestHoverCompletionQuickFixes asks what an author asks while typing:
+// what a key means, which keys there are, and how to fix a misspelt key
+// or a copied task.
+func TestHoverCompletionQuickFixes(t *testing.T) {
+	dir := t.TempDir()
+	task := copyTask(t, "add", dir, "add")
+	copied := copyTask(t, "add", dir, "add-copy")
+	meta := filepath.Join(task, "metadata.json")
+	copyMeta := filepath.Join(copied, "metadata.json")
+	test := filepath.Join(task, "tests", "small.json")
+	c := start(t, dir)
+	good := c.open(meta)
+
+	var h protocol.Hover
+	c.call(protocol.MethodTextDocumentHover, position(meta, 1, 4), &h)
+	md := hoverText(t, h)
+	if !strings.Contains(md, "The task's identity") || !strings.Contains(md, "`add-copy` (version 1.0.0)") {
+		t.Fatalf("hover on uuid: got %q, want its description and the copy that uses it", md)
+	}
+
+	// The copy is the losing copy of 1.0.0: a conflict, with two fixes.
+	c.open(copyMeta)
+	d := c.diagnostics(copyMeta, "the conflict", has("conflict: task"))
+	if len(d) != 1 || d[0].Code != "CONFLICT" || d[0].Range.Start.Line != 1 {
+		t.Fatalf("got %s, want one CONFLICT at the uuid", messages(d))
+	}
+	var actions []protocol.CodeAction
+	c.call(protocol.MethodTextDocumentCodeAction, map[string]any{"textDocument": map[string]any{"uri": uri(copyMeta)},
+		"range": d[0].Range, "context": map[string]any{"diagnostics": d}}, &actions)
+	titles := actionTitles(actions)
+	if titles != "Use a new uuid; Make it the next version (1.0.1)" {
+		t.Fatalf("got actions %q, want a new uuid and the next version", titles)
+	}
+	next := actions[1].Edit.Changes[uri(copyMeta)]
+	if len(next) != 1 || next[0].NewText != `"1.0.1"` || next[0].Range.Start.Line != 2 {
+		t.Fatalf("got edit %+v, want \"1.0.1\" on line 2", next)
+	}
+	// Applied in the editor: the conflict goes.
+	copyText, _ := os.ReadFile(copyMeta)
+	c.change(copyMeta, strings.Replace(string(copyText), `"1.0.0"`, `"1.0.1"`, 1))
+	c.diagnostics(copyMeta, "no conflict", empty)
+
+	// A misspelt key: its quick fix replaces it.
+	c.change(meta, strings.Replace(good, `"label"`, `"lable"`, 1))
+	d = c.diagnostics(meta, "the misspelling", has("lable"))
+	c.call(protocol.MethodTextDocumentCodeAction, map[string]any{"textDocument": map[string]any{"uri": uri(meta)},
+		"range": d[0].Range, "context": map[string]any{"diagnostics": d}}, &actions)
+	if got := actionTitles(actions); got != `Change to "label"` {
+		t.Fatalf("got actions %q, want the did-you-mean", got)
+	}
+	fix := actions[0].Edit.Changes[uri(meta)][0]
+	if fix.NewText != `"label"` || fix.Range.Start != d[0].Range.Start || fix.Range.End.Character != 9 {
+		t.Fatalf("got edit %+v, want \"label\" over the key", fix)
+	}
+
+	// Completion of a test file's keys, inside an object being typed.
+	c.openText(test, "{\n  \"input\": {},\n  \"exp\n}\n")
+	var items []protocol.CompletionItem
+	c.call(protocol.MethodTextDocumentCompletion, position(test, 2, 6), &items)
+	var labels []string
+	for _, it := range items {
+		labels = append(labels, it.Label)
+	}
+	if got := strings.Join(labels, " "); got != "description expected expected_error expected_output input mock name should_fail" {
+		t.Fatalf("got completions %q", got)
+	}
+	for _, it := range items {
+		if it.Label == "expected_output" && (it.Detail == nil || !strings.Contains(*it.Detail, "output.schema.json")) {
+			t.Fatalf("expected_output's completion has no description: %+v", it)
+		}
+	}
+	// Hover on a nested key, through the schema's $ref.
+	c.change(test, "{\"input\": {}, \"mock\": {\"http\": {\"url\": \"x\"}}}")
+	c.call(protocol.MethodTextDocumentHover, position(test, 0, 34), &h)
+	if md := hoverText(t, h); !strings.Contains(md, "The URL the task fetches") {
+		t.Fatalf("hover on mock.http.url: got %q", md)
+	}
+	c.shutdown()
+}
+
+func position(path string, line, char int) map[string]any {
+	return map[string]any{"textDocument": map[string]any{"uri": uri(path)}, "position": map[string]any{"line": line, "character": char}}
+}
+
+func hoverText(tb testing.TB, h protocol.Hover) string {
+	tb.Helper()
+	m, ok := h.Contents.(protocol.MarkupContent)
+	if !ok {
+		tb.Fatalf("hover contents %T, want markup", h.Contents)
+	}
+	return m.Value
+}
+
+func actionTitles(actions []protocol.CodeAction) string {
+	var out []string
+	for _, a := range actions {
+		out = append(out, a.Title)
+	}
+	return strings.Join(out, "; ")
 }

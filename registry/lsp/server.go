@@ -96,14 +96,14 @@ type server struct {
 	events   chan event
 	verdicts chan verdictDone
 
-	ws         *workspace
-	loaded     bool // the workspace's first load is done
-	exited     bool
-	shutdown   bool
+	ws          *workspace
+	loaded      bool // the workspace's first load is done
+	exited      bool
+	shutdown    bool
 	refreshLens bool // the client can be asked to refresh code lenses
-	nextID     int64
-	timer      *time.Timer
-	due        bool // the timer is set
+	nextID      int64
+	timer       *time.Timer
+	due         bool // the timer is set
 }
 
 // event is a message from the client, or a batch of changes on disk.
