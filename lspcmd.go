@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"syscall"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry/lsp"
@@ -28,6 +29,8 @@ The log goes to standard error.`)
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "wall time of one test case")
 	fs.Var(sizeFlag{&cfg.Memory}, "memory", "memory of each worker process beyond what it needs at rest, like `256MiB`")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "worker processes; 0: one per CPU")
+	maxMessage := fs.Int64("max-message", lsp.DefaultMaxMessage, "bytes of one message from the editor; a larger one is refused")
+	maxOpen := fs.Int("max-open", lsp.DefaultMaxOpen, "documents open at once that are checked as the editor has them; others are checked as saved")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return usageError(fs, err, stdout, stderr)
@@ -37,6 +40,10 @@ The log goes to standard error.`)
 		return usageError(fs, fmt.Errorf("lsp takes no PATH, got %q: the editor names the workspace folders", rest[0]), stdout, stderr)
 	case *debounce <= 0:
 		return usageError(fs, fmt.Errorf("--debounce is %s: must be more than 0", *debounce), stdout, stderr)
+	case !slices.Contains([]watcher.Mode{watcher.ModeAuto, watcher.ModeFsnotify, watcher.ModePoll, watcher.ModeOff}, watcher.Mode(*mode)):
+		return usageError(fs, fmt.Errorf("--watch is %q: want auto, fsnotify, poll or off", *mode), stdout, stderr)
+	case *maxMessage <= 0 || *maxOpen <= 0:
+		return usageError(fs, errors.New("--max-message and --max-open must be more than 0"), stdout, stderr)
 	case cfg.Timeout <= 0:
 		return usageError(fs, fmt.Errorf("--timeout is %s: must be more than 0", cfg.Timeout), stdout, stderr)
 	}
@@ -52,7 +59,7 @@ The log goes to standard error.`)
 		version = info.Main.Version
 	}
 	err = lsp.Serve(ctx, stdin(), stdout, lsp.Config{Debounce: *debounce, Run: pool.Run, Workers: pool.Workers(),
-		Watch: watcher.Config{Mode: watcher.Mode(*mode)}, Log: log, Version: version})
+		Watch: watcher.Config{Mode: watcher.Mode(*mode)}, Log: log, Version: version, MaxMessage: *maxMessage, MaxOpen: *maxOpen})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, "lsp:", err)
 		return 1

@@ -78,7 +78,7 @@ func (c *conn) read() ([]byte, error) {
 		if strings.EqualFold(strings.TrimSpace(name), "Content-Length") {
 			size, err = strconv.ParseInt(strings.TrimSpace(value), 10, 64)
 			if err != nil || size < 0 {
-				return nil, fmt.Errorf("Content-Length %q is not a length", truncate(value, 80))
+				return nil, fmt.Errorf("Content-Length %q is not a length", truncate(strings.TrimSpace(value), 80))
 			}
 		}
 	}

@@ -188,12 +188,12 @@ func (s *server) loop() error {
 				if errors.Is(ev.err, io.EOF) || errors.Is(ev.err, io.ErrClosedPipe) {
 					return nil
 				}
-				return fmt.Errorf("lsp: %w", ev.err)
+				return ev.err
 			default:
 				s.handle(ev.body)
 				if s.exited {
 					if !s.shutdown {
-						return errors.New("lsp: exit before shutdown")
+						return errors.New("exit before shutdown")
 					}
 					return nil
 				}
