@@ -281,9 +281,8 @@ func (c *client) diagnostics(path, what string, ok func([]diagnostic) bool) []di
 	c.tb.Helper()
 	var got []diagnostic
 	c.waitFor(what+" in "+filepath.Base(path), func() bool {
-		d, seen := c.diags[path]
-		got = d
-		return seen && ok(d)
+		got = c.diags[path] // nil, never published, is empty
+		return ok(got)
 	})
 	return got
 }

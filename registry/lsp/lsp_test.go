@@ -1,6 +1,7 @@
 package lsp_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -214,4 +215,52 @@ func actionTitles(actions []protocol.CodeAction) string {
 		out = append(out, a.Title)
 	}
 	return strings.Join(out, "; ")
+}
+
+// TestManyQuickChanges types fast: two hundred texts in a burst, every
+// other one a syntax error, each other one failing its tests differently.
+// Only the last text's diagnostics remain, and no verdict of an older
+// text shows after them.
+func TestManyQuickChanges(t *testing.T) {
+	dir := t.TempDir()
+	task := copyTask(t, "add", dir, "add")
+	script := filepath.Join(task, "main.js")
+	small := filepath.Join(task, "tests", "small.json")
+	c := start(t, dir)
+	c.open(script)
+	const n = 200
+	for k := 1; k <= n; k++ {
+		text := fmt.Sprintf("(function(input) {\n  return { sum: input.a + input.b + %d };\n})\n", k)
+		if k%2 == 1 {
+			text = strings.Repeat("\n", k) + "(function(input) {\n  return { sum: input.a + };\n})\n"
+		}
+		c.change(script, text)
+		if k == n/2 {
+			// Halfway, a verdict shows: the rest must replace it.
+			c.diagnostics(small, "the halfway verdict", has(fmt.Sprintf("got %d, want 3", 3+k)))
+		}
+	}
+	last := fmt.Sprintf("got %d, want 3", 3+n)
+	c.diagnostics(small, "the last text's verdict", has(last))
+	c.diagnostics(script, "the last text's clean script", empty)
+	history := c.shutdown()
+	final := -1
+	for i, p := range history {
+		if p.path == small && strings.Contains(messages(p.diags), last) {
+			final = i
+			break
+		}
+	}
+	for _, p := range history[final:] {
+		switch p.path {
+		case small:
+			if got := messages(p.diags); len(p.diags) > 1 || (len(p.diags) == 1 && !strings.Contains(got, last)) {
+				t.Fatalf("after the last text's verdict, small.json got %s", got)
+			}
+		case script:
+			if len(p.diags) > 0 {
+				t.Fatalf("after the last text's verdict, main.js got %s", messages(p.diags))
+			}
+		}
+	}
 }
