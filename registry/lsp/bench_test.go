@@ -20,7 +20,7 @@ import (
 func BenchmarkKeystroke(b *testing.B) {
 	const debounce = 100 * time.Millisecond
 	type workspace struct {
-		c            *client
+		c                       *client
 		script, small, negative string
 	}
 	setup := func(tasks int) workspace {

@@ -17,14 +17,10 @@ import (
 // hover describes the key under the place from the embedded schemas; on
 // uuid, it also says which other task versions use the same uuid.
 func (w *workspace) hover(p string, pos protocol.Position) *protocol.Hover {
-	schema := w.s.schemas.forFile(p)
-	if schema == nil {
+	schema, r, text, off, sp, ok := w.place(p, pos)
+	if !ok {
 		return nil
 	}
-	r, _, _ := w.rootOf(p)
-	text := w.text(r, p)
-	off := offsetOf(text, pos)
-	sp := locate(text, off)
 	key, from, to := sp.key, sp.from, sp.to
 	if !sp.onKey {
 		// On a value of metadata.json's top level: its key is the one
@@ -48,6 +44,18 @@ func (w *workspace) hover(p string, pos protocol.Position) *protocol.Hover {
 	}
 	rng := rangeOf(text, from, to)
 	return &protocol.Hover{Contents: protocol.MarkupContent{Kind: protocol.MarkupKindMarkdown, Value: md}, Range: &rng}
+}
+
+// place is what hover and completion start from: the schema of the file
+// at p, its root, its text, the offset of pos and what lies there.
+func (w *workspace) place(p string, pos protocol.Position) (schema map[string]any, r *root, text string, off int, sp spot, ok bool) {
+	if schema = w.s.schemas.forFile(p); schema == nil {
+		return nil, nil, "", 0, spot{}, false
+	}
+	r, _, _ = w.rootOf(p)
+	text = w.text(r, p)
+	off = offsetOf(text, pos)
+	return schema, r, text, off, locate(text, off), true
 }
 
 // keyOfValue finds the top-level key whose value holds off, in a well
@@ -101,15 +109,8 @@ func (w *workspace) uuidUse(self *root, text string) string {
 // complete offers the keys that the object at the place may hold, with
 // their descriptions.
 func (w *workspace) complete(p string, pos protocol.Position) []protocol.CompletionItem {
-	schema := w.s.schemas.forFile(p)
-	if schema == nil {
-		return nil
-	}
-	r, _, _ := w.rootOf(p)
-	text := w.text(r, p)
-	off := offsetOf(text, pos)
-	sp := locate(text, off)
-	if !sp.keyPlace && !sp.onKey {
+	schema, _, text, _, sp, ok := w.place(p, pos)
+	if !ok || !sp.keyPlace && !sp.onKey {
 		return nil
 	}
 	kind := protocol.CompletionItemKindProperty

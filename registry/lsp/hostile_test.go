@@ -34,7 +34,9 @@ func TestHostileInput(t *testing.T) {
 		{"a message over --max-message", func() {
 			c.sendRaw(fmt.Appendf(nil, "Content-Length: 6000001\r\n\r\n%s", strings.Repeat("x", 6000001)))
 		}, func() {
-			c.waitFor("the refusal", func() bool { return strings.Contains(strings.Join(c.messages, "\n"), "over the 6000000-byte limit for one message (--max-message)") })
+			c.waitFor("the refusal", func() bool {
+				return strings.Contains(strings.Join(c.messages, "\n"), "over the 6000000-byte limit for one message (--max-message)")
+			})
 		}},
 		{"a body that is not JSON", func() { c.sendRaw([]byte("Content-Length: 5\r\n\r\n{{{{{")) }, nil},
 		{"an unknown method", func() {
@@ -88,7 +90,9 @@ func TestHostileInput(t *testing.T) {
 				c.openText(filepath.Join(dir, fmt.Sprintf("doc%d.json", i)), "{}")
 			}
 		}, func() {
-			c.waitFor("the refusal", func() bool { return strings.Contains(strings.Join(c.messages, "\n"), "more than 50 documents open (the limit)") })
+			c.waitFor("the refusal", func() bool {
+				return strings.Contains(strings.Join(c.messages, "\n"), "more than 50 documents open (the limit)")
+			})
 		}},
 	}
 	for _, s := range steps {

@@ -82,21 +82,6 @@ func (o overlay) ReadDir(name string) ([]fs.DirEntry, error) {
 	return list, err
 }
 
-// sub is the overlay beneath dir (slash-separated), over base rooted there.
-func (o overlay) sub(dir string, base fs.FS) overlay {
-	out := overlay{base: base}
-	prefix := dir + "/"
-	for n, f := range o.files {
-		if dir == "." || strings.HasPrefix(n, prefix) {
-			if out.files == nil {
-				out.files = map[string]overlayFile{}
-			}
-			out.files[strings.TrimPrefix(n, prefix)] = f
-		}
-	}
-	return out
-}
-
 type memFile struct {
 	info memInfo
 	r    *strings.Reader

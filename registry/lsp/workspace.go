@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/tree"
 	protocol "github.com/tliron/glsp/protocol_3_16"
 )
 
@@ -175,7 +176,7 @@ func (w *workspace) flush() {
 		for rel := range rels {
 			scopes = append(scopes, w.scope(f, rel))
 		}
-		for _, sc := range outermost(scopes) {
+		for _, sc := range tree.Outermost(scopes) {
 			l := w.rediscover(f, sc)
 			all.loaded = append(all.loaded, l.loaded...)
 			all.removed = append(all.removed, l.removed...)
@@ -380,27 +381,6 @@ func before(a, b *root) bool {
 		return !a.zip
 	}
 	return a.seq < b.seq
-}
-
-// outermost drops every key that lies under another key of the list.
-func outermost(keys []string) []string {
-	set := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		set[k] = true
-	}
-	var out []string
-	for k := range set {
-		under := false
-		for a := k; a != "." && !under; {
-			a = path.Dir(a)
-			under = set[a]
-		}
-		if !under {
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // hasOpenDoc reports whether a document under r is open in the editor.
