@@ -25,7 +25,8 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "ratchet-registry")
-	out, err := exec.Command("go", "build", "-o", bin, "../..").CombinedOutput()
+	args := append(append([]string{"build"}, raceFlags...), "-o", bin, "../..")
+	out, err := exec.Command("go", args...).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}

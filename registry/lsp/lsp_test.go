@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	protocol "github.com/tliron/glsp/protocol_3_16"
 	"go.uber.org/goleak"
@@ -263,4 +264,44 @@ func TestManyQuickChanges(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestUTF16Ranges places problems on lines with characters outside ASCII
+// as LSP counts them, in UTF-16 code units: the loader counts characters
+// in JSON files and goja counts bytes in main.js.
+func TestUTF16Ranges(t *testing.T) {
+	dir := t.TempDir()
+	task := copyTask(t, "add", dir, "add")
+	meta := filepath.Join(task, "metadata.json")
+	script := filepath.Join(task, "main.js")
+	c := start(t, dir)
+	metaText := `{"uuid": "6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b", "version": "1.0.0", "description": "é😀 ünïcödé", "lable": "Add"}`
+	scriptText := "(function(input) { var s = \"é😀\"; return { sum: input.a + }; })\n"
+	for _, tc := range []struct {
+		path, text, before, code string
+	}{
+		{meta, metaText, `{"uuid": "6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b", "version": "1.0.0", "description": "é😀 ünïcödé", `, "INVALID"},
+		{script, scriptText, "(function(input) { var s = \"é😀\"; return { sum: input.a + ", "SYNTAX"},
+	} {
+		c.openText(tc.path, tc.text)
+		d := c.diagnostics(tc.path, "the problem", has(tc.code))
+		want := len(utf16.Encode([]rune(tc.before)))
+		if len(d) != 1 || d[0].Range.Start.Line != 0 || int(d[0].Range.Start.Character) != want {
+			t.Errorf("%s: got %s, want one at 0:%d (UTF-16 units)", filepath.Base(tc.path), messages(d), want)
+		}
+	}
+	c.shutdown()
+}
+
+// TestWatchedFilesNotification follows a change on disk that the editor
+// reports, with the server's own watcher off.
+func TestWatchedFilesNotification(t *testing.T) {
+	dir := t.TempDir()
+	task := copyTask(t, "add", dir, "add")
+	script := filepath.Join(task, "main.js")
+	c := start(t, dir, "--watch", "off")
+	write(t, script, "(function(input) {\n  return { sum: input.a + };\n})\n")
+	c.notify(protocol.MethodWorkspaceDidChangeWatchedFiles, map[string]any{"changes": []any{map[string]any{"uri": uri(script), "type": 2}}})
+	c.diagnostics(script, "the syntax error the editor reported", has("JavaScript syntax error"))
+	c.shutdown()
 }
