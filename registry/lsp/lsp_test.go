@@ -305,3 +305,19 @@ func TestWatchedFilesNotification(t *testing.T) {
 	c.diagnostics(script, "the syntax error the editor reported", has("JavaScript syntax error"))
 	c.shutdown()
 }
+
+// TestNewTaskUnsaved checks a task that exists only in the editor: its
+// folder is not on disk yet. Closed unsaved, it is gone, and so are its
+// diagnostics.
+func TestNewTaskUnsaved(t *testing.T) {
+	dir := t.TempDir()
+	copyTask(t, "add", dir, "add")
+	meta := filepath.Join(dir, "new", "metadata.json")
+	missing := filepath.Join(dir, "new", "main.js")
+	c := start(t, dir)
+	c.openText(meta, `{"uuid": "0b7d8f5e-8a2c-4b7e-9d1a-3c5e7f9a1b2d", "version": "1.0.0", "label": "New"}`)
+	c.diagnostics(missing, "the missing main.js", has("required file main.js is missing"))
+	c.close(meta)
+	c.diagnostics(missing, "nothing, the task being gone", empty)
+	c.shutdown()
+}

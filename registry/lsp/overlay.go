@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"errors"
 	"io"
 	"io/fs"
 	"path"
@@ -47,39 +48,65 @@ func (o overlay) Stat(name string) (fs.FileInfo, error) {
 	if f, ok := o.files[name]; ok {
 		return memInfo{name: path.Base(name), size: f.size}, nil
 	}
-	return fs.Stat(o.base, name)
+	st, err := fs.Stat(o.base, name)
+	if errors.Is(err, fs.ErrNotExist) && o.implied(name) {
+		return memInfo{name: path.Base(name), dir: true}, nil
+	}
+	return st, err
+}
+
+// implied reports whether name is a folder that open documents beneath it
+// make, though the disk may not have it yet: a new task, typed and not
+// saved, is loaded as one.
+func (o overlay) implied(name string) bool {
+	if name == "." {
+		return len(o.files) > 0
+	}
+	for n := range o.files {
+		if strings.HasPrefix(n, name+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // ReadDir lists base's entries, the open documents in place of the files
-// they shadow, and the documents not on disk yet.
+// they shadow, and the documents, and folders of them, not on disk yet.
 func (o overlay) ReadDir(name string) ([]fs.DirEntry, error) {
 	list, err := fs.ReadDir(o.base, name)
-	if err != nil && len(o.files) == 0 {
+	if err != nil && !(errors.Is(err, fs.ErrNotExist) && o.implied(name)) {
 		return list, err
 	}
-	names := make(map[string]int, len(list))
+	at := make(map[string]int, len(list))
 	for i, e := range list {
-		names[e.Name()] = i
+		at[e.Name()] = i
+	}
+	prefix := name + "/"
+	if name == "." {
+		prefix = ""
 	}
 	added := false
 	for n, f := range o.files {
-		dir, base := path.Split(n)
-		if strings.TrimSuffix(dir, "/") != name && !(name == "." && dir == "") {
+		rest, ok := strings.CutPrefix(n, prefix)
+		if !ok {
 			continue
 		}
-		e := fs.FileInfoToDirEntry(memInfo{name: base, size: f.size})
-		if i, ok := names[base]; ok {
+		child, deeper, _ := strings.Cut(rest, "/")
+		e := fs.FileInfoToDirEntry(memInfo{name: child, size: f.size, dir: deeper != ""})
+		i, ok := at[child]
+		switch {
+		case ok && deeper == "":
 			list[i] = e
-			continue
+		case !ok:
+			at[child] = len(list)
+			list = append(list, e)
+			added = true
 		}
-		list = append(list, e)
-		added = true
 	}
 	if added {
 		slices.SortFunc(list, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-		err = nil // the folder exists in the editor if not on disk
 	}
-	return list, err
+	return list, nil
 }
 
 type memFile struct {
@@ -99,11 +126,17 @@ func (f *memFile) Close() error { return nil }
 type memInfo struct {
 	name string
 	size int64
+	dir  bool
 }
 
-func (i memInfo) Name() string       { return i.name }
-func (i memInfo) Size() int64        { return i.size }
-func (i memInfo) Mode() fs.FileMode  { return 0o644 }
+func (i memInfo) Name() string { return i.name }
+func (i memInfo) Size() int64  { return i.size }
+func (i memInfo) Mode() fs.FileMode {
+	if i.dir {
+		return fs.ModeDir | 0o755
+	}
+	return 0o644
+}
 func (i memInfo) ModTime() time.Time { return time.Time{} }
-func (i memInfo) IsDir() bool        { return false }
+func (i memInfo) IsDir() bool        { return i.dir }
 func (i memInfo) Sys() any           { return nil }

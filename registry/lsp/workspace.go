@@ -52,6 +52,7 @@ type root struct {
 	running   string            // TestDigest of the run in flight
 	published map[string]string // path to URI of the files whose last diagnostics were not empty
 	removed   bool
+	indexed   string // the uuid it is indexed under in workspace.ids; "" for none
 }
 
 // doc is an open document.
@@ -295,7 +296,7 @@ func (w *workspace) fsys(f *folder) fs.FS {
 // loaded, and those that share an identity with them (a conflict comes and
 // goes with the other copy). Open tasks' tests run again.
 func (w *workspace) update(l loads) {
-	touched := map[string]bool{} // identities, uuid@version
+	touched := map[string]bool{} // uuids whose copies may have met or parted
 	republish := map[*root]bool{}
 	for _, r := range l.removed {
 		w.unindex(r, touched)
@@ -309,7 +310,8 @@ func (w *workspace) update(l loads) {
 				w.ids[t.ID] = map[*root]bool{}
 			}
 			w.ids[t.ID][r] = true
-			touched[t.ID+"@"+t.Version] = true
+			r.indexed = t.ID
+			touched[t.ID] = true
 			if r.verdict != nil && r.verdict.digest != t.TestDigest {
 				r.verdict = nil
 			}
@@ -318,8 +320,7 @@ func (w *workspace) update(l loads) {
 		}
 		republish[r] = true
 	}
-	for ident := range touched {
-		id, _, _ := strings.Cut(ident, "@")
+	for id := range touched {
 		for o := range w.ids[id] {
 			republish[o] = true
 		}
@@ -337,17 +338,18 @@ func (w *workspace) update(l loads) {
 	}
 }
 
-// unindex drops what r served from the index, noting its identity.
+// unindex drops what r served from the index, noting its uuid.
 func (w *workspace) unindex(r *root, touched map[string]bool) {
-	for id, set := range w.ids {
-		if set[r] {
-			delete(set, r)
-			if len(set) == 0 {
-				delete(w.ids, id)
-			}
-			touched[id+"@"] = true
-		}
+	if r.indexed == "" {
+		return
 	}
+	set := w.ids[r.indexed]
+	delete(set, r)
+	if len(set) == 0 {
+		delete(w.ids, r.indexed)
+	}
+	touched[r.indexed] = true
+	r.indexed = ""
 }
 
 // conflict is the Conflict r's task is the losing copy of, if any: copies
