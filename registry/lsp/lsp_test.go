@@ -321,3 +321,24 @@ func TestNewTaskUnsaved(t *testing.T) {
 	c.diagnostics(missing, "nothing, the task being gone", empty)
 	c.shutdown()
 }
+
+// TestTaskRemovedOnDisk removes a task folder behind the editor's back:
+// its diagnostics are cleared, and the copy that lost a conflict to it
+// loses its conflict.
+func TestTaskRemovedOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	task := copyTask(t, "add", dir, "a")
+	copied := copyTask(t, "add", dir, "b")
+	write(t, filepath.Join(task, "tests", "bad.json"), `{"input": {"a": 1, "b": 2}, "expected_ouput": {"sum": 3}}`)
+	c := start(t, dir)
+	bad := filepath.Join(task, "tests", "bad.json")
+	c.diagnostics(bad, "the misspelt key", has(`did you mean "expected_output"?`))
+	copyMeta := filepath.Join(copied, "metadata.json")
+	c.diagnostics(copyMeta, "the conflict", has("conflict: task"))
+	if err := os.RemoveAll(task); err != nil {
+		t.Fatal(err)
+	}
+	c.diagnostics(bad, "nothing for a file that is gone", empty)
+	c.diagnostics(copyMeta, "no conflict left", empty)
+	c.shutdown()
+}

@@ -205,16 +205,14 @@ func (w *workspace) scope(f *folder, rel string) string {
 type loads struct{ loaded, removed []*root }
 
 // rediscover finds the task roots at or under key, loads each, and lists
-// the known ones that are gone.
+// the known ones that are gone. Its cost follows key, not the folder: a
+// folder removed costs the roots it held, not a walk of its parent.
 func (w *workspace) rediscover(f *folder, key string) loads {
 	fsys := w.fsys(f)
-	for key != "." {
-		if _, err := fs.Stat(fsys, key); !errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		key = path.Dir(key)
+	var found []string
+	if _, err := fs.Stat(fsys, key); !errors.Is(err, fs.ErrNotExist) {
+		found = discover(fsys, key) // gone, it holds no root: those known beneath it go
 	}
-	found := discover(fsys, key)
 	now := make(map[string]bool, len(found))
 	var out loads
 	for _, k := range found {
