@@ -37,9 +37,11 @@ func (w *workspace) publish(r *root) {
 	sort.Strings(paths)
 	next := map[string]string{}
 	for _, p := range paths {
-		uri := pathURI(p)
-		if d, ok := w.docs[p]; ok {
-			uri = d.uri // the client's own spelling of it
+		uri := w.uri(p)
+		if was, ok := r.published[p]; ok && was != uri {
+			// Published under another spelling before the editor named
+			// the file its own way: cleared there.
+			w.s.notify(protocol.ServerTextDocumentPublishDiagnostics, protocol.PublishDiagnosticsParams{URI: was, Diagnostics: []protocol.Diagnostic{}})
 		}
 		diags := byPath[p]
 		if diags == nil {

@@ -148,10 +148,7 @@ var didYouMean = regexp.MustCompile(`did you mean ("(?:[^"\\]|\\.)*")\?`)
 func (w *workspace) codeActions(p string, diags []protocol.Diagnostic) []protocol.CodeAction {
 	r, _, _ := w.rootOf(p)
 	text := w.text(r, p)
-	uri := pathURI(p)
-	if d, ok := w.docs[p]; ok {
-		uri = d.uri
-	}
+	uri := w.uri(p)
 	quickfix := protocol.CodeActionKindQuickFix
 	edit := func(title string, d protocol.Diagnostic, rng protocol.Range, newText string, preferred bool) protocol.CodeAction {
 		a := protocol.CodeAction{Title: title, Kind: &quickfix, Diagnostics: []protocol.Diagnostic{d},

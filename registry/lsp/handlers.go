@@ -129,6 +129,9 @@ func (s *server) open(uri protocol.DocumentUri, text string, version protocol.In
 	}
 	s.ws.openBytes += int64(len(d.text)) - was
 	s.ws.docs[p] = d
+	if _, ok := s.ws.uris[p]; ok || len(s.ws.uris) < 4*s.cfg.MaxOpen {
+		s.ws.uris[p] = uri
+	}
 	return p, true
 }
 

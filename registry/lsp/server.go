@@ -176,7 +176,7 @@ func (s *server) loop() error {
 		case ev := <-s.events:
 			switch {
 			case ev.batch != nil:
-				s.ws.diskChanged(ev.folder, *ev.batch)
+				s.safely("disk change", func() { s.ws.diskChanged(ev.folder, *ev.batch) })
 				s.schedule(0)
 			case ev.err != nil:
 				var tl *errTooLarge
@@ -199,10 +199,10 @@ func (s *server) loop() error {
 				}
 			}
 		case v := <-s.verdicts:
-			s.ws.verdictDone(v)
+			s.safely("verdict", func() { s.ws.verdictDone(v) })
 		case <-tick:
 			s.due = false
-			s.ws.flush()
+			s.safely("load", s.ws.flush)
 		case <-s.ctx.Done():
 			return nil
 		}
@@ -217,10 +217,7 @@ func (s *server) schedule(d time.Duration) {
 		s.due = true
 		return
 	}
-	if s.due && !s.timer.Stop() {
-		<-s.timer.C
-	}
-	s.timer.Reset(d)
+	s.timer.Reset(d) // since Go 1.23 a Reset timer never delivers the time it had before
 	s.due = true
 }
 
@@ -278,6 +275,18 @@ func (s *server) handle(body []byte) {
 		s.loaded = true
 		s.ws.load()
 	}
+}
+
+// safely runs one step of the loop; a panic in it is logged and the
+// session goes on, with the step's work lost, rather than the editor's
+// server gone.
+func (s *server) safely(what string, step func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("internal error", "in", what, "panic", p)
+		}
+	}()
+	step()
 }
 
 // handleSafely is the library's dispatch, with a panic in a handler turned

@@ -24,6 +24,9 @@ type workspace struct {
 	s         *server
 	folders   []*folder
 	docs      map[string]*doc // by absolute path
+	// uris keeps the client's spelling of each path it opened, so that a
+	// file's diagnostics go to the URI the editor knows it by, open or not.
+	uris map[string]protocol.DocumentUri
 	openBytes int64
 	ids       map[string]map[*root]bool // uuid to the roots whose task has it
 	seq       int64                     // order in which roots were first found, which decides conflicts
@@ -65,7 +68,7 @@ type doc struct {
 }
 
 func newWorkspace(s *server) *workspace {
-	return &workspace{s: s, docs: map[string]*doc{}, ids: map[string]map[*root]bool{}, pending: map[*folder]map[string]bool{}}
+	return &workspace{s: s, docs: map[string]*doc{}, uris: map[string]protocol.DocumentUri{}, ids: map[string]map[*root]bool{}, pending: map[*folder]map[string]bool{}}
 }
 
 // uriPath turns a file: URI into a clean absolute path.
@@ -84,6 +87,15 @@ func uriPath(uri string) (string, bool) {
 // pathURI is the file: URI of an absolute path.
 func pathURI(p string) protocol.DocumentUri {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String()
+}
+
+// uri is the URI to name path by: the client's own spelling where it
+// opened the file, else file: and the path.
+func (w *workspace) uri(p string) protocol.DocumentUri {
+	if u, ok := w.uris[p]; ok {
+		return u
+	}
+	return pathURI(p)
 }
 
 // setFolders takes the workspace folders of initialize.
