@@ -21,12 +21,12 @@ import (
 // workspace is every task under the workspace folders, loaded with the
 // open documents laid over the disk. Only the server's loop touches it.
 type workspace struct {
-	s         *server
-	folders   []*folder
-	docs      map[string]*doc // by absolute path
+	s       *server
+	folders []*folder
+	docs    map[string]*doc // by absolute path
 	// uris keeps the client's spelling of each path it opened, so that a
 	// file's diagnostics go to the URI the editor knows it by, open or not.
-	uris map[string]protocol.DocumentUri
+	uris      map[string]protocol.DocumentUri
 	openBytes int64
 	ids       map[string]map[*root]bool // uuid to the roots whose task has it
 	seq       int64                     // order in which roots were first found, which decides conflicts
