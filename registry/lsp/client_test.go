@@ -83,6 +83,14 @@ type published struct {
 // start runs `ratchet-registry lsp` on folder and initializes it.
 func start(tb testing.TB, folder string, args ...string) *client {
 	tb.Helper()
+	return startFolders(tb, []string{folder}, args...)
+}
+
+// startFolders runs `ratchet-registry lsp` with folders as the
+// workspace's folders: one is sent as rootUri, more as workspaceFolders.
+func startFolders(tb testing.TB, folders []string, args ...string) *client {
+	tb.Helper()
+	folder := folders[0]
 	cmd := exec.Command(binary(tb), append([]string{"lsp", "--debounce", "30ms"}, args...)...)
 	c := &client{tb: tb, cmd: cmd, folder: folder, results: map[int]json.RawMessage{}, errors: map[int]string{},
 		diags: map[string][]diagnostic{}, stderr: &strings.Builder{}}
@@ -103,10 +111,16 @@ func start(tb testing.TB, folder string, args ...string) *client {
 	go c.read(stdout)
 	tb.Cleanup(c.stop)
 	refresh := true
-	c.call(protocol.MethodInitialize, map[string]any{
-		"processId": nil, "rootUri": uri(folder),
-		"capabilities": map[string]any{"workspace": map[string]any{"codeLens": map[string]any{"refreshSupport": refresh}}},
-	}, nil)
+	params := map[string]any{"processId": nil, "rootUri": uri(folder),
+		"capabilities": map[string]any{"workspace": map[string]any{"codeLens": map[string]any{"refreshSupport": refresh}}}}
+	if len(folders) > 1 {
+		var wf []any
+		for _, f := range folders {
+			wf = append(wf, map[string]any{"uri": uri(f), "name": filepath.Base(f)})
+		}
+		params["workspaceFolders"] = wf
+	}
+	c.call(protocol.MethodInitialize, params, nil)
 	c.notify(protocol.MethodInitialized, map[string]any{})
 	return c
 }

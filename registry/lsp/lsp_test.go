@@ -342,3 +342,19 @@ func TestTaskRemovedOnDisk(t *testing.T) {
 	c.diagnostics(copyMeta, "no conflict left", empty)
 	c.shutdown()
 }
+
+// TestWorkspaceFolders loads every folder of workspaceFolders; a task
+// version in two of them is a conflict that the later folder loses, as
+// the later source does in serve.
+func TestWorkspaceFolders(t *testing.T) {
+	first, second := t.TempDir(), t.TempDir()
+	copyTask(t, "add", second, "add")
+	copyTask(t, "add", first, "add")
+	c := startFolders(t, []string{first, second})
+	d := c.diagnostics(filepath.Join(second, "add", "metadata.json"), "the conflict", has("conflict: task"))
+	if !strings.Contains(d[0].Message, filepath.Join(first, "add")+", which wins") {
+		t.Fatalf("got %s, want the first folder's copy to win", messages(d))
+	}
+	c.diagnostics(filepath.Join(first, "add", "metadata.json"), "no conflict for the winner", empty)
+	c.shutdown()
+}
