@@ -24,16 +24,7 @@ func BenchmarkKeystroke(b *testing.B) {
 		script, small, negative string
 	}
 	setup := func(tasks int) workspace {
-		dir := b.TempDir()
-		for i := range tasks {
-			task := copyTask(b, "add", dir, fmt.Sprintf("task-%04d", i))
-			meta := filepath.Join(task, "metadata.json")
-			data, err := os.ReadFile(meta)
-			if err != nil {
-				b.Fatal(err)
-			}
-			write(b, meta, strings.Replace(string(data), "6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b", uuid.NewString(), 1))
-		}
+		dir := tasksFolder(b, tasks)
 		task := filepath.Join(dir, "task-0000")
 		w := workspace{c: start(b, dir, "--debounce", debounce.String()), script: filepath.Join(task, "main.js"),
 			small: filepath.Join(task, "tests", "small.json"), negative: filepath.Join(task, "tests", "negative.json")}
@@ -78,4 +69,49 @@ func BenchmarkKeystroke(b *testing.B) {
 	b.ReportMetric(float64(verdict)/float64(max(verdict1, 1)), "verdict-ratio")
 	large.c.shutdown()
 	small.c.shutdown()
+}
+
+// tasksFolder makes a folder of n copies of the add task, each with its
+// own uuid.
+func tasksFolder(tb testing.TB, n int) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	for i := range n {
+		task := copyTask(tb, "add", dir, fmt.Sprintf("task-%04d", i))
+		meta := filepath.Join(task, "metadata.json")
+		data, err := os.ReadFile(meta)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		write(tb, meta, strings.Replace(string(data), "6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b", uuid.NewString(), 1))
+	}
+	return dir
+}
+
+// BenchmarkFirstLoad measures a session's start in a workspace of 1,000
+// tasks: from starting the process to the answer of the first request
+// after initialize, which waits for the workspace's first load. One task
+// is the baseline, measured in the same run.
+//
+//	go test -run '^$' -bench FirstLoad -benchtime 5x ./registry/lsp/
+func BenchmarkFirstLoad(b *testing.B) {
+	large, small := tasksFolder(b, 1000), tasksFolder(b, 1)
+	session := func(dir string) time.Duration {
+		start := time.Now()
+		c := startFolders(b, []string{dir}, "--watch", "off")
+		c.alive()
+		d := time.Since(start)
+		c.shutdown()
+		return d
+	}
+	var l, s time.Duration
+	b.ResetTimer()
+	for range b.N {
+		l += session(large)
+		s += session(small)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(l.Milliseconds())/float64(b.N), "ms-1000-tasks")
+	b.ReportMetric(float64(s.Milliseconds())/float64(b.N), "ms-1-task")
+	b.ReportMetric(float64(l)/float64(max(s, 1)), "ratio")
 }
