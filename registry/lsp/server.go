@@ -108,10 +108,11 @@ type server struct {
 
 // event is a message from the client, or a batch of changes on disk.
 type event struct {
-	body   []byte
-	err    error
-	folder *folder
-	batch  *watcher.Batch
+	body    []byte
+	err     error
+	folder  *folder
+	batch   *watcher.Batch
+	settled bool // the folder's watcher follows every change now
 }
 
 // Serve runs a session over r and w until the client sends exit, r ends
@@ -175,6 +176,8 @@ func (s *server) loop() error {
 		select {
 		case ev := <-s.events:
 			switch {
+			case ev.settled:
+				s.safely("settle", func() { s.ws.settle(ev.folder) })
 			case ev.batch != nil:
 				s.safely("disk change", func() { s.ws.diskChanged(ev.folder, *ev.batch) })
 				s.schedule(0)

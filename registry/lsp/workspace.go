@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/tree"
@@ -158,13 +159,17 @@ func (w *workspace) rootOf(p string) (*root, string, bool) {
 // load reads every folder once, at the start of the session, and starts
 // following the disk.
 func (w *workspace) load() {
+	// Changes from a little before the load on are sent by the watcher
+	// once it follows them, as the filesystem source has it: file times
+	// may be kept to the second (FAT: two).
+	since := time.Now().Add(-2 * time.Second)
 	for _, f := range w.folders {
 		if real, err := filepath.EvalSymlinks(f.abs); err == nil {
 			f.within = real
 		}
 		w.update(w.rediscover(f, "."))
 	}
-	w.s.watch(w.folders)
+	w.s.watch(w.folders, since)
 }
 
 // changed notes that rel in f changed, to be read at the next flush.
@@ -219,7 +224,17 @@ type loads struct{ loaded, removed []*root }
 // rediscover finds the task roots at or under key, loads each, and lists
 // the known ones that are gone. Its cost follows key, not the folder: a
 // folder removed costs the roots it held, not a walk of its parent.
-func (w *workspace) rediscover(f *folder, key string) loads {
+func (w *workspace) rediscover(f *folder, key string) loads { return w.discover(f, key, false) }
+
+// settle reads f's roots again once its watcher follows every change:
+// a task folder removed or added while the watches were being placed is
+// seen by no event. Only roots that came or went are loaded; what changed
+// inside a task meanwhile the watcher reports, by change time.
+func (w *workspace) settle(f *folder) { w.update(w.discover(f, ".", true)) }
+
+// discover finds the roots at or under key and lists the known ones that
+// are gone; it loads every root found, or with onlyNew those not known.
+func (w *workspace) discover(f *folder, key string, onlyNew bool) loads {
 	fsys := w.fsys(f)
 	var found []string
 	if _, err := fs.Stat(fsys, key); !errors.Is(err, fs.ErrNotExist) {
@@ -230,6 +245,9 @@ func (w *workspace) rediscover(f *folder, key string) loads {
 	for _, k := range found {
 		now[k] = true
 		r, ok := f.roots[k]
+		if ok && onlyNew {
+			continue
+		}
 		if !ok {
 			w.seq++
 			r = &root{f: f, key: k, dir: filepath.Join(f.abs, filepath.FromSlash(k)), zip: registry.IsZip(k), seq: w.seq}
