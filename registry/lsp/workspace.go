@@ -172,12 +172,25 @@ func (w *workspace) load() {
 	w.s.watch(w.folders, since)
 }
 
+// maxPending bounds the changed paths of a folder kept for the next flush:
+// past it, the whole folder is read again, which costs less than finding
+// the root of each (a client may list any number of paths).
+const maxPending = 10000
+
 // changed notes that rel in f changed, to be read at the next flush.
 func (w *workspace) changed(f *folder, rel string) {
-	if w.pending[f] == nil {
-		w.pending[f] = map[string]bool{}
+	p := w.pending[f]
+	switch {
+	case p == nil:
+		p = map[string]bool{}
+		w.pending[f] = p
+	case p["."]:
+		return // the whole folder is read again anyway
+	case len(p) >= maxPending:
+		clear(p)
+		rel = "."
 	}
-	w.pending[f][rel] = true
+	p[rel] = true
 }
 
 // flush loads again what changed since the last flush.
