@@ -19,6 +19,7 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/registry/gitsource"
 	"github.com/ratchet-tasks/ratchet-registry/registry/httpsource"
 	"github.com/ratchet-tasks/ratchet-registry/registry/ocisource"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
@@ -117,7 +118,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if watched, err = addSources(svc, cfg, log); err != nil {
 		return err
 	}
-	content := registry.NewContent(64 << 20)
+	content := taskformat.NewContent(64 << 20)
 	handler, err := newHandler(cfg, reg, feed, content, metrics, svc, watched, log)
 	if err != nil {
 		return err
@@ -154,7 +155,7 @@ func addSources(svc *registry.Service, cfg Config, log *slog.Logger) ([]*fssourc
 
 // newHandler makes the HTTP side: the GraphQL schema over the registry and
 // the server that serves it, with the configured limits.
-func newHandler(cfg Config, reg *registry.Registry, feed *registry.Feed, content *registry.Content, metrics *httpapi.Metrics,
+func newHandler(cfg Config, reg *registry.Registry, feed *registry.Feed, content *taskformat.Content, metrics *httpapi.Metrics,
 	svc *registry.Service, watched []*fssource.Source, log *slog.Logger) (*httpapi.Server, error) {
 	sch, err := schema.New(schema.Deps{Content: content, Feed: feed, Reload: svc.Rescan, Watch: func(name string) (registry.WatchStatus, bool) {
 		for _, s := range watched {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
 )
 
@@ -23,14 +24,14 @@ import (
 func TestAnswerFollowsLiveState(t *testing.T) {
 	ts := loadedRegistry(t, catalogue)
 	var watches atomic.Int64
-	sch, err := schema.New(schema.Deps{Content: registry.NewContent(0), Feed: ts.feed,
+	sch, err := schema.New(schema.Deps{Content: taskformat.NewContent(0), Feed: ts.feed,
 		Watch: func(string) (registry.WatchStatus, bool) {
 			return registry.WatchStatus{Mode: "fsnotify", Watches: int(watches.Load())}, true
 		}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(New(Config{Registry: ts.reg, Log: slog.New(slog.DiscardHandler), Content: registry.NewContent(0),
+	srv := httptest.NewServer(New(Config{Registry: ts.reg, Log: slog.New(slog.DiscardHandler), Content: taskformat.NewContent(0),
 		Executor: &schema.Executor{Schema: sch, Limits: schema.DefaultLimits},
 		Live: func(query string) string {
 			if !schema.ShowsWatch(query) {

@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
 )
 
@@ -25,7 +26,7 @@ type Config struct {
 	Executor *schema.Executor // its Limits bound each request, on every transport
 	Log      *slog.Logger
 	// Content reads lazily loaded files and builds bundles.
-	Content *registry.Content
+	Content *taskformat.Content
 	// Metrics, when set, are served on /metrics and count GraphQL requests.
 	Metrics *Metrics
 	// Feed is the change feed that subscriptions read; nil for none.

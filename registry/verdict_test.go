@@ -1,9 +1,11 @@
-package registry
+package registry_test
 
 import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // TestSetVerdict: a verdict is shown for the files it was made from only;
@@ -13,8 +15,8 @@ func TestSetVerdict(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
 	writeTree(t, dir, taskFiles(id2, "1.0.0").With("tests/one.json", "").Under("b"))
-	feed := NewFeed(64, 64)
-	reg := New(time.Now, feed)
+	feed := registry.NewFeed(64, 64)
+	reg := registry.New(time.Now, feed)
 	idx := reg.AddSource(fakeSource{name: dir})
 	load := func() {
 		u := scanDir(dir, 0)
@@ -25,15 +27,15 @@ func TestSetVerdict(t *testing.T) {
 	s := reg.Snapshot()
 	a, _ := s.Task(id1, "1.0.0")
 	b, _ := s.Task(id2, "1.0.0")
-	if got := s.Verdict(a).Status; got != VerdictNone {
+	if got := s.Verdict(a).Status; got != registry.VerdictNone {
 		t.Errorf("before a runner: got %s, want NONE", got)
 	}
 	reg.EnableVerdicts()
 	s = reg.Snapshot()
-	if got := s.Verdict(a).Status; got != VerdictPending {
+	if got := s.Verdict(a).Status; got != registry.VerdictPending {
 		t.Errorf("with a runner: got %s, want PENDING", got)
 	}
-	if got := s.Verdict(b).Status; got != VerdictNone {
+	if got := s.Verdict(b).Status; got != registry.VerdictNone {
 		t.Errorf("task without tests: got %s, want NONE", got)
 	}
 	sub, err := feed.Subscribe(-1)
@@ -42,12 +44,12 @@ func TestSetVerdict(t *testing.T) {
 	}
 	defer sub.Close()
 	before := s.ContentDigest()
-	passed := NewVerdict(a.TestDigest, []CaseResult{{File: "tests/one.json", Status: CasePassed, Duration: time.Millisecond}})
+	passed := registry.NewVerdict(a.TestDigest, []registry.CaseResult{{File: "tests/one.json", Status: registry.CasePassed, Duration: time.Millisecond}})
 	if !reg.SetVerdict(a, passed) {
 		t.Fatal("the first verdict did not swap")
 	}
 	s = reg.Snapshot()
-	if got := s.Verdict(a); got.Status != VerdictPassed || got.Passed() != 1 || got.Failed() != 0 {
+	if got := s.Verdict(a); got.Status != registry.VerdictPassed || got.Passed() != 1 || got.Failed() != 0 {
 		t.Errorf("got %+v, want PASSED 1/0", got)
 	}
 	if s.ContentDigest() == before {
@@ -56,10 +58,10 @@ func TestSetVerdict(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	e, err := sub.Next(ctx)
-	if err != nil || e.Kind != VerdictChanged || e.ID != id1 || e.Version != "1.0.0" || e.Generation != s.Generation {
+	if err != nil || e.Kind != registry.VerdictChanged || e.ID != id1 || e.Version != "1.0.0" || e.Generation != s.Generation {
 		t.Errorf("got event %+v (%v), want VERDICT_CHANGED for %s 1.0.0 at %d", e, err, id1, s.Generation)
 	}
-	again := NewVerdict(a.TestDigest, []CaseResult{{File: "tests/one.json", Status: CasePassed, Duration: 2 * time.Millisecond}})
+	again := registry.NewVerdict(a.TestDigest, []registry.CaseResult{{File: "tests/one.json", Status: registry.CasePassed, Duration: 2 * time.Millisecond}})
 	if reg.SetVerdict(a, again) {
 		t.Error("the same outcome, slower, swapped")
 	}
@@ -73,21 +75,21 @@ func TestSetVerdict(t *testing.T) {
 	if a2.TestDigest == a.TestDigest {
 		t.Fatal("the test digest did not change with the test")
 	}
-	if got := s.Verdict(a2).Status; got != VerdictPending {
+	if got := s.Verdict(a2).Status; got != registry.VerdictPending {
 		t.Errorf("after the test changed: got %s, want PENDING", got)
 	}
 	if reg.SetVerdict(a, passed) {
 		t.Error("a verdict for the old files was taken")
 	}
 	// A change to metadata alone keeps the verdict.
-	if !reg.SetVerdict(a2, NewVerdict(a2.TestDigest, []CaseResult{{File: "tests/one.json", Status: CaseFailed, Message: "m"}})) {
+	if !reg.SetVerdict(a2, registry.NewVerdict(a2.TestDigest, []registry.CaseResult{{File: "tests/one.json", Status: registry.CaseFailed, Message: "m"}})) {
 		t.Fatal("the new verdict did not swap")
 	}
 	writeTree(t, dir, files{"metadata.json": `{"uuid": "` + id1 + `", "version": "1.0.0", "label": "renamed"}`}.Under("a"))
 	load()
 	s = reg.Snapshot()
 	a3, _ := s.Task(id1, "1.0.0")
-	if a3.Label != "renamed" || s.Verdict(a3).Status != VerdictFailed {
+	if a3.Label != "renamed" || s.Verdict(a3).Status != registry.VerdictFailed {
 		t.Errorf("after a label change: got %q %s, want renamed FAILED", a3.Label, s.Verdict(a3).Status)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/graphql-go/graphql"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 type snapshotKey struct{}
@@ -30,8 +31,8 @@ func snapshotOf(ctx context.Context) *registry.Snapshot {
 
 // Deps is what the resolvers need beyond the snapshot.
 type Deps struct {
-	Content *registry.Content // lazy script and test reads
-	Feed    *registry.Feed    // change events for subscriptions (nil: none)
+	Content *taskformat.Content // lazy script and test reads
+	Feed    *registry.Feed      // change events for subscriptions (nil: none)
 	// Reload runs a full rescan and returns the generation in force after it.
 	Reload func(ctx context.Context) (int64, error)
 	// Watch is how the source of that name follows its files now; false

@@ -7,6 +7,7 @@ import (
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/language/ast"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // jsonScalar carries task schemas and test values as they were written.
@@ -207,9 +208,9 @@ func (t *types) build() {
 		Name:        "TestCase",
 		Description: "One test case of a task, from one file under tests/.",
 		Fields: graphql.Fields{
-			"name":           field(nn(graphql.String), "File name, like tests/basic.json.", func(p graphql.ResolveParams) (any, error) { return src[registry.TestCase](p).Name, nil }),
-			"input":          field(jsonScalar, "The input given to the task, as written.", func(p graphql.ResolveParams) (any, error) { return src[registry.TestCase](p).Input, nil }),
-			"expectedOutput": field(jsonScalar, "The output the task must return (expected_output), as written; null when the case gives none.", func(p graphql.ResolveParams) (any, error) { return src[registry.TestCase](p).ExpectedOutput, nil }),
+			"name":           field(nn(graphql.String), "File name, like tests/basic.json.", func(p graphql.ResolveParams) (any, error) { return src[taskformat.TestCase](p).Name, nil }),
+			"input":          field(jsonScalar, "The input given to the task, as written.", func(p graphql.ResolveParams) (any, error) { return src[taskformat.TestCase](p).Input, nil }),
+			"expectedOutput": field(jsonScalar, "The output the task must return (expected_output), as written; null when the case gives none.", func(p graphql.ResolveParams) (any, error) { return src[taskformat.TestCase](p).ExpectedOutput, nil }),
 		},
 	})
 	t.list.verdict = verdictStatusEnum()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/registry/tree"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
@@ -156,7 +157,7 @@ func (s *Source) fingerprint(key string) (string, time.Time) {
 	var b strings.Builder
 	var newest time.Time
 	// What cannot be read has no fingerprint; the load reports it.
-	_ = tree.Walk(registry.DirFS(s.abspath(key)), ".", func(name string, info fs.FileInfo) (bool, error) {
+	_ = tree.Walk(taskformat.DirFS(s.abspath(key)), ".", func(name string, info fs.FileInfo) (bool, error) {
 		fmt.Fprintf(&b, "%s %d %d\n", name, info.Size(), info.ModTime().UnixNano())
 		if info.ModTime().After(newest) {
 			newest = info.ModTime()
@@ -192,7 +193,7 @@ func (s *Source) rootsMoved() []string {
 		// follows the folder's removal and return as a whole.
 		return nil
 	}
-	found, _ := registry.Discover(s.tree(s.abs), ".")
+	found, _ := taskformat.Discover(s.tree(s.abs), ".")
 	var paths []string
 	now := make(map[string]bool, len(found))
 	for _, r := range found {
@@ -212,7 +213,7 @@ func (s *Source) rootsMoved() []string {
 // namesChanged reports whether a task folder, or its tests/ folder,
 // changed (by change time) since the first load began.
 func (s *Source) namesChanged(root string) bool {
-	if registry.IsZip(root) {
+	if taskformat.IsZip(root) {
 		return false // a file: its own change time is the watcher's
 	}
 	for _, p := range []string{s.abspath(root), filepath.Join(s.abspath(root), "tests")} {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/benbjohnson/immutable"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	ftree "github.com/ratchet-tasks/ratchet-registry/registry/tree"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
@@ -85,10 +86,10 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		name = cfg.Path
 	}
 	s := &Source{name: name, display: filepath.Clean(cfg.Path), abs: abs, order: order, log: log,
-		known: immutable.NewSortedMap[string, struct{}](nil), tree: registry.DirFS, watching: make(chan struct{})}
+		known: immutable.NewSortedMap[string, struct{}](nil), tree: taskformat.DirFS, watching: make(chan struct{})}
 	if !cfg.FollowSymlinksOutside {
 		s.within = abs
-		s.tree = func(dir string) fs.FS { return registry.ConfinedFS(dir, s.within) }
+		s.tree = func(dir string) fs.FS { return taskformat.ConfinedFS(dir, s.within) }
 	}
 	watch := cfg.Watch
 	watch.Group = s.Group
@@ -167,7 +168,7 @@ func (s *Source) scan(ctx context.Context, seen time.Time) (registry.Update, boo
 	if u.Results, _, ok = s.discover(ctx, ".", &known); !ok {
 		return registry.Update{}, false
 	}
-	if len(u.Results) == 0 && registry.HoldsFiles(registry.DirFS(s.abs), ".") {
+	if len(u.Results) == 0 && taskformat.HoldsFiles(taskformat.DirFS(s.abs), ".") {
 		// A path given by mistake (the parent of the tasks, a file of one)
 		// must not pass as a catalogue that is empty for now.
 		u.Err = fmt.Errorf("no task found under %s: no folder in it holds a metadata.json, and it holds no .zip", s.display)
@@ -268,7 +269,7 @@ func (s *Source) rootFailed(u registry.Update, err error) registry.Update {
 // an error of its own, kept among the roots so that it clears when the
 // entry can be read again or is gone.
 func (s *Source) discover(ctx context.Context, d string, known **immutable.SortedMap[string, struct{}]) (results []registry.RootResult, removed []string, ok bool) {
-	found, unreadable := registry.Discover(s.tree(s.abs), d)
+	found, unreadable := taskformat.Discover(s.tree(s.abs), d)
 	now := make(map[string]bool, len(found))
 	for _, r := range found {
 		now[r] = true
@@ -317,9 +318,9 @@ func (s *Source) rel(p string) (string, bool) {
 // that task, even if it holds a metadata.json of its own), else rel itself.
 func (s *Source) scope(rel string) string {
 	best := rel
-	fsys := registry.DirFS(s.abs)
+	fsys := taskformat.DirFS(s.abs)
 	for a := rel; ; a = path.Dir(a) {
-		if _, ok := s.known.Get(a); ok || registry.IsRoot(fsys, a) {
+		if _, ok := s.known.Get(a); ok || taskformat.IsRoot(fsys, a) {
 			best = a
 		}
 		if a == "." {
@@ -377,20 +378,20 @@ func knownUnder(known *immutable.SortedMap[string, struct{}], key string) []stri
 
 // load reads one task root, folder or archive.
 func (s *Source) load(key string) registry.RootResult {
-	r := registry.Root{Source: s.name, Order: s.order, Key: key, Display: s.displayPath(key)}
+	r := taskformat.Root{Source: s.name, Order: s.order, Key: key, Display: s.displayPath(key)}
 	p := s.abspath(key)
-	if registry.IsZip(p) {
+	if taskformat.IsZip(p) {
 		if s.within != "" {
 			// The walk refuses links that leave; this catches a zip that
 			// was replaced by one since.
-			if real, err := filepath.EvalSymlinks(p); err == nil && !registry.Inside(real, s.within) {
+			if real, err := filepath.EvalSymlinks(p); err == nil && !taskformat.Inside(real, s.within) {
 				return registry.RootResult{Root: key, Errors: []*registry.LoadError{{Source: s.name, Root: key, Path: r.Display,
-					Kind: registry.KindIO, Err: registry.ErrOutside}}}
+					Kind: registry.KindIO, Err: taskformat.ErrOutside}}}
 			}
 		}
-		return registry.LoadZipFile(r, p)
+		return taskformat.LoadZipFile(r, p)
 	}
-	return registry.LoadDir(r, s.tree(p))
+	return taskformat.LoadDir(r, s.tree(p))
 }
 
 // outermost drops every key that lies under another key of the list.
@@ -423,9 +424,9 @@ func (s *Source) Group(p string) string {
 		return p
 	}
 	group := path.Dir(rel)
-	fsys := registry.DirFS(s.abs)
+	fsys := taskformat.DirFS(s.abs)
 	for a := rel; ; a = path.Dir(a) {
-		if registry.IsRoot(fsys, a) {
+		if taskformat.IsRoot(fsys, a) {
 			group = a
 		}
 		if a == "." {

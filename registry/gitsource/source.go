@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // Config configures a git source.
@@ -211,9 +211,9 @@ func (s *Source) loadCommit(commit plumbing.Hash, u registry.Update) registry.Up
 // loadRoot loads one task root: a folder, read through a view of the
 // tree that stays readable while the task is served, or a zip blob.
 func (s *Source) loadRoot(obj *objects, commit, tree plumbing.Hash, key string) registry.RootResult {
-	root := registry.Root{Source: s.name, Order: s.order, Key: key, Display: s.display(commit, key)}
+	root := taskformat.Root{Source: s.name, Order: s.order, Key: key, Display: s.display(commit, key)}
 	fsys := treeFS{obj: obj, root: tree}
-	if !registry.IsZip(key) {
+	if !taskformat.IsZip(key) {
 		sub := fsys
 		if key != "." {
 			obj.mu.Lock()
@@ -224,7 +224,7 @@ func (s *Source) loadRoot(obj *objects, commit, tree plumbing.Hash, key string) 
 			}
 			sub.root = e.Hash
 		}
-		return registry.LoadFS(root, sub)
+		return taskformat.LoadFS(root, sub)
 	}
 	f, err := fsys.Open(key)
 	if err != nil {
@@ -237,17 +237,17 @@ func (s *Source) loadRoot(obj *objects, commit, tree plumbing.Hash, key string) 
 		return failed(root, registry.KindArchive, errors.New("a symbolic link: links in a git source are not followed"))
 	case !st.Mode().IsRegular():
 		return failed(root, registry.KindArchive, errors.New("not a regular file"))
-	case st.Size() > registry.MaxArchiveSize:
-		return failed(root, registry.KindArchive, fmt.Errorf("archive is %d bytes, over the %d-byte limit", st.Size(), registry.MaxArchiveSize))
+	case st.Size() > taskformat.MaxArchiveSize:
+		return failed(root, registry.KindArchive, fmt.Errorf("archive is %d bytes, over the %d-byte limit", st.Size(), taskformat.MaxArchiveSize))
 	}
 	data, err := io.ReadAll(f)
 	if err != nil {
 		return failed(root, registry.KindIO, err)
 	}
-	return registry.LoadZip(root, bytes.NewReader(data), int64(len(data)))
+	return taskformat.LoadZip(root, bytes.NewReader(data), int64(len(data)))
 }
 
-func failed(r registry.Root, kind registry.Kind, err error) registry.RootResult {
+func failed(r taskformat.Root, kind registry.Kind, err error) registry.RootResult {
 	return registry.RootResult{Root: r.Key, Errors: []*registry.LoadError{{Source: r.Source, Root: r.Key, Path: r.Display, Kind: kind, Err: err}}}
 }
 

@@ -17,10 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+	"go.uber.org/goleak"
 )
 
 // running is a source fed into a real registry by the real service.
@@ -123,7 +123,7 @@ func TestFollowsBranch(t *testing.T) {
 	if _, ok := snap.Task(registrytest.ID2, "1.0.0"); !ok {
 		t.Fatalf("the zip task is not served; errors: %v", snap.Errors())
 	}
-	content := registry.NewContent(1 << 20)
+	content := taskformat.NewContent(1 << 20)
 	if js, err := content.Script(add); err != nil || js != registrytest.Task(registrytest.ID1, "1.0.0")["main.js"] {
 		t.Fatalf("main.js read lazily from git: got %q, %v", js, err)
 	}

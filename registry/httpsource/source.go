@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // Source pulls tasks from an index.json and its bundles. When the upstream
@@ -52,9 +53,9 @@ type Source struct {
 
 	// Last good state, touched only by the goroutine that owns the source.
 	etag, lastModified string
-	index              *registry.Index                // the last good index
-	earlier            map[string]bool                // sha256s of the good index before it
-	entries            map[string]registry.IndexEntry // by root key (id@version)
+	index              *taskformat.Index                // the last good index
+	earlier            map[string]bool                  // sha256s of the good index before it
+	entries            map[string]taskformat.IndexEntry // by root key (id@version)
 	results            map[string]registry.RootResult
 	failed             map[string]failure // bundles that failed, by root key
 }
@@ -125,8 +126,8 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		name = u.Redacted()
 	}
 	s := &Source{name: name, base: u, order: order, interval: cfg.Interval, headers: h, allowHosts: cfg.AllowHosts, cacheDir: cacheDir, log: log,
-		MaxIndexBytes: 16 << 20, MaxBundleBytes: registry.MaxArchiveSize, Parallel: 4, RetryAfter: time.Minute,
-		clock: time.Now, entries: map[string]registry.IndexEntry{}, results: map[string]registry.RootResult{}, failed: map[string]failure{}}
+		MaxIndexBytes: 16 << 20, MaxBundleBytes: taskformat.MaxArchiveSize, Parallel: 4, RetryAfter: time.Minute,
+		clock: time.Now, entries: map[string]taskformat.IndexEntry{}, results: map[string]registry.RootResult{}, failed: map[string]failure{}}
 	s.client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: s.checkRedirect}
 	return s, nil
 }
@@ -222,8 +223,8 @@ func (s *Source) Load(ctx context.Context) registry.Update {
 	indexURL := s.base.ResolveReference(&url.URL{Path: "index.json"})
 	data, notModified, err := s.fetchIndex(ctx, indexURL)
 	if err == nil && !notModified {
-		var idx *registry.Index
-		if idx, err = registry.ParseIndex(data); err == nil {
+		var idx *taskformat.Index
+		if idx, err = taskformat.ParseIndex(data); err == nil {
 			s.saveIndex(data)
 			if s.index != nil {
 				s.earlier = digests(s.index)
@@ -251,7 +252,7 @@ func (s *Source) Load(ctx context.Context) registry.Update {
 }
 
 // digests are the sha256s of the bundles an index lists.
-func digests(idx *registry.Index) map[string]bool {
+func digests(idx *taskformat.Index) map[string]bool {
 	out := make(map[string]bool, len(idx.Tasks))
 	for _, e := range idx.Tasks {
 		out[e.SHA256] = true
@@ -356,7 +357,7 @@ func (s *Source) fallback(ctx context.Context, indexURL *url.URL, cause error) (
 	if err != nil {
 		return false, nil, cause
 	}
-	idx, err := registry.ParseIndex(data)
+	idx, err := taskformat.ParseIndex(data)
 	if err != nil {
 		return false, nil, cause
 	}
@@ -385,11 +386,11 @@ func (s *Source) current() []registry.RootResult {
 // their result; so do bundles that failed, until their back-off is over;
 // the others are downloaded (bounded) and loaded. A bundle that fails is
 // an error on its task, not on the source.
-func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *registry.Index) []registry.RootResult {
+func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *taskformat.Index) []registry.RootResult {
 	now := s.clock()
-	entries := map[string]registry.IndexEntry{}
+	entries := map[string]taskformat.IndexEntry{}
 	results := map[string]registry.RootResult{}
-	var todo []registry.IndexEntry
+	var todo []taskformat.IndexEntry
 	for _, e := range idx.Tasks {
 		key := e.ID + "@" + e.Version
 		entries[key] = e
@@ -453,7 +454,7 @@ func (s *Source) backoff(n int) time.Duration {
 
 // fetchBundle gets one bundle, from the disk cache when its sha256 is
 // there, and loads it with the zip loader that local files use.
-func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.IndexEntry) registry.RootResult {
+func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e taskformat.IndexEntry) registry.RootResult {
 	key := e.ID + "@" + e.Version
 	ref, err := url.Parse(e.Bundle)
 	display := e.Bundle
@@ -478,7 +479,7 @@ func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.
 			return fail(err)
 		}
 	}
-	res := registry.LoadZipFile(registry.Root{Source: s.name, Order: s.order, Key: key, Display: display}, cached)
+	res := taskformat.LoadZipFile(taskformat.Root{Source: s.name, Order: s.order, Key: key, Display: display}, cached)
 	if res.Task != nil && (res.Task.ID != e.ID || res.Task.Version != e.Version) {
 		os.Remove(cached) // the upstream lied about it: nothing of it stays
 		return fail(fmt.Errorf("bundle holds task %s %s, but the index says %s %s", res.Task.ID, res.Task.Version, e.ID, e.Version))
@@ -489,7 +490,7 @@ func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.
 // download writes a bundle into the cache only once its size and sha256
 // match the index and it is a task archive the loader would take: a file
 // in the cache is always a good one.
-func (s *Source) download(ctx context.Context, u *url.URL, e registry.IndexEntry, dst string) error {
+func (s *Source) download(ctx context.Context, u *url.URL, e taskformat.IndexEntry, dst string) error {
 	resp, err := s.get(ctx, u, false)
 	if err != nil {
 		return fmt.Errorf("fetch: %w", err)
@@ -514,7 +515,7 @@ func (s *Source) download(ctx context.Context, u *url.URL, e registry.IndexEntry
 	case hex.EncodeToString(h.Sum(nil)) != e.SHA256:
 		return fmt.Errorf("bundle sha256 is %s, the index says %s", hex.EncodeToString(h.Sum(nil)), e.SHA256)
 	}
-	if err := registry.CheckZip(tmp, n); err != nil {
+	if err := taskformat.CheckZip(tmp, n); err != nil {
 		return fmt.Errorf("bundle is not a task archive: %w", err)
 	}
 	if err := tmp.Close(); err != nil {

@@ -17,12 +17,12 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
-
-	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // Source follows a catalogue artifact in an OCI registry: a tag, which it
@@ -93,7 +93,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		name = cfg.Ref
 	}
 	return &Source{name: name, ref: cfg.Ref, order: order, interval: cfg.Interval, repo: repo, http: hc, cache: c, log: log,
-		MaxManifestBytes: 4 << 20, MaxLayers: 10000, MaxLayerBytes: registry.MaxArchiveSize, Parallel: 4,
+		MaxManifestBytes: 4 << 20, MaxLayers: 10000, MaxLayerBytes: taskformat.MaxArchiveSize, Parallel: 4,
 		results: map[string]registry.RootResult{}}, nil
 }
 
@@ -320,7 +320,7 @@ func (s *Source) layer(ctx context.Context, l ocispec.Descriptor, root string, f
 			return fail(registry.KindFetch, fmt.Errorf("fetch layer %s: %w", l.Digest, err))
 		}
 	}
-	res = registry.LoadZipFile(registry.Root{Source: s.name, Order: s.order, Key: root, Display: display}, p)
+	res = taskformat.LoadZipFile(taskformat.Root{Source: s.name, Order: s.order, Key: root, Display: display}, p)
 	if t := res.Task; t != nil {
 		id, version := l.Annotations[AnnotationUUID], l.Annotations[AnnotationVersion]
 		if (id != "" && id != t.ID) || (version != "" && version != t.Version) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // Hooks let the caller count what the scheduler does (for metrics); any
@@ -24,7 +25,7 @@ type Hooks struct {
 // that a file just saved is not stuck behind the first load of thousands.
 type Scheduler struct {
 	reg     *registry.Registry
-	content *registry.Content
+	content *taskformat.Content
 	run     func(context.Context, Case) registry.CaseResult
 	store   *Store // nil: verdicts live in memory only
 	workers int
@@ -45,7 +46,7 @@ type Scheduler struct {
 // Verdicts found in store (which may be nil) are taken without running.
 // From now on, the registry shows a task with tests as PENDING until its
 // verdict arrives.
-func NewScheduler(reg *registry.Registry, content *registry.Content, run func(context.Context, Case) registry.CaseResult,
+func NewScheduler(reg *registry.Registry, content *taskformat.Content, run func(context.Context, Case) registry.CaseResult,
 	store *Store, workers int, log *slog.Logger, hooks Hooks) *Scheduler {
 	s := &Scheduler{reg: reg, content: content, run: run, store: store, workers: max(workers, 1), log: log, hooks: hooks,
 		queued: map[string]string{}}
@@ -223,7 +224,7 @@ func (s *Scheduler) verdict(ctx context.Context, t *registry.Task) (*registry.Ve
 }
 
 // Cases reads a task's test cases, each ready to run.
-func Cases(content *registry.Content, t *registry.Task) ([]Case, error) {
+func Cases(content *taskformat.Content, t *registry.Task) ([]Case, error) {
 	script, err := content.Script(t)
 	if err != nil {
 		return nil, err

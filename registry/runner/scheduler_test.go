@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 func taskID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
@@ -81,8 +82,8 @@ func (f *fixture) load(tb testing.TB) {
 	}
 	var res []registry.RootResult
 	for _, e := range entries {
-		root := registry.Root{Source: "tasks", Key: e.Name(), Display: filepath.Join(f.dir, e.Name())}
-		res = append(res, registry.LoadDir(root, registry.DirFS(filepath.Join(f.dir, e.Name()))))
+		root := taskformat.Root{Source: "tasks", Key: e.Name(), Display: filepath.Join(f.dir, e.Name())}
+		res = append(res, taskformat.LoadDir(root, taskformat.DirFS(filepath.Join(f.dir, e.Name()))))
 	}
 	f.reg.Apply(registry.Update{Source: f.idx, Complete: true, Results: res})
 }
@@ -91,7 +92,7 @@ func (f *fixture) load(tb testing.TB) {
 func (f *fixture) start(tb testing.TB, workers int) {
 	tb.Helper()
 	pool := newTestPool(tb, workers)
-	s := NewScheduler(f.reg, registry.NewContent(1<<20), pool.Run, f.store, workers, slog.New(slog.NewTextHandler(io.Discard, nil)),
+	s := NewScheduler(f.reg, taskformat.NewContent(1<<20), pool.Run, f.store, workers, slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Hooks{Case: func(registry.CaseStatus, time.Duration) { f.runs.Add(1) }})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

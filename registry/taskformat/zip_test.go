@@ -1,4 +1,4 @@
-package registry
+package taskformat
 
 import (
 	"archive/zip"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 func TestZipLayouts(t *testing.T) {
@@ -130,7 +132,7 @@ func TestZipRejected(t *testing.T) {
 			if len(errs) != 1 {
 				t.Fatalf("got %d errors %v, want 1", len(errs), errs)
 			}
-			if errs[0].Path != p || errs[0].Kind != KindArchive || !strings.Contains(errs[0].Message(), tc.wantMsg) {
+			if errs[0].Path != p || errs[0].Kind != registry.KindArchive || !strings.Contains(errs[0].Message(), tc.wantMsg) {
 				t.Errorf("got %s %v, want ARCHIVE on %s containing %q", errs[0].Kind, errs[0], p, tc.wantMsg)
 			}
 		})

@@ -1,19 +1,22 @@
-package registry
+package taskformat
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/dop251/goja/parser"
 	"github.com/google/uuid"
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -35,25 +38,27 @@ type loadInput struct {
 	root    string          // root key
 	display string          // display path of the root; files are display + sep + name
 	sep     string          // "/" for folders, "!/" straight after a zip's name
-	open    Opener          // reads the files again, for lazy content
+	open    registry.Opener // reads the files again, for lazy content
 	maxFile int64
 }
 
 // taskLoad gathers a task's parts and every problem found on the way.
 type taskLoad struct {
-	in     loadInput
-	errs   []*LoadError
-	warns  []*LoadError // problems in test files, which never drop the task
-	sums   map[string][32]byte
-	task   *Task
-	schema map[string]*jsonschema.Schema
+	in         loadInput
+	errs       []*registry.LoadError
+	warns      []*registry.LoadError // problems in test files, which never drop the task
+	sums       map[string][32]byte
+	task       *registry.Task
+	scriptFile registry.File   // main.js, once it parses
+	testFiles  []registry.File // the test files, in name order
+	schema     map[string]*jsonschema.Schema
 }
 
 // loadTask reads and checks one task. It never stops at the first
 // problem: every file is checked and every error returned. The task is
 // nil when there is any error.
-func loadTask(in loadInput) (*Task, []*LoadError) {
-	l := &taskLoad{in: in, sums: map[string][32]byte{}, task: &Task{}, schema: map[string]*jsonschema.Schema{}}
+func loadTask(in loadInput) (*registry.Task, []*registry.LoadError) {
+	l := &taskLoad{in: in, sums: map[string][32]byte{}, task: &registry.Task{}, schema: map[string]*jsonschema.Schema{}}
 	l.metadata()
 	l.task.InputSchema = l.jsonSchema(inputSchema)
 	l.task.OutputSchema = l.jsonSchema(outputSchema)
@@ -64,20 +69,25 @@ func loadTask(in loadInput) (*Task, []*LoadError) {
 	}
 	t := l.task
 	t.Warnings = l.warns
-	t.Source, t.Root, t.Path, t.order, t.open = in.source, in.root, in.display, in.order, in.open
-	t.sep = in.sep
+	t.Source, t.Root, t.Path = in.source, in.root, in.display
 	t.Digest = digestFiles(l.sums)
 	t.TestDigest = testDigest(l.sums)
-	return t, nil
+	done, err := registry.NewTask(*t, registry.Stored{Order: in.order, Sep: in.sep, Open: in.open, Script: l.scriptFile, Tests: l.testFiles})
+	if err != nil {
+		// metadata() checked the version already: this is a loader bug,
+		// reported rather than served.
+		return nil, []*registry.LoadError{{Source: in.source, Root: in.root, File: metadataFile, Path: in.display + in.sep + metadataFile, Kind: registry.KindInvalid, Err: err}}
+	}
+	return done, nil
 }
 
-func (l *taskLoad) fail(file string, kind Kind, data []byte, off int, err error) {
-	e := &LoadError{Source: l.in.source, Root: l.in.root, File: file, Path: l.in.display + l.in.sep + file, Kind: kind, Err: err}
+func (l *taskLoad) fail(file string, kind registry.Kind, data []byte, off int, err error) {
+	e := &registry.LoadError{Source: l.in.source, Root: l.in.root, File: file, Path: l.in.display + l.in.sep + file, Kind: kind, Err: err}
 	if off >= 0 && data != nil {
 		e.Line, e.Column = lineCol(data, off)
 	}
 	if isTestFile(file) {
-		e.Severity = SeverityWarning
+		e.Severity = registry.SeverityWarning
 		l.warns = append(l.warns, e)
 		return
 	}
@@ -88,10 +98,10 @@ func (l *taskLoad) fail(file string, kind Kind, data []byte, off int, err error)
 func (l *taskLoad) nesting(name string, data []byte, err error) {
 	var ne *nestingError
 	if errors.As(err, &ne) {
-		l.fail(name, KindSyntax, data, ne.off, err)
+		l.fail(name, registry.KindSyntax, data, ne.off, err)
 		return
 	}
-	l.fail(name, KindSyntax, nil, -1, err)
+	l.fail(name, registry.KindSyntax, nil, -1, err)
 }
 
 // read reads a required or optional file, reporting what stops it.
@@ -103,10 +113,10 @@ func (l *taskLoad) read(name string, required bool) ([]byte, bool) {
 		return data, true
 	case errors.Is(err, fs.ErrNotExist):
 		if required {
-			l.fail(name, KindMissing, nil, -1, fmt.Errorf("required file %s is missing", name))
+			l.fail(name, registry.KindMissing, nil, -1, fmt.Errorf("required file %s is missing", name))
 		}
 	default:
-		l.fail(name, KindIO, nil, -1, err)
+		l.fail(name, registry.KindIO, nil, -1, err)
 	}
 	return nil, false
 }
@@ -115,15 +125,15 @@ func (l *taskLoad) read(name string, required bool) ([]byte, bool) {
 // where it is; with v nil it only checks the syntax.
 func (l *taskLoad) decodeJSON(name string, data []byte, v any) bool {
 	if len(bytes.TrimSpace(data)) == 0 {
-		l.fail(name, KindSyntax, data, len(data), errors.New("file is empty"))
+		l.fail(name, registry.KindSyntax, data, len(data), errors.New("file is empty"))
 		return false
 	}
 	if bytes.HasPrefix(data, utf8BOM) {
-		l.fail(name, KindSyntax, data, 0, errors.New("file starts with a byte order mark (BOM): remove it, JSON files are UTF-8 without one"))
+		l.fail(name, registry.KindSyntax, data, 0, errors.New("file starts with a byte order mark (BOM): remove it, JSON files are UTF-8 without one"))
 		return false
 	}
 	if !utf8.Valid(data) {
-		l.fail(name, KindSyntax, nil, -1, errors.New("file is not UTF-8"))
+		l.fail(name, registry.KindSyntax, nil, -1, errors.New("file is not UTF-8"))
 		return false
 	}
 	if err := jsonNesting(data, MaxNesting); err != nil {
@@ -143,10 +153,10 @@ func (l *taskLoad) decodeJSON(name string, data []byte, v any) bool {
 		if !ok {
 			off = -1
 		}
-		kind := KindSyntax
+		kind := registry.KindSyntax
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			kind = KindInvalid
+			kind = registry.KindInvalid
 			off = skipSpace(data, 0) // the whole document has the wrong type
 			err = fmt.Errorf("want a JSON object, found %s", te.Value)
 		} else {
@@ -185,7 +195,7 @@ func (l *taskLoad) metadata() {
 		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			l.fail(metadataFile, KindInvalid, data, at(key), fmt.Errorf("field %q must be a string, found %s", key, raw))
+			l.fail(metadataFile, registry.KindInvalid, data, at(key), fmt.Errorf("field %q must be a string, found %s", key, raw))
 			return "", false
 		}
 		return s, true
@@ -194,17 +204,16 @@ func (l *taskLoad) metadata() {
 		u, err := uuid.Parse(id)
 		switch {
 		case err != nil || len(id) != 36:
-			l.fail(metadataFile, KindInvalid, data, at("uuid"), fmt.Errorf("uuid %q is not a valid UUID (like 5d0e4a9c-2f3b-4c1d-9a8e-7b6f5e4d3c2b)", id))
+			l.fail(metadataFile, registry.KindInvalid, data, at("uuid"), fmt.Errorf("uuid %q is not a valid UUID (like 5d0e4a9c-2f3b-4c1d-9a8e-7b6f5e4d3c2b)", id))
 		default:
 			l.task.ID = u.String()
 		}
 	}
 	if v, ok := str("version", true); ok {
-		sv, err := parseVersion(v)
-		if err != nil {
-			l.fail(metadataFile, KindInvalid, data, at("version"), err)
+		if _, err := registry.ParseVersion(v); err != nil {
+			l.fail(metadataFile, registry.KindInvalid, data, at("version"), err)
 		} else {
-			l.task.Version, l.task.semver = v, sv
+			l.task.Version = v
 		}
 	}
 	// Upstream's later tools write "name" where older ones write "label".
@@ -216,7 +225,7 @@ func (l *taskLoad) metadata() {
 	}
 	if label, ok := str(labelKey, true); ok {
 		if strings.TrimSpace(label) == "" {
-			l.fail(metadataFile, KindInvalid, data, at(labelKey), fmt.Errorf("field %q must not be empty", labelKey))
+			l.fail(metadataFile, registry.KindInvalid, data, at(labelKey), fmt.Errorf("field %q must not be empty", labelKey))
 		}
 		l.task.Label = label
 	}
@@ -226,7 +235,7 @@ func (l *taskLoad) metadata() {
 	if raw, present := fields["tags"]; present {
 		var tags []string
 		if err := json.Unmarshal(raw, &tags); err != nil {
-			l.fail(metadataFile, KindInvalid, data, at("tags"), fmt.Errorf(`field "tags" must be an array of strings, found %s`, raw))
+			l.fail(metadataFile, registry.KindInvalid, data, at("tags"), fmt.Errorf(`field "tags" must be an array of strings, found %s`, raw))
 		} else {
 			l.task.Tags = tags
 		}
@@ -248,7 +257,7 @@ func (l *taskLoad) jsonSchema(name string) json.RawMessage {
 		if !ok {
 			off = -1
 		}
-		l.fail(name, KindSchema, data, off, fmt.Errorf("not a valid JSON Schema: %s", schemaErrorMessage(err)))
+		l.fail(name, registry.KindSchema, data, off, fmt.Errorf("not a valid JSON Schema: %s", schemaErrorMessage(err)))
 		return nil
 	}
 	l.schema[name] = sch
@@ -261,7 +270,7 @@ func (l *taskLoad) script() {
 		return
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		l.fail(scriptFile, KindSyntax, data, 0, errors.New("file is empty"))
+		l.fail(scriptFile, registry.KindSyntax, data, 0, errors.New("file is empty"))
 		return
 	}
 	if err := scriptNesting(data); err != nil {
@@ -272,23 +281,23 @@ func (l *taskLoad) script() {
 	if err != nil {
 		var list parser.ErrorList
 		if errors.As(err, &list) && len(list) > 0 {
-			e := &LoadError{Source: l.in.source, Root: l.in.root, File: scriptFile, Path: l.in.display + l.in.sep + scriptFile,
-				Kind: KindSyntax, Line: list[0].Position.Line, Column: list[0].Position.Column,
+			e := &registry.LoadError{Source: l.in.source, Root: l.in.root, File: scriptFile, Path: l.in.display + l.in.sep + scriptFile,
+				Kind: registry.KindSyntax, Line: list[0].Position.Line, Column: list[0].Position.Column,
 				Err: fmt.Errorf("JavaScript syntax error: %s", explainScriptError(data, list[0].Position.Line, list[0].Position.Column, list[0].Message))}
 			l.errs = append(l.errs, e)
 			return
 		}
-		l.fail(scriptFile, KindSyntax, nil, -1, fmt.Errorf("JavaScript syntax error: %w", err))
+		l.fail(scriptFile, registry.KindSyntax, nil, -1, fmt.Errorf("JavaScript syntax error: %w", err))
 		return
 	}
 	if at, ok := scriptValue(prog); !ok {
 		p := prog.File.Position(int(at) - 1)
-		l.errs = append(l.errs, &LoadError{Source: l.in.source, Root: l.in.root, File: scriptFile, Path: l.in.display + l.in.sep + scriptFile,
-			Kind: KindInvalid, Line: p.Line, Column: p.Column,
+		l.errs = append(l.errs, &registry.LoadError{Source: l.in.source, Root: l.in.root, File: scriptFile, Path: l.in.display + l.in.sep + scriptFile,
+			Kind: registry.KindInvalid, Line: p.Line, Column: p.Column,
 			Err: errors.New("main.js yields no function: define a function main, or make the script's value a function expression like (function(input) { ... })")})
 		return
 	}
-	l.task.files = append(l.task.files, File{Name: scriptFile, Size: int64(len(data)), SHA256: l.sums[scriptFile]})
+	l.scriptFile = registry.File{Name: scriptFile, Size: int64(len(data)), SHA256: l.sums[scriptFile]}
 }
 
 // checkAgainst validates one part of a test case against the task's schema,
@@ -312,7 +321,7 @@ func (l *taskLoad) checkAgainst(name string, data []byte, field string, raw json
 		ptr = append(ptr, leaf.InstanceLocation...)
 	}
 	off, _ := pointerOffset(data, ptr)
-	l.fail(name, KindTest, data, off, fmt.Errorf("%s does not match %s: %s", field, schemaFor(field), schemaErrorMessage(verr)))
+	l.fail(name, registry.KindTest, data, off, fmt.Errorf("%s does not match %s: %s", field, schemaFor(field), schemaErrorMessage(verr)))
 }
 
 func schemaFor(field string) string {
@@ -371,4 +380,33 @@ func describeMode(m fs.FileMode) string {
 	default:
 		return "a special file"
 	}
+}
+
+// testDigest is digestFiles over the files a verdict depends on.
+func testDigest(sums map[string][32]byte) string {
+	deps := make(map[string][32]byte, len(sums))
+	for n, s := range sums {
+		if n == scriptFile || n == inputSchema || n == outputSchema || strings.HasPrefix(n, testsDir+"/") {
+			deps[n] = s
+		}
+	}
+	return digestFiles(deps)
+}
+
+// digestFiles hashes names and contents so that a rename changes the
+// digest as well as an edit does.
+func digestFiles(sums map[string][32]byte) string {
+	names := make([]string, 0, len(sums))
+	for n := range sums {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		s := sums[n]
+		h.Write([]byte(n))
+		h.Write([]byte{0})
+		h.Write(s[:])
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }

@@ -1,4 +1,4 @@
-package registry
+package taskformat
 
 import (
 	"bytes"
@@ -10,19 +10,21 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // TestCase is one tests/*.json of a task as the runner needs it. A file
 // that cannot be used is still a case, with its Problems, so that it shows
 // as an ERROR instead of disappearing.
 type TestCase struct {
-	Name           string          // the file, like "tests/basic.json"
-	Input          json.RawMessage // nil when the file gives none
-	ExpectedOutput json.RawMessage // expected_output, or upstream's synonym expected; nil: not compared
-	ShouldFail     bool            // the case passes when the task throws
-	ExpectedError  string          // the thrown error's name or message must contain it (implies ShouldFail)
-	Mock           json.RawMessage // the "mock" object as written; nil when absent
-	Problems       []*LoadError    // warnings found at load; a case with any is an ERROR with their message
+	Name           string                // the file, like "tests/basic.json"
+	Input          json.RawMessage       // nil when the file gives none
+	ExpectedOutput json.RawMessage       // expected_output, or upstream's synonym expected; nil: not compared
+	ShouldFail     bool                  // the case passes when the task throws
+	ExpectedError  string                // the thrown error's name or message must contain it (implies ShouldFail)
+	Mock           json.RawMessage       // the "mock" object as written; nil when absent
+	Problems       []*registry.LoadError // warnings found at load; a case with any is an ERROR with their message
 }
 
 // testKeys are the keys a test file may hold. Any other is reported, since
@@ -42,11 +44,11 @@ type testFile struct {
 
 // parseTestCase turns a test file that is a JSON object into a case and
 // the problems with its shape; at and warn place and report them.
-func parseTestCase(name string, data []byte, warn func(kind Kind, off int, err error)) TestCase {
+func parseTestCase(name string, data []byte, warn func(kind registry.Kind, off int, err error)) TestCase {
 	tc := TestCase{Name: name}
 	var tf testFile
 	if err := json.Unmarshal(data, &tf); err != nil {
-		warn(KindInvalid, skipSpace(data, 0), fmt.Errorf("want a JSON object: %v", err))
+		warn(registry.KindInvalid, skipSpace(data, 0), fmt.Errorf("want a JSON object: %v", err))
 		return tc
 	}
 	for _, k := range objectKeys(data) {
@@ -55,35 +57,35 @@ func parseTestCase(name string, data []byte, warn func(kind Kind, off int, err e
 			known = known || k.name == w
 		}
 		if !known {
-			warn(KindInvalid, k.off, fmt.Errorf("unknown key %q%s", k.name, didYouMean(k.name, testKeys)))
+			warn(registry.KindInvalid, k.off, fmt.Errorf("unknown key %q%s", k.name, didYouMean(k.name, testKeys)))
 		}
 	}
 	tc.Input, tc.Mock = nonNull(tf.Input), nonNull(tf.Mock)
 	if tc.Input == nil {
-		warn(KindInvalid, skipSpace(data, 0), errors.New(`test case has no "input"`))
+		warn(registry.KindInvalid, skipSpace(data, 0), errors.New(`test case has no "input"`))
 	}
 	tc.ExpectedOutput = nonNull(tf.ExpectedOutput)
 	if tc.ExpectedOutput == nil {
 		tc.ExpectedOutput = nonNull(tf.Expected)
 	} else if tf.Expected != nil {
 		off, _ := pointerOffset(data, []string{"expected"})
-		warn(KindInvalid, off, errors.New(`both "expected_output" and "expected": "expected" is ignored`))
+		warn(registry.KindInvalid, off, errors.New(`both "expected_output" and "expected": "expected" is ignored`))
 	}
 	if tf.ShouldFail != nil && json.Unmarshal(tf.ShouldFail, &tc.ShouldFail) != nil {
 		off, _ := pointerOffset(data, []string{"should_fail"})
-		warn(KindInvalid, off, fmt.Errorf(`"should_fail" must be true or false, found %s`, tf.ShouldFail))
+		warn(registry.KindInvalid, off, fmt.Errorf(`"should_fail" must be true or false, found %s`, tf.ShouldFail))
 	}
 	if tf.ExpectedError != nil {
 		if json.Unmarshal(tf.ExpectedError, &tc.ExpectedError) != nil {
 			off, _ := pointerOffset(data, []string{"expected_error"})
-			warn(KindInvalid, off, fmt.Errorf(`"expected_error" must be a string, found %s`, tf.ExpectedError))
+			warn(registry.KindInvalid, off, fmt.Errorf(`"expected_error" must be a string, found %s`, tf.ExpectedError))
 		} else {
 			tc.ShouldFail = true
 		}
 	}
 	if tc.ShouldFail && tc.ExpectedOutput != nil {
 		off, _ := pointerOffset(data, []string{"should_fail"})
-		warn(KindInvalid, off, errors.New(`a case that should fail has no output to compare: drop "expected_output"`))
+		warn(registry.KindInvalid, off, errors.New(`a case that should fail has no output to compare: drop "expected_output"`))
 	}
 	return tc
 }
@@ -91,9 +93,9 @@ func parseTestCase(name string, data []byte, warn func(kind Kind, off int, err e
 // ParseTestCase reads one test file on its own, as a load does but without
 // the task's schemas: the case with the problems of its shape.
 func ParseTestCase(name string, data []byte) TestCase {
-	var problems []*LoadError
-	tc := parseTestCase(name, data, func(kind Kind, off int, err error) {
-		e := &LoadError{Path: name, File: name, Kind: kind, Err: err, Severity: SeverityWarning}
+	var problems []*registry.LoadError
+	tc := parseTestCase(name, data, func(kind registry.Kind, off int, err error) {
+		e := &registry.LoadError{Path: name, File: name, Kind: kind, Err: err, Severity: registry.SeverityWarning}
 		if off >= 0 {
 			e.Line, e.Column = lineCol(data, off)
 		}
@@ -118,7 +120,7 @@ func (l *taskLoad) tests() {
 		return
 	}
 	if err != nil {
-		l.fail(testsDir, KindIO, nil, -1, err)
+		l.fail(testsDir, registry.KindIO, nil, -1, err)
 		if len(entries) == 0 {
 			return
 		}
@@ -130,7 +132,7 @@ func (l *taskLoad) tests() {
 			continue
 		}
 		if !utf8.ValidString(n) {
-			l.fail(path.Join(testsDir, strings.ToValidUTF8(n, "\uFFFD")), KindInvalid, nil, -1,
+			l.fail(path.Join(testsDir, strings.ToValidUTF8(n, "\uFFFD")), registry.KindInvalid, nil, -1,
 				fmt.Errorf("test file name %q is not valid UTF-8: rename it", n))
 			continue
 		}
@@ -144,11 +146,11 @@ func (l *taskLoad) tests() {
 		}
 		// The file is the task's even when it is broken: its case shows as
 		// an ERROR, and an edit to it is a change of the task.
-		l.task.files = append(l.task.files, File{Name: name, Size: int64(len(data)), SHA256: l.sums[name]})
+		l.testFiles = append(l.testFiles, registry.File{Name: name, Size: int64(len(data)), SHA256: l.sums[name]})
 		if !l.decodeJSON(name, data, new(map[string]json.RawMessage)) {
 			continue
 		}
-		tc := parseTestCase(name, data, func(kind Kind, off int, err error) { l.fail(name, kind, data, off, err) })
+		tc := parseTestCase(name, data, func(kind registry.Kind, off int, err error) { l.fail(name, kind, data, off, err) })
 		if tc.Input != nil {
 			l.checkAgainst(name, data, "input", tc.Input, l.schema[inputSchema])
 		}

@@ -1,4 +1,4 @@
-package registry
+package taskformat
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -26,7 +27,7 @@ func FuzzParseMetadata(f *testing.F) {
 		// Only metadata.json is checked here, so that each run is cheap;
 		// FuzzOpenZip covers whole tasks.
 		fsys := fstest.MapFS{metadataFile: &fstest.MapFile{Data: data}}
-		l := &taskLoad{in: loadInput{fsys: fsys, source: "fuzz", root: ".", display: "t", sep: "/"}, sums: map[string][32]byte{}, task: &Task{}}
+		l := &taskLoad{in: loadInput{fsys: fsys, source: "fuzz", root: ".", display: "t", sep: "/"}, sums: map[string][32]byte{}, task: &registry.Task{}}
 		l.metadata()
 		for _, e := range l.errs {
 			if e.Path != "t/metadata.json" {
@@ -36,7 +37,7 @@ func FuzzParseMetadata(f *testing.F) {
 				t.Fatalf("line %d is past the end of the file: %v", e.Line, e)
 			}
 		}
-		if len(l.errs) == 0 && (l.task.ID == "" || l.task.Version == "" || l.task.semver == nil || l.task.Label == "") {
+		if len(l.errs) == 0 && (l.task.ID == "" || l.task.Version == "" || l.task.Label == "") {
 			t.Fatalf("no error, but no identity either: %+v", l.task)
 		}
 	})
@@ -79,7 +80,7 @@ func FuzzScript(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fsys := fstest.MapFS{scriptFile: &fstest.MapFile{Data: data}}
-		l := &taskLoad{in: loadInput{fsys: fsys, source: "fuzz", root: ".", display: "t", sep: "/"}, sums: map[string][32]byte{}, task: &Task{}}
+		l := &taskLoad{in: loadInput{fsys: fsys, source: "fuzz", root: ".", display: "t", sep: "/"}, sums: map[string][32]byte{}, task: &registry.Task{}}
 		l.script()
 		for _, e := range l.errs {
 			if e.Path != "t/main.js" {
@@ -105,7 +106,7 @@ func FuzzSchema(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fsys := fstest.MapFS{inputSchema: &fstest.MapFile{Data: data}}
-		l := &taskLoad{in: loadInput{fsys: fsys, source: "fuzz", root: ".", display: "t", sep: "/"}, sums: map[string][32]byte{}, task: &Task{}, schema: map[string]*jsonschema.Schema{}}
+		l := &taskLoad{in: loadInput{fsys: fsys, source: "fuzz", root: ".", display: "t", sep: "/"}, sums: map[string][32]byte{}, task: &registry.Task{}, schema: map[string]*jsonschema.Schema{}}
 		raw := l.jsonSchema(inputSchema)
 		for _, e := range l.errs {
 			if e.Path != "t/input.schema.json" {

@@ -1,4 +1,4 @@
-package registry
+package taskformat
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // TestLoadBadTasks covers every kind of bad input: each must be reported
@@ -21,38 +23,38 @@ func TestLoadBadTasks(t *testing.T) {
 		wantPath string // relative to the task folder
 		wantLine int
 		wantCol  int
-		wantKind Kind
+		wantKind registry.Kind
 		wantMsg  string
 	}{
 		{"metadata missing", good.With("metadata.json", ""), "", 0, 0, "", ""}, // not a task at all: nothing reported
-		{"input schema missing", good.With("input.schema.json", ""), "input.schema.json", 0, 0, KindMissing, "required file input.schema.json is missing"},
-		{"output schema missing", good.With("output.schema.json", ""), "output.schema.json", 0, 0, KindMissing, "missing"},
-		{"main.js missing", good.With("main.js", ""), "main.js", 0, 0, KindMissing, "missing"},
-		{"metadata syntax", good.With("metadata.json", "{\n  \"uuid\": \"x\",\n  \"version\" \"1.0.0\"\n}"), "metadata.json", 3, 13, KindSyntax, "invalid JSON"},
-		{"metadata truncated", good.With("metadata.json", "{\n  \"uuid\": \"x\","), "metadata.json", 2, 15, KindSyntax, "unexpected end"},
-		{"metadata not an object", good.With("metadata.json", "[1, 2]"), "metadata.json", 1, 1, KindInvalid, "want a JSON object"},
-		{"metadata empty", good.With("metadata.json", "  \n"), "metadata.json", 2, 1, KindSyntax, "empty"},
-		{"bad uuid", good.With("metadata.json", "{\"uuid\": \"not-a-uuid\", \"version\": \"1.0.0\", \"label\": \"x\"}"), "metadata.json", 1, 10, KindInvalid, "not a valid UUID"},
-		{"uuid not a string", good.With("metadata.json", "{\"uuid\": 7, \"version\": \"1.0.0\", \"label\": \"x\"}"), "metadata.json", 1, 10, KindInvalid, "must be a string"},
-		{"leading v", good.With("metadata.json", "{\"uuid\": \""+id1+"\",\n\"version\": \"v1.0.0\", \"label\": \"x\"}"), "metadata.json", 2, 12, KindInvalid, "drop it"},
-		{"not semver", good.With("metadata.json", "{\"uuid\": \""+id1+"\", \"version\": \"1.0\", \"label\": \"x\"}"), "metadata.json", 1, 61, KindInvalid, "not SemVer"},
-		{"empty label", good.With("metadata.json", "{\"uuid\": \""+id1+"\", \"version\": \"1.0.0\", \"label\": \" \"}"), "metadata.json", 1, 79, KindInvalid, "label"},
-		{"missing label", good.With("metadata.json", "{\"uuid\": \""+id1+"\", \"version\": \"1.0.0\"}"), "metadata.json", 1, 1, KindInvalid, `"label" is missing`},
-		{"schema syntax", good.With("input.schema.json", "{\"type\": }"), "input.schema.json", 1, 10, KindSyntax, "invalid JSON"},
-		{"schema does not compile", good.With("output.schema.json", "{\n  \"type\": \"objekt\"\n}"), "output.schema.json", 2, 11, KindSchema, "not a valid JSON Schema"},
-		{"schema remote ref", good.With("input.schema.json", `{"$ref": "https://example.com/s.json"}`), "input.schema.json", 0, 0, KindSchema, "self-contained"},
-		{"script syntax", good.With("main.js", "(function(input) {\n  return input.a + ;\n})"), "main.js", 2, 20, KindSyntax, "JavaScript syntax error"},
-		{"script empty", good.With("main.js", "\n"), "main.js", 1, 1, KindSyntax, "empty"},
-		{"script yields no function", good.With("main.js", "var x = 1;\n"), "main.js", 1, 1, KindInvalid, "main.js yields no function"},
-		{"script yields an object", good.With("main.js", "// comment\n({run: function(input) {}});\n"), "main.js", 2, 2, KindInvalid, "main.js yields no function"},
-		{"file too large", good.With("main.js", "//"+strings.Repeat("x", MaxFileSize)), "main.js", 0, 0, KindIO, "over the"},
-		{"not utf-8", good.With("metadata.json", "{\"label\": \"\xff\"}"), "metadata.json", 0, 0, KindSyntax, "not UTF-8"},
-		{"script nested too deep", good.With("main.js", "(function(input) {\n  return "+strings.Repeat("(", 300_000)+"1"+strings.Repeat(")", 300_000)+";\n})"), "main.js", 2, 10 + MaxNesting - 2, KindSyntax, "brackets nested deeper than 256 levels"},
-		{"script of open brackets", good.With("main.js", strings.Repeat("[", 1_000_000)), "main.js", 1, MaxNesting + 1, KindSyntax, "nested deeper"},
-		{"script prefix chain", good.With("main.js", strings.Repeat("!", 1_000_000)+"x"), "main.js", 1, maxScriptChain + 1, KindSyntax, "expression nested deeper"},
-		{"metadata nested too deep", good.With("metadata.json", "{\"uuid\": "+strings.Repeat("[", 5000)), "metadata.json", 1, 10 + MaxNesting - 1, KindSyntax, "JSON nested deeper than 256 levels"},
-		{"schema properties nested too deep", good.With("input.schema.json", deepSchema(1000)), "input.schema.json", 1, 128*35 + 1, KindSyntax, "JSON nested deeper"},
-		{"schema with too many subschemas", good.With("input.schema.json", wideSchema(MaxSchemaObjects)), "input.schema.json", 0, 0, KindSchema, "over 2000 objects"},
+		{"input schema missing", good.With("input.schema.json", ""), "input.schema.json", 0, 0, registry.KindMissing, "required file input.schema.json is missing"},
+		{"output schema missing", good.With("output.schema.json", ""), "output.schema.json", 0, 0, registry.KindMissing, "missing"},
+		{"main.js missing", good.With("main.js", ""), "main.js", 0, 0, registry.KindMissing, "missing"},
+		{"metadata syntax", good.With("metadata.json", "{\n  \"uuid\": \"x\",\n  \"version\" \"1.0.0\"\n}"), "metadata.json", 3, 13, registry.KindSyntax, "invalid JSON"},
+		{"metadata truncated", good.With("metadata.json", "{\n  \"uuid\": \"x\","), "metadata.json", 2, 15, registry.KindSyntax, "unexpected end"},
+		{"metadata not an object", good.With("metadata.json", "[1, 2]"), "metadata.json", 1, 1, registry.KindInvalid, "want a JSON object"},
+		{"metadata empty", good.With("metadata.json", "  \n"), "metadata.json", 2, 1, registry.KindSyntax, "empty"},
+		{"bad uuid", good.With("metadata.json", "{\"uuid\": \"not-a-uuid\", \"version\": \"1.0.0\", \"label\": \"x\"}"), "metadata.json", 1, 10, registry.KindInvalid, "not a valid UUID"},
+		{"uuid not a string", good.With("metadata.json", "{\"uuid\": 7, \"version\": \"1.0.0\", \"label\": \"x\"}"), "metadata.json", 1, 10, registry.KindInvalid, "must be a string"},
+		{"leading v", good.With("metadata.json", "{\"uuid\": \""+id1+"\",\n\"version\": \"v1.0.0\", \"label\": \"x\"}"), "metadata.json", 2, 12, registry.KindInvalid, "drop it"},
+		{"not semver", good.With("metadata.json", "{\"uuid\": \""+id1+"\", \"version\": \"1.0\", \"label\": \"x\"}"), "metadata.json", 1, 61, registry.KindInvalid, "not SemVer"},
+		{"empty label", good.With("metadata.json", "{\"uuid\": \""+id1+"\", \"version\": \"1.0.0\", \"label\": \" \"}"), "metadata.json", 1, 79, registry.KindInvalid, "label"},
+		{"missing label", good.With("metadata.json", "{\"uuid\": \""+id1+"\", \"version\": \"1.0.0\"}"), "metadata.json", 1, 1, registry.KindInvalid, `"label" is missing`},
+		{"schema syntax", good.With("input.schema.json", "{\"type\": }"), "input.schema.json", 1, 10, registry.KindSyntax, "invalid JSON"},
+		{"schema does not compile", good.With("output.schema.json", "{\n  \"type\": \"objekt\"\n}"), "output.schema.json", 2, 11, registry.KindSchema, "not a valid JSON Schema"},
+		{"schema remote ref", good.With("input.schema.json", `{"$ref": "https://example.com/s.json"}`), "input.schema.json", 0, 0, registry.KindSchema, "self-contained"},
+		{"script syntax", good.With("main.js", "(function(input) {\n  return input.a + ;\n})"), "main.js", 2, 20, registry.KindSyntax, "JavaScript syntax error"},
+		{"script empty", good.With("main.js", "\n"), "main.js", 1, 1, registry.KindSyntax, "empty"},
+		{"script yields no function", good.With("main.js", "var x = 1;\n"), "main.js", 1, 1, registry.KindInvalid, "main.js yields no function"},
+		{"script yields an object", good.With("main.js", "// comment\n({run: function(input) {}});\n"), "main.js", 2, 2, registry.KindInvalid, "main.js yields no function"},
+		{"file too large", good.With("main.js", "//"+strings.Repeat("x", MaxFileSize)), "main.js", 0, 0, registry.KindIO, "over the"},
+		{"not utf-8", good.With("metadata.json", "{\"label\": \"\xff\"}"), "metadata.json", 0, 0, registry.KindSyntax, "not UTF-8"},
+		{"script nested too deep", good.With("main.js", "(function(input) {\n  return "+strings.Repeat("(", 300_000)+"1"+strings.Repeat(")", 300_000)+";\n})"), "main.js", 2, 10 + MaxNesting - 2, registry.KindSyntax, "brackets nested deeper than 256 levels"},
+		{"script of open brackets", good.With("main.js", strings.Repeat("[", 1_000_000)), "main.js", 1, MaxNesting + 1, registry.KindSyntax, "nested deeper"},
+		{"script prefix chain", good.With("main.js", strings.Repeat("!", 1_000_000)+"x"), "main.js", 1, maxScriptChain + 1, registry.KindSyntax, "expression nested deeper"},
+		{"metadata nested too deep", good.With("metadata.json", "{\"uuid\": "+strings.Repeat("[", 5000)), "metadata.json", 1, 10 + MaxNesting - 1, registry.KindSyntax, "JSON nested deeper than 256 levels"},
+		{"schema properties nested too deep", good.With("input.schema.json", deepSchema(1000)), "input.schema.json", 1, 128*35 + 1, registry.KindSyntax, "JSON nested deeper"},
+		{"schema with too many subschemas", good.With("input.schema.json", wideSchema(MaxSchemaObjects)), "input.schema.json", 0, 0, registry.KindSchema, "over 2000 objects"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

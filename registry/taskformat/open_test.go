@@ -1,10 +1,12 @@
-package registry
+package taskformat
 
 import (
 	"bytes"
 	"errors"
 	"testing"
 	"testing/fstest"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // TestLoadFromAnyFS: a task held in an fs.FS with no OS paths (as a git
@@ -29,11 +31,11 @@ func TestLoadFromAnyFS(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
-		load     func(Root) RootResult
+		load     func(Root) registry.RootResult
 		wantPath string
 	}{
-		{"fs.FS", func(r Root) RootResult { return LoadFS(r, sub) }, "repo/tasks/a/main.js"},
-		{"zip bytes", func(r Root) RootResult { return LoadZip(r, bytes.NewReader(zipData), int64(len(zipData))) }, "repo/tasks/a!/pkg/main.js"},
+		{"fs.FS", func(r Root) registry.RootResult { return LoadFS(r, sub) }, "repo/tasks/a/main.js"},
+		{"zip bytes", func(r Root) registry.RootResult { return LoadZip(r, bytes.NewReader(zipData), int64(len(zipData))) }, "repo/tasks/a!/pkg/main.js"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -60,7 +62,7 @@ func TestLoadFromAnyFS(t *testing.T) {
 				t.Errorf("got %v, want ErrChanged", err)
 			}
 			res = tc.load(Root{Source: "s", Key: "tasks/a", Display: "repo/tasks/a"})
-			if len(res.Errors) != 1 || res.Errors[0].Path != tc.wantPath || res.Errors[0].Kind != KindSyntax {
+			if len(res.Errors) != 1 || res.Errors[0].Path != tc.wantPath || res.Errors[0].Kind != registry.KindSyntax {
 				t.Errorf("got %v, want a syntax error on %s", res.Errors, tc.wantPath)
 			}
 		})

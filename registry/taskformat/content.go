@@ -1,4 +1,4 @@
-package registry
+package taskformat
 
 import (
 	"container/list"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // Content reads the lazily loaded files of tasks, checks each against the
@@ -41,15 +43,15 @@ func (e *ErrChanged) Error() string {
 }
 
 // Read returns one lazily loaded file of a task: "main.js" or a test file.
-func (c *Content) Read(t *Task, name string) ([]byte, error) {
-	f, ok := t.file(name)
+func (c *Content) Read(t *registry.Task, name string) ([]byte, error) {
+	f, ok := t.File(name)
 	if !ok {
 		return nil, fmt.Errorf("task %s %s has no file %s", t.ID, t.Version, name)
 	}
 	if data, ok := c.get(f.SHA256); ok {
 		return data, nil
 	}
-	fsys, closer, err := t.open()
+	fsys, closer, err := t.Open()
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", t.Path, err)
 	}
@@ -66,7 +68,7 @@ func (c *Content) Read(t *Task, name string) ([]byte, error) {
 }
 
 // Script is the task's main.js.
-func (c *Content) Script(t *Task) (string, error) {
+func (c *Content) Script(t *registry.Task) (string, error) {
 	data, err := c.Read(t, scriptFile)
 	return string(data), err
 }
@@ -74,8 +76,8 @@ func (c *Content) Script(t *Task) (string, error) {
 // Tests reads every test case of a task, in name order, each with the
 // problems found in it at load. A test file that could not be read at load
 // is a case too, holding only its problem.
-func (c *Content) Tests(t *Task) ([]TestCase, error) {
-	problems := map[string][]*LoadError{}
+func (c *Content) Tests(t *registry.Task) ([]TestCase, error) {
+	problems := map[string][]*registry.LoadError{}
 	for _, w := range t.Warnings {
 		problems[w.File] = append(problems[w.File], w)
 	}
@@ -89,7 +91,7 @@ func (c *Content) Tests(t *Task) ([]TestCase, error) {
 		seen[name] = true
 		tc := TestCase{Name: name}
 		if len(problems[name]) == 0 || json.Valid(data) {
-			tc = parseTestCase(name, data, func(Kind, int, error) {})
+			tc = parseTestCase(name, data, func(registry.Kind, int, error) {})
 		}
 		tc.Problems = problems[name]
 		out = append(out, tc)

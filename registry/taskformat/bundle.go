@@ -1,4 +1,4 @@
-package registry
+package taskformat
 
 import (
 	"archive/zip"
@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // Bundle is a task packed as a zip for HTTP distribution.
@@ -24,7 +26,7 @@ var bundleTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 // Bundle packs a task's files into a deterministic zip: entries sorted, at
 // the archive's root, with fixed times and no extra fields. The lazily
 // read files are checked against their digests like any other read.
-func (c *Content) Bundle(t *Task) (Bundle, error) {
+func (c *Content) Bundle(t *registry.Task) (Bundle, error) {
 	key := sha256.Sum256([]byte("bundle\x00" + t.Digest))
 	if data, ok := c.get(key); ok {
 		return bundleOf(data), nil
@@ -34,7 +36,7 @@ func (c *Content) Bundle(t *Task) (Bundle, error) {
 		inputSchema:  t.InputSchema,
 		outputSchema: t.OutputSchema,
 	}
-	for _, f := range t.files {
+	for _, f := range t.Files() {
 		data, err := c.Read(t, f.Name)
 		if err != nil {
 			return Bundle{}, err

@@ -1,4 +1,4 @@
-package registry
+package taskformat
 
 import (
 	"archive/zip"
@@ -8,12 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-)
 
-// Opener gives a task's files again, long after the load, for lazy
-// content (main.js and tests are read when first asked for, and checked
-// against the digest taken at load), and what to close when done with them.
-type Opener func() (fs.FS, io.Closer, error)
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+)
 
 // Root names one task root to load, as a source sees it.
 type Root struct {
@@ -25,7 +22,7 @@ type Root struct {
 
 // LoadDir loads a task folder on disk, given as the DirFS or ConfinedFS
 // rooted at it. Files are named Display/FILE with the system's separator.
-func LoadDir(r Root, dir fs.FS) RootResult {
+func LoadDir(r Root, dir fs.FS) registry.RootResult {
 	return r.load(dir, string(filepath.Separator), func() (fs.FS, io.Closer, error) {
 		return dir, io.NopCloser(nil), nil
 	}, 0)
@@ -34,23 +31,23 @@ func LoadDir(r Root, dir fs.FS) RootResult {
 // LoadFS loads a task whose files are the root of fsys, which must stay
 // readable for as long as the task is served (a git tree at a commit, for
 // example). Files are named Display/FILE.
-func LoadFS(r Root, fsys fs.FS) RootResult {
+func LoadFS(r Root, fsys fs.FS) registry.RootResult {
 	return r.load(fsys, "/", func() (fs.FS, io.Closer, error) { return fsys, io.NopCloser(nil), nil }, 0)
 }
 
 // LoadZipFile loads a task archive on disk: a local .zip, a downloaded
 // bundle. Files are named Display!/FILE.
-func LoadZipFile(r Root, path string) RootResult {
+func LoadZipFile(r Root, path string) registry.RootResult {
 	f, err := os.Open(path)
 	if err != nil {
-		return r.fail(KindIO, unwrapPath(err))
+		return r.fail(registry.KindIO, unwrapPath(err))
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return r.fail(KindIO, unwrapPath(err))
+		return r.fail(registry.KindIO, unwrapPath(err))
 	}
-	return r.loadZip(f, st.Size(), func(prefix string) Opener {
+	return r.loadZip(f, st.Size(), func(prefix string) registry.Opener {
 		return func() (fs.FS, io.Closer, error) {
 			f, err := os.Open(path)
 			if err != nil {
@@ -73,8 +70,8 @@ func LoadZipFile(r Root, path string) RootResult {
 
 // LoadZip loads a task archive held in memory or any io.ReaderAt, which
 // must stay readable for as long as the task is served.
-func LoadZip(r Root, ra io.ReaderAt, size int64) RootResult {
-	return r.loadZip(ra, size, func(prefix string) Opener {
+func LoadZip(r Root, ra io.ReaderAt, size int64) registry.RootResult {
+	return r.loadZip(ra, size, func(prefix string) registry.Opener {
 		return func() (fs.FS, io.Closer, error) {
 			fsys, err := reopenZip(ra, size, prefix)
 			if err != nil {
@@ -85,10 +82,10 @@ func LoadZip(r Root, ra io.ReaderAt, size int64) RootResult {
 	})
 }
 
-func (r Root) loadZip(ra io.ReaderAt, size int64, opener func(prefix string) Opener) RootResult {
+func (r Root) loadZip(ra io.ReaderAt, size int64, opener func(prefix string) registry.Opener) registry.RootResult {
 	fsys, prefix, err := openZip(ra, size)
 	if err != nil {
-		return r.fail(KindArchive, err)
+		return r.fail(registry.KindArchive, err)
 	}
 	sep := "!/"
 	if prefix != "" {
@@ -97,7 +94,7 @@ func (r Root) loadZip(ra io.ReaderAt, size int64, opener func(prefix string) Ope
 	res := r.load(fsys, sep, opener(prefix), MaxFileSize)
 	for _, e := range res.Errors {
 		if errors.Is(e.Err, zip.ErrChecksum) || errors.Is(e.Err, zip.ErrFormat) || errors.Is(e.Err, zip.ErrAlgorithm) {
-			e.Kind = KindArchive // a corrupt entry shows up only when it is read
+			e.Kind = registry.KindArchive // a corrupt entry shows up only when it is read
 		}
 	}
 	return res
@@ -116,15 +113,15 @@ func reopenZip(ra io.ReaderAt, size int64, prefix string) (fs.FS, error) {
 	return fsys, nil
 }
 
-func (r Root) load(fsys fs.FS, sep string, open Opener, maxFile int64) RootResult {
+func (r Root) load(fsys fs.FS, sep string, open registry.Opener, maxFile int64) registry.RootResult {
 	t, errs := loadTask(loadInput{source: r.Source, order: r.Order, root: r.Key, display: r.Display, sep: sep,
 		fsys: fsys, open: open, maxFile: maxFile})
-	return RootResult{Root: r.Key, Task: t, Errors: errs}
+	return registry.RootResult{Root: r.Key, Task: t, Errors: errs}
 }
 
 // fail is a root that could not be opened at all.
-func (r Root) fail(kind Kind, err error) RootResult {
-	return RootResult{Root: r.Key, Errors: []*LoadError{{Source: r.Source, Root: r.Key, Path: r.Display, Kind: kind, Err: err}}}
+func (r Root) fail(kind registry.Kind, err error) registry.RootResult {
+	return registry.RootResult{Root: r.Key, Errors: []*registry.LoadError{{Source: r.Source, Root: r.Key, Path: r.Display, Kind: kind, Err: err}}}
 }
 
 // unwrapPath drops the absolute path that os puts in its errors: the

@@ -1,4 +1,4 @@
-package registry
+package taskformat
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // utf8BOM is the byte order mark that some Windows editors write first.
@@ -57,11 +59,11 @@ func (l *taskLoad) missingField(data []byte, fields map[string]json.RawMessage, 
 			continue
 		}
 		if hint := didYouMean(k.name, []string{key}); hint != "" {
-			l.fail(metadataFile, KindInvalid, data, k.off, fmt.Errorf("field %q is missing; found %q%s", key, k.name, hint))
+			l.fail(metadataFile, registry.KindInvalid, data, k.off, fmt.Errorf("field %q is missing; found %q%s", key, k.name, hint))
 			return
 		}
 	}
-	l.fail(metadataFile, KindInvalid, data, 0, fmt.Errorf("field %q is missing", key))
+	l.fail(metadataFile, registry.KindInvalid, data, 0, fmt.Errorf("field %q is missing", key))
 }
 
 // explainScriptError rewords goja's messages that say least: an

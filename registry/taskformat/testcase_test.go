@@ -1,10 +1,12 @@
-package registry
+package taskformat
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // TestTestFileProblemsAreWarnings checks that whatever is wrong with a
@@ -16,21 +18,21 @@ func TestTestFileProblemsAreWarnings(t *testing.T) {
 		name      string
 		test      string // tests/one.json
 		line, col int
-		kind      Kind
+		kind      registry.Kind
 		msg       string
 	}{
-		{"bad JSON", "{\"input\": }", 1, 11, KindSyntax, "invalid JSON"},
-		{"not an object", "[1]", 1, 1, KindInvalid, "want a JSON object"},
-		{"no input", `{"expected_output": {}}`, 1, 1, KindInvalid, `no "input"`},
-		{"input against the schema", "{\"input\": {\"a\": \"one\"}}", 1, 17, KindTest, "input does not match input.schema.json: at /a"},
-		{"output against the schema", `{"input": {}, "expected_output": 5}`, 1, 34, KindTest, "expected_output does not match"},
-		{"expected against the schema", `{"input": {}, "expected": 5}`, 1, 27, KindTest, "expected does not match output.schema.json"},
-		{"camel case key", "{\"input\": {},\n  \"expectedOutput\": {}}", 2, 3, KindInvalid, `unknown key "expectedOutput": did you mean "expected_output"?`},
-		{"misspelt key", "{\"input\": {}, \"expected_ouput\": {}}", 1, 15, KindInvalid, `unknown key "expected_ouput": did you mean "expected_output"?`},
-		{"unknown key far from any", `{"input": {}, "zzz": 1}`, 1, 15, KindInvalid, `unknown key "zzz"`},
-		{"should_fail not a boolean", `{"input": {}, "should_fail": "yes"}`, 1, 30, KindInvalid, `"should_fail" must be true or false`},
-		{"expected_error not a string", `{"input": {}, "expected_error": 3}`, 1, 33, KindInvalid, `"expected_error" must be a string`},
-		{"nested too deep", "{\"input\": {\"a\": " + strings.Repeat("[", 5000), 1, 17 + MaxNesting - 2, KindSyntax, "JSON nested deeper"},
+		{"bad JSON", "{\"input\": }", 1, 11, registry.KindSyntax, "invalid JSON"},
+		{"not an object", "[1]", 1, 1, registry.KindInvalid, "want a JSON object"},
+		{"no input", `{"expected_output": {}}`, 1, 1, registry.KindInvalid, `no "input"`},
+		{"input against the schema", "{\"input\": {\"a\": \"one\"}}", 1, 17, registry.KindTest, "input does not match input.schema.json: at /a"},
+		{"output against the schema", `{"input": {}, "expected_output": 5}`, 1, 34, registry.KindTest, "expected_output does not match"},
+		{"expected against the schema", `{"input": {}, "expected": 5}`, 1, 27, registry.KindTest, "expected does not match output.schema.json"},
+		{"camel case key", "{\"input\": {},\n  \"expectedOutput\": {}}", 2, 3, registry.KindInvalid, `unknown key "expectedOutput": did you mean "expected_output"?`},
+		{"misspelt key", "{\"input\": {}, \"expected_ouput\": {}}", 1, 15, registry.KindInvalid, `unknown key "expected_ouput": did you mean "expected_output"?`},
+		{"unknown key far from any", `{"input": {}, "zzz": 1}`, 1, 15, registry.KindInvalid, `unknown key "zzz"`},
+		{"should_fail not a boolean", `{"input": {}, "should_fail": "yes"}`, 1, 30, registry.KindInvalid, `"should_fail" must be true or false`},
+		{"expected_error not a string", `{"input": {}, "expected_error": 3}`, 1, 33, registry.KindInvalid, `"expected_error" must be a string`},
+		{"nested too deep", "{\"input\": {\"a\": " + strings.Repeat("[", 5000), 1, 17 + MaxNesting - 2, registry.KindSyntax, "JSON nested deeper"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

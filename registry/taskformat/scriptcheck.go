@@ -1,4 +1,4 @@
-package registry
+package taskformat
 
 import (
 	"github.com/dop251/goja/ast"

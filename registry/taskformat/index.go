@@ -1,4 +1,4 @@
-package registry
+package taskformat
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // IndexAPIVersion names the index format; a reader refuses others.
@@ -37,7 +39,7 @@ func BundlePath(id, version string) string {
 
 // BuildIndex lists a snapshot's tasks; bundle gives each one's zip (its
 // digest and size are all the index needs).
-func BuildIndex(s *Snapshot, bundle func(*Task) (Bundle, error)) (Index, []error) {
+func BuildIndex(s *registry.Snapshot, bundle func(*registry.Task) (Bundle, error)) (Index, []error) {
 	idx := Index{APIVersion: IndexAPIVersion, Tasks: []IndexEntry{}}
 	var errs []error
 	for _, e := range s.Entries() {

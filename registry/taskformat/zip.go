@@ -1,4 +1,4 @@
-package registry
+package taskformat
 
 import (
 	"archive/zip"
