@@ -24,8 +24,8 @@ import (
 	"github.com/benbjohnson/immutable"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
-	ftree "github.com/ratchet-tasks/ratchet-registry/registry/tree"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
+	ftree "github.com/ratchet-tasks/ratchet-registry/watcher/walk"
 )
 
 // Config configures a filesystem source.

@@ -7,22 +7,22 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ratchet-tasks/ratchet-registry/registry/tree"
+	"github.com/ratchet-tasks/ratchet-registry/watcher/walk"
 )
 
 // Discover lists the task roots at or under key in fsys, in lexical order:
 // folders holding a metadata.json file, and .zip files. It does not descend
-// into a task, and walks as tree.Walk does (hidden entries skipped, symlink
+// into a task, and walks as walk.Walk does (hidden entries skipped, symlink
 // cycles ended). It also returns what could not be read: a folder that
 // cannot be listed holds roots that are unknown now, not gone. Every source
 // that holds a tree of tasks finds them with it, so that all agree on what
 // a task root is.
 func Discover(fsys fs.FS, key string) ([]string, []*fs.PathError) {
-	if key != "." && tree.HiddenPath(key) {
+	if key != "." && walk.HiddenPath(key) {
 		return nil, nil
 	}
 	var out []string
-	unreadable := tree.Walk(fsys, key, func(name string, st fs.FileInfo) (bool, error) {
+	unreadable := walk.Walk(fsys, key, func(name string, st fs.FileInfo) (bool, error) {
 		switch {
 		case st.Mode().IsRegular():
 			if IsZip(name) {
@@ -86,7 +86,7 @@ func HoldsFiles(fsys fs.FS, key string) bool {
 		switch {
 		case err != nil:
 			return nil
-		case p != key && tree.Hidden(d.Name()):
+		case p != key && walk.Hidden(d.Name()):
 			if d.IsDir() {
 				return fs.SkipDir
 			}

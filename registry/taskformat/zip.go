@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ratchet-tasks/ratchet-registry/registry/tree"
+	"github.com/ratchet-tasks/ratchet-registry/watcher/walk"
 )
 
 // Limits on what one task may hold, about Helm's for charts: generous for
@@ -67,7 +67,7 @@ func openZip(r io.ReaderAt, size int64) (fs.FS, string, error) {
 		if total > MaxTotalSize {
 			return nil, "", archiveErrorf("archive holds over %d bytes uncompressed", MaxTotalSize)
 		}
-		if tree.HiddenPath(clean) || f.FileInfo().IsDir() {
+		if walk.HiddenPath(clean) || f.FileInfo().IsDir() {
 			continue
 		}
 		if clean == metadataFile {

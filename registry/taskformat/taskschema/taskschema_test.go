@@ -47,7 +47,7 @@ func inputs(tb testing.TB, kind, dir string) []string {
 		tb.Fatal(err)
 	}
 	if dir == "ok" {
-		err := filepath.WalkDir("../../examples", func(p string, d fs.DirEntry, err error) error {
+		err := filepath.WalkDir("../../../examples", func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}

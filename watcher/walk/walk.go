@@ -1,12 +1,12 @@
-// Package tree walks a folder tree the way every part of the program sees
+// Package walk walks a folder tree the way every part of the program sees
 // it: hidden entries are skipped, symlinks are followed where the fs.FS
 // follows them but never around a cycle, and what cannot be read is
-// reported, never taken for empty. The registry finds task roots with it
+// reported, never taken for empty. The task format finds task roots with it
 // and the filesystem source fingerprints files with it; the watcher, which
 // keeps its own incremental walk, takes its rule for hidden names and its
 // file identities from here, so that all agree on what is in a tree. It
 // imports only the standard library.
-package tree
+package walk
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package tree
+package walk
 
 import (
 	"io/fs"
