@@ -1,59 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"maps"
-	"os"
-	"path/filepath"
-	"regexp"
-	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/google/uuid"
-)
 
-// skeleton is the task that `new` writes, but for metadata.json: small,
-// valid, with a test that passes, so that an author starts from something
-// that works.
-var skeleton = map[string]string{
-	"input.schema.json": `{
-  "$schema": "http://json-schema.org/draft-07/schema#",
-  "type": "object",
-  "properties": {
-    "name": { "type": "string", "description": "Who to greet." }
-  },
-  "required": ["name"],
-  "additionalProperties": false
-}
-`,
-	"output.schema.json": `{
-  "$schema": "http://json-schema.org/draft-07/schema#",
-  "type": "object",
-  "properties": {
-    "message": { "type": "string" }
-  },
-  "required": ["message"]
-}
-`,
-	"main.js": `// One function expression: it receives the input, which input.schema.json
-// describes, and returns the output, which output.schema.json describes.
-(function(input) {
-  return { message: "Hello, " + input.name + "!" };
-})
-`,
-	"tests/greets-by-name.json": `{
-  "input": { "name": "Ada" },
-  "expected_output": { "message": "Hello, Ada!" }
-}
-`,
-}
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+)
 
 // runNew writes a new task folder, or copies a task to a sibling folder
 // with a new version. It never overwrites anything.
@@ -87,7 +45,7 @@ after its own version (greet/1.0.0 gives greet/1.1.0), NAME-VERSION otherwise
 			return usageError(flags, errors.New("no NAME: say which folder to write the task into"), stdout, stderr)
 		}
 		dst = names[0]
-		err = newTask(dst, cmpOr(*version, "0.1.0"), *description)
+		err = taskformat.Scaffold(dst, cmp.Or(*version, "0.1.0"), *description)
 	} else {
 		switch {
 		case *version == "":
@@ -95,11 +53,11 @@ after its own version (greet/1.0.0 gives greet/1.1.0), NAME-VERSION otherwise
 		case *description != "":
 			return usageError(flags, errors.New("--description is for a new task; with --from, edit the copy's metadata.json"), stdout, stderr)
 		}
-		dst = siblingName(*from, *version)
+		dst = taskformat.SiblingName(*from, *version)
 		if len(names) == 1 {
 			dst = names[0]
 		}
-		err = copyTask(*from, dst, *version)
+		err = taskformat.CopyVersion(*from, dst, *version)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "ratchet-registry new: %v\n", err)
@@ -107,145 +65,4 @@ after its own version (greet/1.0.0 gives greet/1.1.0), NAME-VERSION otherwise
 	}
 	fmt.Fprintf(stdout, "wrote %s\ncheck it with: ratchet-registry validate %s\n", dst, dst)
 	return 0
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// newTask writes the skeleton into dst, which must not exist.
-func newTask(dst, version, description string) error {
-	base := filepath.Base(filepath.Clean(dst))
-	if description == "" {
-		description = "Greets someone by name. Replace this with what " + base + " does."
-	}
-	meta, err := json.MarshalIndent(struct {
-		UUID        string `json:"uuid"`
-		Version     string `json:"version"`
-		Label       string `json:"label"`
-		Description string `json:"description"`
-	}{uuid.NewString(), version, labelFrom(base), description}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeNew(dst, func(write func(name string, data []byte) error) error {
-		if err := write("metadata.json", append(meta, '\n')); err != nil {
-			return err
-		}
-		for _, name := range slices.Sorted(maps.Keys(skeleton)) {
-			if err := write(name, []byte(skeleton[name])); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// labelFrom makes a label of a folder name: my-first_task is "My first task".
-func labelFrom(name string) string {
-	words := strings.FieldsFunc(name, func(r rune) bool { return r == '-' || r == '_' || r == '.' || unicode.IsSpace(r) })
-	if len(words) == 0 {
-		return name
-	}
-	s := strings.Join(words, " ")
-	r := []rune(s)
-	r[0] = unicode.ToUpper(r[0])
-	return string(r)
-}
-
-// siblingName is where --from puts the copy: beside PATH, named after the
-// version when PATH is (the layout of examples/greet), NAME-VERSION
-// otherwise.
-func siblingName(from, version string) string {
-	from = filepath.Clean(from)
-	base := filepath.Base(from)
-	if _, err := semver.StrictNewVersion(base); err == nil {
-		return filepath.Join(filepath.Dir(from), version)
-	}
-	return filepath.Join(filepath.Dir(from), base+"-"+version)
-}
-
-// versionField finds the version's value in metadata.json, so that the
-// copy changes that and nothing else of the author's formatting.
-var versionField = regexp.MustCompile(`("version"\s*:\s*)"((?:[^"\\]|\\.)*)"`)
-
-// copyTask copies the task folder from to dst with a new version.
-func copyTask(from, dst, version string) error {
-	metaPath := filepath.Join(from, "metadata.json")
-	meta, err := os.ReadFile(metaPath)
-	if err != nil {
-		return fmt.Errorf("%s is not a task folder: %w", from, err)
-	}
-	var fields struct {
-		Version string `json:"version"`
-	}
-	if err := json.Unmarshal(meta, &fields); err != nil {
-		return fmt.Errorf("%s: %w (ratchet-registry validate %s says where)", metaPath, err, from)
-	}
-	if fields.Version == version {
-		return fmt.Errorf("%s is already version %s: give the new version with --version", from, version)
-	}
-	loc := versionField.FindSubmatchIndex(meta)
-	if loc == nil {
-		return fmt.Errorf("%s has no \"version\" field to change", metaPath)
-	}
-	newMeta := append(append(append([]byte{}, meta[:loc[4]]...), version...), meta[loc[5]:]...)
-	return writeNew(dst, func(write func(name string, data []byte) error) error {
-		return filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, err := filepath.Rel(from, p)
-			if err != nil || rel == "." {
-				return err
-			}
-			if strings.HasPrefix(d.Name(), ".") {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil // editor and VCS files are not the task's
-			}
-			if !d.Type().IsRegular() {
-				return nil // folders are made as their files are written; symlinks and devices are not copied
-			}
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			if rel == "metadata.json" {
-				data = newMeta
-			}
-			return write(filepath.ToSlash(rel), data)
-		})
-	})
-}
-
-// writeNew creates dst, which must not exist, and lets fill write files
-// into it. On any failure it removes what it made, so that a second try
-// does not meet a half-written folder.
-func writeNew(dst string, fill func(write func(name string, data []byte) error) error) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	if err := os.Mkdir(dst, 0o755); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s already exists: nothing written (choose another name, or remove it first)", dst)
-		}
-		return err
-	}
-	err := fill(func(name string, data []byte) error {
-		p := filepath.Join(dst, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(p, data, 0o644)
-	})
-	if err != nil {
-		os.RemoveAll(dst)
-		return fmt.Errorf("write %s: %w", dst, err)
-	}
-	return nil
 }
