@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
 )
 
@@ -170,7 +172,7 @@ func TestREADMEOCIConfigs(t *testing.T) {
 			cfg.Registry.CacheDir = t.TempDir() // not the user's cache folder
 		}
 		for _, sc := range cfg.Registry.Sources {
-			if _, err := newSource(sc, 0, cfg, slog.New(slog.DiscardHandler)); err != nil {
+			if _, err := newSource(sc, 0, cfg, taskformat.NewLoader(), slog.New(slog.DiscardHandler)); err != nil {
 				t.Errorf("configuration %d of the README: %v", i+1, err)
 			}
 		}

@@ -115,7 +115,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	svc := registry.NewService(reg, log, hooks)
 	var err error
-	if watched, err = addSources(svc, cfg, log); err != nil {
+	if watched, err = addSources(svc, cfg, taskformat.NewLoader(), log); err != nil {
 		return err
 	}
 	content := taskformat.NewContent(64 << 20)
@@ -137,11 +137,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 }
 
 // addSources makes the configured sources, in order, and adds them to the
-// service; it returns the filesystem sources, whose watching metrics show.
-func addSources(svc *registry.Service, cfg Config, log *slog.Logger) ([]*fssource.Source, error) {
+// service, all reading tasks with loader; it returns the filesystem
+// sources, whose watching metrics show.
+func addSources(svc *registry.Service, cfg Config, loader *taskformat.Loader, log *slog.Logger) ([]*fssource.Source, error) {
 	var watched []*fssource.Source
 	for i, sc := range cfg.Registry.Sources {
-		src, err := newSource(sc, i, cfg, log)
+		src, err := newSource(sc, i, cfg, loader, log)
 		if err != nil {
 			return nil, err
 		}
@@ -275,22 +276,22 @@ loop:
 }
 
 // newSource makes the source a configuration entry describes. A new kind
-// of source is one more case here.
-func newSource(sc SourceConfig, order int, cfg Config, log *slog.Logger) (registry.Source, error) {
+// of source is one more case here. Every source reads tasks with loader.
+func newSource(sc SourceConfig, order int, cfg Config, loader *taskformat.Loader, log *slog.Logger) (registry.Source, error) {
 	switch registry.SourceType(sc.Type) {
 	case registry.SourceFilesystem:
 		return fssource.New(fssource.Config{Name: sc.Name, Path: sc.Path, Watch: watchConfig(cfg.Watch),
-			FollowSymlinksOutside: sc.FollowSymlinksOutside}, order, log)
+			FollowSymlinksOutside: sc.FollowSymlinksOutside, Loader: loader}, order, log)
 	case registry.SourceHTTP:
 		return httpsource.New(httpsource.Config{Name: sc.Name, URL: sc.URL, Interval: sc.Interval, Timeout: sc.Timeout,
-			Headers: sc.Headers, Token: tokenFrom(sc.TokenEnv), CacheDir: cfg.Registry.CacheDir, AllowHosts: sc.AllowHosts}, order, log)
+			Headers: sc.Headers, Token: tokenFrom(sc.TokenEnv), CacheDir: cfg.Registry.CacheDir, AllowHosts: sc.AllowHosts, Loader: loader}, order, log)
 	case registry.SourceOCI:
 		return ocisource.New(ocisource.Config{Name: sc.Name, Ref: sc.Ref, Interval: sc.Interval, CacheDir: cfg.Registry.CacheDir,
 			Remote: ocisource.Remote{PlainHTTP: sc.PlainHTTP, Username: sc.Username, Password: tokenFrom(sc.PasswordEnv),
-				DockerConfig: dockerConfigPath(), Timeout: sc.Timeout, UserAgent: "ratchet-registry"}}, order, log)
+				DockerConfig: dockerConfigPath(), Timeout: sc.Timeout, UserAgent: "ratchet-registry"}, Loader: loader}, order, log)
 	case registry.SourceGit:
 		return gitsource.New(gitsource.Config{Name: sc.Name, URL: sc.URL, Ref: sc.Ref, Path: sc.Path, Interval: sc.Interval, Timeout: sc.Timeout,
-			Token: tokenFrom(sc.TokenEnv), SSHKey: sc.SSHKey, SSHKnownHosts: sc.SSHKnownHosts, CacheDir: cfg.Registry.CacheDir}, order, log)
+			Token: tokenFrom(sc.TokenEnv), SSHKey: sc.SSHKey, SSHKnownHosts: sc.SSHKnownHosts, CacheDir: cfg.Registry.CacheDir, Loader: loader}, order, log)
 	default:
 		return nil, fmt.Errorf("source type %q is not supported yet", sc.Type)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // TestErrorEventsNameTheirTask: an error on a task that is served (stale)
@@ -17,10 +18,11 @@ import (
 func TestErrorEventsNameTheirTask(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
+	ld := taskformat.NewLoader()
 	reg := registry.New(time.Now, nil)
 	idx := reg.AddSource(fakeSource{name: dir})
 	scan := func() []registry.Event {
-		u := scanDir(dir, 0)
+		u := scanDir(ld, dir, 0)
 		u.Source = idx
 		events := reg.ApplyEvents(u)
 		return events

@@ -30,8 +30,9 @@ var (
 func loadDir(tb testing.TB, dirs ...string) *registry.Snapshot {
 	tb.Helper()
 	reg := registry.New(time.Now, nil)
+	ld := taskformat.NewLoader()
 	for i, d := range dirs {
-		u := scanDir(d, i)
+		u := scanDir(ld, d, i)
 		u.Source = reg.AddSource(fakeSource{name: d})
 		reg.Apply(u)
 	}
@@ -40,15 +41,15 @@ func loadDir(tb testing.TB, dirs ...string) *registry.Snapshot {
 
 // scanDir is the complete update of a folder, found and loaded as the
 // filesystem source does.
-func scanDir(d string, order int) registry.Update {
+func scanDir(ld *taskformat.Loader, d string, order int) registry.Update {
 	u := registry.Update{Complete: true}
 	roots, _ := taskformat.Discover(taskformat.DirFS(d), ".")
 	for _, key := range roots {
 		r := taskformat.Root{Source: d, Order: order, Key: key, Display: filepath.Join(d, filepath.FromSlash(key))}
 		if taskformat.IsZip(key) {
-			u.Results = append(u.Results, taskformat.LoadZipFile(r, filepath.Join(d, key)))
+			u.Results = append(u.Results, ld.LoadZipFile(r, filepath.Join(d, key)))
 		} else {
-			u.Results = append(u.Results, taskformat.LoadDir(r, taskformat.DirFS(filepath.Join(d, key))))
+			u.Results = append(u.Results, ld.LoadDir(r, taskformat.DirFS(filepath.Join(d, key))))
 		}
 	}
 	return u

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // TestSetVerdict: a verdict is shown for the files it was made from only;
@@ -16,10 +17,11 @@ func TestSetVerdict(t *testing.T) {
 	writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
 	writeTree(t, dir, taskFiles(id2, "1.0.0").With("tests/one.json", "").Under("b"))
 	feed := registry.NewFeed(64, 64)
+	ld := taskformat.NewLoader()
 	reg := registry.New(time.Now, feed)
 	idx := reg.AddSource(fakeSource{name: dir})
 	load := func() {
-		u := scanDir(dir, 0)
+		u := scanDir(ld, dir, 0)
 		u.Source = idx
 		reg.Apply(u)
 	}

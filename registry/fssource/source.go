@@ -37,6 +37,10 @@ type Config struct {
 	// symlink that resolves outside is a load error: it could serve any
 	// file the server can read as a task's main.js.
 	FollowSymlinksOutside bool
+	// Loader reads the tasks; main shares one among every source and
+	// command, so that its compiled schemas serve them all. nil gives the
+	// source one of its own.
+	Loader *taskformat.Loader
 }
 
 // Source is a path on disk.
@@ -45,6 +49,7 @@ type Source struct {
 	display string // the path as the user gave it, for messages
 	abs     string
 	order   int
+	loader  *taskformat.Loader
 	log     *slog.Logger
 	watcher *watcher.Watcher
 	// within is the source's folder with its symlinks resolved, which
@@ -85,7 +90,11 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	if name == "" {
 		name = cfg.Path
 	}
-	s := &Source{name: name, display: filepath.Clean(cfg.Path), abs: abs, order: order, log: log,
+	loader := cfg.Loader
+	if loader == nil {
+		loader = taskformat.NewLoader()
+	}
+	s := &Source{name: name, display: filepath.Clean(cfg.Path), abs: abs, order: order, log: log, loader: loader,
 		known: immutable.NewSortedMap[string, struct{}](nil), tree: taskformat.DirFS, watching: make(chan struct{})}
 	if !cfg.FollowSymlinksOutside {
 		s.within = abs
@@ -389,9 +398,9 @@ func (s *Source) load(key string) registry.RootResult {
 					Kind: registry.KindIO, Err: taskformat.ErrOutside}}}
 			}
 		}
-		return taskformat.LoadZipFile(r, p)
+		return s.loader.LoadZipFile(r, p)
 	}
-	return taskformat.LoadDir(r, s.tree(p))
+	return s.loader.LoadDir(r, s.tree(p))
 }
 
 // outermost drops every key that lies under another key of the list.

@@ -35,12 +35,17 @@ type Config struct {
 	SSHKnownHosts string
 	CacheDir      string // the folder that holds the local repositories; "" is the user's cache folder
 	MaxFetchBytes int64  // the most one fetch may bring; 0 means 64 MiB
+	// Loader reads the tasks; main shares one among every source and
+	// command, so that its compiled schemas serve them all. nil gives the
+	// source one of its own.
+	Loader *taskformat.Loader
 }
 
 // Source serves the tasks of one folder of one ref of a git repository.
 type Source struct {
 	name     string
 	order    int
+	loader   *taskformat.Loader
 	ref      string
 	dir      string // Path, cleaned; "." for the root
 	interval time.Duration
@@ -94,7 +99,11 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("git source %s: %w", rem.display, err)
 	}
-	return &Source{name: name, order: order, ref: cfg.Ref, dir: dir, interval: cfg.Interval, timeout: cfg.Timeout,
+	loader := cfg.Loader
+	if loader == nil {
+		loader = taskformat.NewLoader()
+	}
+	return &Source{name: name, order: order, loader: loader, ref: cfg.Ref, dir: dir, interval: cfg.Interval, timeout: cfg.Timeout,
 		remote: rem, cache: c, log: log, known: map[string]bool{}}, nil
 }
 
@@ -224,7 +233,7 @@ func (s *Source) loadRoot(obj *objects, commit, tree plumbing.Hash, key string) 
 			}
 			sub.root = e.Hash
 		}
-		return taskformat.LoadFS(root, sub)
+		return s.loader.LoadFS(root, sub)
 	}
 	f, err := fsys.Open(key)
 	if err != nil {
@@ -244,7 +253,7 @@ func (s *Source) loadRoot(obj *objects, commit, tree plumbing.Hash, key string) 
 	if err != nil {
 		return failed(root, registry.KindIO, err)
 	}
-	return taskformat.LoadZip(root, bytes.NewReader(data), int64(len(data)))
+	return s.loader.LoadZip(root, bytes.NewReader(data), int64(len(data)))
 }
 
 func failed(r taskformat.Root, kind registry.Kind, err error) registry.RootResult {

@@ -34,6 +34,7 @@ type Source struct {
 	name       string
 	base       *url.URL // the folder holding index.json
 	order      int
+	loader     *taskformat.Loader
 	interval   time.Duration
 	headers    http.Header // sent only to base's host
 	allowHosts []string    // hosts besides base's that bundles may come from; "*" for any
@@ -82,6 +83,10 @@ type Config struct {
 	// own that bundles, and redirects, may lead to; "*" allows any. By
 	// default an index cannot make the registry fetch from anywhere else.
 	AllowHosts []string
+	// Loader reads the tasks; main shares one among every source and
+	// command, so that its compiled schemas serve them all. nil gives the
+	// source one of its own.
+	Loader *taskformat.Loader
 }
 
 // New makes an HTTP source. order is its position in the configuration,
@@ -125,7 +130,11 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	if name == "" {
 		name = u.Redacted()
 	}
-	s := &Source{name: name, base: u, order: order, interval: cfg.Interval, headers: h, allowHosts: cfg.AllowHosts, cacheDir: cacheDir, log: log,
+	loader := cfg.Loader
+	if loader == nil {
+		loader = taskformat.NewLoader()
+	}
+	s := &Source{name: name, base: u, order: order, loader: loader, interval: cfg.Interval, headers: h, allowHosts: cfg.AllowHosts, cacheDir: cacheDir, log: log,
 		MaxIndexBytes: 16 << 20, MaxBundleBytes: taskformat.MaxArchiveSize, Parallel: 4, RetryAfter: time.Minute,
 		clock: time.Now, entries: map[string]taskformat.IndexEntry{}, results: map[string]registry.RootResult{}, failed: map[string]failure{}}
 	s.client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: s.checkRedirect}
@@ -479,7 +488,7 @@ func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e taskforma
 			return fail(err)
 		}
 	}
-	res := taskformat.LoadZipFile(taskformat.Root{Source: s.name, Order: s.order, Key: key, Display: display}, cached)
+	res := s.loader.LoadZipFile(taskformat.Root{Source: s.name, Order: s.order, Key: key, Display: display}, cached)
 	if res.Task != nil && (res.Task.ID != e.ID || res.Task.Version != e.Version) {
 		os.Remove(cached) // the upstream lied about it: nothing of it stays
 		return fail(fmt.Errorf("bundle holds task %s %s, but the index says %s %s", res.Task.ID, res.Task.Version, e.ID, e.Version))

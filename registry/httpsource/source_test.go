@@ -64,9 +64,10 @@ func loadDir(t *testing.T, dir string) *Snapshot {
 	reg := registry.New(time.Now, nil)
 	u := registry.Update{Source: reg.AddSource(fakeSource{}), Complete: true}
 	roots, _ := taskformat.Discover(taskformat.DirFS(dir), ".")
+	ld := taskformat.NewLoader()
 	for _, key := range roots {
 		r := taskformat.Root{Source: "upstream", Key: key, Display: filepath.Join(dir, key)}
-		u.Results = append(u.Results, taskformat.LoadDir(r, taskformat.DirFS(filepath.Join(dir, key))))
+		u.Results = append(u.Results, ld.LoadDir(r, taskformat.DirFS(filepath.Join(dir, key))))
 	}
 	reg.Apply(u)
 	return reg.Snapshot()

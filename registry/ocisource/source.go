@@ -34,6 +34,7 @@ type Source struct {
 	name     string
 	ref      string // as configured
 	order    int
+	loader   *taskformat.Loader
 	interval time.Duration
 	repo     *remote.Repository
 	http     *http.Client
@@ -62,6 +63,10 @@ type Config struct {
 	Interval time.Duration
 	Remote   Remote
 	CacheDir string // blobs and the last manifest served are kept in its oci/, across restarts; "" is the user's cache folder
+	// Loader reads the tasks; main shares one among every source and
+	// command, so that its compiled schemas serve them all. nil gives the
+	// source one of its own.
+	Loader *taskformat.Loader
 }
 
 // New makes a source. It reaches no network.
@@ -92,7 +97,11 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	if name == "" {
 		name = cfg.Ref
 	}
-	return &Source{name: name, ref: cfg.Ref, order: order, interval: cfg.Interval, repo: repo, http: hc, cache: c, log: log,
+	loader := cfg.Loader
+	if loader == nil {
+		loader = taskformat.NewLoader()
+	}
+	return &Source{name: name, ref: cfg.Ref, order: order, loader: loader, interval: cfg.Interval, repo: repo, http: hc, cache: c, log: log,
 		MaxManifestBytes: 4 << 20, MaxLayers: 10000, MaxLayerBytes: taskformat.MaxArchiveSize, Parallel: 4,
 		results: map[string]registry.RootResult{}}, nil
 }
@@ -320,7 +329,7 @@ func (s *Source) layer(ctx context.Context, l ocispec.Descriptor, root string, f
 			return fail(registry.KindFetch, fmt.Errorf("fetch layer %s: %w", l.Digest, err))
 		}
 	}
-	res = taskformat.LoadZipFile(taskformat.Root{Source: s.name, Order: s.order, Key: root, Display: display}, p)
+	res = s.loader.LoadZipFile(taskformat.Root{Source: s.name, Order: s.order, Key: root, Display: display}, p)
 	if t := res.Task; t != nil {
 		id, version := l.Annotations[AnnotationUUID], l.Annotations[AnnotationVersion]
 		if (id != "" && id != t.ID) || (version != "" && version != t.Version) {

@@ -81,9 +81,10 @@ func (f *fixture) load(tb testing.TB) {
 		tb.Fatal(err)
 	}
 	var res []registry.RootResult
+	ld := taskformat.NewLoader()
 	for _, e := range entries {
 		root := taskformat.Root{Source: "tasks", Key: e.Name(), Display: filepath.Join(f.dir, e.Name())}
-		res = append(res, taskformat.LoadDir(root, taskformat.DirFS(filepath.Join(f.dir, e.Name()))))
+		res = append(res, ld.LoadDir(root, taskformat.DirFS(filepath.Join(f.dir, e.Name()))))
 	}
 	f.reg.Apply(registry.Update{Source: f.idx, Complete: true, Results: res})
 }

@@ -27,7 +27,7 @@ func FuzzParseMetadata(f *testing.F) {
 		// Only metadata.json is checked here, so that each run is cheap;
 		// FuzzOpenZip covers whole tasks.
 		fsys := fstest.MapFS{metadataFile: &fstest.MapFile{Data: data}}
-		l := &taskLoad{in: loadInput{fsys: fsys, source: "fuzz", root: ".", display: "t", sep: "/"}, sums: map[string][32]byte{}, task: &registry.Task{}}
+		l := &taskLoad{in: loadInput{loader: NewLoader(), fsys: fsys, source: "fuzz", root: ".", display: "t", sep: "/"}, sums: map[string][32]byte{}, task: &registry.Task{}}
 		l.metadata()
 		for _, e := range l.errs {
 			if e.Path != "t/metadata.json" {
@@ -55,7 +55,7 @@ func FuzzOpenZip(f *testing.F) {
 		if err != nil {
 			return
 		}
-		task, errs := loadTask(loadInput{fsys: fsys, source: "fuzz", root: ".", display: "t.zip", sep: "!/", maxFile: MaxFileSize})
+		task, errs := loadTask(loadInput{loader: NewLoader(), fsys: fsys, source: "fuzz", root: ".", display: "t.zip", sep: "!/", maxFile: MaxFileSize})
 		if (task == nil) == (len(errs) == 0) {
 			t.Fatalf("got task %v and errors %v: want exactly one", task, errs)
 		}
@@ -80,7 +80,7 @@ func FuzzScript(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fsys := fstest.MapFS{scriptFile: &fstest.MapFile{Data: data}}
-		l := &taskLoad{in: loadInput{fsys: fsys, source: "fuzz", root: ".", display: "t", sep: "/"}, sums: map[string][32]byte{}, task: &registry.Task{}}
+		l := &taskLoad{in: loadInput{loader: NewLoader(), fsys: fsys, source: "fuzz", root: ".", display: "t", sep: "/"}, sums: map[string][32]byte{}, task: &registry.Task{}}
 		l.script()
 		for _, e := range l.errs {
 			if e.Path != "t/main.js" {
@@ -106,7 +106,7 @@ func FuzzSchema(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fsys := fstest.MapFS{inputSchema: &fstest.MapFile{Data: data}}
-		l := &taskLoad{in: loadInput{fsys: fsys, source: "fuzz", root: ".", display: "t", sep: "/"}, sums: map[string][32]byte{}, task: &registry.Task{}, schema: map[string]*jsonschema.Schema{}}
+		l := &taskLoad{in: loadInput{loader: NewLoader(), fsys: fsys, source: "fuzz", root: ".", display: "t", sep: "/"}, sums: map[string][32]byte{}, task: &registry.Task{}, schema: map[string]*jsonschema.Schema{}}
 		raw := l.jsonSchema(inputSchema)
 		for _, e := range l.errs {
 			if e.Path != "t/input.schema.json" {

@@ -33,8 +33,9 @@ func sortedKeys(f files) []string { return slices.Sorted(maps.Keys(f)) }
 func loadDir(tb testing.TB, dirs ...string) *registry.Snapshot {
 	tb.Helper()
 	reg := registry.New(time.Now, nil)
+	ld := NewLoader()
 	for i, d := range dirs {
-		u := scanDir(d, i)
+		u := scanDir(ld, d, i)
 		u.Source = reg.AddSource(fakeSource{name: d})
 		reg.Apply(u)
 	}
@@ -43,15 +44,15 @@ func loadDir(tb testing.TB, dirs ...string) *registry.Snapshot {
 
 // scanDir is the complete update of a folder, found and loaded as the
 // filesystem source does.
-func scanDir(d string, order int) registry.Update {
+func scanDir(ld *Loader, d string, order int) registry.Update {
 	u := registry.Update{Complete: true}
 	roots, _ := Discover(DirFS(d), ".")
 	for _, key := range roots {
 		r := Root{Source: d, Order: order, Key: key, Display: filepath.Join(d, filepath.FromSlash(key))}
 		if IsZip(key) {
-			u.Results = append(u.Results, LoadZipFile(r, filepath.Join(d, key)))
+			u.Results = append(u.Results, ld.LoadZipFile(r, filepath.Join(d, key)))
 		} else {
-			u.Results = append(u.Results, LoadDir(r, DirFS(filepath.Join(d, key))))
+			u.Results = append(u.Results, ld.LoadDir(r, DirFS(filepath.Join(d, key))))
 		}
 	}
 	return u

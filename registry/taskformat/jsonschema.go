@@ -38,36 +38,48 @@ const (
 	schemaCompileTimeout = 2 * time.Second
 )
 
-// compiled holds schemas compiled lately, by file name and digest of the
-// text. A catalogue's tasks share a handful of schemas ({"type":
-// "object"} above all), and compiling one costs a fifth of a task's load:
-// a collection of 100,000 tasks compiles each of its schemas once. A
-// compiled schema is never changed after compilation, so tasks and
-// goroutines share it. Only successes are kept: a broken schema is
-// compiled again, for its error.
-var compiled = func() *lru.Cache[schemaKey, *jsonschema.Schema] {
-	c, err := lru.New[schemaKey, *jsonschema.Schema](1024)
+// Loader reads tasks from their files: LoadDir, LoadFS, LoadZip and
+// LoadZipFile. It holds what every load shares, so that main makes one and
+// hands it to every source and command that loads. It is safe for
+// concurrent use.
+type Loader struct {
+	// compiled holds schemas compiled lately, by file name and digest of
+	// the text. A catalogue's tasks share a handful of schemas ({"type":
+	// "object"} above all), and compiling one costs a fifth of a task's
+	// load: a collection of 100,000 tasks compiles each of its schemas
+	// once. A compiled schema is never changed after compilation, so tasks
+	// and goroutines share it. Only successes are kept: a broken schema is
+	// compiled again, for its error.
+	compiled *lru.Cache[schemaKey, *jsonschema.Schema]
+}
+
+// SchemaCacheSize is how many compiled schemas a Loader keeps.
+const SchemaCacheSize = 1024
+
+// NewLoader makes a Loader with an empty cache of compiled schemas.
+func NewLoader() *Loader {
+	c, err := lru.New[schemaKey, *jsonschema.Schema](SchemaCacheSize)
 	if err != nil {
 		panic(err) // only for a size under 1
 	}
-	return c
-}()
+	return &Loader{compiled: c}
+}
 
 type schemaKey struct {
 	name string
 	sum  [32]byte
 }
 
-// compileCached is compileSchema through the cache, for a file whose
-// digest the loader has taken already.
-func compileCached(ctx context.Context, name string, data []byte, sum [32]byte) (*jsonschema.Schema, error) {
+// compile is compileSchema through the cache, for a file whose digest the
+// loader has taken already.
+func (ld *Loader) compile(ctx context.Context, name string, data []byte, sum [32]byte) (*jsonschema.Schema, error) {
 	k := schemaKey{name, sum}
-	if sch, ok := compiled.Get(k); ok {
+	if sch, ok := ld.compiled.Get(k); ok {
 		return sch, nil
 	}
 	sch, err := compileSchema(ctx, name, data)
 	if err == nil {
-		compiled.Add(k, sch)
+		ld.compiled.Add(k, sch)
 	}
 	return sch, err
 }

@@ -8,12 +8,13 @@ import (
 )
 
 // TestSchemaCompiledOnce checks that identical schemas share one compiled
-// schema, that a different text or file name gets its own, and that a
-// broken schema is never kept.
+// schema, that a different text or file name gets its own, that the cache
+// belongs to its Loader, and that a broken schema is never kept.
 func TestSchemaCompiledOnce(t *testing.T) {
+	ld := NewLoader()
 	compile := func(name, text string) (*jsonschema.Schema, error) {
 		data := []byte(text)
-		return compileCached(t.Context(), name, data, sha256.Sum256(data))
+		return ld.compile(t.Context(), name, data, sha256.Sum256(data))
 	}
 	a, err := compile("input.schema.json", `{"type": "object", "x-test": "once"}`)
 	if err != nil {
@@ -36,13 +37,18 @@ func TestSchemaCompiledOnce(t *testing.T) {
 			t.Errorf("%s %s: shared %v, want %v", tc.name, tc.text, a == b, tc.same)
 		}
 	}
+	// The cache is the Loader's own: another one compiles again.
+	if b, err := NewLoader().compile(t.Context(), "input.schema.json", []byte(`{"type": "object", "x-test": "once"}`),
+		sha256.Sum256([]byte(`{"type": "object", "x-test": "once"}`))); err != nil || b == a {
+		t.Errorf("another Loader: got %p (%v), want a schema of its own, not %p", b, err, a)
+	}
 	bad := `{"type": 12, "x-test": "broken"}`
 	for range 2 {
 		if _, err := compile("input.schema.json", bad); err == nil {
 			t.Fatal("a broken schema compiled")
 		}
 	}
-	if _, ok := compiled.Get(schemaKey{"input.schema.json", sha256.Sum256([]byte(bad))}); ok {
+	if _, ok := ld.compiled.Get(schemaKey{"input.schema.json", sha256.Sum256([]byte(bad))}); ok {
 		t.Error("a broken schema was kept")
 	}
 }

@@ -32,6 +32,7 @@ const (
 // loadInput is one task root to load, whatever holds it.
 type loadInput struct {
 	ctx     context.Context // stops a load that takes too long; nil for none
+	loader  *Loader         // what loads share: compiled schemas
 	fsys    fs.FS           // the task's files, rooted at the task
 	source  string          // source name
 	order   int             // source position
@@ -251,7 +252,7 @@ func (l *taskLoad) jsonSchema(name string) json.RawMessage {
 	if !l.decodeJSON(name, data, nil) {
 		return nil
 	}
-	sch, err := compileCached(l.in.ctx, name, data, l.sums[name])
+	sch, err := l.in.loader.compile(l.in.ctx, name, data, l.sums[name])
 	if err != nil {
 		off, ok := schemaErrorOffset(data, err)
 		if !ok {

@@ -22,8 +22,8 @@ type Root struct {
 
 // LoadDir loads a task folder on disk, given as the DirFS or ConfinedFS
 // rooted at it. Files are named Display/FILE with the system's separator.
-func LoadDir(r Root, dir fs.FS) registry.RootResult {
-	return r.load(dir, string(filepath.Separator), func() (fs.FS, io.Closer, error) {
+func (ld *Loader) LoadDir(r Root, dir fs.FS) registry.RootResult {
+	return ld.load(r, dir, string(filepath.Separator), func() (fs.FS, io.Closer, error) {
 		return dir, io.NopCloser(nil), nil
 	}, 0)
 }
@@ -31,13 +31,13 @@ func LoadDir(r Root, dir fs.FS) registry.RootResult {
 // LoadFS loads a task whose files are the root of fsys, which must stay
 // readable for as long as the task is served (a git tree at a commit, for
 // example). Files are named Display/FILE.
-func LoadFS(r Root, fsys fs.FS) registry.RootResult {
-	return r.load(fsys, "/", func() (fs.FS, io.Closer, error) { return fsys, io.NopCloser(nil), nil }, 0)
+func (ld *Loader) LoadFS(r Root, fsys fs.FS) registry.RootResult {
+	return ld.load(r, fsys, "/", func() (fs.FS, io.Closer, error) { return fsys, io.NopCloser(nil), nil }, 0)
 }
 
 // LoadZipFile loads a task archive on disk: a local .zip, a downloaded
 // bundle. Files are named Display!/FILE.
-func LoadZipFile(r Root, path string) registry.RootResult {
+func (ld *Loader) LoadZipFile(r Root, path string) registry.RootResult {
 	f, err := os.Open(path)
 	if err != nil {
 		return r.fail(registry.KindIO, unwrapPath(err))
@@ -47,7 +47,7 @@ func LoadZipFile(r Root, path string) registry.RootResult {
 	if err != nil {
 		return r.fail(registry.KindIO, unwrapPath(err))
 	}
-	return r.loadZip(f, st.Size(), func(prefix string) registry.Opener {
+	return ld.loadZip(r, f, st.Size(), func(prefix string) registry.Opener {
 		return func() (fs.FS, io.Closer, error) {
 			f, err := os.Open(path)
 			if err != nil {
@@ -70,8 +70,8 @@ func LoadZipFile(r Root, path string) registry.RootResult {
 
 // LoadZip loads a task archive held in memory or any io.ReaderAt, which
 // must stay readable for as long as the task is served.
-func LoadZip(r Root, ra io.ReaderAt, size int64) registry.RootResult {
-	return r.loadZip(ra, size, func(prefix string) registry.Opener {
+func (ld *Loader) LoadZip(r Root, ra io.ReaderAt, size int64) registry.RootResult {
+	return ld.loadZip(r, ra, size, func(prefix string) registry.Opener {
 		return func() (fs.FS, io.Closer, error) {
 			fsys, err := reopenZip(ra, size, prefix)
 			if err != nil {
@@ -82,7 +82,7 @@ func LoadZip(r Root, ra io.ReaderAt, size int64) registry.RootResult {
 	})
 }
 
-func (r Root) loadZip(ra io.ReaderAt, size int64, opener func(prefix string) registry.Opener) registry.RootResult {
+func (ld *Loader) loadZip(r Root, ra io.ReaderAt, size int64, opener func(prefix string) registry.Opener) registry.RootResult {
 	fsys, prefix, err := openZip(ra, size)
 	if err != nil {
 		return r.fail(registry.KindArchive, err)
@@ -91,7 +91,7 @@ func (r Root) loadZip(ra io.ReaderAt, size int64, opener func(prefix string) reg
 	if prefix != "" {
 		sep += prefix + "/"
 	}
-	res := r.load(fsys, sep, opener(prefix), MaxFileSize)
+	res := ld.load(r, fsys, sep, opener(prefix), MaxFileSize)
 	for _, e := range res.Errors {
 		if errors.Is(e.Err, zip.ErrChecksum) || errors.Is(e.Err, zip.ErrFormat) || errors.Is(e.Err, zip.ErrAlgorithm) {
 			e.Kind = registry.KindArchive // a corrupt entry shows up only when it is read
@@ -113,8 +113,8 @@ func reopenZip(ra io.ReaderAt, size int64, prefix string) (fs.FS, error) {
 	return fsys, nil
 }
 
-func (r Root) load(fsys fs.FS, sep string, open registry.Opener, maxFile int64) registry.RootResult {
-	t, errs := loadTask(loadInput{source: r.Source, order: r.Order, root: r.Key, display: r.Display, sep: sep,
+func (ld *Loader) load(r Root, fsys fs.FS, sep string, open registry.Opener, maxFile int64) registry.RootResult {
+	t, errs := loadTask(loadInput{loader: ld, source: r.Source, order: r.Order, root: r.Key, display: r.Display, sep: sep,
 		fsys: fsys, open: open, maxFile: maxFile})
 	return registry.RootResult{Root: r.Key, Task: t, Errors: errs}
 }

@@ -34,8 +34,10 @@ func TestLoadFromAnyFS(t *testing.T) {
 		load     func(Root) registry.RootResult
 		wantPath string
 	}{
-		{"fs.FS", func(r Root) registry.RootResult { return LoadFS(r, sub) }, "repo/tasks/a/main.js"},
-		{"zip bytes", func(r Root) registry.RootResult { return LoadZip(r, bytes.NewReader(zipData), int64(len(zipData))) }, "repo/tasks/a!/pkg/main.js"},
+		{"fs.FS", func(r Root) registry.RootResult { return NewLoader().LoadFS(r, sub) }, "repo/tasks/a/main.js"},
+		{"zip bytes", func(r Root) registry.RootResult {
+			return NewLoader().LoadZip(r, bytes.NewReader(zipData), int64(len(zipData)))
+		}, "repo/tasks/a!/pkg/main.js"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
