@@ -35,6 +35,9 @@ type Config struct {
 	SSHKnownHosts string
 	CacheDir      string // the folder that holds the local repositories; "" is the user's cache folder
 	MaxFetchBytes int64  // the most one fetch may bring; 0 means 64 MiB
+	// MaxAdvertisementBytes is the most a remote's list of refs may be
+	// over HTTP(S); 0 means DefaultMaxAdvertisementBytes.
+	MaxAdvertisementBytes int64
 	// Loader reads the tasks; main shares one among every source and
 	// command, so that its compiled schemas serve them all. nil gives the
 	// source one of its own.
@@ -65,7 +68,7 @@ var _ registry.Source = (*Source)(nil)
 // New makes a git source; order is its position in the configuration,
 // which decides conflicts. Nothing is fetched until Run.
 func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
-	rem, err := newRemote(cfg.URL, cfg.Token, cfg.SSHKey, cfg.SSHKnownHosts)
+	rem, err := newRemote(cfg.URL, cfg.Token, cfg.SSHKey, cfg.SSHKnownHosts, cfg.MaxAdvertisementBytes)
 	if err != nil {
 		return nil, fmt.Errorf("git source: %w", err)
 	}
@@ -112,7 +115,7 @@ func CheckURL(url string) error {
 	if url == "" {
 		return errors.New("a git source needs a url")
 	}
-	_, err := newRemote(url, "", "", "")
+	_, err := newRemote(url, "", "", "", 0)
 	return err
 }
 
