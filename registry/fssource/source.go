@@ -6,6 +6,7 @@
 package fssource
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -41,17 +42,22 @@ type Config struct {
 	// command, so that its compiled schemas serve them all. nil gives the
 	// source one of its own.
 	Loader *taskformat.Loader
+	// CatchUpSlack is how far before a load's start a change counts as
+	// possibly unseen by it; 0 means DefaultCatchUpSlack. Tests that need
+	// a file older than the load shorten it rather than wait.
+	CatchUpSlack time.Duration
 }
 
 // Source is a path on disk.
 type Source struct {
-	name    string
-	display string // the path as the user gave it, for messages
-	abs     string
-	order   int
-	loader  *taskformat.Loader
-	log     *slog.Logger
-	watcher *watcher.Watcher
+	name         string
+	display      string // the path as the user gave it, for messages
+	abs          string
+	order        int
+	catchUpSlack time.Duration // see Config.CatchUpSlack
+	loader       *taskformat.Loader
+	log          *slog.Logger
+	watcher      *watcher.Watcher
 	// within is the source's folder with its symlinks resolved, which
 	// symlinks may not leave; "" when they may.
 	within string
@@ -95,7 +101,8 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		loader = taskformat.NewLoader()
 	}
 	s := &Source{name: name, display: filepath.Clean(cfg.Path), abs: abs, order: order, log: log, loader: loader,
-		known: immutable.NewSortedMap[string, struct{}](nil), tree: taskformat.DirFS, watching: make(chan struct{})}
+		catchUpSlack: cmp.Or(cfg.CatchUpSlack, DefaultCatchUpSlack),
+		known:        immutable.NewSortedMap[string, struct{}](nil), tree: taskformat.DirFS, watching: make(chan struct{})}
 	if !cfg.FollowSymlinksOutside {
 		s.within = abs
 		s.tree = func(dir string) fs.FS { return taskformat.ConfinedFS(dir, s.within) }
@@ -129,7 +136,7 @@ func (s *Source) Watch() registry.WatchStatus {
 // seconds of listing folders and placing watches, which would share the
 // cores with the load if it ran alongside and delay it by as much.
 // Nothing saved meanwhile is lost: as the watcher follows each folder, it
-// sends whatever changed after the load began (catchUpSlack before, for
+// sends whatever changed after the load began (CatchUpSlack before, for
 // filesystems that keep times to the second). A save made before its
 // folder is followed shows once the setup is done, not at once.
 func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-chan registry.Rescan) error {
@@ -141,7 +148,7 @@ func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-
 		stop()
 		wg.Wait()
 	}()
-	since := time.Now().Add(-catchUpSlack)
+	since := time.Now().Add(-s.catchUpSlack)
 	s.loadedSince, s.loadedRoot = since.UnixNano(), folderID(s.abs)
 	u, ok := s.scan(ctx, time.Time{})
 	if !ok {
@@ -152,12 +159,11 @@ func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-
 	return s.follow(ctx, apply, batches, rescan, watchErr)
 }
 
-// catchUpSlack is how far before a load's start a change counts as
+// DefaultCatchUpSlack is how far before a load's start a change counts as
 // possibly unseen by it: the granularity of the coarsest file times (FAT
 // keeps two seconds). A file changed just before is read again, which
-// changes nothing. A variable only for tests that need a file older
-// than the load without waiting two seconds.
-var catchUpSlack = 2 * time.Second
+// changes nothing.
+const DefaultCatchUpSlack = 2 * time.Second
 
 // Scan walks the whole source and loads every task root in lexical order,
 // as one complete update. It is what Run does first and on every rescan.
