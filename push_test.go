@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,8 +13,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
 )
@@ -134,47 +131,5 @@ func TestPushRefuses(t *testing.T) {
 	}
 	if n := reg.count(); n != 0 {
 		t.Errorf("the registry got %d requests, want none", n)
-	}
-}
-
-// TestREADMEOCIConfigs loads every configuration the README shows for OCI
-// sources and edge registries, as a reader would copy it.
-func TestREADMEOCIConfigs(t *testing.T) {
-	text := readme(t)
-	var blocks []string
-	for _, section := range []string{"## OCI registries", "## A central registry and registries near their users"} {
-		start := strings.Index(text, section+"\n")
-		if start < 0 {
-			t.Fatalf("README.md has no section %q", section)
-		}
-		body := text[start+len(section):]
-		if end := strings.Index(body, "\n## "); end >= 0 {
-			body = body[:end]
-		}
-		for _, m := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(body, -1) {
-			blocks = append(blocks, m[1])
-		}
-	}
-	if len(blocks) < 2 {
-		t.Fatalf("found %d configurations, want the source and the edge", len(blocks))
-	}
-	for i, b := range blocks {
-		p := filepath.Join(t.TempDir(), "edge.yaml")
-		if err := os.WriteFile(p, []byte(b), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := loadConfig(p)
-		if err != nil {
-			t.Errorf("configuration %d of the README: %v\n%s", i+1, err, b)
-			continue
-		}
-		if cfg.Registry.CacheDir == "" {
-			cfg.Registry.CacheDir = t.TempDir() // not the user's cache folder
-		}
-		for _, sc := range cfg.Registry.Sources {
-			if _, err := newSource(sc, 0, cfg, taskformat.NewLoader(), slog.New(slog.DiscardHandler)); err != nil {
-				t.Errorf("configuration %d of the README: %v", i+1, err)
-			}
-		}
 	}
 }
