@@ -39,12 +39,13 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "index not written: %s in %s\n", plural(len(problems), "problem"), paths[0])
 		return 1
 	}
+	warned := printWarnings(stderr, snap)
 	n, err := writeIndex(snap, *out)
 	if err != nil {
 		fmt.Fprintf(stderr, "index: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "wrote %s with %s\n", filepath.Join(*out, "index.json"), plural(n, "bundle"))
+	fmt.Fprintf(stdout, "wrote %s with %s%s\n", filepath.Join(*out, "index.json"), plural(n, "bundle"), warned)
 	return 0
 }
 

@@ -10,12 +10,7 @@ import (
 	"strings"
 )
 
-func main() {
-	ctx, stop := shutdownContext(context.Background())
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr)) }
 
 // A command is one verb of the program. A new command is one row in
 // commands and a function that parses its arguments with newFlagSet and

@@ -8,10 +8,8 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"regexp"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,10 +26,7 @@ func TestMain(m *testing.M) {
 	// A test that needs the program as a process of its own (one that a
 	// hostile task must not be able to bring down) starts this binary so.
 	if os.Getenv(asProgram) == "1" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
+		os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	// The program keeps verdicts and bundles in the user's cache folder by
 	// default: tests keep theirs in a folder of their own, so that no run

@@ -60,7 +60,7 @@ func TestMetrics(t *testing.T) {
 	})
 	m := scrape(t, p)
 	want := map[string]float64{
-		"ratchet_registry_generation":                                    1,
+		"ratchet_registry_generation":                                    2, // adding the source, then its load
 		"ratchet_registry_tasks":                                         4,
 		"ratchet_registry_task_versions":                                 6,
 		"ratchet_registry_load_errors":                                   0,
@@ -110,7 +110,7 @@ func TestMetrics(t *testing.T) {
 		name string
 		ok   func(float64) bool
 	}{
-		{"ratchet_registry_generation", func(v float64) bool { return v == 2 }},
+		{"ratchet_registry_generation", func(v float64) bool { return v == 3 }},
 		{"ratchet_registry_task_versions", func(v float64) bool { return v == 6 }}, // the stale one is still served
 		{"ratchet_registry_reloads_total{result=\"changed\"," + src + "}", func(v float64) bool { return v == 2 }},
 		{"ratchet_registry_save_to_swap_seconds_count", func(v float64) bool { return v >= 1 }},

@@ -51,6 +51,7 @@ func runPush(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nothing pushed: %s in %s\n", plural(len(problems), "problem"), strings.Join(paths, ", "))
 		return 1
 	}
+	warned := printWarnings(stderr, snap)
 	idx, bundles, err := bundleAll(snap)
 	if err != nil {
 		fmt.Fprintf(stderr, "push: %v\n", err)
@@ -65,8 +66,8 @@ func runPush(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "push: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "pushed %s@%s: %s, %d uploaded, %d already there\n",
-		target, pushed.Manifest.Digest, plural(len(layers), "task version"), pushed.Uploaded, pushed.Present)
+	fmt.Fprintf(stdout, "pushed %s@%s: %s, %d uploaded, %d already there%s\n",
+		target, pushed.Manifest.Digest, plural(len(layers), "task version"), pushed.Uploaded, pushed.Present, warned)
 	return 0
 }
 

@@ -125,6 +125,86 @@ func TestNewFrom(t *testing.T) {
 	}
 }
 
+// TestNewFromLink: --from a symlink copies the task the link points to,
+// as serve loads it (links inside the task followed while they stay in
+// it); a link that leads out of the task, or nowhere, is refused with
+// exit 1 and nothing written. Before, the copy was an empty folder, exit 0.
+func TestNewFromLink(t *testing.T) {
+	tests := []struct {
+		name     string
+		setup    func(t *testing.T, task string) // changes the task before the copy
+		wantCode int
+		want     string // in the output
+	}{
+		{"link to a task folder", func(*testing.T, string) {}, 0, "wrote"},
+		{"link inside the task, to a file in it", func(t *testing.T, task string) {
+			symlink(t, "small.json", filepath.Join(task, "tests", "again.json"))
+		}, 0, "wrote"},
+		{"link inside the task, leading out", func(t *testing.T, task string) {
+			outside := filepath.Join(filepath.Dir(filepath.Dir(task)), "secret.json")
+			if err := os.WriteFile(outside, []byte(`{"input":{}}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			symlink(t, outside, filepath.Join(task, "tests", "stolen.json"))
+		}, 1, "stolen.json is a symbolic link that leads outside the task folder"},
+		{"dangling link", func(t *testing.T, task string) {
+			if err := os.RemoveAll(task); err != nil {
+				t.Fatal(err)
+			}
+		}, 1, "is not a task folder"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			task := filepath.Join(dir, "store", "add")
+			copyTree(t, "examples/add", task)
+			tc.setup(t, task)
+			link := filepath.Join(dir, "work", "add")
+			if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			symlink(t, task, link)
+			code, out := runCmd(t, "new", "--from", link, "--version", "2.0.0")
+			if code != tc.wantCode || !strings.Contains(out, tc.want) {
+				t.Fatalf("got exit %d\n%s\nwant %d with %q", code, out, tc.wantCode, tc.want)
+			}
+			dst := filepath.Join(dir, "work", "add-2.0.0")
+			if tc.wantCode != 0 {
+				if _, err := os.Lstat(dst); !os.IsNotExist(err) {
+					t.Errorf("a refused copy left %s behind: %v", dst, err)
+				}
+				return
+			}
+			if code, out := runCmd(t, "validate", task, dst); code != 0 || !strings.Contains(out, "1 task, 2 versions valid; 0 problems") {
+				t.Errorf("validate the original and the copy: exit %d\n%s", code, out)
+			}
+			// The copy holds every file the original serves, as files.
+			for _, f := range []string{"main.js", "input.schema.json", "output.schema.json", "tests/small.json"} {
+				a, errA := os.ReadFile(filepath.Join(task, f))
+				b, errB := os.ReadFile(filepath.Join(dst, f))
+				if errA != nil || errB != nil || !bytes.Equal(a, b) {
+					t.Errorf("%s: not copied as it was (%v, %v)", f, errA, errB)
+				}
+			}
+			if got := readMetadata(t, dst)["version"]; got != "2.0.0" {
+				t.Errorf("got version %q, want 2.0.0", got)
+			}
+			if _, err := os.Lstat(filepath.Join(task, "tests", "again.json")); err == nil {
+				if st, err := os.Lstat(filepath.Join(dst, "tests", "again.json")); err != nil || !st.Mode().IsRegular() {
+					t.Errorf("the link inside the task: got %v, %v, want a regular file in the copy", st, err)
+				}
+			}
+		})
+	}
+}
+
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestNewRefuses: nothing existing is overwritten, and wrong arguments say
 // what is wrong.
 func TestNewRefuses(t *testing.T) {

@@ -97,6 +97,21 @@ func loadPaths(ctx context.Context, paths []string) (*registry.Snapshot, []probl
 	return snap, sortProblems(problems)
 }
 
+// printWarnings prints the warnings of the tasks in snap as validate
+// prints them, for the commands that publish what validate checks: a test
+// file left out of a bundle (a symlink that leads outside, a FIFO) must
+// not go unsaid. It returns the summary's addition, "" for none.
+func printWarnings(w io.Writer, snap *registry.Snapshot) string {
+	warnings := sortProblems(testWarnings(snap))
+	for _, p := range warnings {
+		fmt.Fprintln(w, p)
+	}
+	if len(warnings) == 0 {
+		return ""
+	}
+	return "; " + plural(len(warnings), "warning") + " (above)"
+}
+
 // testWarnings lists the problems in test files of the tasks served: a
 // case that cannot run is worth a line, not a failed build, since the task
 // itself is fine and `test` fails on that case anyway.

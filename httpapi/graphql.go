@@ -113,7 +113,7 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	snap := h.reg.Snapshot() // the one snapshot this request is answered from
 	live := h.live(req.Query)
-	key := requestKey(req, live)
+	key := requestKey(req, live+h.instanceShown(req.Query))
 	readOnly := r.Method != http.MethodPost
 	if readOnly {
 		etag := answerETag(snap, key)
@@ -199,6 +199,17 @@ func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp res
 		h.cache.put(snap.Generation, key, body)
 	}
 	writeBody(w, resp.media, http.StatusOK, body)
+}
+
+// instanceShown is the run of the server, for a query that can show it:
+// its answers differ between runs over the same catalogue, so their ETag
+// must too, or a client would keep the instance of a run gone by (and
+// resume from it) on a 304.
+func (h *graphqlHandler) instanceShown(query string) string {
+	if h.feed == nil || !schema.ShowsInstance(query) {
+		return ""
+	}
+	return "\x00instance\x00" + h.feed.Instance()
 }
 
 // readRequest decodes GET parameters or a POST body. The status is the one

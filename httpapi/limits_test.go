@@ -320,3 +320,23 @@ func TestStreamTimeout(t *testing.T) {
 		t.Error("WebSocket: the resolver was still running when the answer came")
 	}
 }
+
+// TestCostCountsDefaultsAndSpreads: the two ways around max_cost that
+// came in as page sizes the cost did not see (a variable's default, and a
+// fragment first spread under an empty page) are refused before they run.
+func TestCostCountsDefaultsAndSpreads(t *testing.T) {
+	ts := newTestServer(t, catalogue)
+	const nodes = "nodes { id version label description source path stale digest metadata inputSchema outputSchema script }"
+	tests := []struct{ name, query string }{
+		{"a variable's default", "query Q($n: Int = 1000) " + aliases(420, "taskPage(first: $n) { "+nodes+" }")},
+		{"a fragment under an empty page first", "{ z: taskPage(first: 0) { ...F } " + aliases(420, "taskPage(first: 1000) { ...F }")[1:] + " fragment F on TaskPage { " + nodes + " }"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, body := post(t, ts.URL, "application/graphql-response+json", tc.query, nil)
+			if status != 400 || !strings.Contains(messages(body), "server.max_cost") {
+				t.Errorf("got %d %.300v, want 400 naming server.max_cost", status, body)
+			}
+		})
+	}
+}

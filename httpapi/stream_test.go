@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"go.uber.org/goleak"
 )
 
@@ -277,7 +278,7 @@ func TestSSE(t *testing.T) {
 	gen := ts.reg.Snapshot().Generation
 	ts.relabel(t, dir, "Sum")
 	e := nextEvent(read)
-	if e.event != "next" || e.id != fmt.Sprintf("%d:0", gen+1) || !strings.Contains(e.data, `"label":"Sum"`) {
+	if e.event != "next" || e.id != fmt.Sprintf("%d:0:%s", gen+1, ts.feed.Instance()) || !strings.Contains(e.data, `"label":"Sum"`) {
 		t.Errorf("got %+v", e)
 	}
 	ts.relabel(t, dir, "Sum2")
@@ -400,5 +401,26 @@ func TestReplayShowsItsOwnGeneration(t *testing.T) {
 	want := []string{"1.0.0 Plus [1.0.0]", "2.0.0 Plus two [1.0.0 2.0.0]"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestWebSocketSinceNamesItsRun: over a WebSocket, since with another
+// run's instance (a server restarted between the client's last event and
+// its resume) gets RESYNC; with this run's, the replay.
+func TestWebSocketSinceNamesItsRun(t *testing.T) {
+	ts, dir := liveServer(t)
+	gen := ts.reg.Snapshot().Generation
+	ts.relabel(t, dir, "Replayed")
+	other := registry.NewFeed(8, 8).Instance()
+	const q = "subscription($since: Int, $instance: String) { registryEvents(since: $since, instance: $instance) { generation instance task { label } } }"
+	w := dialWS(t, ts.URL).init()
+	w.send(map[string]any{"type": "subscribe", "id": "old", "payload": map[string]any{"query": q, "variables": map[string]any{"since": gen, "instance": other}}})
+	if m := w.expect("error"); !strings.Contains(string(m.Payload), `"code":"RESYNC"`) || !strings.Contains(string(m.Payload), "restarted") {
+		t.Errorf("another run's since: got %s, want RESYNC saying the server restarted", m.Payload)
+	}
+	w.send(map[string]any{"type": "subscribe", "id": "own", "payload": map[string]any{"query": q, "variables": map[string]any{"since": gen, "instance": ts.feed.Instance()}}})
+	want := fmt.Sprintf(`{"data":{"registryEvents":{"generation":%d,"instance":%q,"task":{"label":"Replayed"}}}}`, gen+1, ts.feed.Instance())
+	if m := w.expect("next"); string(m.Payload) != want {
+		t.Errorf("this run's since: got %s, want %s", m.Payload, want)
 	}
 }

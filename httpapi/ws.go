@@ -26,6 +26,11 @@ const (
 	closeTooManyInitialise websocket.StatusCode = 4429
 )
 
+// wsSub is one running subscription. Entries are compared by identity: a
+// client may complete an id and reuse it at once, and the old forwarder,
+// ending later, must not take the new subscription's entry with it.
+type wsSub struct{ stop context.CancelFunc }
+
 type wsMessage struct {
 	ID      string          `json:"id,omitempty"`
 	Type    string          `json:"type"`
@@ -38,7 +43,7 @@ type wsSession struct {
 	h      *graphqlHandler
 	c      *websocket.Conn
 	mu     sync.Mutex
-	active map[string]context.CancelFunc
+	active map[string]*wsSub
 	acked  bool
 	inited bool
 	wg     sync.WaitGroup
@@ -73,7 +78,7 @@ func (h *graphqlHandler) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.SetReadLimit(maxBodyBytes)
-	s := &wsSession{h: h, c: c, active: map[string]context.CancelFunc{}}
+	s := &wsSession{h: h, c: c, active: map[string]*wsSub{}}
 	s.run(r.Context())
 }
 
@@ -146,8 +151,8 @@ func (s *wsSession) handle(ctx context.Context, m wsMessage) bool {
 		return s.subscribe(ctx, m)
 	case "complete":
 		s.mu.Lock()
-		if stop, ok := s.active[m.ID]; ok {
-			stop()
+		if sub, ok := s.active[m.ID]; ok {
+			sub.stop()
 			delete(s.active, m.ID)
 		}
 		s.mu.Unlock()
@@ -184,8 +189,9 @@ func (s *wsSession) subscribe(ctx context.Context, m wsMessage) bool {
 		return false
 	}
 	subCtx, stop := context.WithCancel(ctx)
+	sub := &wsSub{stop: stop}
 	s.mu.Lock()
-	s.active[m.ID] = stop
+	s.active[m.ID] = sub
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
@@ -203,11 +209,13 @@ func (s *wsSession) subscribe(ctx context.Context, m wsMessage) bool {
 		// The id is free again before the client hears that it ended: it
 		// may reuse it at once.
 		s.mu.Lock()
-		_, still := s.active[m.ID]
-		delete(s.active, m.ID)
+		still := s.active[m.ID] == sub
+		if still {
+			delete(s.active, m.ID)
+		}
 		s.mu.Unlock()
 		switch {
-		case !still: // the client completed it
+		case !still: // the client completed it (and may have reused its id since)
 		case failure != nil:
 			s.sendErrors(ctx, m.ID, failure)
 		case completed:

@@ -67,7 +67,8 @@ func writeError(h hash.Hash, e *LoadError) {
 }
 
 // ContentDigest names what the catalogue holds: tasks (by their files'
-// digests), load errors, conflicts, sources and readiness, but not the
+// digests), load errors, conflicts, sources (with the revision each
+// serves) and readiness, but not the
 // generation counter or load times. Two registries fed the same files
 // give the same digest, so a client may take an answer's ETag from one to
 // the other.
@@ -75,7 +76,7 @@ func (s *Snapshot) ContentDigest() string {
 	h := sha256.New()
 	h.Write(s.sum[:])
 	for _, src := range s.sources {
-		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00%d\x00", src.Name, src.Type, src.Location, src.Status, src.Error, src.TaskCount)
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00%d\x00%s\x00", src.Name, src.Type, src.Location, src.Status, src.Error, src.TaskCount, src.Revision)
 	}
 	fmt.Fprintf(h, "%t\x00%t", s.ready, s.testing)
 	return hex.EncodeToString(h.Sum(nil))

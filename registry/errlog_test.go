@@ -21,6 +21,8 @@ func TestLoadErrorLog(t *testing.T) {
 			`source=s path=a/x.json line=4 kind=INVALID error=bad`},
 		{"no position", LoadError{Source: "s", Path: "a", Kind: KindMissing, Err: errors.New("no main.js")},
 			`source=s path=a kind=MISSING error="no main.js"`},
+		{"a library's panic", LoadError{Source: "s", Path: "a/input.schema.json", Kind: KindSchema, Err: &PanicError{Op: "compile", Value: "boom", Stack: []byte("jsonschema.go:9")}},
+			`source=s path=a/input.schema.json kind=SCHEMA error="compile: the library doing it crashed on this file (boom); the file is refused" stack=jsonschema.go:9`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

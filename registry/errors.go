@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 )
@@ -92,7 +93,14 @@ func (e *LoadError) logAttrs() []any {
 			attrs = append(attrs, "column", e.Column)
 		}
 	}
-	return append(attrs, "kind", e.Kind, "error", e.Message())
+	attrs = append(attrs, "kind", e.Kind, "error", e.Message())
+	// A library's crash is a bug to report upstream: the log keeps where
+	// it happened, which the author's message leaves out.
+	var pe *PanicError
+	if errors.As(e.Err, &pe) {
+		attrs = append(attrs, "stack", string(pe.Stack))
+	}
+	return attrs
 }
 
 // same reports whether two errors would be shown identically; reloads that

@@ -3,7 +3,10 @@ package registry
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -44,6 +47,20 @@ type Event struct {
 // buffered: it must re-read the catalogue and subscribe from now.
 var ErrResync = errors.New("too far behind: the events since that generation are no longer buffered; re-read the catalogue and subscribe without since")
 
+// ErrRestarted is the resync for a position from another run of the
+// server: generations start again with every process, so a position from
+// before a restart names other events here, and replaying from it would
+// skip changes without a word. errors.Is(err, ErrResync) holds for it.
+var ErrRestarted error = restarted{}
+
+type restarted struct{}
+
+func (restarted) Error() string {
+	return "that position is from another run of the server (it restarted since): the events in between are not known here; re-read the catalogue and subscribe without since"
+}
+
+func (restarted) Is(target error) bool { return target == ErrResync }
+
 // ErrSlow ends a subscription whose reader did not keep up.
 var ErrSlow = errors.New("subscriber too slow: its buffer filled and it was dropped; resubscribe with since")
 
@@ -56,6 +73,8 @@ var ErrClosed = errors.New("subscription closed")
 // words however far back it replays, so memory is bounded by the ring
 // whatever the number of subscribers.
 type Feed struct {
+	instance string // names this run of the server; see Resume
+
 	mu    sync.Mutex
 	buf   []Event // event number n is buf[n%len(buf)], for the last len(buf) numbers
 	next  uint64  // number of the next event published
@@ -68,8 +87,21 @@ type Feed struct {
 // NewFeed keeps the last capacity events for replay; each subscriber may
 // lag by queue events beyond what it asked to replay before it is dropped.
 func NewFeed(capacity, queue int) *Feed {
-	return &Feed{buf: make([]Event, capacity), subs: map[*Subscription]struct{}{}, queue: queue}
+	return &Feed{instance: newInstance(), buf: make([]Event, capacity), subs: map[*Subscription]struct{}{}, queue: queue}
 }
+
+// newInstance is a name no other run of the server has: 64 random bits.
+func newInstance() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails: it panics instead
+	return hex.EncodeToString(b[:])
+}
+
+// Instance names this run of the server. A position in the feed (a
+// generation and an event's place in it) means something only together
+// with it: every position that leaves the server carries it, and a
+// position that comes back with another is refused (ErrRestarted).
+func (f *Feed) Instance() string { return f.instance }
 
 // Subscription is one subscriber's cursor into the feed.
 type Subscription struct {
@@ -137,15 +169,28 @@ func (s *Subscription) poke() {
 	}
 }
 
+// Resume is Subscribe for a position that names the run of the server it
+// came from: one from another run fails with ErrRestarted.
+func (f *Feed) Resume(instance string, since int64) (*Subscription, error) {
+	if instance != f.instance {
+		return nil, ErrRestarted
+	}
+	return f.Subscribe(since)
+}
+
 // Subscribe starts a stream. With since >= 0 it first replays every
 // buffered event after that generation, or fails with ErrResync when some
-// are gone. since < 0 means from now on.
+// are gone, or ErrRestarted when since is ahead of the newest generation
+// (it can only come from another run). since < 0 means from now on.
 func (f *Feed) Subscribe(since int64) (*Subscription, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := &Subscription{feed: f, pos: f.next, wake: make(chan struct{}, 1)}
 	if since >= 0 {
-		if since < f.floor || since > f.last {
+		switch {
+		case since > f.last:
+			return nil, fmt.Errorf("since %d is ahead of this server's generation %d: %w", since, f.last, ErrRestarted)
+		case since < f.floor:
 			return nil, ErrResync
 		}
 		for s.pos > f.oldest() && f.buf[(s.pos-1)%uint64(len(f.buf))].Generation > since {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -16,22 +17,38 @@ func TestFeedReplay(t *testing.T) {
 	}
 	// Buffer of 4 holds generation 2 and 3 whole: since=1 replays them.
 	tests := []struct {
-		since   int64
-		want    []int64
-		wantErr error
+		since    int64
+		instance string // "": Subscribe; "self": Resume with the feed's own
+		want     []int64
+		wantErr  error
 	}{
-		{1, []int64{2, 2, 3, 3}, nil},
-		{2, []int64{3, 3}, nil},
-		{3, nil, nil},
-		{0, nil, ErrResync}, // generation 1 is gone
-		{4, nil, ErrResync}, // from the future: another process's generations
-		{-1, nil, nil},
+		{1, "", []int64{2, 2, 3, 3}, nil},
+		{2, "", []int64{3, 3}, nil},
+		{3, "", nil, nil},
+		{0, "", nil, ErrResync},    // generation 1 is gone
+		{4, "", nil, ErrRestarted}, // from the future: another process's generations
+		{-1, "", nil, nil},
+		{2, "self", []int64{3, 3}, nil},
+		{0, "self", nil, ErrResync},
+		{2, NewFeed(4, 8).Instance(), nil, ErrRestarted}, // another run's generation 2
 	}
 	for _, tc := range tests {
-		s, err := f.Subscribe(tc.since)
-		if !errors.Is(err, tc.wantErr) {
+		var s *Subscription
+		var err error
+		switch tc.instance {
+		case "":
+			s, err = f.Subscribe(tc.since)
+		case "self":
+			s, err = f.Resume(f.Instance(), tc.since)
+		default:
+			s, err = f.Resume(tc.instance, tc.since)
+		}
+		if !errors.Is(err, tc.wantErr) || (err != nil && !errors.Is(err, ErrResync)) {
 			t.Errorf("since %d: got %v, want %v", tc.since, err, tc.wantErr)
 			continue
+		}
+		if errors.Is(err, ErrRestarted) && strings.Contains(err.Error(), "too far behind") {
+			t.Errorf("since %d: got %q, want it to say the server restarted", tc.since, err)
 		}
 		if err != nil {
 			continue

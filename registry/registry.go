@@ -57,12 +57,23 @@ func (r *Registry) AddSource(s Source) int {
 	r.counts = append(r.counts, 0)
 	r.srcErrs = append(r.srcErrs, nil)
 	r.roots = append(r.roots, map[string]*rootState{})
-	prev := r.cur.Load()
-	next := *prev
-	next.sources = slices.Clone(r.sources)
-	next.ready = false
-	r.cur.Store(&next)
+	r.republish(func(next *Snapshot) {
+		next.sources = slices.Clone(r.sources)
+		next.ready = false
+	})
 	return len(r.sources) - 1
+}
+
+// republish swaps in a copy of the current snapshot that edit changed, as
+// a generation of its own: the answer and index caches key on the
+// generation, so a snapshot that shows something else under the same
+// number would be answered from what was cached before it. Call it with
+// r.mu held.
+func (r *Registry) republish(edit func(next *Snapshot)) {
+	next := *r.cur.Load()
+	next.Generation++
+	edit(&next)
+	r.swap(&next, nil)
 }
 
 // change collects what one Apply did, to decide whether to swap and what

@@ -111,9 +111,7 @@ func (s *Snapshot) Verdict(t *Task) *Verdict {
 func (r *Registry) EnableVerdicts() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	next := *r.cur.Load()
-	next.testing = true
-	r.cur.Store(&next)
+	r.republish(func(next *Snapshot) { next.testing = true })
 }
 
 // Swapped is poked (without blocking, one poke held) after each load that

@@ -15,15 +15,19 @@ func ParseVersion(s string) (*semver.Version, error) {
 		return nil, errors.New("version is empty")
 	}
 	if s[0] == 'v' || s[0] == 'V' {
-		if _, err := semver.StrictNewVersion(s[1:]); err == nil {
+		if _, err := strictVersion(s[1:]); err == nil {
 			return nil, fmt.Errorf("version %q has a leading %q: drop it and write %q", s, s[:1], s[1:])
 		}
 	}
-	v, err := semver.StrictNewVersion(s)
+	v, err := strictVersion(s)
 	if err != nil {
 		return nil, fmt.Errorf("version %q is not SemVer 2.0.0 (like 1.2.0 or 2.0.0-rc.1): %w", s, err)
 	}
 	return v, nil
+}
+
+func strictVersion(s string) (*semver.Version, error) {
+	return Guard("parse the version", func() (*semver.Version, error) { return semver.StrictNewVersion(s) })
 }
 
 // compareVersions orders by SemVer precedence; build metadata does not

@@ -15,7 +15,7 @@ import (
 // (or, for introspection, the schema) implies, and every alias counts
 // again. Directives are ignored: a field under @skip is still counted.
 func (x *Executor) Cost(snap *registry.Snapshot, p *Prepared, vars map[string]any) int {
-	c := coster{x: x, snap: snap, vars: vars, defs: fragments(p.doc), memo: map[string]int{}}
+	c := coster{x: x, snap: snap, vars: withDefaults(p.op, vars), defs: fragments(p.doc), memo: map[spread]int{}}
 	var root *graphql.Object
 	switch p.op.Operation {
 	case ast.OperationTypeMutation:
@@ -42,9 +42,43 @@ func (x *Executor) checkCost(snap *registry.Snapshot, p *Prepared, vars map[stri
 type coster struct {
 	x    *Executor
 	snap *registry.Snapshot
-	vars map[string]any
+	vars map[string]any // as sent, with the operation's defaults for those not sent
 	defs map[string]*ast.FragmentDefinition
-	memo map[string]int // fragment costs; a fragment's cost does not depend on where it is spread
+	memo map[spread]int // fragment costs
+}
+
+// spread is a fragment in the one context that its cost depends on: the
+// size of the page it is spread under. Remembering a cost by name alone
+// would let a fragment first spread under an empty page be counted as
+// empty under every page of 1,000.
+type spread struct {
+	name string
+	page int
+}
+
+// withDefaults adds the operation's variable defaults (numbers and
+// strings) to the variables sent: the executor uses them, so the cost and
+// the subscription's arguments must, or a page size given as a default
+// ($n: Int = 1000) would be counted as the default of taskPage.
+func withDefaults(op *ast.OperationDefinition, vars map[string]any) map[string]any {
+	out := make(map[string]any, len(vars)+len(op.VariableDefinitions))
+	for _, d := range op.VariableDefinitions {
+		if d.Variable == nil || d.Variable.Name == nil {
+			continue
+		}
+		switch v := d.DefaultValue.(type) {
+		case *ast.IntValue:
+			if i, err := strconv.Atoi(v.Value); err == nil {
+				out[d.Variable.Name.Value] = i
+			}
+		case *ast.StringValue:
+			out[d.Variable.Name.Value] = v.Value
+		}
+	}
+	for k, v := range vars {
+		out[k] = v
+	}
+	return out
 }
 
 // guessedList is the size of a list the snapshot says nothing about.
@@ -68,15 +102,15 @@ func (c *coster) set(set *ast.SelectionSet, parent graphql.Type, page int) int {
 			}
 			total = add(total, c.set(s.SelectionSet, t, page))
 		case *ast.FragmentSpread:
-			name := s.Name.Value
-			fc, ok := c.memo[name]
-			if def, known := c.defs[name]; !ok && known {
+			key := spread{name: s.Name.Value, page: page}
+			fc, ok := c.memo[key]
+			if def, known := c.defs[key.name]; !ok && known {
 				t := parent
 				if def.TypeCondition != nil {
 					t = c.named(def.TypeCondition.Name.Value, parent)
 				}
 				fc = c.set(def.SelectionSet, t, page)
-				c.memo[name] = fc
+				c.memo[key] = fc
 			}
 			total = add(total, fc)
 		}
@@ -120,8 +154,13 @@ func (c *coster) field(f *ast.Field, parent graphql.Type, page int) int {
 			typ = nn.OfType
 		}
 	}
+	// The page size matters only to the TaskPage right beneath taskPage:
+	// below its nodes it is no longer in play, and dropping it there keeps
+	// the fragments spread beneath remembered once, not once per size.
 	if parent.Name() == "Query" && name == "taskPage" {
 		page = c.pageSize(f)
+	} else {
+		page = 0
 	}
 	if f.SelectionSet == nil { // a leaf: a scalar, or a list of them
 		if isList {

@@ -52,18 +52,20 @@ const statusPage = `{ registry { generation taskCount versionCount loadedAt }
  conflicts { id version path winner }
  sources { name type location status error taskCount loadedAt } }`
 
+// pages is k aliases of one selection, without the braces of an operation.
+func pages(k int, sel string) string {
+	var b strings.Builder
+	for i := range k {
+		b.WriteString(" p" + itoa(i) + ": " + sel)
+	}
+	return b.String()
+}
+
 func TestCost(t *testing.T) {
 	x := newExecutor(t)
 	snap := loaded(t)
 	n := snap.TaskCount()
-	aliases := func(k int, sel string) string {
-		var b strings.Builder
-		b.WriteString("{")
-		for i := range k {
-			b.WriteString(" a" + itoa(i) + ": " + sel)
-		}
-		return b.String() + " }"
-	}
+	aliases := func(k int, sel string) string { return "{" + pages(k, sel) + " }" }
 	tests := []struct {
 		name     string
 		query    string
@@ -78,6 +80,10 @@ func TestCost(t *testing.T) {
 		{"fragments count where spread", "{ tasks { ...F } b: tasks { ...F } } fragment F on Task { id version }", nil, 2 * (1 + 2*n), 0, true},
 		{"a page costs its size", "{ taskPage(first: 10) { nodes { id } totalCount } }", nil, 1 + (1 + 10) + 1, 0, true},
 		{"a page size from a variable", "query($n: Int) { taskPage(first: $n) { nodes { id } } }", map[string]any{"n": float64(7)}, 1 + 1 + 7, 0, true},
+		{"a page size from a variable's default", "query Q($n: Int = 1000) { taskPage(first: $n) { nodes { id } } }", nil, 1 + 1 + 1000, 0, true},
+		{"a sent variable beats its default", "query Q($n: Int = 1000) { taskPage(first: $n) { nodes { id } } }", map[string]any{"n": float64(3)}, 1 + 1 + 3, 0, true},
+		{"a fragment costs the page it is spread under", "{ z: taskPage(first: 0) { ...F } a: taskPage(first: 1000) { ...F } } fragment F on TaskPage { nodes { id } }", nil, (1 + 1) + (1 + 1 + 1000), 0, true},
+		{"an empty page first does not make a fragment cheap", "{ z: taskPage(first: 0) { ...F }" + pages(420, "taskPage(first: 1000) { ...F }") + " } fragment F on TaskPage { nodes { id version label description source path stale digest metadata inputSchema outputSchema script } }", nil, 0, DefaultLimits.MaxCost + 1, false},
 		{"a page is capped", "{ taskPage(first: 100000) { nodes { id } } }", nil, 1 + 1 + maxPage, 0, true},
 		{"the status page", statusPage, nil, 0, 0, true},
 		{"GraphiQL's introspection", readQuery(t, "introspection.graphql"), nil, 0, 0, true},

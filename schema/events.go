@@ -23,10 +23,13 @@ func (t *types) subscription() *graphql.Object {
 		Name:        "RegistryEvent",
 		Description: "One change to the catalogue.",
 		Fields: graphql.Fields{
-			"generation": field(nn(graphql.Int), "The generation of the snapshot that made the change.", func(p graphql.ResolveParams) (any, error) { return int(ev(p).Generation), nil }),
-			"kind":       field(nn(kind), "What happened.", func(p graphql.ResolveParams) (any, error) { return ev(p).Kind, nil }),
-			"id":         field(graphql.ID, "The task's UUID: for task events, and for error events on a task that is served.", func(p graphql.ResolveParams) (any, error) { return nilIfEmpty(ev(p).ID), nil }),
-			"version":    field(graphql.String, "The task's version, where id is given.", func(p graphql.ResolveParams) (any, error) { return nilIfEmpty(ev(p).Version), nil }),
+			"generation": field(nn(graphql.Int), "The generation of the snapshot that made the change: with instance, where to resume from (since).", func(p graphql.ResolveParams) (any, error) { return int(ev(p).Generation), nil }),
+			"instance": field(nn(graphql.String), "The run of the server that made the change (as Registry.instance): pass it with since, so that a resume after a restart gets RESYNC rather than other events.", func(p graphql.ResolveParams) (any, error) {
+				return t.d.Feed.Instance(), nil // a subscription exists only with a feed
+			}),
+			"kind":    field(nn(kind), "What happened.", func(p graphql.ResolveParams) (any, error) { return ev(p).Kind, nil }),
+			"id":      field(graphql.ID, "The task's UUID: for task events, and for error events on a task that is served.", func(p graphql.ResolveParams) (any, error) { return nilIfEmpty(ev(p).ID), nil }),
+			"version": field(graphql.String, "The task's version, where id is given.", func(p graphql.ResolveParams) (any, error) { return nilIfEmpty(ev(p).Version), nil }),
 			"task": field(t.task, "The task as served right after the change (just before it, for TASK_REMOVED); its availableVersions are those of that moment, also when the event is replayed.", func(p graphql.ResolveParams) (any, error) {
 				if e := ev(p); e.Task != nil {
 					return e.Task, nil
@@ -42,8 +45,11 @@ func (t *types) subscription() *graphql.Object {
 		Fields: graphql.Fields{
 			"registryEvents": &graphql.Field{
 				Type:        nn(event),
-				Description: "Changes as they happen. With since, first every buffered change after that generation; a client too far behind gets an error with extensions.code RESYNC and must re-read the catalogue.",
-				Args:        graphql.FieldConfigArgument{"since": &graphql.ArgumentConfig{Type: graphql.Int, Description: "The last generation the client saw; omitted to start from now."}},
+				Description: "Changes as they happen. With since, first every buffered change after that generation; a client too far behind, or resuming from another run of the server (it restarted), gets an error with extensions.code RESYNC and must re-read the catalogue.",
+				Args: graphql.FieldConfigArgument{
+					"since":    &graphql.ArgumentConfig{Type: graphql.Int, Description: "The last generation the client saw; omitted to start from now."},
+					"instance": &graphql.ArgumentConfig{Type: graphql.String, Description: "The instance that since was read with (Registry.instance or RegistryEvent.instance). Generations start again when the server restarts: with instance, a since from before a restart gets RESYNC; without it, only a since ahead of the server's generation can be told apart."},
+				},
 				Resolve: safe(func(p graphql.ResolveParams) (any, error) {
 					return p.Source, nil // the executor runs once per event, with the event as root
 				}),

@@ -44,6 +44,13 @@ type Deps struct {
 // not be keyed by the watch state.
 func ShowsWatch(query string) bool { return strings.Contains(query, "watch") }
 
+// ShowsInstance says whether a query can show the run of the server
+// (Registry.instance, RegistryEvent.instance), which differs between
+// runs over the same catalogue: its answers must not be named by the
+// catalogue alone. As for ShowsWatch, only a field of that name leads
+// there.
+func ShowsInstance(query string) bool { return strings.Contains(query, "instance") }
+
 // New builds the schema.
 func New(d Deps) (graphql.Schema, error) {
 	t := newTypes(d)
@@ -63,18 +70,32 @@ func New(d Deps) (graphql.Schema, error) {
 
 // safe turns a panic in a resolver into an error on that field; graphql-go
 // recovers some panics itself, but not all of them, and one it misses
-// takes the whole process down.
-func safe(fn graphql.FieldResolveFn) graphql.FieldResolveFn {
+// takes the whole process down. It counts what the field adds to the
+// answer (see answerCost) as it returns.
+func safe(fn graphql.FieldResolveFn) graphql.FieldResolveFn { return guard(fn, true) }
+
+// precharged is safe for a resolver that charges its value itself, before
+// it reads it.
+func precharged(fn graphql.FieldResolveFn) graphql.FieldResolveFn { return guard(fn, false) }
+
+func guard(fn graphql.FieldResolveFn, count bool) graphql.FieldResolveFn {
 	return func(p graphql.ResolveParams) (v any, err error) {
-		if err := runOf(p.Context).stopped(); err != nil {
+		r := runOf(p.Context)
+		if err := r.stopped(); err != nil {
 			return nil, err // the request is over: every field returns at once
 		}
 		defer func() {
-			if r := recover(); r != nil {
-				v, err = nil, fmt.Errorf("internal error in %s: %v", p.Info.FieldName, r)
+			if rec := recover(); rec != nil {
+				v, err = nil, fmt.Errorf("internal error in %s: %v", p.Info.FieldName, rec)
 			}
 		}()
-		return fn(p)
+		v, err = fn(p)
+		if err == nil && count && r != nil && r.maxBytes > 0 {
+			if err = r.charge(answerCost(p, v)); err != nil {
+				v = nil
+			}
+		}
+		return v, err
 	}
 }
 

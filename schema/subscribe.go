@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/graphql-go/graphql"
@@ -13,22 +14,32 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
-// Message is one result of a stream. ID names the event ("generation:seq")
-// so that a client can resume after it.
+// Message is one result of a stream. ID names the event
+// ("generation:seq:instance") so that a client can resume after it.
 type Message struct {
 	ID     string
 	Result *graphql.Result
 }
 
-// Position is where a stream resumes: after this event.
+// Position is where a stream resumes: after this event, of the run of the
+// server named by Instance.
 type Position struct {
 	Generation int64
 	Seq        int
+	Instance   string // "" for an id without one: not known to be of this run
+}
+
+// eventID is the id of an event as a client sees it, and sends back.
+func eventID(e registry.Event, instance string) string {
+	return fmt.Sprintf("%d:%d:%s", e.Generation, e.Seq, instance)
 }
 
 // ParsePosition reads a Message ID, as a client sends back in Last-Event-ID.
+// The ids of earlier releases (generation:seq, or a generation) are read
+// too, without an instance: a resume from one gets RESYNC, since nothing
+// says which run of the server it came from.
 func ParsePosition(s string) (Position, bool) {
-	g, seq, found := cutColon(s)
+	g, rest, found := strings.Cut(s, ":")
 	gen, err := strconv.ParseInt(g, 10, 64)
 	if err != nil || gen < 0 {
 		return Position{}, false
@@ -36,20 +47,12 @@ func ParsePosition(s string) (Position, bool) {
 	if !found {
 		return Position{Generation: gen, Seq: 1 << 30}, true
 	}
+	seq, instance, _ := strings.Cut(rest, ":")
 	n, err := strconv.Atoi(seq)
-	if err != nil {
+	if err != nil || n < 0 {
 		return Position{}, false
 	}
-	return Position{Generation: gen, Seq: n}, true
-}
-
-func cutColon(s string) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ':' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
+	return Position{Generation: gen, Seq: n, Instance: instance}, true
 }
 
 // Stream is a running subscription. Its goroutine is owned: Close stops it
@@ -87,21 +90,30 @@ func (x *Executor) Subscribe(ctx context.Context, feed *registry.Feed, current f
 	if len(sel) != 1 || !ok {
 		return nil, failf([]ast.Node{p.op}, "a subscription selects exactly one field")
 	}
-	since, fail := sinceArg(f, req.Variables)
+	vars := withDefaults(p.op, req.Variables)
+	since, fail := sinceArg(f, vars)
 	if fail != nil {
 		return nil, fail
 	}
+	instance, named := instanceArg(f, vars)
 	skip := -1
 	if resume != nil {
 		since, skip = resume.Generation-1, resume.Seq
 		if since < 0 {
 			since, skip = 0, -1
 		}
+		instance, named = resume.Instance, true
 	}
 	if fail := x.checkCost(current(), p, req.Variables); fail != nil {
 		return nil, fail
 	}
-	sub, err := feed.Subscribe(since)
+	var sub *registry.Subscription
+	var err error
+	if named && since >= 0 {
+		sub, err = feed.Resume(instance, since)
+	} else {
+		sub, err = feed.Subscribe(since)
+	}
 	if err != nil {
 		return nil, &Failure{Errors: []gqlerrors.FormattedError{resyncError(err)}}
 	}
@@ -128,7 +140,7 @@ func (x *Executor) Subscribe(ctx context.Context, feed *registry.Feed, current f
 				snap = current()
 			}
 			res, _ := x.execute(ctx, snap, p, req, e)
-			if !s.send(ctx, Message{ID: fmt.Sprintf("%d:%d", e.Generation, e.Seq), Result: res}) {
+			if !s.send(ctx, Message{ID: eventID(e, feed.Instance()), Result: res}) {
 				return
 			}
 		}
@@ -153,6 +165,24 @@ func resyncError(err error) gqlerrors.FormattedError {
 		code = "SLOW_CONSUMER"
 	}
 	return gqlerrors.FormattedError{Message: err.Error(), Extensions: map[string]any{"code": code}}
+}
+
+// instanceArg reads instance from the field's arguments; named is false
+// when it is not given.
+func instanceArg(f *ast.Field, vars map[string]any) (instance string, named bool) {
+	for _, a := range f.Arguments {
+		if a.Name == nil || a.Name.Value != "instance" {
+			continue
+		}
+		switch v := a.Value.(type) {
+		case *ast.StringValue:
+			return v.Value, true
+		case *ast.Variable:
+			s, ok := vars[v.Name.Value].(string)
+			return s, ok
+		}
+	}
+	return "", false
 }
 
 // sinceArg reads since from the field's arguments; -1 means from now.

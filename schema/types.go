@@ -93,12 +93,10 @@ func scriptSize(t *registry.Task) int64 {
 	return 0
 }
 
-// contentField serves a JSON file of a task, counted toward the answer's
-// size limit.
+// contentField serves a JSON file of a task.
 func contentField(desc string, get func(*registry.Task) json.RawMessage) *graphql.Field {
 	return field(jsonScalar, desc, func(p graphql.ResolveParams) (any, error) {
-		raw := get(src[*registry.Task](p))
-		return raw, charge(p, len(raw))
+		return get(src[*registry.Task](p)), nil
 	})
 }
 
@@ -199,6 +197,12 @@ func (t *types) build() {
 			"loadedAt": field(graphql.String, "RFC 3339 time this generation was built.", func(p graphql.ResolveParams) (any, error) {
 				return timeString(src[*registry.Snapshot](p).LoadedAt), nil
 			}),
+			"instance": field(graphql.String, "Names this run of the server: generations start again when it restarts, so a generation means something only with it (see registryEvents). Null on a server without a change feed.", func(p graphql.ResolveParams) (any, error) {
+				if t.d.Feed == nil {
+					return nil, nil
+				}
+				return t.d.Feed.Instance(), nil
+			}),
 		},
 	})
 	t.testCase = graphql.NewObject(graphql.ObjectConfig{
@@ -233,7 +237,7 @@ func (t *types) build() {
 			"metadata":     contentField("metadata.json as written, unknown fields included.", func(t *registry.Task) json.RawMessage { return t.Metadata }),
 			"inputSchema":  contentField("input.schema.json as written: the JSON Schema of the task's input.", func(t *registry.Task) json.RawMessage { return t.InputSchema }),
 			"outputSchema": contentField("output.schema.json as written: the JSON Schema of the task's output.", func(t *registry.Task) json.RawMessage { return t.OutputSchema }),
-			"script": field(nn(graphql.String), "main.js, read when asked for.", func(p graphql.ResolveParams) (any, error) {
+			"script": {Type: nn(graphql.String), Description: "main.js, read when asked for.", Resolve: precharged(func(p graphql.ResolveParams) (any, error) {
 				task := src[*registry.Task](p)
 				// Counted before it is read, by the size taken at load: a
 				// request over the limit reads no more scripts.
@@ -241,17 +245,12 @@ func (t *types) build() {
 					return nil, err
 				}
 				return t.d.Content.Script(task)
-			}),
+			})},
 			"verdict": field(nn(t.verdict), "The result of its tests on every save: PENDING while they run.", func(p graphql.ResolveParams) (any, error) {
 				return snapshotOf(p.Context).Verdict(src[*registry.Task](p)), nil
 			}),
 			"tests": field(list(t.testCase), "tests/*.json in name order, read when asked for.", func(p graphql.ResolveParams) (any, error) {
 				tcs, err := t.d.Content.Tests(src[*registry.Task](p))
-				for _, tc := range tcs {
-					if err == nil {
-						err = charge(p, len(tc.Input)+len(tc.ExpectedOutput))
-					}
-				}
 				return orEmpty(tcs), err
 			}),
 		},

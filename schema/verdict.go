@@ -38,9 +38,18 @@ func verdictType(verdictStatus *graphql.Enum) *graphql.Object {
 		Name:        "CaseResult",
 		Description: "What one test case did.",
 		Fields: graphql.Fields{
-			"file":    field(nn(graphql.String), "The test file, like tests/basic.json.", func(p graphql.ResolveParams) (any, error) { return cr(p).File, nil }),
-			"status":  field(nn(caseStatus), "How the case ended.", func(p graphql.ResolveParams) (any, error) { return cr(p).Status, nil }),
-			"message": field(graphql.String, "Why it did not pass, in one line, like: expected_output differs at /sum: got 4, want 3. Null when it passed.", func(p graphql.ResolveParams) (any, error) { return nilIfEmpty(cr(p).Message), nil }),
+			"file":   field(nn(graphql.String), "The test file, like tests/basic.json.", func(p graphql.ResolveParams) (any, error) { return cr(p).File, nil }),
+			"status": field(nn(caseStatus), "How the case ended.", func(p graphql.ResolveParams) (any, error) { return cr(p).Status, nil }),
+			"message": {
+				Type:        graphql.String,
+				Description: "Why it did not pass, in one line, like: expected_output differs at /sum: got 4, want 3. Null when it passed.",
+				Args: graphql.FieldConfigArgument{"maxBytes": &graphql.ArgumentConfig{Type: graphql.Int,
+					Description: "Cut the message to this many bytes (at a character boundary), ending it with how many were left out: a dashboard that lists many cases stays under server.max_answer_bytes whatever the tasks throw. Omitted: the whole message."}},
+				Resolve: safe(func(p graphql.ResolveParams) (any, error) {
+					maxBytes, _ := p.Args["maxBytes"].(int)
+					return nilIfEmpty(truncate(cr(p).Message, maxBytes)), nil
+				}),
+			},
 			"expected": field(jsonScalar, "The expected output, for a case that did not pass.", func(p graphql.ResolveParams) (any, error) {
 				return rawOrNil(cr(p).Expected), nil
 			}),

@@ -19,6 +19,30 @@ type loop struct {
 	timer  *time.Timer
 	rescan <-chan time.Time
 	stop   func()
+	// warned is when a watch error was last logged, and unsaid how many
+	// came since: an inotify queue that overflows again and again is one
+	// line a warnEvery, not one an error.
+	warned time.Time
+	unsaid int
+}
+
+// warnEvery is the least time between two lines of log about watch errors.
+const warnEvery = 10 * time.Second
+
+// watchError asks for a full rescan, since events may have been lost,
+// and logs it, at most once a warnEvery.
+func (l *loop) watchError(err error, now time.Time) {
+	reason := "watch error"
+	if errors.Is(err, fsnotify.ErrEventOverflow) {
+		reason = "overflow"
+	}
+	l.d.addFull(reason, now)
+	if !l.warned.IsZero() && now.Sub(l.warned) < warnEvery {
+		l.unsaid++
+		return
+	}
+	l.w.log.Warn("full rescan: events may have been lost", "root", l.w.root, "reason", reason, "error", err, "since_last_line", l.unsaid)
+	l.warned, l.unsaid = now, 0
 }
 
 func (w *Watcher) newLoop(out chan<- Batch) *loop {
@@ -126,12 +150,7 @@ func (w *Watcher) run(ctx context.Context, out chan<- Batch, fw *fsnotify.Watche
 			if !ok {
 				return nil
 			}
-			reason := "watch error"
-			if errors.Is(err, fsnotify.ErrEventOverflow) {
-				reason = "overflow"
-			}
-			w.log.Warn("full rescan: events may have been lost", "root", w.root, "reason", reason, "error", err)
-			l.d.addFull(reason, time.Now())
+			l.watchError(err, time.Now())
 		case now = <-tick.C:
 			if id := rootIdentity(w.root); id == (ftree.ID{}) || id != rootID {
 				_ = send(ctx, out, Batch{Full: true, Reason: "root removed", First: now})

@@ -205,6 +205,8 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Batch) error {
 		return nil
 	}
 	again := false
+	base := min(w.cfg.PollInterval, 250*time.Millisecond)
+	delay := base
 	for {
 		appeared, err := w.waitForRoot(ctx, out)
 		if err != nil {
@@ -214,12 +216,48 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Batch) error {
 		// is watched, so that nothing written meanwhile is missed.
 		w.appeared = appeared || again
 		again = true
+		began := time.Now()
 		err = w.watch(ctx, out)
+		if ctx.Err() != nil {
+			return nil
+		}
 		if !errors.Is(err, errRootGone) {
 			return err
 		}
 		w.setCounts(0, 0)
-		w.log.Warn("the watched folder was removed; waiting for it to come back", "root", w.root)
+		// Watching starts over no sooner than the back-off, which doubles
+		// while watches end as soon as they start: a root that is there
+		// but cannot be followed (unreadable, replaced as each setup
+		// begins) would otherwise be set up, logged and rescanned in a
+		// loop that takes a core.
+		if time.Since(began) > 2*delay {
+			delay = base
+		}
+		if _, err := os.Stat(w.root); err != nil {
+			w.log.Warn("the watched path was removed; waiting for it to come back", "root", w.root)
+		} else {
+			w.log.Warn("the watched path cannot be followed; trying again", "root", w.root, "in", delay)
+		}
+		if sleep(ctx, delay) != nil {
+			return nil
+		}
+		delay = min(2*delay, maxRetry)
+	}
+}
+
+// maxRetry is the longest the back-off between two setups of a watch
+// grows to.
+const maxRetry = 30 * time.Second
+
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -238,23 +276,29 @@ func (w *Watcher) watch(ctx context.Context, out chan<- Batch) error {
 			mode = ModePoll
 		}
 	}
+	st, err := os.Stat(w.root)
+	if err != nil {
+		return rootGone(ctx, out, errRootGone)
+	}
+	file := !st.IsDir()
 	if mode == ModePoll {
-		w.setMode(ModePoll)
-		return w.run(ctx, out, nil, 0, false)
+		return w.pollOnly(ctx, out, file)
 	}
 	fw, err := w.cfg.NewNotify()
 	switch {
 	case err != nil && isLimit(err) && mode == ModeAuto:
 		w.log.Warn("polling: no inotify instance left for this user", "root", w.root, "error", err,
 			"hint", "raise "+sysctlInstances+" (sysctl -w "+sysctlInstances+"=N)", "poll_interval", w.cfg.PollInterval)
-		w.setMode(ModePoll)
-		return w.run(ctx, out, nil, 0, false)
+		return w.pollOnly(ctx, out, file)
 	case err != nil && isLimit(err):
 		return &LimitError{Root: w.root, Sysctl: sysctlInstances, Now: readSysctl(sysctlInstances), Err: err}
 	case err != nil:
 		return fmt.Errorf("start fsnotify: %w", err)
 	}
 	defer fw.Close()
+	if file {
+		return w.runFile(ctx, out, fw, mode == ModeFsnotify)
+	}
 	budget := w.cfg.MaxWatches
 	if budget <= 0 {
 		budget = int(^uint(0) >> 1) // fsnotify: what the kernel allows
@@ -266,13 +310,22 @@ func (w *Watcher) watch(ctx context.Context, out chan<- Batch) error {
 	return w.run(ctx, out, fw, budget, mode == ModeFsnotify)
 }
 
+// pollOnly follows the root by polling alone; file when it is a file.
+func (w *Watcher) pollOnly(ctx context.Context, out chan<- Batch, file bool) error {
+	w.setMode(ModePoll)
+	if file {
+		return w.runFile(ctx, out, nil, false)
+	}
+	return w.run(ctx, out, nil, 0, false)
+}
+
 // waitForRoot reports a missing root and waits for it to appear; true
 // when it had to wait.
 func (w *Watcher) waitForRoot(ctx context.Context, out chan<- Batch) (bool, error) {
 	if _, err := os.Stat(w.root); err == nil {
 		return false, nil
 	}
-	w.log.Warn("folder to watch does not exist yet; waiting for it", "root", w.root)
+	w.log.Warn("the path to watch does not exist yet; waiting for it", "root", w.root)
 	if w.from != 0 {
 		// A load read the folder before it went (RunSince): it is told,
 		// with a full rescan, as when a watched folder goes.
@@ -290,7 +343,7 @@ func (w *Watcher) waitForRoot(ctx context.Context, out chan<- Batch) (bool, erro
 			return false, ctx.Err()
 		case <-t.C:
 			if _, err := os.Stat(w.root); err == nil {
-				w.log.Info("folder to watch appeared", "root", w.root)
+				w.log.Info("the path to watch appeared", "root", w.root)
 				return true, nil
 			}
 		}

@@ -3,12 +3,20 @@
 (function () {
   'use strict';
 
-  var QUERY = '{ registry { generation taskCount versionCount loadedAt }' +
-    ' tasks { id version label description availableVersions source path stale error { path line column message }' +
-    ' verdict { status passed failed total durationMs cases { file status message expected actual } } }' +
-    ' loadErrors { source path line column kind message }' +
-    ' conflicts { id version path winner }' +
-    ' sources { name type location status error taskCount loadedAt } }';
+  // The catalogue, with what each case that did not pass said. Messages
+  // are cut (maxBytes), and when the details still make the answer too
+  // large (server.max_answer_bytes) the page asks again without them, so
+  // that one task's huge output never hides every task.
+  function catalogue(cases) {
+    return '{ registry { generation taskCount versionCount loadedAt }' +
+      ' tasks { id version label description availableVersions source path stale error { path line column message }' +
+      ' verdict { status passed failed total durationMs cases { ' + cases + ' } } }' +
+      ' loadErrors { source path line column kind message }' +
+      ' conflicts { id version path winner }' +
+      ' sources { name type location status error taskCount loadedAt } }';
+  }
+  var QUERY = catalogue('file status message(maxBytes: 2000) expected actual');
+  var QUERY_WITHOUT_DETAILS = catalogue('file status');
   var FEED = 'subscription { registryEvents { generation kind } }';
 
   var state = null;
@@ -61,7 +69,7 @@
         v.status.toLowerCase() + ' ' + v.passed + '/' + v.total });
     var failing = v.cases.filter(function (c) { return c.status !== 'PASSED'; });
     return el('td', { 'class': 'verdict-cell' }, [head].concat(failing.map(function (c) {
-      var sides = (c.expected !== null || c.actual !== null) ? el('div', { 'class': 'sides' }, [
+      var sides = (c.expected != null || c.actual != null) ? el('div', { 'class': 'sides' }, [
         el('div', {}, [el('div', { 'class': 'muted', text: 'expected' }), el('pre', { 'class': 'expected', text: pretty(c.expected) })]),
         el('div', {}, [el('div', { 'class': 'muted', text: 'actual' }), el('pre', { 'class': 'actual', text: pretty(c.actual) })]),
       ]) : null;
@@ -71,6 +79,13 @@
         sides,
       ]);
     })));
+  }
+
+  // notice says what the page cannot show now, or nothing.
+  function notice(text) {
+    var n = $('notice');
+    n.textContent = text || '';
+    n.hidden = !text;
   }
 
   function render() {
@@ -145,14 +160,31 @@
     });
   }
 
+  function ask(query) {
+    return fetch('/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Accept': 'application/graphql-response+json' }, body: JSON.stringify({ query: query }) })
+      .then(function (r) { return r.json(); });
+  }
+
+  function errorText(body) {
+    return (body.errors || []).map(function (e) { return e.message; }).join('; ') || 'no answer';
+  }
+
   var loading = false, again = false;
   function load() {
     if (loading) { again = true; return; }
     loading = true;
-    fetch('/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Accept': 'application/graphql-response+json' }, body: JSON.stringify({ query: QUERY }) })
-      .then(function (r) { return r.json(); })
+    ask(QUERY)
+      .then(function (body) {
+        if (body.data) { notice(''); return body; }
+        var why = errorText(body);
+        return ask(QUERY_WITHOUT_DETAILS).then(function (lite) {
+          notice(lite.data ? 'Test messages and outputs are not shown: ' + why :
+            'The catalogue cannot be shown: ' + errorText(lite));
+          return lite;
+        });
+      })
       .then(function (body) { if (body.data) { state = body.data; render(); } })
-      .catch(function () { /* the feed's status says what is wrong */ })
+      .catch(function (err) { notice('The catalogue cannot be read: ' + err); })
       .finally(function () { loading = false; if (again) { again = false; load(); } });
   }
 

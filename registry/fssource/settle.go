@@ -38,6 +38,14 @@ func (s *Source) follow(ctx context.Context, apply func(registry.Update), batche
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
+	// A full rescan that the watcher asks for too soon after the last one
+	// (fullWait) waits, merged with any other asked meanwhile: a watcher
+	// that loses its events, or a root that comes and goes, again and
+	// again, keeps the source scanning half the time, not all of it.
+	held := time.NewTimer(time.Hour)
+	held.Stop()
+	defer held.Stop()
+	var heldFull *watcher.Batch
 	settling := map[string]*settle{} // by root key
 	setUp := s.watcher.Ready()
 	for {
@@ -53,7 +61,7 @@ func (s *Source) follow(ctx context.Context, apply func(registry.Update), batche
 					clear(settling)
 					apply(u)
 				}
-			} else if paths := s.rootsMoved(); len(paths) > 0 {
+			} else if paths := s.rootsMoved(ctx); len(paths) > 0 {
 				s.reloadSettled(ctx, apply, paths, time.Now(), settling)
 			}
 			s.watchOnce.Do(func() { close(s.watching) })
@@ -76,14 +84,22 @@ func (s *Source) follow(ctx context.Context, apply func(registry.Update), batche
 				continue
 			}
 			if b.Full {
-				s.log.Info("full rescan", "source", s.name, "reason", b.Reason)
-				if u, ok := s.scan(ctx, b.First); ok {
-					clear(settling)
-					apply(u)
+				if wait := s.fullWait(time.Now()); wait > 0 {
+					if heldFull == nil {
+						heldFull = &b
+						held.Reset(wait)
+					} else if b.First.Before(heldFull.First) {
+						heldFull.First = b.First
+					}
+					continue
 				}
+				s.fullScan(ctx, apply, b, settling)
 				continue
 			}
 			s.reloadSettled(ctx, apply, b.Paths, b.First, settling)
+		case <-held.C:
+			s.fullScan(ctx, apply, *heldFull, settling)
+			heldFull = nil
 		case <-retry.C:
 			var paths []string
 			first := time.Now()
@@ -99,6 +115,29 @@ func (s *Source) follow(ctx context.Context, apply func(registry.Update), batche
 			retry.Reset(settleWait)
 		}
 	}
+}
+
+// fullScan is the full rescan a batch asks for.
+func (s *Source) fullScan(ctx context.Context, apply func(registry.Update), b watcher.Batch, settling map[string]*settle) {
+	s.log.Info("full rescan", "source", s.name, "reason", b.Reason)
+	if u, ok := s.scan(ctx, b.First); ok {
+		clear(settling)
+		apply(u)
+	}
+}
+
+// minFullGap is the least time between the end of a full scan and the
+// start of one that the watcher asks for.
+const minFullGap = 100 * time.Millisecond
+
+// fullWait is how long a full rescan asked for at now must wait: until as
+// long as the last full scan took, and at least minFullGap, has passed
+// since it ended. Not more than 0 when it may start at once.
+func (s *Source) fullWait(now time.Time) time.Duration {
+	if s.scanEnded.IsZero() {
+		return 0
+	}
+	return s.scanEnded.Add(max(minFullGap, s.scanTook)).Sub(now)
 }
 
 // reloadSettled re-reads the roots that paths touch. A root whose load
@@ -187,13 +226,13 @@ func (s *Source) safetyNetDue(now time.Time) bool {
 // time moves). It walks the source as a scan does and stats each task
 // folder, without reading the tasks: at 100,000 tasks, two or three
 // seconds.
-func (s *Source) rootsMoved() []string {
+func (s *Source) rootsMoved(ctx context.Context) []string {
 	if s.watcher.Mode() == watcher.ModeOff || s.checkRoot() != nil {
 		// A source folder that is gone is the watcher's to report: it
 		// follows the folder's removal and return as a whole.
 		return nil
 	}
-	found, _ := taskformat.Discover(s.tree(s.abs), ".")
+	found, _ := s.find(ctx, ".")
 	var paths []string
 	now := make(map[string]bool, len(found))
 	for _, r := range found {
@@ -213,7 +252,7 @@ func (s *Source) rootsMoved() []string {
 // namesChanged reports whether a task folder, or its tests/ folder,
 // changed (by change time) since the first load began.
 func (s *Source) namesChanged(root string) bool {
-	if taskformat.IsZip(root) {
+	if s.isZip(root) {
 		return false // a file: its own change time is the watcher's
 	}
 	for _, p := range []string{s.abspath(root), filepath.Join(s.abspath(root), "tests")} {

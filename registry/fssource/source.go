@@ -66,10 +66,11 @@ type Source struct {
 	tree func(dir string) fs.FS
 
 	// known holds the task roots found so far, sorted, so that the roots
-	// under a changed folder are found without scanning them all. Only the
-	// goroutine that runs the source touches it, and only once a scan is
-	// complete.
-	known *immutable.SortedMap[string, struct{}]
+	// under a changed folder are found without scanning them all; true
+	// for an entry known only as one that could not be read, with no
+	// root known beneath it. Only the goroutine that runs the source
+	// touches it, and only once a scan is complete.
+	known *immutable.SortedMap[string, bool]
 	// scanEnded and scanTook time the last full scan, which bounds how
 	// often the periodic one runs. Only the source's goroutine uses them.
 	scanEnded time.Time
@@ -105,7 +106,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	}
 	s := &Source{name: name, display: filepath.Clean(cfg.Path), abs: abs, order: order, log: log, loader: loader,
 		catchUpSlack: cmp.Or(cfg.CatchUpSlack, DefaultCatchUpSlack),
-		known:        immutable.NewSortedMap[string, struct{}](nil), tree: taskformat.DirFS, watching: make(chan struct{})}
+		known:        immutable.NewSortedMap[string, bool](nil), tree: taskformat.DirFS, watching: make(chan struct{})}
 	if !cfg.FollowSymlinksOutside {
 		s.within = abs
 		s.tree = func(dir string) fs.FS { return taskformat.ConfinedFS(dir, s.within) }
@@ -181,14 +182,19 @@ func (s *Source) scan(ctx context.Context, seen time.Time) (registry.Update, boo
 	if err := s.checkRoot(); err != nil {
 		return s.rootFailed(u, err), true
 	}
-	known := immutable.NewSortedMap[string, struct{}](nil)
+	known := immutable.NewSortedMap[string, bool](nil)
 	var ok bool
 	if u.Results, _, ok = s.discover(ctx, ".", &known); !ok {
 		return registry.Update{}, false
 	}
-	if len(u.Results) == 0 && taskformat.HoldsFiles(taskformat.DirFS(s.abs), ".") {
-		// A path given by mistake (the parent of the tasks, a file of one)
-		// must not pass as a catalogue that is empty for now.
+	switch {
+	case len(u.Results) > 0:
+	case s.isFile():
+		// A path given by mistake (a file of a task) must not pass as a
+		// catalogue that is empty for now.
+		u.Err = errors.New("not a task .zip nor a folder: give a task folder, a task .zip or a folder of either")
+	case taskformat.HoldsFiles(taskformat.DirFS(s.abs), "."):
+		// Nor the parent of the tasks.
 		u.Err = fmt.Errorf("no task found under %s: no folder in it holds a metadata.json, and it holds no .zip", s.display)
 	}
 	s.known = known
@@ -275,7 +281,7 @@ func (s *Source) rootFailed(u registry.Update, err error) registry.Update {
 	u.Err = unwrapPath(err)
 	u.Complete = errors.Is(err, fs.ErrNotExist)
 	if u.Complete {
-		s.known = immutable.NewSortedMap[string, struct{}](nil)
+		s.known = immutable.NewSortedMap[string, bool](nil)
 	}
 	return u
 }
@@ -286,22 +292,21 @@ func (s *Source) rootFailed(u registry.Update, err error) registry.Update {
 // its last good task, stale; with no known root beneath it, the entry is
 // an error of its own, kept among the roots so that it clears when the
 // entry can be read again or is gone.
-func (s *Source) discover(ctx context.Context, d string, known **immutable.SortedMap[string, struct{}]) (results []registry.RootResult, removed []string, ok bool) {
-	found, unreadable := taskformat.Discover(s.tree(s.abs), d)
+func (s *Source) discover(ctx context.Context, d string, known **immutable.SortedMap[string, bool]) (results []registry.RootResult, removed []string, ok bool) {
+	found, unreadable := s.find(ctx, d)
 	now := make(map[string]bool, len(found))
 	for _, r := range found {
 		now[r] = true
 	}
 	for _, bad := range unreadable {
-		le := func(root string) *registry.LoadError {
-			return &registry.LoadError{Source: s.name, Root: root, Path: s.displayPath(bad.Path), Kind: registry.KindIO,
-				Err: fmt.Errorf("cannot %s: %w", bad.Op, bad.Err)}
-		}
 		for _, r := range s.affected(bad.Path) {
 			if !now[r] {
 				now[r] = true
-				results = append(results, registry.RootResult{Root: r, Errors: []*registry.LoadError{le(r)}})
-				*known = (*known).Set(r, struct{}{})
+				le := &registry.LoadError{Source: s.name, Root: r, Path: s.displayPath(bad.Path), Kind: registry.KindIO,
+					Err: fmt.Errorf("%s: %w", s.cannot(bad, r), bad.Err)}
+				results = append(results, registry.RootResult{Root: r, Errors: []*registry.LoadError{le}})
+				unread, ok := s.known.Get(r)
+				*known = (*known).Set(r, unread || !ok)
 			}
 		}
 	}
@@ -316,9 +321,46 @@ func (s *Source) discover(ctx context.Context, d string, known **immutable.Sorte
 		return nil, nil, false
 	}
 	for _, r := range found {
-		*known = (*known).Set(r, struct{}{})
+		*known = (*known).Set(r, false)
 	}
 	return append(results, loaded...), removed, true
+}
+
+// find lists the task roots at or under d, and what could not be read,
+// as taskformat.Discover does; a source whose path is a .zip is that one
+// task root, ".".
+// The walk stops at the next folder once ctx ends: at 100,000 tasks it
+// is seconds, which a shutdown should not wait for.
+func (s *Source) find(ctx context.Context, d string) ([]string, []*fs.PathError) {
+	if d == "." && s.isFile() {
+		if st, err := os.Stat(s.abs); err == nil && st.Mode().IsRegular() && taskformat.IsZip(s.abs) {
+			return []string{"."}, nil
+		}
+		return nil, nil // a FIFO or a device is never opened
+	}
+	return taskformat.Discover(untilDone{FS: s.tree(s.abs), ctx: ctx}, d)
+}
+
+// untilDone is a tree whose folders cannot be listed once ctx has ended.
+type untilDone struct {
+	fs.FS
+	ctx context.Context
+}
+
+func (u untilDone) ReadDir(name string) ([]fs.DirEntry, error) {
+	if err := u.ctx.Err(); err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
+	}
+	return fs.ReadDir(u.FS, name)
+}
+
+func (u untilDone) Stat(name string) (fs.FileInfo, error) { return fs.Stat(u.FS, name) }
+
+// isFile reports whether the source's path is there and is not a folder:
+// a task .zip given as the path, or a path given by mistake.
+func (s *Source) isFile() bool {
+	st, err := os.Stat(s.abs)
+	return err == nil && !st.IsDir()
 }
 
 // rel turns an absolute path into a root key, or false when it is outside
@@ -374,8 +416,45 @@ func (s *Source) affected(key string) []string {
 	return []string{key}
 }
 
+// cannot says what could not be done to an unreadable entry, and what the
+// entry is to root, the task its error is attached to: the task's own
+// folder or archive, a collection folder that held it, or, with no task
+// known beneath it, a folder that may hold some.
+func (s *Source) cannot(bad *fs.PathError, root string) string {
+	what := "this folder, which may hold tasks"
+	switch {
+	case root == bad.Path && s.isZip(root):
+		what = "this task archive"
+	case root == bad.Path && s.unread(root):
+		// Never read: nothing says what it is.
+	case root == bad.Path:
+		what = "this task folder"
+	case strings.HasPrefix(root, bad.Path+"/") || bad.Path == ".":
+		what = "this collection folder, which held the task " + root
+	default:
+		what = "an entry of the task " + root // a file or folder inside it
+	}
+	switch bad.Op {
+	case taskformat.OpSearch:
+		return "cannot look into " + what
+	case "readdir":
+		return "cannot list " + what
+	}
+	return "cannot " + bad.Op + " " + what
+}
+
+// unread reports whether key was never read as a task root: unknown, or
+// known only as an entry that could not be read.
+func (s *Source) unread(key string) bool {
+	unread, ok := s.known.Get(key)
+	return unread || !ok
+}
+
+// isZip reports whether the root at key is a task archive.
+func (s *Source) isZip(key string) bool { return taskformat.IsZip(s.abspath(key)) }
+
 // knownUnder lists the roots of known at or under key.
-func knownUnder(known *immutable.SortedMap[string, struct{}], key string) []string {
+func knownUnder(known *immutable.SortedMap[string, bool], key string) []string {
 	var out []string
 	it := known.Iterator()
 	if key != "." {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
+	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 	"go.uber.org/goleak"
 )
 
@@ -73,6 +73,7 @@ type live struct {
 	sub  *registry.Subscription
 	src  []*Source
 	stop func()
+	logs *watchertest.Log // what the service, sources and watchers log
 }
 
 // testWatch is quick to react, for tests.
@@ -104,7 +105,8 @@ func startSources(t testing.TB, base Config, hooks registry.Hooks, dirs ...strin
 	t.Helper()
 	feed := registry.NewFeed(1024, 1024)
 	reg := registry.New(time.Now, feed)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &watchertest.Log{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	svc := registry.NewService(reg, log, hooks)
 	var sources []*Source
 	for i, d := range dirs {
@@ -124,7 +126,7 @@ func startSources(t testing.TB, base Config, hooks registry.Hooks, dirs ...strin
 		defer close(done)
 		runErr = svc.Run(ctx)
 	}()
-	l := &live{reg: reg, svc: svc, src: sources, stop: func() {
+	l := &live{reg: reg, svc: svc, src: sources, logs: logs, stop: func() {
 		cancel()
 		<-done
 		if runErr != nil {

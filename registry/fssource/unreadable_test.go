@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -87,8 +88,8 @@ func TestUnreadableKeepsTasks(t *testing.T) {
 		op     string
 		how    string // as the error says it
 	}{
-		{"collection folder cannot be listed", "g", "readdir", "cannot readdir"},
-		{"task folder cannot be searched", "g/a/metadata.json", "stat", "cannot stat"},
+		{"collection folder cannot be listed", "g", "readdir", "cannot list this collection folder, which held the task g/a"},
+		{"task folder cannot be searched", "g/a/metadata.json", "stat", "cannot look into this task folder"},
 		{"file cannot be opened", "g/a/main.js", "open", "main.js"},
 	}
 	for _, place := range places {
@@ -149,16 +150,120 @@ func TestUnreadableFromTheStart(t *testing.T) {
 	}
 	reg := registry.New(time.Now, nil)
 	idx := reg.AddSource(src)
-	s := scanInto(reg, idx, src)
-	if errs := s.Errors(); s.TaskCount() != 0 || len(errs) != 1 || errs[0].Path != filepath.Join(dir, "g") || !errors.Is(errs[0], syscall.EACCES) {
-		t.Fatalf("got %d tasks and errors %v, want one IO error on g", s.TaskCount(), errs)
+	// Scanned twice while unreadable: g is never taken for a task folder.
+	for range 2 {
+		s := scanInto(reg, idx, src)
+		if errs := s.Errors(); s.TaskCount() != 0 || len(errs) != 1 || errs[0].Path != filepath.Join(dir, "g") || !errors.Is(errs[0], syscall.EACCES) ||
+			!strings.Contains(errs[0].Error(), "cannot list this folder, which may hold tasks") {
+			t.Fatalf("got %d tasks and errors %v, want one IO error on g, a folder that may hold tasks", s.TaskCount(), errs)
+		}
 	}
 	src.tree = clean
 	u, _ := src.reload(context.Background(), []string{filepath.Join(dir, "g", "a", "main.js")}, time.Time{})
 	u.Source = idx
-	s, _ = reg.Apply(u)
+	s, _ := reg.Apply(u)
 	if _, ok := s.Task(id1, ""); !ok || s.ErrorCount() != 0 {
 		t.Errorf("got %s, want the task and no error", listing(s))
+	}
+}
+
+// denied is the real folder tree with one folder under chmod 000 as a
+// user who is not root sees it: the folder itself can be stat'ed, but not
+// listed, and nothing in it can be stat'ed or opened. (The tests run as
+// root, whom chmod 000 does not stop.)
+type denied struct {
+	fs.FS
+	dir    string // the folder this FS is rooted at
+	target string // the absolute path of the folder under chmod 000
+}
+
+func (d denied) check(name string, self bool) error {
+	p := filepath.Join(d.dir, filepath.FromSlash(name))
+	if (self && p == d.target) || strings.HasPrefix(p, d.target+string(filepath.Separator)) {
+		return &fs.PathError{Op: "open", Path: name, Err: syscall.EACCES}
+	}
+	return nil
+}
+
+func (d denied) ReadDir(name string) ([]fs.DirEntry, error) {
+	if err := d.check(name, true); err != nil {
+		return nil, err
+	}
+	return fs.ReadDir(d.FS, name)
+}
+
+func (d denied) Stat(name string) (fs.FileInfo, error) {
+	if err := d.check(name, false); err != nil {
+		return nil, err
+	}
+	return fs.Stat(d.FS, name)
+}
+
+func (d denied) Open(name string) (fs.File, error) {
+	if err := d.check(name, false); err != nil {
+		return nil, err
+	}
+	return d.FS.Open(name)
+}
+
+// TestChmod000KeepsTasks: what a folder under chmod 000 held before stays
+// served, stale, whatever kind of folder it was (a task folder, a
+// collection, a collection of collections, the source's own folder), and
+// the error names that folder as what it is. Before, the tasks of a
+// collection were dropped, and the error named its metadata.json as if it
+// were a task folder's.
+func TestChmod000KeepsTasks(t *testing.T) {
+	tests := []struct {
+		name   string
+		target string   // the folder under chmod 000, relative to the source
+		kept   []string // the tasks kept stale, by version of id1
+		what   string   // in the error of each
+	}{
+		{"task folder", "g/a", []string{"1.0.0"}, "cannot look into this task folder"},
+		{"collection folder", "g", []string{"1.0.0", "1.1.0"}, "cannot look into this collection folder, which held the task g/"},
+		{"collection of collections", "g/deep", []string{"1.1.0"}, "cannot look into this collection folder, which held the task g/deep/b"},
+		{"the source folder", ".", []string{"1.0.0", "1.1.0", "1.2.0"}, "cannot look into this collection folder"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").Under("g/a"), taskFiles(id1, "1.1.0").Under("g/deep/b"),
+				taskFiles(id1, "1.2.0").Under("c")))
+			src := newUnwatched(t, dir)
+			reg := registry.New(time.Now, nil)
+			idx := reg.AddSource(src)
+			if s := scanInto(reg, idx, src); s.VersionCount() != 3 {
+				t.Fatalf("got %d versions, want 3:\n%s", s.VersionCount(), listing(s))
+			}
+			target := filepath.Join(dir, tc.target)
+			clean := src.tree
+			src.tree = func(d string) fs.FS { return denied{FS: clean(d), dir: d, target: target} }
+			s := scanInto(reg, idx, src)
+			if s.VersionCount() != 3 {
+				t.Errorf("got %d versions, want all 3 still served:\n%s", s.VersionCount(), listing(s))
+			}
+			for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
+				task, ok := s.Task(id1, v)
+				if !ok {
+					continue
+				}
+				if !slices.Contains(tc.kept, v) {
+					if task.Stale {
+						t.Errorf("%s: stale with %v, want it clean: it is outside %s", v, task.Error, tc.target)
+					}
+					continue
+				}
+				if !task.Stale || task.Error == nil || task.Error.Kind != registry.KindIO || task.Error.Path != target ||
+					!strings.Contains(task.Error.Error(), tc.what) || !errors.Is(task.Error, syscall.EACCES) {
+					t.Errorf("%s: got stale %v with %v, want it stale with an IO error on %s that says %q", v, task.Stale, task.Error, target, tc.what)
+				}
+			}
+			src.tree = clean
+			s = scanInto(reg, idx, src)
+			if s.VersionCount() != 3 || s.ErrorCount() != 0 {
+				t.Errorf("got %s with errors %v once readable, want the three tasks clean", listing(s), s.Errors())
+			}
+		})
 	}
 }
 

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -279,11 +278,7 @@ func stringify(vm *goja.Runtime, v goja.Value) (json.RawMessage, error) {
 }
 
 func validate(sch *jsonschema.Schema, raw json.RawMessage) string {
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return err.Error()
-	}
-	if err := sch.Validate(v); err != nil {
+	if err := taskformat.ValidateJSON(sch, raw); err != nil {
 		return taskformat.SchemaErrorMessage(err)
 	}
 	return ""

@@ -59,11 +59,16 @@ func IsRoot(fsys fs.FS, key string) bool {
 // IsZip reports whether a file is a task archive by its name.
 func IsZip(name string) bool { return strings.EqualFold(path.Ext(name), ".zip") }
 
+// OpSearch is the Op of the error that Discover reports for a folder
+// whose entries cannot be looked up (chmod 000 takes the search
+// permission): whether it is a task folder or a collection is unknown,
+// and the error names the folder, not the metadata.json looked for in it.
+const OpSearch = "search"
+
 // hasMetadata reports whether a folder is a task; an error when that
 // cannot be known.
 func hasMetadata(fsys fs.FS, key string) (bool, error) {
-	name := path.Join(key, metadataFile)
-	m, err := fs.Stat(fsys, name)
+	m, err := fs.Stat(fsys, path.Join(key, metadataFile))
 	switch {
 	case err == nil:
 		return !m.IsDir(), nil
@@ -74,7 +79,7 @@ func hasMetadata(fsys fs.FS, key string) (bool, error) {
 	if errors.As(err, &pe) {
 		err = pe.Err
 	}
-	return false, &fs.PathError{Op: "stat", Path: name, Err: err}
+	return false, &fs.PathError{Op: OpSearch, Path: key, Err: err}
 }
 
 // HoldsFiles reports whether key in fsys is, or holds at any depth, a

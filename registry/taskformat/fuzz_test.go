@@ -2,6 +2,7 @@ package taskformat
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -118,6 +119,53 @@ func FuzzSchema(f *testing.F) {
 		}
 		if (raw == nil) == (len(l.errs) == 0) {
 			t.Fatalf("got schema %q and errors %v: want exactly one", raw, l.errs)
+		}
+	})
+}
+
+// FuzzTestFile feeds a test file and an input schema, seeded with every
+// numeric keyword and numbers no float64 holds, to the loader's check of
+// test cases: the validator once dereferenced nil on 1e9999999, so no
+// pair may panic, a problem in the test file is a warning on it, and any
+// other is an error on the schema.
+func FuzzTestFile(f *testing.F) {
+	huge := []string{"1e9999999", "-1e-9999999", "0e99999999999999999999", "1e400", strings.Repeat("9", 10_000)}
+	for _, kw := range []string{"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"} {
+		schema := `{"type": "object", "properties": {"a": {"` + kw + `": 3}}}`
+		for _, n := range huge {
+			f.Add([]byte(schema), []byte(`{"input": {"a": `+n+`}, "expected_output": {"a": `+n+`}}`))
+			f.Add([]byte(`{"properties": {"a": {"`+kw+`": `+n+`}}}`), []byte(`{"input": {"a": 1}}`))
+		}
+		f.Add([]byte(schema), []byte(`{"input": {"a": 6.0}}`))
+	}
+	f.Add([]byte(`{"$schema": "https://json-schema.org/draft/2020-12/schema", "properties": {"a": {"uniqueItems": true, "multipleOf": 0.5}}}`),
+		[]byte(`{"input": {"a": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 1e9999999]}}`))
+	f.Fuzz(func(t *testing.T, schema, test []byte) {
+		fsys := fstest.MapFS{
+			inputSchema:      &fstest.MapFile{Data: schema},
+			outputSchema:     &fstest.MapFile{Data: []byte(`{"properties": {"a": {"maximum": 1e300, "multipleOf": 1e-300}}}`)},
+			"tests/one.json": &fstest.MapFile{Data: test},
+		}
+		l := &taskLoad{in: loadInput{loader: NewLoader(), fsys: fsys, source: "fuzz", root: ".", display: "t", sep: "/"}, sums: map[string][32]byte{}, task: &registry.Task{}, schema: map[string]*jsonschema.Schema{}}
+		l.jsonSchema(inputSchema)
+		l.jsonSchema(outputSchema)
+		l.tests()
+		for _, e := range l.errs {
+			if e.Path != "t/input.schema.json" {
+				t.Fatalf("got error on %s, want input.schema.json: %v", e.Path, e)
+			}
+		}
+		for _, w := range l.warns {
+			if w.Path != "t/tests/one.json" || !w.Warning() {
+				t.Fatalf("got %s on %s, want a warning on tests/one.json: %v", w.Level(), w.Path, w)
+			}
+			if w.Line > bytes.Count(test, []byte{'\n'})+1 {
+				t.Fatalf("line %d is past the end of the file: %v", w.Line, w)
+			}
+			var pe *registry.PanicError
+			if errors.As(w, &pe) {
+				t.Fatalf("the validator panicked: %v\n%s", pe, pe.Stack)
+			}
 		}
 	})
 }

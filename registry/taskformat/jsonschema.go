@@ -3,6 +3,7 @@ package taskformat
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
@@ -92,15 +94,23 @@ func compileSchema(ctx context.Context, name string, data []byte) (*jsonschema.S
 	if err := jsonNesting(data, MaxNesting); err != nil {
 		return nil, err
 	}
+	if err := jsonNumbers(data); err != nil {
+		return nil, err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return registry.Guard("compile "+name, func() (*jsonschema.Schema, error) { return compileDoc(ctx, name, data) })
+}
+
+// compileDoc is compileSchema once the text is known to be within bounds.
+func compileDoc(ctx context.Context, name string, data []byte) (*jsonschema.Schema, error) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
 	}
 	if err := schemaSize(doc); err != nil {
 		return nil, err
-	}
-	if ctx == nil {
-		ctx = context.Background()
 	}
 	ctx, cancel := context.WithTimeout(ctx, schemaCompileTimeout)
 	defer cancel()
@@ -212,6 +222,25 @@ func metaschemaCause(err error) error {
 // runner compiles with it in its worker processes.
 func CompileSchema(name string, data []byte) (*jsonschema.Schema, error) {
 	return compileSchema(context.Background(), name, data)
+}
+
+// ValidateJSON checks JSON text against a compiled schema, as the loader
+// checks test cases and the runner checks inputs and outputs: a number
+// the validator cannot take is refused before it sees it, and a panic
+// inside it is an error. The error is the validator's, a *boundError or
+// a *PanicError; SchemaErrorMessage words any of them.
+func ValidateJSON(sch *jsonschema.Schema, raw json.RawMessage) error {
+	if err := jsonNumbers(raw); err != nil {
+		return err
+	}
+	_, err := registry.Guard("validate against the schema", func() (struct{}, error) {
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, sch.Validate(v)
+	})
+	return err
 }
 
 // SchemaErrorMessage is a validation error as one line for an author.

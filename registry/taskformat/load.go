@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/parser"
 	"github.com/google/uuid"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
@@ -58,7 +59,29 @@ type taskLoad struct {
 // loadTask reads and checks one task. It never stops at the first
 // problem: every file is checked and every error returned. The task is
 // nil when there is any error.
+//
+// Each call into a library that parses the task's files, and each read
+// through a file system that decodes (an archive, a git object store), is
+// guarded where it is made, so that its panic is an error on that file.
+// This guard catches the rest, such as such a file system panicking while
+// it lists tests/: an error on the task, not a dead process.
 func loadTask(in loadInput) (*registry.Task, []*registry.LoadError) {
+	type loaded struct {
+		task *registry.Task
+		errs []*registry.LoadError
+	}
+	r, err := registry.Guard("load the task", func() (loaded, error) {
+		t, errs := loadFiles(in)
+		return loaded{t, errs}, nil
+	})
+	if err != nil {
+		return nil, []*registry.LoadError{{Source: in.source, Root: in.root, Path: in.display, Kind: registry.KindInvalid, Err: err}}
+	}
+	return r.task, r.errs
+}
+
+// loadFiles is loadTask without its guard.
+func loadFiles(in loadInput) (*registry.Task, []*registry.LoadError) {
 	l := &taskLoad{in: in, sums: map[string][32]byte{}, task: &registry.Task{}, schema: map[string]*jsonschema.Schema{}}
 	l.metadata()
 	l.task.InputSchema = l.jsonSchema(inputSchema)
@@ -95,14 +118,15 @@ func (l *taskLoad) fail(file string, kind registry.Kind, data []byte, off int, e
 	l.errs = append(l.errs, e)
 }
 
-// nesting reports a file that passes a nesting bound, where it passes it.
-func (l *taskLoad) nesting(name string, data []byte, err error) {
-	var ne *nestingError
-	if errors.As(err, &ne) {
-		l.fail(name, registry.KindSyntax, data, ne.off, err)
+// bound reports a file that passes a bound (nesting, a number), where it
+// passes it.
+func (l *taskLoad) bound(name string, kind registry.Kind, data []byte, err error) {
+	var be *boundError
+	if errors.As(err, &be) {
+		l.fail(name, kind, data, be.off, err)
 		return
 	}
-	l.fail(name, registry.KindSyntax, nil, -1, err)
+	l.fail(name, kind, nil, -1, err)
 }
 
 // read reads a required or optional file, reporting what stops it.
@@ -138,7 +162,7 @@ func (l *taskLoad) decodeJSON(name string, data []byte, v any) bool {
 		return false
 	}
 	if err := jsonNesting(data, MaxNesting); err != nil {
-		l.nesting(name, data, err)
+		l.bound(name, registry.KindSyntax, data, err)
 		return false
 	}
 	if v == nil {
@@ -202,7 +226,7 @@ func (l *taskLoad) metadata() {
 		return s, true
 	}
 	if id, ok := str("uuid", true); ok {
-		u, err := uuid.Parse(id)
+		u, err := registry.Guard("parse the uuid", func() (uuid.UUID, error) { return uuid.Parse(id) })
 		switch {
 		case err != nil || len(id) != 36:
 			l.fail(metadataFile, registry.KindInvalid, data, at("uuid"), fmt.Errorf("uuid %q is not a valid UUID (like 5d0e4a9c-2f3b-4c1d-9a8e-7b6f5e4d3c2b)", id))
@@ -253,6 +277,12 @@ func (l *taskLoad) jsonSchema(name string) json.RawMessage {
 		return nil
 	}
 	sch, err := l.in.loader.compile(l.in.ctx, name, data, l.sums[name])
+	var be *boundError
+	var pe *registry.PanicError
+	if errors.As(err, &be) || errors.As(err, &pe) {
+		l.bound(name, registry.KindSchema, data, err)
+		return nil
+	}
 	if err != nil {
 		off, ok := schemaErrorOffset(data, err)
 		if !ok {
@@ -275,10 +305,10 @@ func (l *taskLoad) script() {
 		return
 	}
 	if err := scriptNesting(data); err != nil {
-		l.nesting(scriptFile, data, err)
+		l.bound(scriptFile, registry.KindSyntax, data, err)
 		return
 	}
-	prog, err := parser.ParseFile(nil, scriptFile, data, 0)
+	prog, err := registry.Guard("parse "+scriptFile, func() (*ast.Program, error) { return parser.ParseFile(nil, scriptFile, data, 0) })
 	if err != nil {
 		var list parser.ErrorList
 		if errors.As(err, &list) && len(list) > 0 {
@@ -288,7 +318,11 @@ func (l *taskLoad) script() {
 			l.errs = append(l.errs, e)
 			return
 		}
-		l.fail(scriptFile, registry.KindSyntax, nil, -1, fmt.Errorf("JavaScript syntax error: %w", err))
+		var pe *registry.PanicError
+		if !errors.As(err, &pe) {
+			err = fmt.Errorf("JavaScript syntax error: %w", err)
+		}
+		l.fail(scriptFile, registry.KindSyntax, nil, -1, err)
 		return
 	}
 	if at, ok := scriptValue(prog); !ok {
@@ -307,11 +341,7 @@ func (l *taskLoad) checkAgainst(name string, data []byte, field string, raw json
 	if sch == nil {
 		return
 	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return
-	}
-	verr := sch.Validate(v)
+	verr := ValidateJSON(sch, raw)
 	if verr == nil {
 		return
 	}
@@ -322,6 +352,11 @@ func (l *taskLoad) checkAgainst(name string, data []byte, field string, raw json
 		ptr = append(ptr, leaf.InstanceLocation...)
 	}
 	off, _ := pointerOffset(data, ptr)
+	var pe *registry.PanicError
+	if errors.As(verr, &pe) {
+		l.fail(name, registry.KindTest, data, off, fmt.Errorf("%s could not be checked against %s: %w", field, schemaFor(field), verr))
+		return
+	}
 	l.fail(name, registry.KindTest, data, off, fmt.Errorf("%s does not match %s: %s", field, schemaFor(field), schemaErrorMessage(verr)))
 }
 
@@ -341,6 +376,13 @@ func readFile(fsys fs.FS, name string, max int64) ([]byte, error) {
 	if d, ok := fsys.(dirFS); ok {
 		return d.readFile(name, max)
 	}
+	// Another file system decodes as it reads (an archive's entries, a git
+	// repository's objects), at load and again for lazy content.
+	return registry.Guard("read "+name, func() ([]byte, error) { return readFS(fsys, name, max) })
+}
+
+// readFile's work on a file system other than a folder on disk.
+func readFS(fsys fs.FS, name string, max int64) ([]byte, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package taskformat
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -39,6 +40,38 @@ func BenchmarkReadOnly(b *testing.B) {
 					return err
 				})
 				if err != nil || total == 0 {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkNumberScan measures the scan for numbers the validator cannot
+// take against json.Valid on the same text, which the loader runs on
+// every test file already: the ratio is what the bound adds. The text is
+// the worst case, a test file of numbers that each need parsing.
+func BenchmarkNumberScan(b *testing.B) {
+	for _, kind := range []struct{ name, number string }{{"plain", "12345.678"}, {"exponent", "-1.2345678e-300"}} {
+		var text []byte
+		text = append(text, `{"input": {"a": [`...)
+		for len(text) < 1<<20 {
+			text = append(text, kind.number...)
+			text = append(text, ", "...)
+		}
+		text = append(text, "0]}}"...)
+		b.Run(kind.name+"/json.Valid", func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				if !json.Valid(text) {
+					b.Fatal("invalid")
+				}
+			}
+		})
+		b.Run(kind.name+"/jsonNumbers", func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				if err := jsonNumbers(text); err != nil {
 					b.Fatal(err)
 				}
 			}

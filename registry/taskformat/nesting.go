@@ -10,14 +10,14 @@ import "fmt"
 // hundredth as deep.
 const MaxNesting = 256
 
-// nestingError says where a file passes a bound, before any parser has
+// boundError says where a file passes a bound, before any parser has
 // seen it.
-type nestingError struct {
+type boundError struct {
 	off int
 	msg string
 }
 
-func (e *nestingError) Error() string { return e.msg }
+func (e *boundError) Error() string { return e.msg }
 
 // jsonNesting scans JSON for arrays and objects nested deeper than max,
 // skipping strings. It is not a validator: a malformed document passes
@@ -31,7 +31,7 @@ func jsonNesting(data []byte, max int) error {
 		case '[', '{':
 			depth++
 			if depth > max {
-				return &nestingError{off: i, msg: fmt.Sprintf("JSON nested deeper than %d levels", max)}
+				return &boundError{off: i, msg: fmt.Sprintf("JSON nested deeper than %d levels", max)}
 			}
 		case ']', '}':
 			if depth > 0 {

@@ -56,7 +56,7 @@ func TestScriptNestingRefusesHostileShapes(t *testing.T) {
 	for _, tc := range hostileScripts() {
 		t.Run(tc.name, func(t *testing.T) {
 			err := scriptNesting([]byte(tc.src))
-			var ne *nestingError
+			var ne *boundError
 			if !errors.As(err, &ne) {
 				t.Fatalf("got %v, want a nesting error", err)
 			}
@@ -132,7 +132,7 @@ func TestJSONNesting(t *testing.T) {
 				}
 				return
 			}
-			var ne *nestingError
+			var ne *boundError
 			if !errors.As(err, &ne) {
 				t.Fatalf("got %v, want a nesting error", err)
 			}

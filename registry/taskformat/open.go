@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
@@ -38,27 +39,18 @@ func (ld *Loader) LoadFS(r Root, fsys fs.FS) registry.RootResult {
 // LoadZipFile loads a task archive on disk: a local .zip, a downloaded
 // bundle. Files are named Display!/FILE.
 func (ld *Loader) LoadZipFile(r Root, path string) registry.RootResult {
-	f, err := os.Open(path)
+	f, size, err := openArchive(path)
 	if err != nil {
 		return r.fail(registry.KindIO, unwrapPath(err))
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return r.fail(registry.KindIO, unwrapPath(err))
-	}
-	return ld.loadZip(r, f, st.Size(), func(prefix string) registry.Opener {
+	return ld.loadZip(r, f, size, func(prefix string) registry.Opener {
 		return func() (fs.FS, io.Closer, error) {
-			f, err := os.Open(path)
+			f, size, err := openArchive(path)
 			if err != nil {
 				return nil, nil, err
 			}
-			st, err := f.Stat()
-			if err != nil {
-				f.Close()
-				return nil, nil, err
-			}
-			fsys, err := reopenZip(f, st.Size(), prefix)
+			fsys, err := reopenZip(f, size, prefix)
 			if err != nil {
 				f.Close()
 				return nil, nil, fmt.Errorf("%s: %w", path, err)
@@ -66,6 +58,27 @@ func (ld *Loader) LoadZipFile(r Root, path string) registry.RootResult {
 			return fsys, f, nil
 		}
 	})
+}
+
+// openArchive opens a task archive on disk and gives its size. It opens
+// without blocking and refuses what is not a regular file: a FIFO put in
+// the archive's place, between the walk that found it and this open (or
+// long after the load, when its content is asked for), would hang the
+// open until something wrote to it.
+func openArchive(path string) (*os.File, int64, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s is %s, not a regular file", filepath.Base(path), describeMode(st.Mode()))
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
 }
 
 // LoadZip loads a task archive held in memory or any io.ReaderAt, which

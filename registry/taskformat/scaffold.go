@@ -15,6 +15,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/google/uuid"
+	"github.com/ratchet-tasks/ratchet-registry/watcher/walk"
 )
 
 // skeleton is the task that Scaffold writes, but for metadata.json: small,
@@ -115,10 +116,17 @@ var versionField = regexp.MustCompile(`("version"\s*:\s*)"((?:[^"\\]|\\.)*)"`)
 
 // CopyVersion copies the task folder from to dst, which must not exist,
 // with a new version: metadata.json changes in its version alone, keeping
-// the author's formatting; hidden files, symlinks and devices are left.
+// the author's formatting. from may be a symlink to the folder (the
+// user's own choice, as a source's PATH may be); inside the task, links
+// are followed as a source follows them, and one that leads outside the
+// task is refused, since the copy would not be the task that serve loads.
 func CopyVersion(from, dst, version string) error {
+	real, err := filepath.EvalSymlinks(from)
+	if err != nil {
+		return fmt.Errorf("%s is not a task folder: %w", from, err)
+	}
 	metaPath := filepath.Join(from, metadataFile)
-	meta, err := os.ReadFile(metaPath)
+	meta, err := os.ReadFile(filepath.Join(real, metadataFile))
 	if err != nil {
 		return fmt.Errorf("%s is not a task folder: %w", from, err)
 	}
@@ -135,35 +143,54 @@ func CopyVersion(from, dst, version string) error {
 	if loc == nil {
 		return fmt.Errorf("%s has no \"version\" field to change", metaPath)
 	}
+	files, err := filesOf(from, real)
+	if err != nil {
+		return err
+	}
 	newMeta := append(append(append([]byte{}, meta[:loc[4]]...), version...), meta[loc[5]:]...)
+	fsys := ConfinedFS(real, real)
 	return writeNew(dst, func(write func(name string, data []byte) error) error {
-		return filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, err := filepath.Rel(from, p)
-			if err != nil || rel == "." {
-				return err
-			}
-			if strings.HasPrefix(d.Name(), ".") {
-				if d.IsDir() {
-					return filepath.SkipDir
+		for _, name := range files {
+			data := newMeta
+			if name != metadataFile {
+				if data, err = fs.ReadFile(fsys, name); err != nil {
+					return err
 				}
-				return nil // editor and VCS files are not the task's
 			}
-			if !d.Type().IsRegular() {
-				return nil // folders are made as their files are written; symlinks and devices are not copied
-			}
-			data, err := os.ReadFile(p)
-			if err != nil {
+			if err := write(name, data); err != nil {
 				return err
 			}
-			if filepath.ToSlash(rel) == metadataFile {
-				data = newMeta
-			}
-			return write(filepath.ToSlash(rel), data)
-		})
+		}
+		return nil
 	})
+}
+
+// filesOf lists the regular files of the task folder real (from as the
+// user gave it), as the loader walks it: hidden names (editor and VCS
+// files) left out, symlinks followed while they stay inside the task,
+// FIFOs and devices skipped. What cannot be read, or leads outside, is an
+// error before anything is written.
+func filesOf(from, real string) ([]string, error) {
+	var files []string
+	bad := walk.Walk(ConfinedFS(real, real), ".", func(name string, st fs.FileInfo) (bool, error) {
+		if st.Mode().IsRegular() {
+			files = append(files, name)
+		}
+		return true, nil
+	})
+	var errs []error
+	for _, e := range bad {
+		p := filepath.Join(from, filepath.FromSlash(e.Path))
+		if errors.Is(e.Err, ErrOutside) {
+			errs = append(errs, fmt.Errorf("%s is a symbolic link that leads outside the task folder: copy the file in its place first", p))
+			continue
+		}
+		errs = append(errs, fmt.Errorf("cannot %s %s: %w", e.Op, p, e.Err))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("nothing written: %w", errors.Join(errs...))
+	}
+	return files, nil
 }
 
 // writeNew creates dst, which must not exist, and lets fill write files

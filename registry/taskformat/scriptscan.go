@@ -13,7 +13,7 @@ const maxScriptChain = 4 * MaxNesting
 // scriptNesting scans JavaScript for nesting that would make goja's
 // parser overflow the stack, skipping strings, template literals,
 // comments and regular expression literals as a tokenizer would. It
-// returns a *nestingError at the bracket or operator that passes a bound,
+// returns a *boundError at the bracket or operator that passes a bound,
 // or nil. It does not validate: goja reports every syntax error after it.
 //
 // Where the grammar leaves a slash ambiguous (a division or a regular
@@ -49,7 +49,7 @@ type scriptScan struct {
 func (s *scriptScan) top() *scanFrame { return &s.frames[len(s.frames)-1] }
 
 func (s *scriptScan) fail(off int, format string, args ...any) error {
-	return &nestingError{off: off, msg: fmt.Sprintf(format, args...)}
+	return &boundError{off: off, msg: fmt.Sprintf(format, args...)}
 }
 
 // chain counts one right-recursive operator or brace-less statement.

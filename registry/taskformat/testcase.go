@@ -91,16 +91,22 @@ func parseTestCase(name string, data []byte, warn func(kind registry.Kind, off i
 }
 
 // ParseTestCase reads one test file on its own, as a load does but without
-// the task's schemas: the case with the problems of its shape.
+// the task's schemas: the case with the problems of its shape and of its
+// numbers.
 func ParseTestCase(name string, data []byte) TestCase {
 	var problems []*registry.LoadError
-	tc := parseTestCase(name, data, func(kind registry.Kind, off int, err error) {
+	warn := func(kind registry.Kind, off int, err error) {
 		e := &registry.LoadError{Path: name, File: name, Kind: kind, Err: err, Severity: registry.SeverityWarning}
 		if off >= 0 {
 			e.Line, e.Column = lineCol(data, off)
 		}
 		problems = append(problems, e)
-	})
+	}
+	var be *boundError
+	if err := jsonNumbers(data); errors.As(err, &be) {
+		warn(registry.KindInvalid, be.off, err)
+	}
+	tc := parseTestCase(name, data, warn)
 	tc.Problems = problems
 	return tc
 }
@@ -150,7 +156,16 @@ func (l *taskLoad) tests() {
 		if !l.decodeJSON(name, data, new(map[string]json.RawMessage)) {
 			continue
 		}
+		// A number the validator cannot take is kept from it; the case
+		// cannot run either, so its shape is still worth checking.
+		numErr := jsonNumbers(data)
+		if numErr != nil {
+			l.bound(name, registry.KindInvalid, data, numErr)
+		}
 		tc := parseTestCase(name, data, func(kind registry.Kind, off int, err error) { l.fail(name, kind, data, off, err) })
+		if numErr != nil {
+			continue
+		}
 		if tc.Input != nil {
 			l.checkAgainst(name, data, "input", tc.Input, l.schema[inputSchema])
 		}

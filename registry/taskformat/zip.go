@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/watcher/walk"
 )
 
@@ -39,7 +40,7 @@ func openZip(r io.ReaderAt, size int64) (fs.FS, string, error) {
 	if size > MaxArchiveSize {
 		return nil, "", archiveErrorf("archive is %d bytes, over the %d-byte limit", size, MaxArchiveSize)
 	}
-	zr, err := zip.NewReader(r, size)
+	zr, err := registry.Guard("read the archive's directory", func() (*zip.Reader, error) { return zip.NewReader(r, size) })
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, "", archiveErrorf("not a readable zip archive: %v", err)
 	}

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
@@ -156,4 +158,65 @@ func TestZipCorruptEntry(t *testing.T) {
 	if len(errs) == 0 || !strings.HasPrefix(errs[0].Path, p) {
 		t.Fatalf("got %v, want an error on %s", errs, p)
 	}
+}
+
+// TestZipFileSwappedForFIFO: a FIFO put in an archive's place, after the
+// walk found it or after the load, is an IO error on the task that names
+// it, never an open that hangs until something writes to the FIFO (the
+// loader, or a request for the task's main.js, stuck for ever).
+func TestZipFileSwappedForFIFO(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "task.zip")
+	if err := os.WriteFile(p, zipBytes(t, taskFiles(id1, "1.0.0")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := Root{Source: "s", Key: "task.zip", Display: p}
+	ld := NewLoader()
+	loaded := ld.LoadZipFile(r, p)
+	if loaded.Task == nil {
+		t.Fatalf("got %v, want the task", loaded.Errors)
+	}
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Should an open block, a writer releases it, and the test fails.
+	t.Cleanup(func() {
+		if f, err := os.OpenFile(p, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+	within := func(what string, f func() error) {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- f() }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "named pipe") {
+				t.Errorf("%s: got %v, want an error that names the pipe", what, err)
+			}
+		case <-time.After(10 * time.Second):
+			if w, err := os.OpenFile(p, os.O_WRONLY, 0); err == nil {
+				w.Close()
+			}
+			<-done
+			t.Errorf("%s: blocked on the FIFO", what)
+		}
+	}
+	within("load", func() error {
+		res := ld.LoadZipFile(r, p)
+		if len(res.Errors) == 0 {
+			return nil
+		}
+		if res.Errors[0].Kind != registry.KindIO {
+			t.Errorf("got kind %s, want IO", res.Errors[0].Kind)
+		}
+		return res.Errors[0]
+	})
+	within("content", func() error {
+		_, err := NewContent(0).Read(loaded.Task, "main.js")
+		return err
+	})
 }
