@@ -105,9 +105,7 @@ func logConfigErrors(log *slog.Logger, err error) {
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	feed := registry.NewFeed(4096, 256)
 	reg := registry.New(time.Now, feed)
-	var watched []*fssource.Source
-	metrics := httpapi.NewMetrics(httpapi.MetricsSources{Registry: reg, Feed: feed,
-		Watchers: func() []httpapi.WatchStatus { return watchStatus(watched) }})
+	metrics := httpapi.NewMetrics(httpapi.MetricsSources{Registry: reg, Feed: feed})
 	hooks := metrics.Hooks()
 	hooks.Ready = func() {
 		// The first load makes garbage several times the size of what it
@@ -118,12 +116,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		log.Info("ready", "tasks", reg.Snapshot().TaskCount())
 	}
 	svc := registry.NewService(reg, log, hooks)
-	var err error
-	if watched, err = addSources(svc, cfg, taskformat.NewLoader(), log); err != nil {
+	if err := addSources(svc, cfg, taskformat.NewLoader(), log); err != nil {
 		return err
 	}
 	content := taskformat.NewContent(64 << 20)
-	handler, err := newHandler(cfg, reg, feed, content, metrics, svc, watched, log)
+	handler, err := newHandler(cfg, reg, feed, content, metrics, svc, log)
 	if err != nil {
 		return err
 	}
@@ -137,16 +134,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return startTests(ctx, cfg.Tests, cfg.Registry.CacheDir, reg, content, log, metrics)
 		}
 	}
-	return runServer(ctx, log, svc, tests, handler, ln, func(ctx context.Context) bool { return allWatching(ctx, watched) })
+	return runServer(ctx, log, svc, tests, handler, ln, func(ctx context.Context) bool { return allWatching(ctx, reg) })
 }
 
 // addSources makes the configured sources, in order, and adds them to the
-// service, all reading tasks with loader; it returns the filesystem
-// sources, whose watching metrics show. A remote source that cannot be
+// service, all reading tasks with loader. A remote source that cannot be
 // made (its cache folder cannot be written, say) is served as failed,
 // with why, and the other sources as usual.
-func addSources(svc *registry.Service, cfg Config, loader *taskformat.Loader, log *slog.Logger) ([]*fssource.Source, error) {
-	var watched []*fssource.Source
+func addSources(svc *registry.Service, cfg Config, loader *taskformat.Loader, log *slog.Logger) error {
 	var cacheErr error
 	for _, sc := range cfg.Registry.Sources {
 		if sc.Type != string(registry.SourceFilesystem) {
@@ -163,19 +158,16 @@ func addSources(svc *registry.Service, cfg Config, loader *taskformat.Loader, lo
 			src, err = newSource(sc, i, cfg, loader, log)
 		}
 		if err != nil && sc.Type == string(registry.SourceFilesystem) {
-			return nil, err
+			return err
 		}
 		if err != nil {
 			f := newFailedSource(sc, err)
 			log.Error("source not started; it shows as failed", "source", f.Name(), "error", err)
 			src = f
 		}
-		if fs, ok := src.(*fssource.Source); ok {
-			watched = append(watched, fs)
-		}
 		svc.Add(src)
 	}
-	return watched, nil
+	return nil
 }
 
 // checkCacheDir makes sure registry.cache_dir (or the user's cache
@@ -238,37 +230,18 @@ func (f *failedSource) Run(ctx context.Context, apply func(registry.Update), res
 // newHandler makes the HTTP side: the GraphQL schema over the registry and
 // the server that serves it, with the configured limits.
 func newHandler(cfg Config, reg *registry.Registry, feed *registry.Feed, content *taskformat.Content, metrics *httpapi.Metrics,
-	svc *registry.Service, watched []*fssource.Source, log *slog.Logger) (*httpapi.Server, error) {
-	sch, err := schema.New(schema.Deps{Content: content, Feed: feed, Reload: svc.Rescan, Watch: func(name string) (registry.WatchStatus, bool) {
-		for _, s := range watched {
-			if s.Name() == name {
-				return s.Watch(), true
-			}
-		}
-		return registry.WatchStatus{}, false
-	}})
+	svc *registry.Service, log *slog.Logger) (*httpapi.Server, error) {
+	sch, err := schema.New(schema.Deps{Content: content, Feed: feed, Reload: svc.Rescan})
 	if err != nil {
 		return nil, err
 	}
 	limits := schema.DefaultLimits
 	limits.Timeout, limits.MaxCost, limits.MaxAnswerBytes = cfg.Server.Timeout, cfg.Server.MaxCost, cfg.Server.MaxAnswerBytes
 	return httpapi.New(httpapi.Config{
-		Registry: reg,
-		Executor: &schema.Executor{Schema: sch, Limits: limits},
-		Log:      log,
-		Feed:     feed,
-		Live: func(query string) string {
-			if !schema.ShowsWatch(query) {
-				return ""
-			}
-			// As answers show it: a round's length moves a little at every
-			// round, and only a change that shows may end a cached answer.
-			live := watchStatus(watched)
-			for i := range live {
-				live[i].PollRound = live[i].PollRound.Round(100 * time.Millisecond)
-			}
-			return fmt.Sprint(live)
-		},
+		Registry:     reg,
+		Executor:     &schema.Executor{Schema: sch, Limits: limits},
+		Log:          log,
+		Feed:         feed,
 		Content:      content,
 		Metrics:      metrics,
 		Addr:         cfg.Server.Addr,
@@ -408,22 +381,12 @@ func tokenFrom(env string) string {
 	return os.Getenv(env)
 }
 
-// watchStatus reports how each filesystem source is watched, for metrics.
-func watchStatus(sources []*fssource.Source) []httpapi.WatchStatus {
-	out := make([]httpapi.WatchStatus, 0, len(sources))
-	for _, s := range sources {
-		w := s.Watch()
-		out = append(out, httpapi.WatchStatus{Source: s.Name(), Mode: w.Mode, Watches: w.Watches, Polled: w.Polled, PollRound: w.PollRound})
-	}
-	return out
-}
-
-// allWatching waits until every filesystem source follows all its
-// folders; false when ctx ends first.
-func allWatching(ctx context.Context, sources []*fssource.Source) bool {
-	for _, s := range sources {
+// allWatching waits until every source that follows files follows all
+// its folders; false when ctx ends first.
+func allWatching(ctx context.Context, reg *registry.Registry) bool {
+	for _, st := range reg.Snapshot().Sources() {
 		select {
-		case <-s.Watching():
+		case <-st.Watching():
 		case <-ctx.Done():
 			return false
 		}

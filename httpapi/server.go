@@ -31,13 +31,6 @@ type Config struct {
 	Metrics *Metrics
 	// Feed is the change feed that subscriptions read; nil for none.
 	Feed *registry.Feed
-	// Live names the state that an answer to a query shows besides the
-	// snapshot (how each source is watched, which changes as a watcher
-	// sets up or falls back, with no new generation); it is part of the
-	// answer's cache key and ETag. It is given the query's text, and
-	// returns "" for a query that cannot show that state, so that its
-	// answers stay cached while the state moves. Nil for none.
-	Live func(query string) string
 	// WSInitTimeout is how long a WebSocket may wait before
 	// connection_init; 0 means 3s.
 	WSInitTimeout time.Duration
@@ -110,7 +103,7 @@ func New(cfg Config) *Server {
 	if len(cfg.CORSOrigins) > 0 {
 		r.Use(corsMiddleware(cfg.CORSOrigins))
 	}
-	gql := &graphqlHandler{reg: cfg.Registry, feed: cfg.Feed, exec: cfg.Executor, log: cfg.Log, live: cfg.Live,
+	gql := &graphqlHandler{reg: cfg.Registry, feed: cfg.Feed, exec: cfg.Executor, log: cfg.Log,
 		cache:         newAnswerCache(256, 32<<20),
 		wsInitTimeout: cfg.WSInitTimeout, maxSubscriptions: cfg.MaxSubscriptions, sseHeartbeat: cfg.SSEHeartbeat,
 		originPatterns: originHosts(cfg.CORSOrigins),

@@ -168,10 +168,7 @@ func (t *types) build() {
 				return nilIfEmpty(src[registry.SourceStatus](p).Error), nil
 			}),
 			"watch": field(watch, "How it follows changes to its files; null for sources that are not on disk.", func(p graphql.ResolveParams) (any, error) {
-				if t.d.Watch == nil {
-					return nil, nil
-				}
-				if w, ok := t.d.Watch(src[registry.SourceStatus](p).Name); ok {
+				if w, ok := src[registry.SourceStatus](p).Watch(); ok {
 					return w, nil
 				}
 				return nil, nil

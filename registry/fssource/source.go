@@ -84,7 +84,10 @@ type Source struct {
 	loadedRoot  ftree.ID
 }
 
-var _ registry.Source = (*Source)(nil)
+var (
+	_ registry.Source = (*Source)(nil)
+	_ registry.Live   = (*Source)(nil)
+)
 
 // New makes a filesystem source. order is its position in the
 // configuration, which decides conflicts.
