@@ -136,7 +136,7 @@ func TestLayout(t *testing.T) {
 
 	t.Run("nothing above the sources names one", func(t *testing.T) {
 		sources := []string{"registry/fssource", "registry/httpsource", "registry/gitsource", "registry/ocisource"}
-		for _, rel := range []string{"schema", "httpapi", "registry", "registry/runner", "registry/taskformat", "watcher"} {
+		for _, rel := range []string{"schema", "httpapi", "registry", "registry/runner", "registry/taskformat", "registry/lsp", "watcher"} {
 			p := ours(rel)
 			for _, dep := range p.Deps {
 				for _, s := range sources {
