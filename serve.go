@@ -47,6 +47,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if *addr != "" {
 		cfg.Server.Addr = *addr
+		cfg.setFlag("server.addr", "--addr")
 	}
 	if *watchMode != "" {
 		cfg.Watch.Mode = *watchMode
@@ -61,6 +62,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	for _, p := range paths {
+		// A PATH typed on the command line that is not there is a typo, not
+		// a folder to wait for (a configured source's folder is waited for).
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			return usageError(fs, fmt.Errorf("%s: no such folder or file; give a task folder, a task .zip or a folder of either", p), stdout, stderr)
+		}
 		cfg.Registry.Sources = append(cfg.Registry.Sources, SourceConfig{Type: "filesystem", Path: p})
 	}
 	if len(cfg.Registry.Sources) == 0 {
@@ -320,14 +326,17 @@ func watchStatus(sources []*fssource.Source) []httpapi.WatchStatus {
 }
 
 // allWatching waits until every filesystem source follows all its
-// folders; false when ctx ends first.
+// folders; false when ctx ends first, or when nothing is watched (no
+// filesystem source, or watch.mode off), since then no save shows.
 func allWatching(ctx context.Context, sources []*fssource.Source) bool {
+	watched := false
 	for _, s := range sources {
 		select {
 		case <-s.Watching():
 		case <-ctx.Done():
 			return false
 		}
+		watched = watched || s.Watch().Mode != string(watcher.ModeOff)
 	}
-	return true
+	return watched
 }
