@@ -67,7 +67,7 @@ func (t *types) buildListing() {
 		Description: "Where a page ends, to ask for the next one.",
 		Fields: graphql.Fields{
 			"hasNextPage": field2(graphql.NewNonNull(graphql.Boolean), "True when more tasks follow this page.", func(p *taskPage) any { return p.hasNext }),
-			"endCursor":   field2(graphql.String, "Pass as after to get the next page; null on an empty page.", func(p *taskPage) any { return nilIfEmpty(p.end) }),
+			"endCursor": field2(graphql.String, "Pass as after to get the next page. Never null: an empty page (first: 0, or past the end) ends where it began, so that a walk goes on from there whatever hasNextPage says.", func(p *taskPage) any { return p.end }),
 		},
 	})
 	t.list.page = graphql.NewObject(graphql.ObjectConfig{
@@ -147,7 +147,10 @@ func (t *types) taskPageField() *graphql.Field {
 					return nil, err
 				}
 			}
-			page := &taskPage{nodes: []*registry.Task{}, total: func() int {
+			// An empty page ends where it began: at after, or before the
+			// first task (the empty key), never at a null cursor that a
+			// client could not go on from.
+			page := &taskPage{nodes: []*registry.Task{}, end: q.cursor(after), total: func() int {
 				if q.filter.empty() {
 					return snap.TaskCount()
 				}

@@ -248,8 +248,12 @@ func (t *types) build() {
 				}
 				return t.d.Content.Script(task)
 			})},
-			"verdict": field(nn(t.verdict), "The result of its tests on every save: PENDING while they run.", func(p graphql.ResolveParams) (any, error) {
-				return snapshotOf(p.Context).Verdict(src[*registry.Task](p)), nil
+			"verdict": field(t.verdict, "The result of its tests on every save: PENDING while they run. Null for a version no longer served (the task of a TASK_REMOVED event), whose tests no longer run.", func(p graphql.ResolveParams) (any, error) {
+				snap, task := snapshotOf(p.Context), src[*registry.Task](p)
+				if _, served := snap.Task(task.ID, task.Version); !served {
+					return nil, nil
+				}
+				return snap.Verdict(task), nil
 			}),
 			"tests": field(list(t.testCase), "tests/*.json in name order, read when asked for.", func(p graphql.ResolveParams) (any, error) {
 				tcs, err := t.d.Content.Tests(src[*registry.Task](p))
