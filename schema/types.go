@@ -261,6 +261,13 @@ func (t *types) build() {
 			}),
 		},
 	})
+	// Added once Task exists, since it lists Tasks.
+	t.task.AddFieldConfig("versions", field(list(t.task), "Every version of this task served now, ascending, each with its own verdict: where an older version's tests fail while the latest's pass.", func(p graphql.ResolveParams) (any, error) {
+		if e, ok := snapshotOf(p.Context).Entry(src[*registry.Task](p).ID); ok {
+			return e.Versions, nil
+		}
+		return []*registry.Task{}, nil
+	}))
 }
 
 // intOrNil gives null for an unknown line or column rather than a 0 that
