@@ -30,11 +30,11 @@ func (t *types) buildListing() {
 		Name:        "TaskFilter",
 		Description: "Which tasks to list; every condition given must hold, of the latest version (or of any one version, with anyVersion).",
 		Fields: graphql.InputObjectConfigFieldMap{
-			"search":  {Type: graphql.String, Description: "Text found, case-insensitively, in the label, the description or the id."},
-			"tags":    {Type: graphql.NewList(graphql.NewNonNull(graphql.String)), Description: "Tags the task must all have (metadata.json's tags)."},
-			"source":  {Type: graphql.String, Description: "The name of the source the task comes from."},
-			"stale":   {Type: graphql.Boolean, Description: "True for tasks whose files are broken now (served from their last good load), false for the others."},
-			"verdict": {Type: t.list.verdict, Description: "Where the task's test cases stand."},
+			"search":     {Type: graphql.String, Description: "Text found, case-insensitively, in the label, the description or the id."},
+			"tags":       {Type: graphql.NewList(graphql.NewNonNull(graphql.String)), Description: "Tags the task must all have (metadata.json's tags)."},
+			"source":     {Type: graphql.String, Description: "The name of the source the task comes from."},
+			"stale":      {Type: graphql.Boolean, Description: "True for tasks whose files are broken now (served from their last good load), false for the others."},
+			"verdict":    {Type: t.list.verdict, Description: "Where the task's test cases stand."},
 			"anyVersion": {Type: graphql.Boolean, DefaultValue: false, Description: "True: a task matches when any one of its versions meets every condition (verdict: FAILED then finds a task whose older version fails while its latest passes); the task is still listed by its latest version, whose versions field shows each. False (the default): the conditions hold of the latest version."},
 		},
 	})

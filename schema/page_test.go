@@ -340,3 +340,22 @@ func TestAnyVersionFilter(t *testing.T) {
 		})
 	}
 }
+
+// TestSourceCountsServed: a source's task count is what it serves; a copy
+// that loses a conflict is listed as a conflict, not counted again.
+func TestSourceCountsServed(t *testing.T) {
+	c := newCatalogue(t)
+	c.write(1, "Add", "")
+	c.write(2, "Greet", "")
+	// A copy of task 1 under another folder: same uuid, same version.
+	if err := os.CopyFS(filepath.Join(c.dir, "t00001-copy"), os.DirFS(filepath.Join(c.dir, "t00001"))); err != nil {
+		t.Fatal(err)
+	}
+	snap := c.rescan()
+	data := answer(t, newExecutor(t), snap, `{ sources { name taskCount } conflicts { path } }`, nil, "")
+	b, _ := json.Marshal(data)
+	got := strings.ReplaceAll(string(b), c.dir+string(filepath.Separator), "")
+	if want := `{"conflicts":[{"path":"t00001-copy"}],"sources":[{"name":"tasks","taskCount":2}]}`; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

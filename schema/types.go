@@ -175,7 +175,7 @@ func (t *types) build() {
 				}
 				return nil, nil
 			}),
-			"taskCount": field(nn(graphql.Int), "Task versions this source provides, conflicts included.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).TaskCount, nil }),
+			"taskCount": field(nn(graphql.Int), "Task versions served from this source: a copy that lost a conflict to another source's (or another copy in this one) is not counted.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).TaskCount, nil }),
 			"loadedAt": field(graphql.String, "RFC 3339 time of its last successful load.", func(p graphql.ResolveParams) (any, error) {
 				at := src[registry.SourceStatus](p).LoadedAt
 				if at.IsZero() {
@@ -335,11 +335,28 @@ func (t *types) query() *graphql.Object {
 				return orEmpty(snapshotOf(p.Context).Conflicts()), nil
 			}),
 			"sources": field(list(t.source), "Sources in configuration order.", func(p graphql.ResolveParams) (any, error) {
-				return orEmpty(snapshotOf(p.Context).Sources()), nil
+				return servedCounts(snapshotOf(p.Context)), nil
 			}),
 			"registry": field(nn(t.registry), "The catalogue as a whole.", func(p graphql.ResolveParams) (any, error) {
 				return snapshotOf(p.Context), nil
 			}),
 		},
 	})
+}
+
+// servedCounts is the snapshot's sources, each with the task versions
+// served from it, which the registry's count (every copy it provides)
+// exceeds by its conflict losers.
+func servedCounts(snap *registry.Snapshot) []registry.SourceStatus {
+	sources := snap.Sources()
+	n := make(map[string]int, len(sources))
+	for _, e := range snap.Entries() {
+		for _, v := range e.Versions {
+			n[v.Source]++
+		}
+	}
+	for i := range sources {
+		sources[i].TaskCount = n[sources[i].Name]
+	}
+	return orEmpty(sources)
 }
