@@ -79,7 +79,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	total, passed, versions := 0, 0, 0
 	tasks := map[string]bool{} // by id: the versions of one task are one task
-	said := map[string]bool{} // test files whose case is printed, with its warning's place
+	said := map[string]bool{}  // test files whose case is printed, with its warning's place
 	for _, r := range runs {
 		if len(r.results) > 0 {
 			versions++
