@@ -497,7 +497,7 @@ func (c *Config) check() error {
 // checkAddr says what is wrong with a listen address, in the words of the
 // one who wrote it: net.Listen would say only "missing port in address".
 func checkAddr(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
+	_, port, err := net.SplitHostPort(addr)
 	if err == nil {
 		if n, err := strconv.Atoi(port); err == nil && n >= 0 && n <= 65535 {
 			return ""
@@ -507,7 +507,7 @@ func checkAddr(addr string) string {
 	example := "127.0.0.1:8080"
 	if n, err := strconv.Atoi(addr); err == nil && n >= 0 && n <= 65535 {
 		example = "127.0.0.1:" + addr // a bare port
-	} else if host = strings.Trim(addr, "[]"); host != "" && !strings.Contains(host, ":") {
+	} else if host := strings.Trim(addr, "[]"); host != "" && !strings.Contains(host, ":") {
 		example = host + ":8080"
 	}
 	return fmt.Sprintf("is %q: write HOST:PORT, such as %s", addr, example)
