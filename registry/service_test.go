@@ -9,16 +9,19 @@ import (
 	"time"
 )
 
-// scriptedSource applies its updates in order, then waits for the end.
+// scriptedSource applies its updates in order, closes applied, then waits
+// for the end.
 type scriptedSource struct {
 	fakeSource
 	updates []Update
+	applied chan struct{}
 }
 
 func (s scriptedSource) Run(ctx context.Context, apply func(Update), _ <-chan Rescan) error {
 	for _, u := range s.updates {
 		apply(u)
 	}
+	close(s.applied)
 	<-ctx.Done()
 	return nil
 }
@@ -33,7 +36,7 @@ func TestServiceLogsAnOutageOnce(t *testing.T) {
 		{Complete: true, Err: down}, {Complete: true, Err: down}, {Complete: true, Err: errors.New("timeout")},
 		{Complete: true}, {Complete: true},
 		{Complete: true, Err: down}, {Complete: true},
-	}}
+	}, applied: make(chan struct{})}
 	var b strings.Builder
 	log := slog.New(slog.NewTextHandler(&b, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 		if a.Key == slog.TimeKey || a.Key == "after" || a.Key == "since" {
@@ -46,9 +49,10 @@ func TestServiceLogsAnOutageOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
 	go func() { done <- svc.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(b.String(), "source recovered") < 2 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case <-src.applied: // every update applied, and so logged
+	case <-time.After(10 * time.Second):
+		t.Error("the updates were not applied")
 	}
 	cancel()
 	if err := <-done; err != nil {
