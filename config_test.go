@@ -57,6 +57,9 @@ func TestConfigErrors(t *testing.T) {
 			`c.yaml:3: registry.sources[0]: want a mapping of keys to values`,
 			`c.yaml:4: registry.sources[1].path: want a single value, not a list or a mapping`,
 			`c.yaml:5: registry.sources[2].url: a git source needs a url`}},
+		{"a boolean", "tests:\n  enabled: maybe\n  workers: -1\nregistry:\n  sources:\n    - {type: filesystem, path: x, follow_symlinks_outside: yes}\n", []string{
+			`c.yaml:2: tests.enabled: is "maybe": want true or false`,
+			`c.yaml:3: tests.workers: is -1: want 0 (one per CPU) or more`}},
 		{"a tab", "server:\n\taddr: x\n", []string{
 			`c.yaml:2:1: a tab character: YAML indents with spaces, never tabs (found character that cannot start any token)`}},
 		{"a tab after a key", "watch:\n  mode: off\n \tdebounce: 1s\n", []string{

@@ -111,6 +111,12 @@ func walkConfig(file string, n *yaml.Node, t reflect.Type, path string, where ma
 		if err := checkNumber(at(n), path, n, t.Kind() == reflect.Float64); err != nil {
 			return []error{err}
 		}
+	case t.Kind() == reflect.Bool:
+		// yaml.v3 takes YAML 1.1's yes, no, on and off for a bool too.
+		old := n.Style == 0 && slices.Contains([]string{"y", "yes", "on", "n", "no", "off"}, strings.ToLower(n.Value))
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" && n.Tag != "!!null" && !old {
+			return []error{&configError{Where: at(n), Key: path, Msg: fmt.Sprintf("is %q: want true or false", n.Value)}}
+		}
 	case t.Kind() == reflect.String:
 		if n.Kind != yaml.ScalarNode {
 			return []error{&configError{Where: at(n), Key: path, Msg: "want a single value, not a list or a mapping"}}
