@@ -84,6 +84,8 @@ func TestUsage(t *testing.T) {
 		{"serve, unknown flag after path", []string{"serve", "examples", "--adr", "x"}, 2, "", "unknown flag --adr"},
 		{"serve, bad watch mode", []string{"serve", "examples", "--watch", "inotify"}, 2, "", `--watch is \"inotify\": want auto, fsnotify, poll or off (watch.mode)`},
 		{"serve, poll too fast", []string{"serve", "--poll-interval", "10ms", "examples"}, 2, "", `--poll-interval is 10ms: the minimum is 100ms (watch.poll_interval)`},
+		{"serve, address without a port", []string{"serve", "examples", "--addr", "18103"}, 2, "", `--addr is \"18103\": write HOST:PORT, such as 127.0.0.1:18103 (server.addr)`},
+		{"serve, a mistyped path", []string{"serve", "nope-folder"}, 2, "", "nope-folder: no such folder or file"},
 		{"serve, bad log format", []string{"serve", "--log-format", "xml", "x"}, 2, "", `is "xml": want text or json`},
 		{"global log format, bad", []string{"--log-format", "xml", "serve", "x"}, 2, "", `is "xml": want text or json`},
 		{"version", []string{"version"}, 0, "go:       " + runtime.Version(), ""},

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 	"gopkg.in/yaml.v3"
@@ -249,12 +250,10 @@ func loadConfig(path string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("read configuration: %w", err)
 	}
-	// Unknown keys do not stop the decoding, so that they are reported
-	// together with the values that are out of range.
-	unknown := decodeConfig(path, data, &cfg)
-	if unknown != nil && !onlyUnknownKeys(unknown) {
-		return cfg, unknown
-	}
+	// No problem stops the decoding: a value that cannot be read keeps its
+	// default, so that every problem of the file is reported in one run,
+	// values out of range together with those that do not parse.
+	decoded := decodeConfig(path, data, &cfg)
 	interval, _ := time.ParseDuration(defaultValue("registry.sources[].interval"))
 	timeout, _ := time.ParseDuration(defaultValue("registry.sources[].timeout"))
 	dir := filepath.Dir(path)
@@ -275,17 +274,40 @@ func loadConfig(path string) (Config, error) {
 	if cfg.Registry.CacheDir != "" && !filepath.IsAbs(cfg.Registry.CacheDir) {
 		cfg.Registry.CacheDir = filepath.Join(dir, cfg.Registry.CacheDir)
 	}
-	return cfg, inFileOrder(unknown, cfg.check())
-}
-
-func onlyUnknownKeys(err error) bool {
-	for _, e := range unwrapAll(err) {
-		var ce *configError
-		if !errors.As(e, &ce) || !ce.unknown {
-			return false
+	var checked []error
+	for _, e := range unwrapAll(cfg.check()) {
+		if !saidBefore(e, decoded) {
+			checked = append(checked, e)
 		}
 	}
-	return true
+	return cfg, inFileOrder(decoded, errors.Join(checked...))
+}
+
+// saidBefore reports whether a check's problem is about a value that
+// decoding already refused (and replaced by its default or by nothing), so
+// that one mistake is reported once.
+func saidBefore(e, decoded error) bool {
+	var ce *configError
+	if !errors.As(e, &ce) {
+		return false
+	}
+	for _, d := range unwrapAll(decoded) {
+		var de *configError
+		if !errors.As(d, &de) || de.unknown {
+			continue
+		}
+		if de.Key == "" && de.Where == ce.Where ||
+			de.Key != "" && ce.Key != "" && (within(ce.Key, de.Key) || within(de.Key, ce.Key)) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether key is inner or the same as outer:
+// registry.sources[0].url is within registry.sources[0].
+func within(key, outer string) bool {
+	return key == outer || strings.HasPrefix(key, outer+".") || strings.HasPrefix(key, outer+"[")
 }
 
 func unwrapAll(err error) []error {
@@ -308,6 +330,7 @@ func inFileOrder(errs ...error) error {
 		var ce *configError
 		if errors.As(e, &ce) {
 			if _, n, ok := strings.Cut(ce.Where, ":"); ok {
+				n, _, _ = strings.Cut(n, ":") // FILE:LINE:COL
 				if i, err := strconv.Atoi(n); err == nil {
 					return i
 				}
@@ -325,7 +348,7 @@ func inFileOrder(errs ...error) error {
 func decodeConfig(file string, data []byte, cfg *Config) error {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return yamlErrors(file, err)
+		return yamlErrors(file, data, err)
 	}
 	if len(root.Content) == 0 {
 		return nil // an empty file: the defaults
@@ -333,19 +356,18 @@ func decodeConfig(file string, data []byte, cfg *Config) error {
 	if cfg.where == nil {
 		cfg.where = map[string]string{}
 	}
+	// walkConfig drops the values it refuses; yaml.v3 decodes the rest,
+	// and goes on past a value it cannot decode.
 	errs := walkConfig(file, root.Content[0], configType, "", cfg.where)
-	if len(errs) > 0 && !onlyUnknownKeys(errors.Join(errs...)) {
-		return errors.Join(errs...)
-	}
 	if err := root.Content[0].Decode(cfg); err != nil {
-		return yamlErrors(file, err)
+		errs = append(errs, yamlErrors(file, data, err))
 	}
 	return errors.Join(errs...)
 }
 
 // yamlErrors turns yaml.v3's errors, which may hold several lines, into
 // one configError a line.
-func yamlErrors(file string, err error) error {
+func yamlErrors(file string, data []byte, err error) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
@@ -353,6 +375,14 @@ func yamlErrors(file string, err error) error {
 		if rest, ok := strings.CutPrefix(msg, "line "); ok {
 			if n, m, ok := strings.Cut(rest, ": "); ok {
 				where, msg = file+":"+n, m
+				if line, err := strconv.Atoi(n); err == nil {
+					if line, col, ok := tabNear(data, line); ok {
+						// yaml.v3 says "found character that cannot start
+						// any token", which does not say it is the tab.
+						where = fmt.Sprintf("%s:%d:%d", file, line, col)
+						msg = "a tab character: YAML indents with spaces, never tabs (" + m + ")"
+					}
+				}
 			}
 		}
 		return &configError{Where: where, Msg: msg}
@@ -370,14 +400,27 @@ func yamlErrors(file string, err error) error {
 	return errors.Join(errs...)
 }
 
+// tabNear returns the line and column (from 1) of the first tab on line
+// of data or on the next one (yaml.v3 names the line before a tab that
+// breaks the indentation), when there is one.
+func tabNear(data []byte, line int) (int, int, bool) {
+	lines := strings.Split(string(data), "\n")
+	for l := line; l >= 1 && l <= min(line+1, len(lines)); l++ {
+		if i := strings.IndexByte(lines[l-1], '\t'); i >= 0 {
+			return l, utf8.RuneCountInString(lines[l-1][:i]) + 1, true
+		}
+	}
+	return 0, 0, false
+}
+
 // check rejects values that parse but make no sense, at their place.
 func (c *Config) check() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, &configError{Where: c.at(key), Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
-	if err := checkAddr(c.Server.Addr); err != nil {
-		bad("server.addr", "%v", err)
+	if msg := checkAddr(c.Server.Addr); msg != "" {
+		bad("server.addr", "%s", msg)
 	}
 	switch watcher.Mode(c.Watch.Mode) {
 	case watcher.ModeAuto, watcher.ModeFsnotify, watcher.ModePoll, watcher.ModeOff:
@@ -475,20 +518,23 @@ func (c *Config) check() error {
 	return errors.Join(errs...)
 }
 
-// checkAddr checks an address to listen on before anything is started:
-// HOST:PORT, where HOST may be empty (every interface) and PORT 0 (any).
-func checkAddr(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("is %q: want HOST:PORT, such as 127.0.0.1:8080", addr)
+// checkAddr says what is wrong with a listen address, in the words of the
+// one who wrote it: net.Listen would say only "missing port in address".
+func checkAddr(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		if n, err := strconv.Atoi(port); err == nil && n >= 0 && n <= 65535 {
+			return ""
+		}
+		return fmt.Sprintf("is %q: the port must be a number from 0 to 65535 (0: any free port)", addr)
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return fmt.Errorf("is %q: the port %q is not a number from 0 to 65535", addr, port)
+	example := "127.0.0.1:8080"
+	if n, err := strconv.Atoi(addr); err == nil && n >= 0 && n <= 65535 {
+		example = "127.0.0.1:" + addr // a bare port
+	} else if host := strings.Trim(addr, "[]"); host != "" && !strings.Contains(host, ":") {
+		example = host + ":8080"
 	}
-	if strings.ContainsAny(host, " /") {
-		return fmt.Errorf("is %q: %q is not a host name or address", addr, host)
-	}
-	return nil
+	return fmt.Sprintf("is %q: write HOST:PORT, such as %s", addr, example)
 }
 
 // checkFlags holds a command's flags to the checks of the configuration

@@ -21,8 +21,8 @@ func TestFlagsPassTheConfigurationChecks(t *testing.T) {
 		{"test, memory not a size", []string{"test", "--memory", "lots", "examples"}, `want a size such as 256MiB`},
 		{"test, no time", []string{"test", "--timeout", "0s", "examples"}, "--timeout is 0s: must be more than 0 (tests.timeout)"},
 		{"test, negative workers", []string{"test", "--workers", "-1", "examples"}, "--workers is -1: want 0 (one per CPU) or more (tests.workers)"},
-		{"serve, addr without a port", []string{"serve", "--addr", "localhost", "examples"}, `--addr is \"localhost\": want HOST:PORT, such as 127.0.0.1:8080 (server.addr)`},
-		{"serve, addr with a bad port", []string{"serve", "--addr", "127.0.0.1:http-alt", "examples"}, `the port \"http-alt\" is not a number from 0 to 65535 (server.addr)`},
+		{"serve, addr without a port", []string{"serve", "--addr", "localhost", "examples"}, `--addr is \"localhost\": write HOST:PORT, such as localhost:8080 (server.addr)`},
+		{"serve, addr with a bad port", []string{"serve", "--addr", "127.0.0.1:http-alt", "examples"}, `is \"127.0.0.1:http-alt\": the port must be a number from 0 to 65535 (0: any free port) (server.addr)`},
 		{"serve, poll interval 0", []string{"serve", "--watch", "poll", "--poll-interval", "0s", "examples"}, "--poll-interval is 0s: the minimum is 100ms (watch.poll_interval)"},
 		{"serve, empty watch mode", []string{"serve", "--watch", "", "examples"}, `--watch is \"\": want auto, fsnotify, poll or off (watch.mode)`},
 	}
@@ -48,7 +48,7 @@ func TestConfigAddr(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := loadConfig(path)
-	want := path + `:2: server.addr: is "8080": want HOST:PORT, such as 127.0.0.1:8080`
+	want := path + `:2: server.addr: is "8080": write HOST:PORT, such as 127.0.0.1:8080`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
 	}

@@ -47,6 +47,30 @@ func TestConfigErrors(t *testing.T) {
 		{"no task budget", "tests:\n  task_budget: 0s\n", []string{`c.yaml:2: tests.task_budget: is 0s: must be more than 0`}},
 		{"wrong shape", "watch: [1, 2]\n", []string{`c.yaml:1: watch: want a mapping of keys to values`}},
 		{"syntax", "watch:\n  mode: [\n", []string{`c.yaml:2: did not find expected node content`}},
+		{"values that do not parse and values out of range, in one run", "server:\n  timeout: fast\n  max_cost: -1\nwatch:\n  debounce: 50\n  poll_interval: 1ms\ntests:\n  workers: [2]\n  memory: 1MiB\n", []string{
+			`c.yaml:2: server.timeout: is "fast": want a duration such as 50ms, 2s or 1m`,
+			`c.yaml:3: server.max_cost: is -1: must be more than 0`,
+			`c.yaml:5: watch.debounce: is 50 without a unit: write 50ms, 50s or 50m`,
+			`c.yaml:6: watch.poll_interval: is 1ms: the minimum is 100ms`,
+			`c.yaml:8: tests.workers: want a whole number such as 4, not a list or a mapping`,
+			`c.yaml:9: tests.memory: is 1MiB: the minimum is 32MiB`}},
+		{"a source that is not a mapping is said once", "registry:\n  sources:\n    - ./tasks\n    - {type: filesystem, path: [x]}\n    - {type: git}\n", []string{
+			`c.yaml:3: registry.sources[0]: want a mapping of keys to values`,
+			`c.yaml:4: registry.sources[1].path: want a single value, not a list or a mapping`,
+			`c.yaml:5: registry.sources[2].url: a git source needs a url`}},
+		{"a boolean", "tests:\n  enabled: maybe\n  workers: -1\nregistry:\n  sources:\n    - {type: filesystem, path: x, follow_symlinks_outside: yes}\n", []string{
+			`c.yaml:2: tests.enabled: is "maybe": want true or false`,
+			`c.yaml:3: tests.workers: is -1: want 0 (one per CPU) or more`}},
+		{"a tab", "server:\n\taddr: x\n", []string{
+			`c.yaml:2:1: a tab character: YAML indents with spaces, never tabs (found character that cannot start any token)`}},
+		{"a tab after a key", "watch:\n  mode: off\n \tdebounce: 1s\n", []string{
+			`c.yaml:3:2: a tab character: YAML indents with spaces, never tabs (found a tab character that violates indentation)`}},
+		{"an address without a port", "server:\n  addr: 18103\n", []string{
+			`c.yaml:2: server.addr: is "18103": write HOST:PORT, such as 127.0.0.1:18103`}},
+		{"an address without a port, by name", "server:\n  addr: localhost\n", []string{
+			`c.yaml:2: server.addr: is "localhost": write HOST:PORT, such as localhost:8080`}},
+		{"a port out of range", "server:\n  addr: 127.0.0.1:99999\n", []string{
+			`c.yaml:2: server.addr: is "127.0.0.1:99999": the port must be a number from 0 to 65535 (0: any free port)`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

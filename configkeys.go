@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +52,7 @@ func walkConfig(file string, n *yaml.Node, t reflect.Type, path string, where ma
 			}
 		}
 		var errs []error
+		var bad []int
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			key := k.Value
@@ -69,7 +71,16 @@ func walkConfig(file string, n *yaml.Node, t reflect.Type, path string, where ma
 				continue
 			}
 			where[key] = at(k)
-			errs = append(errs, walkConfig(file, v, ft, key, where)...)
+			sub := walkConfig(file, v, ft, key, where)
+			errs = append(errs, sub...)
+			if refusesItself(sub, key) {
+				// Dropped, so that the default stays and every other
+				// value is still decoded and checked in this same run.
+				bad = append(bad, i)
+			}
+		}
+		for _, i := range slices.Backward(bad) {
+			n.Content = slices.Delete(n.Content, i, i+2)
 		}
 		return errs
 	case t.Kind() == reflect.Slice:
@@ -80,7 +91,16 @@ func walkConfig(file string, n *yaml.Node, t reflect.Type, path string, where ma
 		for i, item := range n.Content {
 			key := fmt.Sprintf("%s[%d]", path, i)
 			where[key] = at(item)
-			errs = append(errs, walkConfig(file, item, t.Elem(), key, where)...)
+			sub := walkConfig(file, item, t.Elem(), key, where)
+			errs = append(errs, sub...)
+			if refusesItself(sub, key) {
+				// Emptied rather than dropped, so that the items after it
+				// keep their numbers in messages.
+				*item = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: item.Line, Column: item.Column}
+				if t.Elem().Kind() == reflect.Struct {
+					*item = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: item.Line, Column: item.Column}
+				}
+			}
 		}
 		return errs
 	case t.Kind() == reflect.Map:
@@ -91,12 +111,29 @@ func walkConfig(file string, n *yaml.Node, t reflect.Type, path string, where ma
 		if err := checkNumber(at(n), path, n, t.Kind() == reflect.Float64); err != nil {
 			return []error{err}
 		}
+	case t.Kind() == reflect.Bool:
+		// yaml.v3 takes YAML 1.1's yes, no, on and off for a bool too.
+		old := n.Style == 0 && slices.Contains([]string{"y", "yes", "on", "n", "no", "off"}, strings.ToLower(n.Value))
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" && n.Tag != "!!null" && !old {
+			return []error{&configError{Where: at(n), Key: path, Msg: fmt.Sprintf("is %q: want true or false", n.Value)}}
+		}
 	case t.Kind() == reflect.String:
 		if n.Kind != yaml.ScalarNode {
 			return []error{&configError{Where: at(n), Key: path, Msg: "want a single value, not a list or a mapping"}}
 		}
 	}
 	return nil
+}
+
+// refusesItself reports whether errs, from walking the value at key,
+// refuse that value itself rather than something inside it.
+func refusesItself(errs []error, key string) bool {
+	for _, e := range errs {
+		if ce, ok := e.(*configError); ok && !ce.unknown && ce.Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 // checkNumber checks a value given for a number before yaml.v3 would

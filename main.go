@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -118,5 +119,21 @@ func runHelp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError(fs, fmt.Errorf("unknown command %q", names[0]), stdout, stderr)
 	default:
 		return usageError(fs, fmt.Errorf("one command at a time, got %d", len(names)), stdout, stderr)
+	}
+}
+
+// invokedAs is the program as its user calls it, for the commands that
+// it suggests: `go run .` under go run (whose binary is a temporary file
+// that is gone when it exits), the path as typed when it was run by a
+// relative path (./ratchet-registry), else its name.
+func invokedAs(arg0 string) string {
+	dir := filepath.Dir(arg0)
+	switch {
+	case filepath.Base(dir) == "exe" && strings.Contains(dir, string(filepath.Separator)+"go-build"):
+		return "go run ."
+	case !filepath.IsAbs(arg0) && strings.ContainsRune(arg0, filepath.Separator):
+		return arg0
+	default:
+		return "ratchet-registry"
 	}
 }

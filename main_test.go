@@ -181,3 +181,22 @@ func copyTree(tb testing.TB, from, to string) {
 		tb.Fatal(err)
 	}
 }
+
+// TestInvokedAs: the command that `new` suggests is the one its user
+// typed: under go run, the binary is a temporary file, gone at exit.
+func TestInvokedAs(t *testing.T) {
+	tests := []struct{ arg0, want string }{
+		{"/tmp/go-build1234567/b001/exe/ratchet-registry", "go run ."},
+		{"/home/me/.cache/tmp/go-build99/b001/exe/ratchet-registry", "go run ."},
+		{"./ratchet-registry", "./ratchet-registry"},
+		{"bin/ratchet-registry", "bin/ratchet-registry"},
+		{"ratchet-registry", "ratchet-registry"},
+		{"/usr/local/bin/ratchet-registry", "ratchet-registry"},
+		{"/opt/exe/ratchet-registry", "ratchet-registry"},
+	}
+	for _, tc := range tests {
+		if got := invokedAs(tc.arg0); got != tc.want {
+			t.Errorf("invokedAs(%q): got %q, want %q", tc.arg0, got, tc.want)
+		}
+	}
+}

@@ -32,7 +32,7 @@ func TestStatusPageOverAnswerLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	row := `document.querySelector('tr[data-id="` + registrytest.ID1 + `"]')`
-	waitText(t, ctx, "both tasks and the failed verdict", has("Thrower")+" && "+has("Task 1.0.0")+" && "+row+" !== null && "+row+".innerText.includes('failed 0/12')")
+	waitText(t, ctx, "both tasks and the failed verdict", has("Thrower")+" && "+has("Task 1.0.0")+" && "+row+" !== null && "+row+".innerText.includes('0/12 passed')")
 	waitText(t, ctx, "why the messages are missing", `!document.getElementById('notice').hidden && `+has("Test messages and outputs are not shown")+" && "+has("server.max_answer_bytes"))
 	screenshot(t, ctx, "status-page-over-answer-limit.png")
 }

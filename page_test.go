@@ -88,7 +88,7 @@ func TestStatusPage(t *testing.T) {
 	// Tests run on their own: the verdict shows, and a wrong expected
 	// output shows its message and both outputs side by side.
 	addRow := `document.querySelector('tr[data-id="` + addID + `"]')`
-	waitText(t, ctx, "the passing verdict", addRow+`.querySelector('.verdict.passed') !== null && `+addRow+`.innerText.includes('passed 2/2')`)
+	waitText(t, ctx, "the passing verdict", addRow+`.querySelector('.verdict.passed') !== null && `+addRow+`.innerText.includes('2/2 passed')`)
 	smallTest := filepath.Join(dir, "add", "tests", "small.json")
 	if err := os.WriteFile(smallTest, []byte(`{"input": {"a": 1, "b": 2}, "expected_output": {"sum": 4}}`), 0o644); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -106,6 +107,13 @@ func TestPushRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("RATCHET_TEST_TOKEN", "")
+	// An address where nothing listens: taken, then given back.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody := ln.Addr().String()
+	ln.Close()
 	tests := []struct {
 		name       string
 		args       []string
@@ -118,6 +126,10 @@ func TestPushRefuses(t *testing.T) {
 		{name: "no tag", args: []string{"push", "examples", reg.addr + "/acme/tasks"}, wantCode: 2, wantStderr: "is not REGISTRY/REPOSITORY:TAG"},
 		{name: "unknown flag", args: []string{"push", "examples", ref, "--insecure"}, wantCode: 2, wantStderr: "unknown flag --insecure"},
 		{name: "password from an unset variable", args: []string{"push", "--username", "ci", "--password-env", "RATCHET_TEST_TOKEN", "examples", ref}, wantCode: 2, wantStderr: "RATCHET_TEST_TOKEN, which is not set"},
+		{name: "no registry running", args: []string{"push", "--plain-http", "examples", nobody + "/acme/tasks:stable"}, wantCode: 1,
+			wantStderr: "push: cannot push to " + nobody + "/acme/tasks:stable: nothing answers at " + nobody + " (connection refused): is the registry running, and is the address right?\n"},
+		{name: "plain HTTP without --plain-http", args: []string{"push", "examples", ref}, wantCode: 1,
+			wantStderr: "push: cannot push to " + ref + ": the registry at " + reg.addr + " speaks plain HTTP, not HTTPS: add --plain-http\n"},
 		{name: "username alone", args: []string{"push", "--username", "ci", "examples", ref}, wantCode: 2, wantStderr: "go together"},
 	}
 	for _, tc := range tests {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -63,6 +64,6 @@ after its own version (greet/1.0.0 gives greet/1.1.0), NAME-VERSION otherwise
 		fmt.Fprintf(stderr, "ratchet-registry new: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "wrote %s\ncheck it with: ratchet-registry validate %s\n", dst, dst)
+	fmt.Fprintf(stdout, "wrote %s\ncheck it with: %s validate %s\n", dst, invokedAs(os.Args[0]), dst)
 	return 0
 }

@@ -66,6 +66,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	for _, p := range paths {
+		// A PATH typed on the command line that is not there is a typo, not
+		// a folder to wait for (a configured source's folder is waited for).
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			return usageError(fs, fmt.Errorf("%s: no such folder or file; give a task folder, a task .zip or a folder of either", p), stdout, stderr)
+		}
 		cfg.Registry.Sources = append(cfg.Registry.Sources, SourceConfig{Type: "filesystem", Path: p})
 	}
 	if len(cfg.Registry.Sources) == 0 {
@@ -382,14 +387,19 @@ func tokenFrom(env string) string {
 }
 
 // allWatching waits until every source that follows files follows all
-// its folders; false when ctx ends first.
+// its folders; false when ctx ends first, or when nothing is watched (no
+// source that follows files, or watch.mode off), since then no save shows.
 func allWatching(ctx context.Context, reg *registry.Registry) bool {
+	watched := false
 	for _, st := range reg.Snapshot().Sources() {
 		select {
 		case <-st.Watching():
 		case <-ctx.Done():
 			return false
 		}
+		if w, ok := st.Watch(); ok && w.Mode != string(watcher.ModeOff) {
+			watched = true
+		}
 	}
-	return true
+	return watched
 }

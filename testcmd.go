@@ -78,6 +78,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	total, passed, versions := 0, 0, 0
 	tasks := map[string]bool{} // by id: the versions of one task are one task
+	said := map[string]bool{}  // test files whose case is printed, with its warning's place
 	for _, r := range runs {
 		if len(r.results) > 0 {
 			versions++
@@ -89,7 +90,18 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				passed++
 				continue
 			}
-			fmt.Fprintln(stdout, caseProblem(r.task, r.cases[i], res))
+			p := caseProblem(r.task, r.cases[i], res)
+			said[r.task.FilePath(r.cases[i].File)] = true
+			fmt.Fprintln(stdout, p)
+		}
+	}
+	// The warnings of cases that ran anyway (an unknown key): said once
+	// each, at their place, as validate says them.
+	nwarn := 0
+	for _, w := range sortProblems(testWarnings(snap)) {
+		if !said[w.path] {
+			fmt.Fprintln(stdout, w)
+			nwarn++
 		}
 	}
 	in := plural(len(tasks), "task")
@@ -99,6 +111,9 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "%s in %s: %d passed, %d failed", plural(total, "case"), in, passed, total-passed)
 	if len(problems) > 0 {
 		fmt.Fprintf(stdout, "; %s loading", plural(len(problems), "problem"))
+	}
+	if nwarn > 0 {
+		fmt.Fprintf(stdout, "; %s (above)", plural(nwarn, "warning"))
 	}
 	fmt.Fprintln(stdout)
 	if *junit != "" {
@@ -153,7 +168,9 @@ func runAll(ctx context.Context, snap *registry.Snapshot, content *taskformat.Co
 }
 
 // caseProblem is the line printed for a case that did not pass: at the
-// place in main.js where the engine saw the error, else at the test file.
+// place in main.js where the engine saw the error, else at the test file,
+// at the place of its first warning when it has one (where its JSON
+// breaks, say).
 func caseProblem(t *registry.Task, c runner.Case, r registry.CaseResult) problem {
 	msg := r.Message
 	if r.Status == registry.CaseTimeout && msg == "" {
@@ -162,7 +179,13 @@ func caseProblem(t *registry.Task, c runner.Case, r registry.CaseResult) problem
 	if r.Line > 0 {
 		return problem{path: t.FilePath("main.js"), line: r.Line, col: r.Column, msg: c.File + ": " + msg}
 	}
-	return problem{path: t.FilePath(c.File), msg: msg}
+	p := problem{path: t.FilePath(c.File), msg: msg}
+	for _, w := range t.Warnings {
+		if w.File == c.File && w.Line > 0 && (p.line == 0 || w.Line < p.line) {
+			p.line, p.col = w.Line, w.Column
+		}
+	}
+	return p
 }
 
 // elapsed is a duration in seconds, as JUnit writes it.

@@ -42,6 +42,12 @@ type serviceSource struct {
 	idx    int
 	rescan chan Rescan
 	done   chan struct{} // closed when the source's Run has returned
+
+	// The outage in course, so that it is logged when it starts and when
+	// it ends rather than at every retry. Only the source's own goroutine
+	// (the one that calls apply) touches them.
+	failingSince time.Time
+	failures     int
 }
 
 // rescanCall is one rescan of every source, shared by every Rescan call
@@ -172,10 +178,15 @@ func (s *Service) observe(ss *serviceSource, snap *Snapshot, changed bool, event
 	// Every problem is logged once, when it appears, and once when it goes.
 	for _, e := range events {
 		switch e.Kind {
-		case ErrorRaised:
-			s.log.Warn("load error", e.Error.logAttrs()...)
-		case ErrorCleared:
-			s.log.Info("load error cleared", "source", e.Error.Source, "path", e.Error.Path)
+		case ErrorRaised, ErrorCleared:
+			if e.Error.Root == "" && e.Error.Source == ss.src.Name() && e.Error.Path == ss.src.Location() {
+				continue // the source's own failure: logFailure says when it starts and ends
+			}
+			if e.Kind == ErrorRaised {
+				s.log.Warn("load error", e.Error.logAttrs()...)
+			} else {
+				s.log.Info("load error cleared", "source", e.Error.Source, "path", e.Error.Path)
+			}
 		}
 	}
 	var took time.Duration
@@ -186,11 +197,16 @@ func (s *Service) observe(ss *serviceSource, snap *Snapshot, changed bool, event
 	switch {
 	case u.Err != nil:
 		result = "failed"
-		s.log.Warn("source failed", "source", ss.src.Name(), "error", u.Err)
+		s.logFailure(ss, u.Err)
 	case changed:
 		result = "changed"
 		s.log.Info("loaded", "source", ss.src.Name(), "generation", snap.Generation, "tasks", snap.TaskCount(),
 			"versions", snap.VersionCount(), "errors", snap.ErrorCount(), "took", took.Round(time.Microsecond))
+	}
+	if u.Err == nil && !ss.failingSince.IsZero() {
+		s.log.Info("source recovered", "source", ss.src.Name(), "after", time.Since(ss.failingSince).Round(time.Millisecond),
+			"failed_attempts", ss.failures)
+		ss.failingSince, ss.failures = time.Time{}, 0
 	}
 	if s.hooks.Reload != nil {
 		s.hooks.Reload(ss.src.Name(), ss.src.Type(), result, took)
@@ -201,6 +217,18 @@ func (s *Service) observe(ss *serviceSource, snap *Snapshot, changed bool, event
 	if changed && !u.Seen.IsZero() && s.hooks.SaveToSwap != nil {
 		s.hooks.SaveToSwap(time.Since(u.Seen))
 	}
+}
+
+// logFailure logs a failed update: as a warning when an outage starts,
+// and at debug level while it lasts, since a source retries on its own.
+func (s *Service) logFailure(ss *serviceSource, err error) {
+	ss.failures++
+	if ss.failingSince.IsZero() {
+		ss.failingSince = time.Now()
+		s.log.Warn("source failed", "source", ss.src.Name(), "location", ss.src.Location(), "error", err)
+		return
+	}
+	s.log.Debug("source still failing", "source", ss.src.Name(), "error", err, "since", ss.failingSince, "attempts", ss.failures)
 }
 
 // LoadOnce loads each source once into reg, in order: the first update of

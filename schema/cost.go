@@ -194,7 +194,7 @@ func (c *coster) listSize(parent, field string, page int) int {
 		return s.TaskCount()
 	case "TaskPage.nodes":
 		return page
-	case "Query.taskVersions", "Task.availableVersions":
+	case "Query.taskVersions", "Task.availableVersions", "Task.versions":
 		return avgVersions
 	case "Query.loadErrors":
 		return s.ErrorCount()

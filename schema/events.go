@@ -30,9 +30,15 @@ func (t *types) subscription() *graphql.Object {
 			"kind":    field(nn(kind), "What happened.", func(p graphql.ResolveParams) (any, error) { return ev(p).Kind, nil }),
 			"id":      field(graphql.ID, "The task's UUID: for task events, and for error events on a task that is served.", func(p graphql.ResolveParams) (any, error) { return nilIfEmpty(ev(p).ID), nil }),
 			"version": field(graphql.String, "The task's version, where id is given.", func(p graphql.ResolveParams) (any, error) { return nilIfEmpty(ev(p).Version), nil }),
-			"task": field(t.task, "The task as served right after the change (just before it, for TASK_REMOVED); its availableVersions are those of that moment, also when the event is replayed.", func(p graphql.ResolveParams) (any, error) {
-				if e := ev(p); e.Task != nil {
+			"task": field(t.task, "The task as served right after the change (just before it, for TASK_REMOVED; for an error event, the version that its files belong to, served stale while they are broken); its availableVersions are those of that moment, also when the event is replayed.", func(p graphql.ResolveParams) (any, error) {
+				e := ev(p)
+				if e.Task != nil {
 					return e.Task, nil
+				}
+				if e.ID != "" && e.Snapshot != nil {
+					if task, ok := e.Snapshot.Task(e.ID, e.Version); ok {
+						return task, nil
+					}
 				}
 				return nil, nil
 			}),

@@ -28,13 +28,14 @@ func (t *types) buildListing() {
 	// t.list.verdict is the VerdictStatus of Task.verdict, made in build.
 	t.list.filter = graphql.NewInputObject(graphql.InputObjectConfig{
 		Name:        "TaskFilter",
-		Description: "Which tasks to list; every condition given must hold (of the latest version).",
+		Description: "Which tasks to list; every condition given must hold, of the latest version (or of any one version, with anyVersion).",
 		Fields: graphql.InputObjectConfigFieldMap{
-			"search":  {Type: graphql.String, Description: "Text found, case-insensitively, in the label, the description or the id."},
-			"tags":    {Type: graphql.NewList(graphql.NewNonNull(graphql.String)), Description: "Tags the task must all have (metadata.json's tags)."},
-			"source":  {Type: graphql.String, Description: "The name of the source the task comes from."},
-			"stale":   {Type: graphql.Boolean, Description: "True for tasks whose files are broken now (served from their last good load), false for the others."},
-			"verdict": {Type: t.list.verdict, Description: "Where the task's test cases stand."},
+			"search":     {Type: graphql.String, Description: "Text found, case-insensitively, in the label, the description or the id."},
+			"tags":       {Type: graphql.NewList(graphql.NewNonNull(graphql.String)), Description: "Tags the task must all have (metadata.json's tags)."},
+			"source":     {Type: graphql.String, Description: "The name of the source the task comes from."},
+			"stale":      {Type: graphql.Boolean, Description: "True for tasks whose files are broken now (served from their last good load), false for the others."},
+			"verdict":    {Type: t.list.verdict, Description: "Where the task's test cases stand."},
+			"anyVersion": {Type: graphql.Boolean, DefaultValue: false, Description: "True: a task matches when any one of its versions meets every condition (verdict: FAILED then finds a task whose older version fails while its latest passes); the task is still listed by its latest version, whose versions field shows each. False (the default): the conditions hold of the latest version."},
 		},
 	})
 	field := graphql.NewEnum(graphql.EnumConfig{
@@ -67,7 +68,7 @@ func (t *types) buildListing() {
 		Description: "Where a page ends, to ask for the next one.",
 		Fields: graphql.Fields{
 			"hasNextPage": field2(graphql.NewNonNull(graphql.Boolean), "True when more tasks follow this page.", func(p *taskPage) any { return p.hasNext }),
-			"endCursor":   field2(graphql.String, "Pass as after to get the next page; null on an empty page.", func(p *taskPage) any { return nilIfEmpty(p.end) }),
+			"endCursor":   field2(graphql.String, "Pass as after to get the next page. Never null: an empty page (first: 0, or past the end) ends where it began, so that a walk goes on from there whatever hasNextPage says.", func(p *taskPage) any { return p.end }),
 		},
 	})
 	t.list.page = graphql.NewObject(graphql.ObjectConfig{
@@ -109,7 +110,7 @@ func (t *types) tasksField() *graphql.Field {
 			}
 			out := []*registry.Task{}
 			snap.Walk(q.order, q.desc, "", func(_ string, e *registry.Entry) bool {
-				if q.filter.match(snap, e.Latest) {
+				if q.filter.matches(snap, e) {
 					out = append(out, e.Latest)
 				}
 				return true
@@ -147,13 +148,16 @@ func (t *types) taskPageField() *graphql.Field {
 					return nil, err
 				}
 			}
-			page := &taskPage{nodes: []*registry.Task{}, total: func() int {
+			// An empty page ends where it began: at after, or before the
+			// first task (the empty key), never at a null cursor that a
+			// client could not go on from.
+			page := &taskPage{nodes: []*registry.Task{}, end: q.cursor(after), total: func() int {
 				if q.filter.empty() {
 					return snap.TaskCount()
 				}
 				n := 0
 				snap.Walk(q.order, q.desc, "", func(_ string, e *registry.Entry) bool {
-					if q.filter.match(snap, e.Latest) {
+					if q.filter.matches(snap, e) {
 						n++
 					}
 					return true
@@ -161,7 +165,7 @@ func (t *types) taskPageField() *graphql.Field {
 				return n
 			}}
 			snap.Walk(q.order, q.desc, after, func(key string, e *registry.Entry) bool {
-				if !q.filter.match(snap, e.Latest) {
+				if !q.filter.matches(snap, e) {
 					return true
 				}
 				if len(page.nodes) == first {
@@ -219,6 +223,7 @@ func readListArgs(args map[string]any) (listQuery, error) {
 	if v, ok := f["verdict"].(registry.VerdictStatus); ok {
 		q.filter.verdict = &v
 	}
+	q.filter.anyVersion, _ = f["anyVersion"].(bool)
 	return q, nil
 }
 
@@ -249,6 +254,18 @@ type taskFilter struct {
 	source  *string
 	stale   *bool
 	verdict *registry.VerdictStatus
+	// anyVersion: the conditions hold of one version, any; else of the
+	// latest. Alone it matches every task, so empty ignores it.
+	anyVersion bool
+}
+
+// matches reports whether a task matches, by its latest version or, with
+// anyVersion, by any one of them.
+func (f taskFilter) matches(snap *registry.Snapshot, e *registry.Entry) bool {
+	if !f.anyVersion {
+		return f.match(snap, e.Latest)
+	}
+	return slices.ContainsFunc(e.Versions, func(t *registry.Task) bool { return f.match(snap, t) })
 }
 
 func (f taskFilter) empty() bool {

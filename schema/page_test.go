@@ -260,9 +260,102 @@ func TestTaskPageArguments(t *testing.T) {
 			if len(nodes) != tc.wantNodes || info["hasNextPage"] != tc.wantNext || tp["totalCount"] != float64(maxPage+5) {
 				t.Errorf("got %d nodes, hasNextPage %v, totalCount %v; want %d, %v, %d", len(nodes), info["hasNextPage"], tp["totalCount"], tc.wantNodes, tc.wantNext, maxPage+5)
 			}
-			if (len(nodes) == 0) != (info["endCursor"] == nil) {
-				t.Errorf("got endCursor %v with %d nodes, want null exactly on an empty page", info["endCursor"], len(nodes))
+			// Whatever the page, endCursor is where to go on from.
+			end, ok := info["endCursor"].(string)
+			if !ok {
+				t.Fatalf("got endCursor %v with hasNextPage %v, want a cursor to go on from", info["endCursor"], info["hasNextPage"])
+			}
+			next := answer(t, x, snap, pageQuery, map[string]any{"after": end, "first": float64(1)}, "")["taskPage"].(map[string]any)
+			if n := len(next["nodes"].([]any)); (n == 1) != info["hasNextPage"] {
+				t.Errorf("the page after endCursor has %d nodes, with hasNextPage %v", n, info["hasNextPage"])
 			}
 		})
+	}
+}
+
+// TestAnyVersionFilter: hello 0.2.0 fails while 0.3.0 passes. The filter
+// by default asks of the latest version, which passes; with anyVersion it
+// finds the task, whose versions show which one fails.
+func TestAnyVersionFilter(t *testing.T) {
+	c := newCatalogue(t)
+	for _, v := range []string{"0.2.0", "0.3.0"} {
+		dir := filepath.Join(c.dir, "hello-"+v)
+		files := map[string]string{
+			"metadata.json":      `{"uuid": "` + uuidOf(1) + `", "version": "` + v + `", "label": "hello"}`,
+			"input.schema.json":  `{"type": "object"}`,
+			"output.schema.json": `{"type": "object"}`,
+			"main.js":            "(function(input) { return input; })",
+			"tests/echo.json":    `{"input": {}, "expected_output": {}}`,
+		}
+		for name, body := range files {
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c.write(2, "other", "")
+	snap := c.rescan()
+	for v, status := range map[string]registry.VerdictStatus{"0.2.0": registry.VerdictFailed, "0.3.0": registry.VerdictPassed} {
+		task, _ := snap.Task(uuidOf(1), v)
+		if !c.reg.SetVerdict(task, &registry.Verdict{Digest: task.TestDigest, Status: status}) {
+			t.Fatalf("verdict of %s not taken", v)
+		}
+	}
+	snap = c.reg.Snapshot()
+	x := newExecutor(t)
+	q := `query($filter: TaskFilter) { tasks(filter: $filter) { version versions { version verdict { status } } } }`
+	tests := []struct {
+		name   string
+		filter map[string]any
+		want   string
+	}{
+		{"latest, by default", map[string]any{"verdict": "FAILED"}, `[]`},
+		{"latest, said", map[string]any{"verdict": "FAILED", "anyVersion": false}, `[]`},
+		{"any version", map[string]any{"verdict": "FAILED", "anyVersion": true},
+			`[{"version":"0.3.0","versions":[{"verdict":{"status":"FAILED"},"version":"0.2.0"},{"verdict":{"status":"PASSED"},"version":"0.3.0"}]}]`},
+		{"any version, passed", map[string]any{"verdict": "PASSED", "anyVersion": true},
+			`[{"version":"0.3.0","versions":[{"verdict":{"status":"FAILED"},"version":"0.2.0"},{"verdict":{"status":"PASSED"},"version":"0.3.0"}]}]`},
+		{"any version, alone, is every task", map[string]any{"anyVersion": true}, ``},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data := answer(t, x, snap, q, map[string]any{"filter": tc.filter}, "")
+			b, _ := json.Marshal(data["tasks"])
+			if tc.want == "" {
+				if n := len(data["tasks"].([]any)); n != 2 {
+					t.Errorf("got %d tasks, want 2", n)
+				}
+				return
+			}
+			if string(b) != tc.want {
+				t.Errorf("got  %s\nwant %s", b, tc.want)
+			}
+			page := answer(t, x, snap, pageQuery, map[string]any{"filter": tc.filter}, "")["taskPage"].(map[string]any)
+			if n := len(page["nodes"].([]any)); float64(n) != page["totalCount"] {
+				t.Errorf("taskPage: %d nodes, totalCount %v", n, page["totalCount"])
+			}
+		})
+	}
+}
+
+// TestSourceCountsServed: a source's task count is what it serves; a copy
+// that loses a conflict is listed as a conflict, not counted again.
+func TestSourceCountsServed(t *testing.T) {
+	c := newCatalogue(t)
+	c.write(1, "Add", "")
+	c.write(2, "Greet", "")
+	// A copy of task 1 under another folder: same uuid, same version.
+	if err := os.CopyFS(filepath.Join(c.dir, "t00001-copy"), os.DirFS(filepath.Join(c.dir, "t00001"))); err != nil {
+		t.Fatal(err)
+	}
+	snap := c.rescan()
+	data := answer(t, newExecutor(t), snap, `{ sources { name taskCount } conflicts { path } }`, nil, "")
+	b, _ := json.Marshal(data)
+	got := strings.ReplaceAll(string(b), c.dir+string(filepath.Separator), "")
+	if want := `{"conflicts":[{"path":"t00001-copy"}],"sources":[{"name":"tasks","taskCount":2}]}`; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }

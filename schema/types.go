@@ -173,7 +173,7 @@ func (t *types) build() {
 				}
 				return nil, nil
 			}),
-			"taskCount": field(nn(graphql.Int), "Task versions this source provides, conflicts included.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).TaskCount, nil }),
+			"taskCount": field(nn(graphql.Int), "Task versions served from this source: a copy that lost a conflict to another source's (or another copy in this one) is not counted.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).TaskCount, nil }),
 			"loadedAt": field(graphql.String, "RFC 3339 time of its last successful load.", func(p graphql.ResolveParams) (any, error) {
 				at := src[registry.SourceStatus](p).LoadedAt
 				if at.IsZero() {
@@ -246,8 +246,12 @@ func (t *types) build() {
 				}
 				return t.d.Content.Script(task)
 			})},
-			"verdict": field(nn(t.verdict), "The result of its tests on every save: PENDING while they run.", func(p graphql.ResolveParams) (any, error) {
-				return snapshotOf(p.Context).Verdict(src[*registry.Task](p)), nil
+			"verdict": field(t.verdict, "The result of its tests on every save: PENDING while they run. Null for a version no longer served (the task of a TASK_REMOVED event), whose tests no longer run.", func(p graphql.ResolveParams) (any, error) {
+				snap, task := snapshotOf(p.Context), src[*registry.Task](p)
+				if _, served := snap.Task(task.ID, task.Version); !served {
+					return nil, nil
+				}
+				return snap.Verdict(task), nil
 			}),
 			"tests": field(list(t.testCase), "tests/*.json in name order, read when asked for.", func(p graphql.ResolveParams) (any, error) {
 				tcs, err := t.d.Content.Tests(src[*registry.Task](p))
@@ -255,6 +259,13 @@ func (t *types) build() {
 			}),
 		},
 	})
+	// Added once Task exists, since it lists Tasks.
+	t.task.AddFieldConfig("versions", field(list(t.task), "Every version of this task served now, ascending, each with its own verdict: where an older version's tests fail while the latest's pass.", func(p graphql.ResolveParams) (any, error) {
+		if e, ok := snapshotOf(p.Context).Entry(src[*registry.Task](p).ID); ok {
+			return e.Versions, nil
+		}
+		return []*registry.Task{}, nil
+	}))
 }
 
 // intOrNil gives null for an unknown line or column rather than a 0 that
@@ -322,11 +333,28 @@ func (t *types) query() *graphql.Object {
 				return orEmpty(snapshotOf(p.Context).Conflicts()), nil
 			}),
 			"sources": field(list(t.source), "Sources in configuration order.", func(p graphql.ResolveParams) (any, error) {
-				return orEmpty(snapshotOf(p.Context).Sources()), nil
+				return servedCounts(snapshotOf(p.Context)), nil
 			}),
 			"registry": field(nn(t.registry), "The catalogue as a whole.", func(p graphql.ResolveParams) (any, error) {
 				return snapshotOf(p.Context), nil
 			}),
 		},
 	})
+}
+
+// servedCounts is the snapshot's sources, each with the task versions
+// served from it, which the registry's count (every copy it provides)
+// exceeds by its conflict losers.
+func servedCounts(snap *registry.Snapshot) []registry.SourceStatus {
+	sources := snap.Sources()
+	n := make(map[string]int, len(sources))
+	for _, e := range snap.Entries() {
+		for _, v := range e.Versions {
+			n[v.Source]++
+		}
+	}
+	for i := range sources {
+		sources[i].TaskCount = n[sources[i].Name]
+	}
+	return orEmpty(sources)
 }

@@ -50,7 +50,7 @@ func verdictType(verdictStatus *graphql.Enum) *graphql.Object {
 					return nilIfEmpty(truncate(cr(p).Message, maxBytes)), nil
 				}),
 			},
-			"expected": field(jsonScalar, "The expected output, for a case that did not pass.", func(p graphql.ResolveParams) (any, error) {
+			"expected": field(jsonScalar, "The expected output (the test file's expected_output), whether the case passed or not; null when the case gives none or expects a throw.", func(p graphql.ResolveParams) (any, error) {
 				return rawOrNil(cr(p).Expected), nil
 			}),
 			"actual": field(jsonScalar, "What the task returned, when it returned.", func(p graphql.ResolveParams) (any, error) {

@@ -10,6 +10,7 @@
   function catalogue(cases) {
     return '{ registry { generation taskCount versionCount loadedAt }' +
       ' tasks { id version label description availableVersions source path stale error { path line column message }' +
+      ' warnings { path line column message } versions { version verdict { status passed total } }' +
       ' verdict { status passed failed total durationMs cases { ' + cases + ' } } }' +
       ' loadErrors { source path line column kind message }' +
       ' conflicts { id version path winner }' +
@@ -50,6 +51,13 @@
     });
   }
 
+  // labelled gives each cell its column's name, which a narrow screen
+  // shows beside the cell when the table becomes a list of cards.
+  function labelled(names, cells) {
+    cells.forEach(function (c, i) { c.setAttribute('data-label', names[i]); });
+    return cells;
+  }
+
   function matches(filter, parts) {
     if (!filter) return true;
     return parts.join(' ').toLowerCase().indexOf(filter) >= 0;
@@ -62,11 +70,10 @@
   // verdictCell shows where a task's tests stand and, for each case that
   // did not pass, why: its message and the expected and actual outputs
   // side by side.
-  function verdictCell(v) {
+  function verdictCell(v, t) {
     var status = v.status.toLowerCase();
     var head = v.status === 'NONE' ? el('span', { 'class': 'muted', text: 'no tests' }) :
-      el('span', { 'class': 'verdict ' + status, text: v.status === 'PENDING' ? 'running…' :
-        v.status.toLowerCase() + ' ' + v.passed + '/' + v.total });
+      el('span', { 'class': 'verdict ' + status, text: v.status === 'PENDING' ? 'running…' : passedText(v) });
     var failing = v.cases.filter(function (c) { return c.status !== 'PASSED'; });
     return el('td', { 'class': 'verdict-cell' }, [head].concat(failing.map(function (c) {
       var sides = (c.expected != null || c.actual != null) ? el('div', { 'class': 'sides' }, [
@@ -74,11 +81,54 @@
         el('div', {}, [el('div', { 'class': 'muted', text: 'actual' }), el('pre', { 'class': 'actual', text: pretty(c.actual) })]),
       ]) : null;
       return el('div', { 'class': 'case', 'data-file': c.file }, [
-        el('div', { 'class': 'mono' }, [el('span', { 'class': 'case-status ' + c.status.toLowerCase(), text: c.status }), ' ' + c.file]),
+        el('div', { 'class': 'mono' }, [el('span', { 'class': 'case-status ' + c.status.toLowerCase(), text: c.status }), ' ' + caseWhere(t, c.file)]),
         el('div', { 'class': 'case-message', text: c.message || '' }),
         sides,
       ]);
     })));
+  }
+
+  // caseWhere names a case's test file, at the place of the first warning
+  // about it (FILE:LINE:COL), since a case the file's problem stopped
+  // says no place of its own.
+  function caseWhere(t, file) {
+    var w = (t.warnings || []).filter(function (w) { return w.line && (w.path === file || w.path.slice(-file.length - 1) === '/' + file); })[0];
+    return w ? file + ':' + w.line + (w.column ? ':' + w.column : '') : file;
+  }
+
+  function passedText(v) {
+    return v.passed + '/' + v.total + ' passed';
+  }
+
+  // byLabel orders the rows as a reader looks for them: by label, then
+  // version, then id (the API's default order is by uuid).
+  function byLabel(a, b) {
+    return a.label.localeCompare(b.label, undefined, { sensitivity: 'base', numeric: true }) ||
+      a.version.localeCompare(b.version, undefined, { numeric: true }) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  }
+
+  // versionCell lists every version, the latest in bold, and marks each
+  // version whose tests fail: an older version that fails is not hidden
+  // by a latest that passes.
+  function versionCell(t) {
+    var verdicts = {};
+    (t.versions || []).forEach(function (v) { if (v.verdict) verdicts[v.version] = v.verdict; });
+    return el('td', { 'class': 'versions' }, t.availableVersions.map(function (v) {
+      var verdict = verdicts[v];
+      var failed = verdict && verdict.status === 'FAILED';
+      var title = (v === t.version ? 'latest' : '') + (failed ? (v === t.version ? '; ' : '') + 'tests fail: ' + passedText(verdict) : '');
+      return el('span', { 'class': 'version' + (v === t.version ? ' latest' : '') + (failed ? ' failing' : ''), title: title,
+        'data-version': v, text: failed ? v + ' ✗' : v });
+    }));
+  }
+
+  // warningList shows the problems in a task's test files, each at its
+  // place (FILE:LINE:COL).
+  function warningList(t) {
+    if (!t.warnings || !t.warnings.length) return null;
+    return el('ul', { 'class': 'warnings mono' }, t.warnings.map(function (w) {
+      return el('li', { 'class': 'warning', text: where(w) + ': ' + w.message });
+    }));
   }
 
   // notice says what the page cannot show now, or nothing.
@@ -98,15 +148,13 @@
     var tasks = $('tasks');
     tasks.textContent = '';
     var shown = 0;
-    state.tasks.forEach(function (t) {
+    state.tasks.slice().sort(byLabel).forEach(function (t) {
       var errs = t.stale ? errorsOf(t) : [];
       if (t.stale && !errs.length && t.error) errs = [t.error];
       var errText = errs.map(function (e) { return where(e) + ': ' + e.message; }).join('\n');
       if (!matches(f, [t.label, t.id, t.description, t.source, t.path, t.availableVersions.join(' '), errText, t.verdict.status])) return;
       shown++;
-      var versions = el('td', {}, t.availableVersions.map(function (v) {
-        return el('span', { 'class': 'version' + (v === t.version ? ' latest' : ''), title: v === t.version ? 'latest' : '', text: v });
-      }));
+      var versions = versionCell(t);
       var label = el('td', {}, [
         el('div', {}, [el('strong', { text: t.label }), t.stale ? ' ' : null, t.stale ? el('span', { 'class': 'badge stale', text: 'stale' }) : null]),
         el('div', { 'class': 'mono muted', text: t.id }),
@@ -114,11 +162,12 @@
         t.stale ? el('ul', { 'class': 'stale-errors mono' }, errs.map(function (e) {
           return el('li', { 'class': 'stale-error', text: where(e) + ': ' + e.message });
         })) : null,
+        warningList(t),
       ]);
-      tasks.appendChild(el('tr', { 'class': t.stale ? 'stale' : '', 'data-id': t.id }, [
-        label, versions, verdictCell(t.verdict), el('td', { text: t.description }),
+      tasks.appendChild(el('tr', { 'class': t.stale ? 'stale' : '', 'data-id': t.id }, labelled(['Label', 'Versions', 'Tests', 'Description', 'Source and path'], [
+        label, versions, verdictCell(t.verdict, t), el('td', { text: t.description }),
         el('td', {}, [el('div', { text: t.source }), el('div', { 'class': 'mono muted', text: t.path })]),
-      ]));
+      ])));
     });
     if (!shown) tasks.appendChild(el('tr', {}, [el('td', { colspan: '5', 'class': 'empty', text: state.tasks.length ? 'No task matches the filter.' : 'No tasks.' })]));
     $('task-count').textContent = shown === state.tasks.length ? '(' + shown + ')' : '(' + shown + ' of ' + state.tasks.length + ')';
@@ -148,7 +197,7 @@
       var status = s.status.toLowerCase();
       var nerr = state.loadErrors.filter(function (e) { return e.source === s.name; }).length;
       if (!matches(f, [s.name, s.type, s.location, status, s.error || ''])) return;
-      sources.appendChild(el('tr', {}, [
+      sources.appendChild(el('tr', {}, labelled(['Name', 'Type', 'Status', 'Tasks', 'Loaded'], [
         el('td', {}, [el('div', { text: s.name }), s.location !== s.name ? el('div', { 'class': 'mono muted', text: s.location }) : null]),
         el('td', { text: s.type }),
         el('td', {}, [el('span', { 'class': 'status-' + status, text: status }),
@@ -156,7 +205,7 @@
           s.error ? el('div', { 'class': 'mono status-' + status, text: s.error }) : null]),
         el('td', { text: String(s.taskCount) }),
         el('td', { 'class': 'muted', text: s.loadedAt ? new Date(s.loadedAt).toLocaleTimeString() : '—' }),
-      ]));
+      ])));
     });
   }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,7 +120,14 @@ func (s *Source) follow(ctx context.Context, apply func(registry.Update), batche
 
 // fullScan is the full rescan a batch asks for.
 func (s *Source) fullScan(ctx context.Context, apply func(registry.Update), b watcher.Batch, settling map[string]*settle) {
-	s.log.Info("full rescan", "source", s.name, "reason", b.Reason)
+	// The periodic safety net is no news unless it finds something, which
+	// the service logs as a load; nor is a folder that never existed
+	// "removed": the source's failure and the watcher's wait say it.
+	level := slog.LevelInfo
+	if b.Reason == watcher.ReasonPeriodic || s.scanEnded.IsZero() {
+		level = slog.LevelDebug
+	}
+	s.log.Log(ctx, level, "full rescan", "source", s.name, "reason", b.Reason)
 	if u, ok := s.scan(ctx, b.First); ok {
 		clear(settling)
 		apply(u)

@@ -4,14 +4,21 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
+	"syscall"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/memory"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 )
 
 // Layer is one task version to publish: its bundle, the deterministic zip
@@ -85,7 +92,49 @@ func Push(ctx context.Context, ref string, r Remote, layers []Layer) (Pushed, er
 		return nil
 	}
 	if _, err := oras.Copy(ctx, store, tag, repo, tag, opts); err != nil {
-		return Pushed{}, fmt.Errorf("push %s: %w", ref, err)
+		return Pushed{}, pushFailed(ref, repo.Reference.Registry, err)
 	}
 	return Pushed{Manifest: manifest, Uploaded: int(uploaded.Load()), Present: len(descs) - int(uploaded.Load())}, nil
 }
+
+// pushFailed says in one sentence which registry failed the push and why.
+// oras-go names its operation and a URL instead ("failed to perform
+// "Exists" on destination: Head ...: connection refused"), which tells
+// the author neither what is wrong nor what to do.
+func pushFailed(ref, host string, err error) error {
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	var certErr *tls.CertificateVerificationError
+	var resp *errcode.ErrorResponse
+	var why string
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		why = fmt.Sprintf("nothing answers at %s (connection refused): is the registry running, and is the address right?", host)
+	case errors.As(err, &dnsErr):
+		why = fmt.Sprintf("the registry's host %s is not found (%s)", dnsErr.Name, dnsErr.Err)
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
+		why = fmt.Sprintf("the registry at %s did not answer in time", host)
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		why = fmt.Sprintf("the registry at %s speaks plain HTTP, not HTTPS: add --plain-http", host)
+	case errors.As(err, &certErr):
+		why = fmt.Sprintf("the registry at %s has a certificate this machine does not trust (%v)", host, certErr.Err)
+	case errors.As(err, &resp) && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden):
+		why = fmt.Sprintf("the registry at %s refused the credentials (%d %s): give --username and --password-env, or run docker login %s",
+			host, resp.StatusCode, http.StatusText(resp.StatusCode), host)
+	case errors.As(err, &resp):
+		why = fmt.Sprintf("the registry at %s answered %d %s (%v)", host, resp.StatusCode, http.StatusText(resp.StatusCode), resp.Errors)
+	default:
+		return fmt.Errorf("cannot push to %s: %w", ref, err)
+	}
+	return &pushError{msg: fmt.Sprintf("cannot push to %s: %s", ref, why), err: err}
+}
+
+// pushError keeps the cause for errors.Is and errors.As while saying it
+// in words.
+type pushError struct {
+	msg string
+	err error
+}
+
+func (e *pushError) Error() string { return e.msg }
+func (e *pushError) Unwrap() error { return e.err }
