@@ -6,37 +6,80 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 )
 
-// browser starts headless Chromium for the length of a test: the first of
-// Debian's, Ubuntu's and Google's names found in PATH.
+// chromium is headless Chromium shared by the package's tests: starting
+// a browser costs seconds on a loaded machine, a tab of its own for each
+// test little. TestMain stops it.
+type chromium struct {
+	once  sync.Once
+	ctx   context.Context // the browser's first tab, parent of the tests'
+	err   error
+	close func()
+}
+
+var headless chromium
+
+func (c *chromium) start(path string) (context.Context, error) {
+	c.once.Do(func() {
+		dir, err := os.MkdirTemp("", "ratchet-registry-chromium-")
+		if err != nil {
+			c.err = err
+			return
+		}
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(path),
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.UserDataDir(dir),
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.WindowSize(1280, 900),
+		)
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancelCtx := chromedp.NewContext(actx)
+		c.ctx = ctx
+		c.close = func() {
+			cancelCtx()
+			cancelAlloc()
+			os.RemoveAll(dir)
+		}
+		c.err = chromedp.Do(ctx)
+	})
+	return c.ctx, c.err
+}
+
+// stop ends the browser, if a test started it.
+func (c *chromium) stop() {
+	if c.close != nil {
+		c.close()
+	}
+}
+
+// browser opens a tab of its own for a test in the shared headless
+// Chromium, started on first use: the first of Debian's, Ubuntu's and
+// Google's names found in PATH.
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	path := tool(t, "install Chromium (apt-get install chromium)", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1280, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
+	parent, err := headless.start(path)
+	if err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancelTab := chromedp.NewContext(parent)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
 	t.Cleanup(func() {
 		cancelTimeout()
-		cancelCtx()
-		cancelAlloc()
+		cancelTab()
 	})
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start chromium: %v", err)
+		t.Fatalf("open a tab: %v", err)
 	}
 	return ctx
 }

@@ -33,7 +33,9 @@ func TestVersionStamped(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(t.TempDir(), "ratchet-registry")
-	build := exec.Command("go", "build", "-buildvcs=true", "-o", bin, ".")
+	// Built as the test binary was (with -race under -race), so that the
+	// packages come from the build cache and only the link is paid for.
+	build := exec.Command("go", append(append([]string{"build"}, raceFlags...), "-buildvcs=true", "-o", bin, ".")...)
 	build.Env = append(build.Environ(), "GOFLAGS=-buildvcs=false")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

@@ -46,6 +46,9 @@ func TestReadBudgets(t *testing.T) {
 			1 << 20, 2 << 20, "", "", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// Each case has a repository of its own; most of a case is
+			// waiting on git processes, which overlap.
+			t.Parallel()
 			name := strings.ReplaceAll(tc.name, " ", "-")
 			r := newRepo(t, srv.root, name)
 			r.write(tc.files)
