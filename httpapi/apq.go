@@ -61,12 +61,17 @@ func (p *persistedQueries) get(hash string) (string, bool) {
 	return el.Value.(*persisted).query, true
 }
 
-func (p *persistedQueries) put(hash, query string) {
+// put keeps a query, unless it alone is over the byte budget: it would
+// push out every other query for itself.
+func (p *persistedQueries) put(hash, query string) bool {
+	if len(query) > p.maxBytes {
+		return false
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if el, ok := p.byHash[hash]; ok {
 		p.lru.MoveToFront(el)
-		return
+		return true
 	}
 	p.byHash[hash] = p.lru.PushFront(&persisted{hash: hash, query: query})
 	p.bytes += len(query)
@@ -77,6 +82,7 @@ func (p *persistedQueries) put(hash, query string) {
 		delete(p.byHash, old.hash)
 		p.bytes -= len(old.query)
 	}
+	return true
 }
 
 // apqError is a persisted query request that cannot run; notFound is the
@@ -129,7 +135,12 @@ func (p *persistedQueries) resolve(req *schema.Request, maxQueryBytes int) *apqE
 	if hex.EncodeToString(sum[:]) != hash {
 		return refuse("provided sha256Hash does not match the query")
 	}
-	p.put(hash, req.Query)
+	if !p.put(hash, req.Query) {
+		// It runs, but its client keeps sending its text: a budget kept
+		// for many small queries is not given to one.
+		p.lookups.WithLabelValues("refused").Inc()
+		return nil
+	}
 	p.lookups.WithLabelValues("registered").Inc()
 	return nil
 }
