@@ -33,6 +33,7 @@ type graphqlHandler struct {
 	exec      *schema.Executor
 	log       *slog.Logger
 	cache     *answerCache
+	lists     *schema.ListCache
 	codings   *codings
 	persisted *persistedQueries
 	live      func(query string) string // see Config.Live
@@ -214,31 +215,8 @@ func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp res
 		requestFailed(fail.Errors)
 		return
 	}
-	result, err := h.exec.Execute(r.Context(), snap, prepared, req)
-	var tooLarge *schema.AnswerTooLargeError
-	switch {
-	case errors.Is(err, schema.ErrTimeout):
-		writeJSON(w, resp.media, http.StatusGatewayTimeout, map[string]any{"errors": result.Errors})
-		return
-	case errors.As(err, &tooLarge):
-		requestFailed(result.Errors)
-		return
-	case err != nil:
-		return // the client went away
-	}
-	if result.Data == nil && len(result.Errors) > 0 {
-		// graphql-go leaves data nil only when execution never began, as on
-		// variables that do not coerce: a request error, with no data entry.
-		requestFailed(result.Errors)
-		return
-	}
-	body, err := json.Marshal(result)
-	if err != nil {
-		writeJSON(w, resp.media, http.StatusInternalServerError, errorBody("encode answer: "+err.Error()))
-		return
-	}
-	if limit := h.exec.Limits.MaxAnswerBytes; limit > 0 && int64(len(body)) > limit {
-		requestFailed(errorList((&schema.AnswerTooLargeError{Limit: limit}).Error()))
+	body, clean, ok := h.run(w, r, resp, snap, prepared, req, requestFailed)
+	if !ok {
 		return
 	}
 	keep := false
@@ -247,11 +225,58 @@ func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp res
 		// What the answer shows besides the snapshot moved while it ran:
 		// it may show either state, so it is named by neither.
 		w.Header().Del("ETag")
-	case prepared.Operation() == "query" && len(result.Errors) == 0:
+	case prepared.Operation() == "query" && clean:
 		h.cache.put(keys.cache, "", body)
 		keep = true
 	}
 	h.send(w, resp.media, keys.coding, keys.cache, body, keep)
+}
+
+// run answers a prepared request: Render for the lists dashboards poll,
+// which keeps their items from one save to the next, else graphql-go's
+// executor. clean says that the answer has no errors (only such answers
+// are kept); ok is false when run has answered the request itself, with
+// the reason it has no answer.
+func (h *graphqlHandler) run(w http.ResponseWriter, r *http.Request, resp response, snap *registry.Snapshot,
+	prepared *schema.Prepared, req schema.Request, requestFailed func(any)) (body []byte, clean, ok bool) {
+	var tooLarge *schema.AnswerTooLargeError
+	if rendered, ok, err := h.exec.Render(r.Context(), snap, prepared, h.lists); ok {
+		switch {
+		case errors.As(err, &tooLarge):
+			requestFailed(errorList(err.Error()))
+			return nil, false, false
+		case err != nil:
+			return nil, false, false // the client went away
+		}
+		return rendered, true, true
+	}
+	result, err := h.exec.Execute(r.Context(), snap, prepared, req)
+	switch {
+	case errors.Is(err, schema.ErrTimeout):
+		writeJSON(w, resp.media, http.StatusGatewayTimeout, map[string]any{"errors": result.Errors})
+		return nil, false, false
+	case errors.As(err, &tooLarge):
+		requestFailed(result.Errors)
+		return nil, false, false
+	case err != nil:
+		return nil, false, false // the client went away
+	}
+	if result.Data == nil && len(result.Errors) > 0 {
+		// graphql-go leaves data nil only when execution never began, as on
+		// variables that do not coerce: a request error, with no data entry.
+		requestFailed(result.Errors)
+		return nil, false, false
+	}
+	body, err = json.Marshal(result)
+	if err != nil {
+		writeJSON(w, resp.media, http.StatusInternalServerError, errorBody("encode answer: "+err.Error()))
+		return nil, false, false
+	}
+	if limit := h.exec.Limits.MaxAnswerBytes; limit > 0 && int64(len(body)) > limit {
+		requestFailed(errorList((&schema.AnswerTooLargeError{Limit: limit}).Error()))
+		return nil, false, false
+	}
+	return body, len(result.Errors) == 0, true
 }
 
 // instanceShown is the run of the server, for a query that can show it:

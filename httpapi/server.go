@@ -43,7 +43,8 @@ type Config struct {
 	// MaxSubscriptions caps the subscriptions of one WebSocket; 0 means 100.
 	MaxSubscriptions int
 	// AnswerCacheBytes is the budget of the answer cache, every encoding
-	// of every answer counted; 0 means DefaultAnswerCacheBytes.
+	// of every answer counted, and apart of the rendered list items that
+	// answers after a save are made from; 0 means DefaultAnswerCacheBytes.
 	AnswerCacheBytes int64
 	// MaxPersistedQueries and PersistedQueryBytes bound the queries kept
 	// for automatic persisted queries; 0 means the defaults.
