@@ -118,6 +118,7 @@ func New(cfg Config) *Server {
 	}
 	gql := &graphqlHandler{reg: cfg.Registry, feed: cfg.Feed, exec: cfg.Executor, log: cfg.Log, live: cfg.Live,
 		cache:   newAnswerCache(orDefault(cfg.AnswerCacheBytes, DefaultAnswerCacheBytes)),
+		lists:   schema.NewListCache(orDefault(cfg.AnswerCacheBytes, DefaultAnswerCacheBytes)),
 		codings: newCodings(),
 		persisted: newPersistedQueries(orDefault(cfg.MaxPersistedQueries, DefaultPersistedQueries),
 			orDefault(cfg.PersistedQueryBytes, DefaultPersistedQueryBytes)),

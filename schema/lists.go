@@ -353,6 +353,9 @@ func renderItems(item *itemPlan, entries []*registry.Entry) []byte {
 		if i > 0 {
 			out = append(out, ',')
 		}
+		if i == 1 { // sized by the first item, the rest grow it rarely
+			out = slices.Grow(out, len(out)*(len(entries)+len(entries)/8))
+		}
 		out = append(out, '{')
 		for j, f := range item.fields {
 			if j > 0 {
