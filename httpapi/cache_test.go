@@ -38,7 +38,7 @@ func TestAnswerCacheEvictsLeastRecentlyUsedByBytes(t *testing.T) {
 				}
 				parts := strings.Split(op, ":")
 				size, _ := strconv.Atoi(parts[2])
-				c.put(parts[0], parts[1], make([]byte, size))
+				c.put(parts[0], parts[1], [][]byte{make([]byte, size)})
 			}
 			for _, w := range tc.want {
 				key, coding, _ := strings.Cut(w, ":")

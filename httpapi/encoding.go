@@ -69,9 +69,9 @@ func pickCoding(header string) string {
 
 // compress writes plain in coding to dst as it is compressed, and returns
 // the compressed bytes too, for the cache.
-func (c *codings) compress(dst io.Writer, coding string, plain []byte) ([]byte, error) {
+func (c *codings) compress(dst io.Writer, coding string, plain [][]byte) ([]byte, error) {
 	var buf bytes.Buffer
-	buf.Grow(len(plain) / 4)
+	buf.Grow(size(plain) / 4)
 	out := io.MultiWriter(&buf, dst)
 	var err error
 	switch coding {
@@ -79,24 +79,37 @@ func (c *codings) compress(dst io.Writer, coding string, plain []byte) ([]byte, 
 		w := c.gzip.Get().(*gzip.Writer)
 		defer c.gzip.Put(w)
 		w.Reset(out)
-		if _, err = w.Write(plain); err == nil {
-			err = w.Close()
-		}
+		err = writeAll(w, plain)
 	case "zstd":
 		w := c.zstd.Get().(*zstd.Encoder)
 		defer c.zstd.Put(w)
 		w.Reset(out)
-		if _, err = w.Write(plain); err == nil {
-			err = w.Close()
-		}
+		err = writeAll(w, plain)
 	}
 	return buf.Bytes(), err
 }
 
-// writeEncoded sends a body already compressed in coding ("" for none).
-func writeEncoded(w http.ResponseWriter, mediaType, coding string, body []byte) {
+func writeAll(w io.WriteCloser, parts [][]byte) error {
+	for _, p := range parts {
+		if _, err := w.Write(p); err != nil {
+			return err
+		}
+	}
+	return w.Close()
+}
+
+// writeEncoded sends an answer, already compressed in coding ("" for
+// none), in its parts.
+func writeEncoded(w http.ResponseWriter, mediaType, coding string, body [][]byte) {
 	if coding != "" {
 		w.Header().Set("Content-Encoding", coding)
 	}
-	writeBody(w, mediaType, http.StatusOK, body)
+	w.Header().Set("Content-Type", mediaType+"; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(size(body)))
+	w.WriteHeader(http.StatusOK)
+	for _, p := range body {
+		if _, err := w.Write(p); err != nil {
+			return
+		}
+	}
 }

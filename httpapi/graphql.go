@@ -170,9 +170,9 @@ type answerKeys struct{ cache, coding string }
 
 // send writes an answer in coding, compressing it as it goes, and keeps
 // the compressed form when keep is set. Small answers go as they are.
-func (h *graphqlHandler) send(w http.ResponseWriter, media, coding, ckey string, plain []byte, keep bool) {
-	if coding == "" || len(plain) < minCompressBytes {
-		writeBody(w, media, http.StatusOK, plain)
+func (h *graphqlHandler) send(w http.ResponseWriter, media, coding, ckey string, plain [][]byte, keep bool) {
+	if coding == "" || size(plain) < minCompressBytes {
+		writeEncoded(w, media, "", plain)
 		return
 	}
 	w.Header().Set("Content-Type", media+"; charset=utf-8")
@@ -180,7 +180,7 @@ func (h *graphqlHandler) send(w http.ResponseWriter, media, coding, ckey string,
 	w.WriteHeader(http.StatusOK)
 	body, err := h.codings.compress(w, coding, plain)
 	if err == nil && keep {
-		h.cache.put(ckey, coding, body)
+		h.cache.put(ckey, coding, [][]byte{body})
 	}
 }
 
@@ -238,7 +238,7 @@ func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp res
 // are kept); ok is false when run has answered the request itself, with
 // the reason it has no answer.
 func (h *graphqlHandler) run(w http.ResponseWriter, r *http.Request, resp response, snap *registry.Snapshot,
-	prepared *schema.Prepared, req schema.Request, requestFailed func(any)) (body []byte, clean, ok bool) {
+	prepared *schema.Prepared, req schema.Request, requestFailed func(any)) (body [][]byte, clean, ok bool) {
 	var tooLarge *schema.AnswerTooLargeError
 	if rendered, ok, err := h.exec.Render(r.Context(), snap, prepared, h.lists); ok {
 		switch {
@@ -267,16 +267,16 @@ func (h *graphqlHandler) run(w http.ResponseWriter, r *http.Request, resp respon
 		requestFailed(result.Errors)
 		return nil, false, false
 	}
-	body, err = json.Marshal(result)
+	plain, err := json.Marshal(result)
 	if err != nil {
 		writeJSON(w, resp.media, http.StatusInternalServerError, errorBody("encode answer: "+err.Error()))
 		return nil, false, false
 	}
-	if limit := h.exec.Limits.MaxAnswerBytes; limit > 0 && int64(len(body)) > limit {
+	if limit := h.exec.Limits.MaxAnswerBytes; limit > 0 && int64(len(plain)) > limit {
 		requestFailed(errorList((&schema.AnswerTooLargeError{Limit: limit}).Error()))
 		return nil, false, false
 	}
-	return body, len(result.Errors) == 0, true
+	return [][]byte{plain}, len(result.Errors) == 0, true
 }
 
 // instanceShown is the run of the server, for a query that can show it:

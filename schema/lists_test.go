@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -92,7 +93,8 @@ func TestRenderIsExecute(t *testing.T) {
 			t.Fatalf("%s: %v", tc.query, f.Errors)
 		}
 		for round := range 2 { // cold, then from the cached chunks
-			got, ok, err := x.Render(context.Background(), snap, p, lists)
+			parts, ok, err := x.Render(context.Background(), snap, p, lists)
+			got := bytes.Join(parts, nil)
 			if err != nil || ok != tc.takes {
 				t.Errorf("%s: got ok %v (%v), want %v", tc.query, ok, err, tc.takes)
 				continue
@@ -145,10 +147,11 @@ func TestRenderAfterASave(t *testing.T) {
 	if fresh == 0 || fresh > 3 {
 		t.Errorf("got %d of %d chunks rendered again, want 1 to 3", fresh, len(after))
 	}
-	got, ok, err := x.Render(context.Background(), snap, p, lists)
+	parts, ok, err := x.Render(context.Background(), snap, p, lists)
 	if !ok || err != nil {
 		t.Fatal(ok, err)
 	}
+	got := bytes.Join(parts, nil)
 	if want := executed(t, x, snap, query); string(got) != string(want) {
 		t.Errorf("after the save the answer differs from the executor's")
 	}
