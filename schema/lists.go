@@ -326,9 +326,24 @@ func (c *ListCache) render(ctx context.Context, snap *registry.Snapshot, item *i
 		bytes += int64(len(ch.body)) + int64(len(ch.entries))*8
 		group = group[:0]
 	}
+	// While the entries are those of the chunk that the group began as
+	// before, that chunk says where the group ends: no id is hashed
+	// again for the entries a save left alone.
+	var was *chunk
 	snap.Walk(registry.ByID, false, "", func(_ string, e *registry.Entry) bool {
+		if len(group) == 0 {
+			was = prev[e.ID]
+		}
+		k := len(group)
 		group = append(group, e)
-		if boundary(e.ID) || len(group) == maxChunkItems {
+		var end bool
+		if was != nil && k < len(was.entries) && was.entries[k] == e {
+			end = k == len(was.entries)-1
+		} else {
+			was = nil
+			end = boundary(e.ID) || len(group) == maxChunkItems
+		}
+		if end {
 			if err = ctx.Err(); err != nil {
 				return false
 			}
