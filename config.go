@@ -44,6 +44,8 @@ type ServerConfig struct {
 	AllowedHosts   []string `yaml:"allowed_hosts"`    // Host names answered besides localhost, loopback and addr; "*": any
 	CORSOrigins    []string `yaml:"cors_origins"`     // browser origins that may read answers
 
+	AnswerCache int64 `yaml:"answer_cache_bytes"` // every cached answer, each encoding counted
+
 	MaxConnections   int           `yaml:"max_connections"`
 	MaxStreams       int           `yaml:"max_streams"`       // open SSE and WebSocket streams
 	MaxSubscriptions int           `yaml:"max_subscriptions"` // across all streams
@@ -146,6 +148,7 @@ var defaults = []setting{
 	{"server.timeout", "10s", "longest a GraphQL request may run, on every transport (HTTP, SSE, WebSocket; for a subscription, each event); the work stops with it"},
 	{"server.max_cost", "5000000", "most a request may cost before it runs: every field once per list item it is resolved for, aliases included"},
 	{"server.max_answer_bytes", "67108864", "largest answer (64 MiB); a request whose answer grows past it is stopped"},
+	{"server.answer_cache_bytes", "134217728", "answers kept for repeated queries (128 MiB), compressed forms counted; least recently used first out"},
 	{"server.allowed_hosts", "", "Host names answered besides localhost, loopback addresses and the one of server.addr; `*` answers any"},
 	{"server.cors_origins", "", "browser origins (`https://dash.example.com`) that may read answers; none by default"},
 	{"server.max_connections", "512", "open connections; past it 8 more answer only /healthz, /readyz and /metrics, then 503"},
@@ -441,6 +444,7 @@ func (c *Config) check() error {
 		{"server.max_answer_bytes", c.Server.MaxAnswerBytes}, {"server.max_connections", int64(c.Server.MaxConnections)},
 		{"server.max_streams", int64(c.Server.MaxStreams)}, {"server.max_subscriptions", int64(c.Server.MaxSubscriptions)},
 		{"server.read_timeout", int64(c.Server.ReadTimeout)}, {"server.idle_timeout", int64(c.Server.IdleTimeout)},
+		{"server.answer_cache_bytes", c.Server.AnswerCache},
 	} {
 		if v.n <= 0 {
 			bad(v.key, "is %d: must be more than 0", v.n)

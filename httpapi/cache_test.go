@@ -1,60 +1,64 @@
 package httpapi
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-// TestAnswerCacheEvictsLeastRecentlyUsed: a full cache makes room by
-// forgetting the answer used longest ago, by count and by bytes; answers
-// of a new generation are kept when old ones fill it.
-func TestAnswerCacheEvictsLeastRecentlyUsed(t *testing.T) {
+// TestAnswerCacheEvictsLeastRecentlyUsedByBytes: a full cache makes room
+// by forgetting the answers used longest ago, counting every encoding of
+// each; an answer over the whole budget is not kept, and the metrics
+// count what happened.
+func TestAnswerCacheEvictsLeastRecentlyUsedByBytes(t *testing.T) {
 	tests := []struct {
-		name       string
-		maxEntries int
-		maxBytes   int
-		puts       []string // "gen:key:size" in order; "get gen:key" touches
-		want       []string // present afterwards
-		gone       []string
+		name      string
+		maxBytes  int64
+		ops       []string // "key:coding:size" puts; "get key" touches
+		want      []string // "key:coding" present afterwards
+		gone      []string // keys gone in every coding
+		evictions float64
 	}{
-		{"by count", 2, 1 << 20, []string{"1:a:1", "1:b:1", "get 1:a", "1:c:1"}, []string{"1:a", "1:c"}, []string{"1:b"}},
-		{"by bytes", 10, 100, []string{"1:a:40", "1:b:40", "get 1:a", "1:c:40"}, []string{"1:a", "1:c"}, []string{"1:b"}},
-		{"too large for the cache", 10, 100, []string{"1:a:40", "1:big:101"}, []string{"1:a"}, []string{"1:big"}},
-		{"a new generation makes room", 2, 1 << 20, []string{"1:a:1", "1:b:1", "2:a:1", "2:b:1"}, []string{"2:a", "2:b"}, []string{"1:a", "1:b"}},
-		{"three large answers do not fill it for good", 3, 100, []string{"1:a:50", "1:b:50", "1:c:50", "1:d:10"}, []string{"1:c", "1:d"}, []string{"1:a", "1:b"}},
+		{"by bytes", 100, []string{"a::40", "b::40", "get a", "c::40"}, []string{"a:", "c:"}, []string{"b"}, 1},
+		{"too large for the cache", 100, []string{"a::40", "big::101"}, []string{"a:"}, []string{"big"}, 0},
+		{"many small answers fit", 100, []string{"a::10", "b::10", "c::10", "d::10", "e::10"}, []string{"a:", "e:"}, nil, 0},
+		{"compressed forms count", 100, []string{"a::40", "a:gzip:10", "a:zstd:10", "b::40", "c::10"}, []string{"b:", "c:"}, []string{"a"}, 1},
+		{"a compressed form touches its answer", 100, []string{"a::40", "b::40", "a:gzip:5", "c::16"}, []string{"a:gzip", "a:", "c:"}, []string{"b"}, 1},
+		{"one large answer makes room for itself", 100, []string{"a::30", "b::30", "c::30", "d::90"}, []string{"d:"}, []string{"a", "b", "c"}, 3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newAnswerCache(tc.maxEntries, tc.maxBytes)
-			gk := func(s string) (int64, string) {
-				parts := strings.Split(s, ":")
-				return int64(parts[0][0] - '0'), parts[1]
-			}
-			for _, p := range tc.puts {
-				if g, ok := strings.CutPrefix(p, "get "); ok {
-					gen, key := gk(g)
-					c.get(gen, key)
+			c := newAnswerCache(tc.maxBytes)
+			for _, op := range tc.ops {
+				if k, ok := strings.CutPrefix(op, "get "); ok {
+					c.get(k, "")
 					continue
 				}
-				gen, key := gk(p)
-				size := 0
-				for _, ch := range strings.Split(p, ":")[2] {
-					size = size*10 + int(ch-'0')
-				}
-				c.put(gen, key, make([]byte, size))
+				parts := strings.Split(op, ":")
+				size, _ := strconv.Atoi(parts[2])
+				c.put(parts[0], parts[1], [][]byte{make([]byte, size)})
 			}
 			for _, w := range tc.want {
-				if _, ok := c.get(gk(w)); !ok {
+				key, coding, _ := strings.Cut(w, ":")
+				if body, _ := c.get(key, coding); body == nil {
 					t.Errorf("%s: got nothing, want it cached", w)
 				}
 			}
 			for _, g := range tc.gone {
-				if _, ok := c.get(gk(g)); ok {
+				if body, plain := c.get(g, "gzip"); body != nil || plain != nil {
 					t.Errorf("%s: got it cached, want it evicted", g)
 				}
 			}
-			if c.bytes > tc.maxBytes || c.lru.Len() > tc.maxEntries {
-				t.Errorf("got %d bytes in %d entries, over the limits", c.bytes, c.lru.Len())
+			if c.bytes > tc.maxBytes {
+				t.Errorf("got %d bytes, over the budget of %d", c.bytes, tc.maxBytes)
+			}
+			if got := testutil.ToFloat64(c.evictions); got != tc.evictions {
+				t.Errorf("got %v evictions, want %v", got, tc.evictions)
+			}
+			if got := testutil.ToFloat64(c.size); got != float64(c.bytes) {
+				t.Errorf("got answer_cache_bytes %v, want %d", got, c.bytes)
 			}
 		})
 	}

@@ -28,11 +28,14 @@ const (
 )
 
 type graphqlHandler struct {
-	reg   *registry.Registry
-	feed  *registry.Feed
-	exec  *schema.Executor
-	log   *slog.Logger
-	cache *answerCache
+	reg       *registry.Registry
+	feed      *registry.Feed
+	exec      *schema.Executor
+	log       *slog.Logger
+	cache     *answerCache
+	lists     *schema.ListCache
+	codings   *codings
+	persisted *persistedQueries
 
 	wsInitTimeout    time.Duration
 	maxSubscriptions int // per WebSocket
@@ -111,30 +114,75 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, resp.media, status, errorBody(err.Error()))
 		return
 	}
+	if fail := h.persisted.resolve(&req, h.exec.Limits.MaxQueryBytes); fail != nil {
+		// A miss is no failure of the request: Apollo's clients look for
+		// it in a 200 answer and send the query's text at once.
+		status := http.StatusBadRequest
+		if fail.notFound || resp.legacy {
+			status = http.StatusOK
+		}
+		body := map[string]any{"errors": []map[string]any{{"message": fail.msg}}}
+		if fail.notFound {
+			body["errors"] = []map[string]any{{"message": fail.msg, "extensions": map[string]any{"code": persistedQueryNotFoundCode}}}
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, resp.media, status, body)
+		return
+	}
 	snap := h.reg.Snapshot() // the one snapshot this request is answered from
 	live := h.live(req.Query)
-	key := requestKey(req, live+h.instanceShown(req.Query))
+	vars, _ := json.Marshal(req.Variables) // map keys are sorted: stable
+	key := requestKey(req, vars, live+h.instanceShown(req.Query))
+	shown := shownKey(snap, req.Query, vars)
+	ckey := shown + key
+	coding := pickCoding(r.Header.Get("Accept-Encoding"))
+	w.Header().Set("Vary", "Accept, Accept-Encoding")
 	readOnly := r.Method != http.MethodPost
 	if readOnly {
-		etag := answerETag(snap, key)
+		etag := answerETag(shown, key)
 		w.Header().Set("ETag", etag)
 		w.Header().Set("Cache-Control", "no-cache")
-		w.Header().Set("Vary", "Accept")
 		if etagMatches(r.Header.Get("If-None-Match"), etag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 	}
-	if body, ok := h.cache.get(snap.Generation, key); ok {
-		writeBody(w, resp.media, http.StatusOK, body)
+	if body, plain := h.cache.get(ckey, coding); body != nil || plain != nil {
+		h.cache.hits.Inc()
+		if body == nil {
+			h.send(w, resp.media, coding, ckey, plain, true)
+			return
+		}
+		writeEncoded(w, resp.media, coding, body)
 		return
 	}
-	h.answer(w, r, resp, snap, req, key, live, readOnly)
+	h.cache.misses.Inc()
+	h.answer(w, r, resp, snap, req, answerKeys{cache: ckey, coding: coding}, live, readOnly)
+}
+
+// answerKeys is where an answer goes in the cache, and the content coding
+// it is sent in.
+type answerKeys struct{ cache, coding string }
+
+// send writes an answer in coding, compressing it as it goes, and keeps
+// the compressed form when keep is set. Small answers go as they are.
+func (h *graphqlHandler) send(w http.ResponseWriter, media, coding, ckey string, plain [][]byte, keep bool) {
+	if coding == "" || size(plain) < minCompressBytes {
+		writeEncoded(w, media, "", plain)
+		return
+	}
+	w.Header().Set("Content-Type", media+"; charset=utf-8")
+	w.Header().Set("Content-Encoding", coding)
+	w.WriteHeader(http.StatusOK)
+	body, err := h.codings.compress(w, coding, plain)
+	if err == nil && keep {
+		h.cache.put(ckey, coding, [][]byte{body})
+	}
 }
 
 // answer prepares, admits and runs a request that no cache could answer,
 // then writes the result or the reason it has none.
-func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp response, snap *registry.Snapshot, req schema.Request, key, live string, readOnly bool) {
+func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp response, snap *registry.Snapshot, req schema.Request, keys answerKeys, live string, readOnly bool) {
 	// requestFailed answers a request that never ran: 400, or 200 for the
 	// legacy media type, as GraphQL over HTTP asks.
 	requestFailed := func(errs any) {
@@ -163,42 +211,68 @@ func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp res
 		requestFailed(fail.Errors)
 		return
 	}
-	result, err := h.exec.Execute(r.Context(), snap, prepared, req)
-	var tooLarge *schema.AnswerTooLargeError
-	switch {
-	case errors.Is(err, schema.ErrTimeout):
-		writeJSON(w, resp.media, http.StatusGatewayTimeout, map[string]any{"errors": result.Errors})
-		return
-	case errors.As(err, &tooLarge):
-		requestFailed(result.Errors)
-		return
-	case err != nil:
-		return // the client went away
-	}
-	if result.Data == nil && len(result.Errors) > 0 {
-		// graphql-go leaves data nil only when execution never began, as on
-		// variables that do not coerce: a request error, with no data entry.
-		requestFailed(result.Errors)
+	body, clean, ok := h.run(w, r, resp, snap, prepared, req, requestFailed)
+	if !ok {
 		return
 	}
-	body, err := json.Marshal(result)
-	if err != nil {
-		writeJSON(w, resp.media, http.StatusInternalServerError, errorBody("encode answer: "+err.Error()))
-		return
-	}
-	if limit := h.exec.Limits.MaxAnswerBytes; limit > 0 && int64(len(body)) > limit {
-		requestFailed(errorList((&schema.AnswerTooLargeError{Limit: limit}).Error()))
-		return
-	}
+	keep := false
 	switch {
 	case h.live(req.Query) != live:
 		// What the answer shows besides the snapshot moved while it ran:
 		// it may show either state, so it is named by neither.
 		w.Header().Del("ETag")
-	case prepared.Operation() == "query" && len(result.Errors) == 0:
-		h.cache.put(snap.Generation, key, body)
+	case prepared.Operation() == "query" && clean:
+		h.cache.put(keys.cache, "", body)
+		keep = true
 	}
-	writeBody(w, resp.media, http.StatusOK, body)
+	h.send(w, resp.media, keys.coding, keys.cache, body, keep)
+}
+
+// run answers a prepared request: Render for the lists dashboards poll,
+// which keeps their items from one save to the next, else graphql-go's
+// executor. clean says that the answer has no errors (only such answers
+// are kept); ok is false when run has answered the request itself, with
+// the reason it has no answer.
+func (h *graphqlHandler) run(w http.ResponseWriter, r *http.Request, resp response, snap *registry.Snapshot,
+	prepared *schema.Prepared, req schema.Request, requestFailed func(any)) (body [][]byte, clean, ok bool) {
+	var tooLarge *schema.AnswerTooLargeError
+	if rendered, ok, err := h.exec.Render(r.Context(), snap, prepared, h.lists); ok {
+		switch {
+		case errors.As(err, &tooLarge):
+			requestFailed(errorList(err.Error()))
+			return nil, false, false
+		case err != nil:
+			return nil, false, false // the client went away
+		}
+		return rendered, true, true
+	}
+	result, err := h.exec.Execute(r.Context(), snap, prepared, req)
+	switch {
+	case errors.Is(err, schema.ErrTimeout):
+		writeJSON(w, resp.media, http.StatusGatewayTimeout, map[string]any{"errors": result.Errors})
+		return nil, false, false
+	case errors.As(err, &tooLarge):
+		requestFailed(result.Errors)
+		return nil, false, false
+	case err != nil:
+		return nil, false, false // the client went away
+	}
+	if result.Data == nil && len(result.Errors) > 0 {
+		// graphql-go leaves data nil only when execution never began, as on
+		// variables that do not coerce: a request error, with no data entry.
+		requestFailed(result.Errors)
+		return nil, false, false
+	}
+	plain, err := json.Marshal(result)
+	if err != nil {
+		writeJSON(w, resp.media, http.StatusInternalServerError, errorBody("encode answer: "+err.Error()))
+		return nil, false, false
+	}
+	if limit := h.exec.Limits.MaxAnswerBytes; limit > 0 && int64(len(plain)) > limit {
+		requestFailed(errorList((&schema.AnswerTooLargeError{Limit: limit}).Error()))
+		return nil, false, false
+	}
+	return [][]byte{plain}, len(result.Errors) == 0, true
 }
 
 // instanceShown is the run of the server, for a query that can show it:
@@ -218,9 +292,6 @@ func readRequest(r *http.Request) (schema.Request, int, error) {
 	var req schema.Request
 	if r.Method != http.MethodPost {
 		q := r.URL.Query()
-		if !q.Has("query") {
-			return req, http.StatusBadRequest, errors.New(`missing "query" parameter`)
-		}
 		req.Query, req.OperationName = q.Get("query"), q.Get("operationName")
 		for _, p := range []struct {
 			name string
@@ -231,6 +302,9 @@ func readRequest(r *http.Request) (schema.Request, int, error) {
 					return req, http.StatusBadRequest, fmt.Errorf("%q must be a JSON object: %v", p.name, err)
 				}
 			}
+		}
+		if !q.Has("query") && req.Extensions["persistedQuery"] == nil {
+			return req, http.StatusBadRequest, errors.New(`missing "query" parameter`)
 		}
 		return req, 0, nil
 	}
@@ -255,7 +329,7 @@ func readRequest(r *http.Request) (schema.Request, int, error) {
 		dst      any
 		required bool
 	}{
-		{"query", &req.Query, true},
+		{"query", &req.Query, false}, // checked below: a persisted query comes without
 		{"operationName", &req.OperationName, false},
 		{"variables", &req.Variables, false},
 		{"extensions", &req.Extensions, false},
@@ -272,16 +346,18 @@ func readRequest(r *http.Request) (schema.Request, int, error) {
 			return req, http.StatusBadRequest, fmt.Errorf("%q has the wrong type: %s", f.name, v)
 		}
 	}
+	if q, ok := raw["query"]; (!ok || bytes.Equal(q, []byte("null"))) && req.Extensions["persistedQuery"] == nil {
+		return req, http.StatusBadRequest, fmt.Errorf("missing %q", "query")
+	}
 	return req, 0, nil
 }
 
-// requestKey names a request: with the snapshot's generation it names the
-// answer, for ETags (a poll of an unchanged catalogue costs a 304) and for
+// requestKey names a request: with what the snapshot shows of it (see
+// shownKey) it names the answer, for ETags (a poll of an unchanged catalogue costs a 304) and for
 // the answer cache. live is the state outside the snapshot that answers
 // show (see graphqlHandler.live).
-func requestKey(req schema.Request, live string) string {
+func requestKey(req schema.Request, vars []byte, live string) string {
 	sum := sha256.New()
-	vars, _ := json.Marshal(req.Variables) // map keys are sorted: stable
 	fmt.Fprintf(sum, "%s\x00%s\x00%s\x00%s", req.Query, req.OperationName, vars, live)
 	return hex.EncodeToString(sum.Sum(nil))
 }

@@ -36,6 +36,13 @@ type Config struct {
 	WSInitTimeout time.Duration
 	// MaxSubscriptions caps the subscriptions of one WebSocket; 0 means 100.
 	MaxSubscriptions int
+	// AnswerCacheBytes is the budget of the answer cache, every encoding
+	// of every answer counted, and apart of the rendered list items that
+	// answers after a save are made from; 0 means DefaultAnswerCacheBytes.
+	AnswerCacheBytes int64
+	// MaxPersistedQueries and PersistedQueryBytes bound the queries kept
+	// for automatic persisted queries; 0 means the defaults.
+	MaxPersistedQueries, PersistedQueryBytes int
 	// SSEHeartbeat is the interval of keep-alive comments; 0 means 15s.
 	SSEHeartbeat time.Duration
 
@@ -104,13 +111,18 @@ func New(cfg Config) *Server {
 		r.Use(corsMiddleware(cfg.CORSOrigins))
 	}
 	gql := &graphqlHandler{reg: cfg.Registry, feed: cfg.Feed, exec: cfg.Executor, log: cfg.Log,
-		cache:         newAnswerCache(256, 32<<20),
+		cache:   newAnswerCache(orDefault(cfg.AnswerCacheBytes, DefaultAnswerCacheBytes)),
+		lists:   schema.NewListCache(orDefault(cfg.AnswerCacheBytes, DefaultAnswerCacheBytes)),
+		codings: newCodings(),
+		persisted: newPersistedQueries(orDefault(cfg.MaxPersistedQueries, DefaultPersistedQueries),
+			orDefault(cfg.PersistedQueryBytes, DefaultPersistedQueryBytes)),
 		wsInitTimeout: cfg.WSInitTimeout, maxSubscriptions: cfg.MaxSubscriptions, sseHeartbeat: cfg.SSEHeartbeat,
 		originPatterns: originHosts(cfg.CORSOrigins),
 		streams:        newGauge("server.max_streams", limits.MaxStreams),
 		subscriptions:  newGauge("server.max_subscriptions", limits.MaxSubscriptions)}
 	r.Handle("/graphql", cfg.Metrics.instrument(gql))
 	if cfg.Metrics != nil {
+		cfg.Metrics.prom.MustRegister(append(gql.cache.collectors(), gql.persisted.lookups)...)
 		r.Handle("/metrics", cfg.Metrics.Handler())
 	}
 	page, static, graphiql := webHandlers()

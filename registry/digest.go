@@ -68,16 +68,27 @@ func writeError(h hash.Hash, e *LoadError) {
 
 // ContentDigest names what the catalogue holds: tasks (by their files'
 // digests), load errors, conflicts, sources (with the revision each
-// serves) and readiness, but not the
-// generation counter or load times. Two registries fed the same files
-// give the same digest, so a client may take an answer's ETag from one to
-// the other.
-func (s *Snapshot) ContentDigest() string {
+// serves), readiness and test verdicts, but not the generation counter or
+// load times. Two registries fed the same files give the same digest, so
+// a client may take an answer's ETag from one to the other.
+func (s *Snapshot) ContentDigest() string { return s.digest(true) }
+
+// CatalogueDigest is ContentDigest without the test verdicts (and whether
+// tests run here): what an answer that shows no verdict depends on. It
+// stays the same while tests run, and between a replica whose tests have
+// finished and one whose tests have not.
+func (s *Snapshot) CatalogueDigest() string { return s.digest(false) }
+
+func (s *Snapshot) digest(verdicts bool) string {
 	h := sha256.New()
 	h.Write(s.sum[:])
 	for _, src := range s.sources {
 		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00%d\x00%s\x00", src.Name, src.Type, src.Location, src.Status, src.Error, src.TaskCount, src.Revision)
 	}
-	fmt.Fprintf(h, "%t\x00%t", s.ready, s.testing)
+	fmt.Fprintf(h, "%t", s.ready)
+	if verdicts {
+		h.Write(s.vsum[:])
+		fmt.Fprintf(h, "\x00%t", s.testing)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -178,6 +178,7 @@ func (r *Registry) successor(prev *Snapshot) *Snapshot {
 		sources:       prev.sources,
 		ready:         !slices.Contains(r.loaded, false),
 		sum:           prev.sum,
+		vsum:          prev.vsum,
 	}
 }
 
@@ -242,7 +243,7 @@ func (r *Registry) dropVerdicts(next *Snapshot, ch *change) {
 	for id := range ch.ids {
 		if _, served := r.cands[id]; !served {
 			if v, ok := next.verdicts.Get(id); ok {
-				next.sum.toggle(verdictSum(id, v))
+				next.vsum.toggle(verdictSum(id, v))
 				next.verdicts = next.verdicts.Delete(id)
 			}
 		}

@@ -44,7 +44,8 @@ type Snapshot struct {
 	errCount      int
 	conflictCount int
 	ready         bool
-	sum           contentSum // see ContentDigest
+	sum           contentSum // see ContentDigest; verdicts aside
+	vsum          contentSum // of the verdicts, so that CatalogueDigest can leave them out
 }
 
 func emptySnapshot() *Snapshot {

@@ -201,9 +201,9 @@ func (r *Registry) SetVerdict(t *Task, v *Verdict) bool {
 	next.Generation = prev.Generation + 1
 	id := served.identity()
 	if old, ok := prev.verdicts.Get(id); ok {
-		next.sum.toggle(verdictSum(id, old))
+		next.vsum.toggle(verdictSum(id, old))
 	}
-	next.sum.toggle(verdictSum(id, v))
+	next.vsum.toggle(verdictSum(id, v))
 	next.verdicts = prev.verdicts.Set(id, v)
 	r.swap(&next, []Event{{Kind: VerdictChanged, ID: served.ID, Version: served.Version, Task: served}})
 	return true

@@ -47,7 +47,7 @@ func TestSetVerdict(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	before := s.ContentDigest()
+	before, catalogue := s.ContentDigest(), s.CatalogueDigest()
 	passed := registry.NewVerdict(a.TestDigest, []registry.CaseResult{{File: "tests/one.json", Status: registry.CasePassed, Duration: time.Millisecond}})
 	if !reg.SetVerdict(a, passed) {
 		t.Fatal("the first verdict did not swap")
@@ -58,6 +58,9 @@ func TestSetVerdict(t *testing.T) {
 	}
 	if s.ContentDigest() == before {
 		t.Error("the content digest did not change with the verdict")
+	}
+	if s.CatalogueDigest() != catalogue {
+		t.Error("the catalogue digest changed with a verdict, which it leaves out")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

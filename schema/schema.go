@@ -3,6 +3,7 @@
 package schema
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -50,6 +51,30 @@ func ShowsWatch(query string) bool { return strings.Contains(query, "watch") }
 // catalogue alone. As for ShowsWatch, only a field of that name leads
 // there.
 func ShowsInstance(query string) bool { return strings.Contains(query, "instance") }
+
+// ShowsVerdicts says whether a request's answer can depend on test
+// verdicts: through Task.verdict, or the verdict filter of a page, whose
+// input may come in the variables. Answers that cannot are named by the
+// catalogue without its verdicts (registry.Snapshot.CatalogueDigest), so
+// that they and their ETags last while tests run. vars is the variables as
+// encoding/json writes them, where a key is never escaped past recognition.
+func ShowsVerdicts(query string, vars []byte) bool {
+	return strings.Contains(query, "verdict") || bytes.Contains(vars, []byte(`"verdict"`))
+}
+
+// ShowsGeneration says whether a request's answer can show what differs
+// between replicas and between generations with the same content: the
+// generation counter, load times, and the order of last change in this
+// process (TaskOrder UPDATED, which may come in the variables). Its answers
+// are named by the generation besides the catalogue.
+func ShowsGeneration(query string, vars []byte) bool {
+	for _, name := range []string{"generation", "loadedAt", "UPDATED"} {
+		if strings.Contains(query, name) || bytes.Contains(vars, []byte(name)) {
+			return true
+		}
+	}
+	return false
+}
 
 // New builds the schema.
 func New(d Deps) (graphql.Schema, error) {
