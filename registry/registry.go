@@ -15,6 +15,7 @@ type Registry struct {
 	now     func() time.Time
 	feed    *Feed
 	swapped chan struct{} // poked after each load that swapped; holds one poke
+	touched touched       // what those loads changed, for the runner; guarded by mu
 
 	mu      sync.Mutex // serialises Apply and guards everything below
 	sources []SourceStatus
@@ -116,6 +117,9 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 		next.sources = r.countSources()
 	}
 	r.swap(next, events)
+	if next.testing {
+		r.touched.add(ch.ids)
+	}
 	r.poke()
 	return next, true, events
 }
