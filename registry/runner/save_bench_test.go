@@ -69,8 +69,8 @@ type saves struct {
 
 // newSaves builds the catalogue in memory: one task read from files, and
 // n copies of it under other identities, each as a source would send it.
-func newSaves(b *testing.B, n int) *saves {
-	b.Helper()
+func newSaves(tb testing.TB, n int) *saves {
+	tb.Helper()
 	_, id := registrytest.ScaleTask(0)
 	fsys := fstest.MapFS{}
 	for name, content := range registrytest.Task(id, "1.0.0") {
@@ -78,7 +78,7 @@ func newSaves(b *testing.B, n int) *saves {
 	}
 	tmpl := registry.LoadFS(registry.Root{Source: "tasks", Key: "t", Display: "t"}, fsys)
 	if tmpl.Task == nil {
-		b.Fatalf("the template task did not load: %v", tmpl.Errors)
+		tb.Fatalf("the template task did not load: %v", tmpl.Errors)
 	}
 	task := func(i int, tests string) registry.RootResult {
 		t := *tmpl.Task
@@ -106,7 +106,7 @@ func newSaves(b *testing.B, n int) *saves {
 		s.reg.Apply(registry.Update{Source: src, Results: []registry.RootResult{save}})
 		snap, ids, whole := s.reg.Touched()
 		if whole || len(ids) != 1 {
-			b.Fatalf("a save touched %d versions (all: %t), want 1", len(ids), whole)
+			tb.Fatalf("a save touched %d versions (all: %t), want 1", len(ids), whole)
 		}
 		s.snaps[k].snap, s.snaps[k].ids, s.snaps[k].digest = snap, ids, save.Task.TestDigest
 	}
