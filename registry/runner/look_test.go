@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"io"
 	"log/slog"
 	"maps"
 	"os"
@@ -59,7 +58,7 @@ func TestSchedulerSaveCostFlat(t *testing.T) {
 	allocs := map[int]float64{}
 	for _, n := range []int{100, 2_000} {
 		saves := newSaves(t, n)
-		s := NewScheduler(saves.reg, registry.NewContent(1<<20), nil, nil, 1, 0, slog.New(slog.NewTextHandler(io.Discard, nil)), Hooks{})
+		s := NewScheduler(saves.reg, registry.NewContent(1<<20), nil, nil, 1, 0, slog.New(slog.DiscardHandler), Hooks{})
 		snap, ids, all := saves.reg.Touched()
 		s.look(t.Context(), snap, ids, all)
 		s.next()

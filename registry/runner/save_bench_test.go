@@ -2,7 +2,6 @@ package runner
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"testing"
 	"testing/fstest"
@@ -31,7 +30,7 @@ func BenchmarkSchedulerSave(b *testing.B) {
 			all  bool
 		}{{"full", true}, {"touched", false}} {
 			b.Run(fmt.Sprintf("tasks=%d/look=%s", n, look.name), func(b *testing.B) {
-				s := NewScheduler(saves.reg, registry.NewContent(1<<20), nil, nil, 1, 0, slog.New(slog.NewTextHandler(io.Discard, nil)), Hooks{})
+				s := NewScheduler(saves.reg, registry.NewContent(1<<20), nil, nil, 1, 0, slog.New(slog.DiscardHandler), Hooks{})
 				// The look at the start finds the last save pending, and a
 				// worker takes it.
 				snap, ids, all := saves.reg.Touched()

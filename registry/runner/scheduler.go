@@ -323,13 +323,12 @@ func (s *Scheduler) prepare(r *taskRun) {
 // runCase reads case i of a run and runs it. It gives up (false) when the
 // run was canceled or its files changed on disk.
 func (s *Scheduler) runCase(r *taskRun, i int) (registry.CaseResult, bool) {
-	tc, err := s.content.TestCase(r.task, r.names[i])
+	c, err := ReadCase(s.content, r.task, r.script, r.names[i])
 	if err != nil {
 		s.log.Info("tests not run: the task changed on disk", "task", r.task.ID, "version", r.task.Version, "error", err)
 		s.giveUp(r)
 		return registry.CaseResult{}, false
 	}
-	c := caseOf(tc, r.script, r.task)
 	c.Detail = detailShare(len(r.names))
 	res := s.run(r.ctx, c)
 	if r.ctx.Err() != nil {
@@ -410,29 +409,19 @@ func (s *Scheduler) end(r *taskRun) bool {
 	return ours
 }
 
-// Cases reads a task's test cases, each ready to run.
-func Cases(content *registry.Content, t *registry.Task) ([]Case, error) {
-	script, err := content.Script(t)
+// ReadCase reads case name of t (one of t.CaseNames), ready to run with
+// script, t's main.js: a runner reads one case at a time, as it runs it,
+// so that the cases of many tasks, or of one large task, are never held
+// at once.
+func ReadCase(content *registry.Content, t *registry.Task, script, name string) (Case, error) {
+	tc, err := content.TestCase(t, name)
 	if err != nil {
-		return nil, err
+		return Case{}, err
 	}
-	var out []Case
-	for _, name := range t.CaseNames() {
-		tc, err := content.TestCase(t, name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, caseOf(tc, script, t))
-	}
-	return out, nil
-}
-
-// caseOf is one case of t, ready to run.
-func caseOf(tc registry.TestCase, script string, t *registry.Task) Case {
 	c := NewCase(tc)
 	c.Script = script
 	c.InputSchema, c.OutputSchema = json.RawMessage(t.InputSchema), json.RawMessage(t.OutputSchema)
-	return c
+	return c, nil
 }
 
 // taskRun is one run of the cases of a task version's files. The
