@@ -15,7 +15,6 @@ type Registry struct {
 	now     func() time.Time
 	feed    *Feed
 	swapped chan struct{} // poked after each load that swapped; holds one poke
-	touched touched       // what those loads changed, for the runner; guarded by mu
 
 	mu      sync.Mutex // serialises Apply and guards everything below
 	sources []SourceStatus
@@ -25,6 +24,7 @@ type Registry struct {
 	roots   []map[string]*rootState // per source, by root key
 	cands   map[string][]*Task      // identity to every copy, in conflict order
 	byID    map[string]map[string]struct{}
+	touched touched // what the loads since the runner last asked changed
 }
 
 type rootState struct {
