@@ -60,7 +60,7 @@ func writeJUnit(path string, runs []*taskRun, problems []problem) error {
 		var took time.Duration
 		for i, res := range r.results {
 			c := junitCase{Name: res.File, Classname: r.task.Label + " " + r.task.Version, File: r.task.FilePath(res.File), Time: elapsed(res.Duration)}
-			detail := caseProblem(r.task, r.cases[i], res).String()
+			detail := caseProblem(r.task, r.names[i], res).String()
 			if len(res.Expected) > 0 || len(res.Actual) > 0 {
 				detail += fmt.Sprintf("\nexpected: %s\nactual:   %s", res.Expected, res.Actual)
 			}

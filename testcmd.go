@@ -33,10 +33,10 @@ func (f sizeFlag) Set(v string) error {
 	return nil
 }
 
-// taskRun is one task version's cases and their results.
+// taskRun is one task version's cases, by file, and their results.
 type taskRun struct {
 	task    *registry.Task
-	cases   []runner.Case
+	names   []string
 	results []registry.CaseResult
 }
 
@@ -71,7 +71,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer pool.Close()
-	runs, err := runAll(ctx, snap, taskformat.NewContent(64<<20), pool)
+	runs, err := runAll(ctx, snap, taskformat.NewContent(64<<20), pool.Run, pool.Workers())
 	if err != nil {
 		fmt.Fprintln(stderr, "test:", err)
 		return 1
@@ -90,8 +90,8 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				passed++
 				continue
 			}
-			p := caseProblem(r.task, r.cases[i], res)
-			said[r.task.FilePath(r.cases[i].File)] = true
+			p := caseProblem(r.task, r.names[i], res)
+			said[r.task.FilePath(r.names[i])] = true
 			fmt.Fprintln(stdout, p)
 		}
 	}
@@ -128,41 +128,71 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// runAll runs every case of every task version, as many at once as the
-// pool has workers, and returns the runs in path order.
-func runAll(ctx context.Context, snap *registry.Snapshot, content *taskformat.Content, pool *runner.Pool) ([]*taskRun, error) {
+// runAll runs every case of every task version with run (a pool's Run),
+// workers at once, and returns the runs in path order. A worker reads
+// each case as it runs it, as serve's scheduler does: what is held at
+// once is a case a worker, not every case of the catalogue. It fails when
+// a file changed on disk since it was loaded.
+func runAll(ctx context.Context, snap *registry.Snapshot, content *taskformat.Content,
+	run func(context.Context, runner.Case) registry.CaseResult, workers int) ([]*taskRun, error) {
 	var runs []*taskRun
-	type ref struct{ run, i int }
-	var todo []ref
 	for _, e := range snap.Entries() {
 		for _, t := range e.Versions {
-			cases, err := runner.Cases(content, t)
-			if err != nil {
-				return nil, err
+			names := taskformat.CaseNames(t)
+			runs = append(runs, &taskRun{task: t, names: names, results: make([]registry.CaseResult, len(names))})
+		}
+	}
+	type ref struct {
+		run *taskRun
+		i   int
+	}
+	// A case that cannot be read fails the command: the others stop, and
+	// no more are handed out. An interrupt only cancels the runs, which
+	// then end at once, each with its result.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		once  sync.Once
+		first error // the first case that could not be read
+	)
+	halt := make(chan struct{})
+	next := make(chan ref)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for r := range next {
+				script, err := content.Script(r.run.task)
+				var c runner.Case
+				if err == nil {
+					c, err = runner.ReadCase(content, r.run.task, script, r.run.names[r.i])
+				}
+				if err != nil {
+					once.Do(func() {
+						first = err
+						close(halt)
+						cancel()
+					})
+					continue
+				}
+				r.run.results[r.i] = run(ctx, c)
 			}
-			runs = append(runs, &taskRun{task: t, cases: cases, results: make([]registry.CaseResult, len(cases))})
-			for i := range cases {
-				todo = append(todo, ref{len(runs) - 1, i})
+		})
+	}
+hand:
+	for _, run := range runs {
+		for i := range run.names {
+			select {
+			case next <- ref{run, i}:
+			case <-halt:
+				break hand
 			}
 		}
 	}
-	next := make(chan ref)
-	var wg sync.WaitGroup
-	for range pool.Workers() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := range next {
-				run := runs[r.run]
-				run.results[r.i] = pool.Run(ctx, run.cases[r.i])
-			}
-		}()
-	}
-	for _, r := range todo {
-		next <- r
-	}
 	close(next)
 	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
 	slices.SortFunc(runs, func(a, b *taskRun) int { return cmp.Compare(a.task.Path, b.task.Path) })
 	return runs, nil
 }
@@ -171,17 +201,17 @@ func runAll(ctx context.Context, snap *registry.Snapshot, content *taskformat.Co
 // place in main.js where the engine saw the error, else at the test file,
 // at the place of its first warning when it has one (where its JSON
 // breaks, say).
-func caseProblem(t *registry.Task, c runner.Case, r registry.CaseResult) problem {
+func caseProblem(t *registry.Task, file string, r registry.CaseResult) problem {
 	msg := r.Message
 	if r.Status == registry.CaseTimeout && msg == "" {
 		msg = "timeout"
 	}
 	if r.Line > 0 {
-		return problem{path: t.FilePath("main.js"), line: r.Line, col: r.Column, msg: c.File + ": " + msg}
+		return problem{path: t.FilePath("main.js"), line: r.Line, col: r.Column, msg: file + ": " + msg}
 	}
-	p := problem{path: t.FilePath(c.File), msg: msg}
+	p := problem{path: t.FilePath(file), msg: msg}
 	for _, w := range t.Warnings {
-		if w.File == c.File && w.Line > 0 && (p.line == 0 || w.Line < p.line) {
+		if w.File == file && w.Line > 0 && (p.line == 0 || w.Line < p.line) {
 			p.line, p.col = w.Line, w.Column
 		}
 	}

@@ -6,3 +6,7 @@ func (r *Registry) ApplyEvents(u Update) []Event {
 	_, _, events := r.apply(u)
 	return events
 }
+
+// MaxTouched is how many versions the registry lists for the runner
+// between two asks.
+const MaxTouched = maxTouched

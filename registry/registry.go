@@ -24,6 +24,7 @@ type Registry struct {
 	roots   []map[string]*rootState // per source, by root key
 	cands   map[string][]*Task      // identity to every copy, in conflict order
 	byID    map[string]map[string]struct{}
+	touched touched // what the loads since the runner last asked changed
 }
 
 type rootState struct {
@@ -118,6 +119,9 @@ func (r *Registry) apply(u Update) (*Snapshot, bool, []Event) {
 		next.sources = r.countSources()
 	}
 	r.swap(next, events)
+	if next.testing {
+		r.touched.add(ch.ids)
+	}
 	r.poke()
 	return next, true, events
 }

@@ -3,6 +3,7 @@ package registry
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -161,17 +162,70 @@ func (s *Snapshot) Verdict(t *Task) *Verdict {
 }
 
 // EnableVerdicts says that a runner makes verdicts from now on: tasks with
-// tests show PENDING until theirs arrive.
+// tests show PENDING until theirs arrive. The runner's next Touched asks
+// it to look at the whole catalogue, every task being PENDING now.
 func (r *Registry) EnableVerdicts() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.republish(func(next *Snapshot) { next.testing = true })
+	r.touched.resync()
+	r.poke()
 }
 
 // Swapped is poked (without blocking, one poke held) after each load that
-// swapped in a new snapshot, so that a runner can look for tasks to test
-// without following the feed.
+// swapped in a new snapshot, and by EnableVerdicts, so that a runner can
+// ask Touched what to test without following the feed.
 func (r *Registry) Swapped() <-chan struct{} { return r.swapped }
+
+// Touched hands the runner what changed since it last asked, and the
+// snapshot in force now, which holds every change listed (and perhaps
+// later ones, listed at the next ask). ids are the task versions
+// ("uuid@version", in that order) that a load added, changed or removed,
+// so that what a save costs the runner grows with the save, not with the
+// catalogue. all asks for a look at the whole catalogue instead: after
+// EnableVerdicts, or when more than maxTouched versions changed between
+// two asks, where a list would cost about what a look does. Asking
+// empties the list: one runner asks.
+func (r *Registry) Touched() (snap *Snapshot, ids []string, all bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.touched
+	r.touched = touched{}
+	if t.all {
+		return r.cur.Load(), nil, true
+	}
+	ids = slices.Sorted(maps.Keys(t.ids))
+	return r.cur.Load(), ids, false
+}
+
+// maxTouched bounds the versions a registry lists for its runner between
+// two asks: beyond it, the runner looks at everything (a cold load of a
+// large catalogue, a runner that fell behind), and the list's memory
+// stays bounded whatever the runner's pace.
+const maxTouched = 1 << 14
+
+// touched is what loads changed since the runner last asked.
+type touched struct {
+	ids map[string]bool
+	all bool
+}
+
+func (t *touched) add(ids map[string]bool) {
+	if t.all {
+		return
+	}
+	if t.ids == nil {
+		t.ids = make(map[string]bool, len(ids))
+	}
+	for id := range ids {
+		t.ids[id] = true
+	}
+	if len(t.ids) > maxTouched {
+		t.resync()
+	}
+}
+
+func (t *touched) resync() { *t = touched{all: true} }
 
 func (r *Registry) poke() {
 	select {

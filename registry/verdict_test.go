@@ -2,6 +2,10 @@ package registry_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +137,75 @@ func TestCapped(t *testing.T) {
 				t.Errorf("capped again: got %q, want %q", again.Message, got.Message)
 			}
 		})
+	}
+}
+
+// TestTouched: once a runner makes verdicts, the registry lists for it
+// the task versions each load added, changed or removed, and no other;
+// it asks for a look at everything after EnableVerdicts, and when more
+// changed between two asks than a list is worth.
+func TestTouched(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").Under("a"), taskFiles(id2, "1.0.0").Under("b"), taskFiles(id2, "2.0.0").Under("c")))
+	reg := registry.New(time.Now, nil)
+	idx := reg.AddSource(fakeSource{name: dir})
+	load := func() {
+		u := scanDir(taskformat.NewLoader(), dir, 0)
+		u.Source = idx
+		reg.Apply(u)
+	}
+	load()
+	if _, ids, all := reg.Touched(); len(ids) != 0 || all {
+		t.Errorf("without a runner: got %v, all %t; want nothing listed", ids, all)
+	}
+	reg.EnableVerdicts()
+	if _, ids, all := reg.Touched(); !all || ids != nil {
+		t.Errorf("after EnableVerdicts: got %v, all %t; want all", ids, all)
+	}
+	for _, step := range []struct {
+		name string
+		edit func()
+		want []string
+	}{
+		{"asked again", func() {}, nil},
+		{"a test file saved", func() {
+			write(t, filepath.Join(dir, "b", "tests", "one.json"), `{"input": {"a": 2}, "expected_output": {}}`)
+		}, []string{id2 + "@1.0.0"}},
+		{"a description edited", func() {
+			write(t, filepath.Join(dir, "a", "metadata.json"), `{"uuid": "`+id1+`", "version": "1.0.0", "label": "a", "description": "new"}`)
+		}, []string{id1 + "@1.0.0"}},
+		{"a version removed", func() {
+			if err := os.RemoveAll(filepath.Join(dir, "c")); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{id2 + "@2.0.0"}},
+		{"a version moved to another folder", func() {
+			if err := os.Rename(filepath.Join(dir, "b"), filepath.Join(dir, "d")); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{id2 + "@1.0.0"}},
+		{"nothing changed", func() {}, nil},
+	} {
+		step.edit()
+		load()
+		snap, ids, all := reg.Touched()
+		if all || !slices.Equal(ids, step.want) {
+			t.Errorf("%s: got %v, all %t; want %v", step.name, ids, all, step.want)
+		}
+		if snap != reg.Snapshot() {
+			t.Errorf("%s: got generation %d, want the current %d", step.name, snap.Generation, reg.Snapshot().Generation)
+		}
+	}
+
+	a, _ := reg.Snapshot().Task(id1, "1.0.0")
+	many := make([]registry.RootResult, registry.MaxTouched+1)
+	for i := range many {
+		c := *a
+		c.ID, c.Root = fmt.Sprintf("%08x-0000-4000-8000-000000000000", i), fmt.Sprintf("many/%d", i)
+		many[i] = registry.RootResult{Root: c.Root, Task: &c}
+	}
+	reg.Apply(registry.Update{Source: idx, Results: many})
+	if _, ids, all := reg.Touched(); !all || ids != nil {
+		t.Errorf("after %d versions changed: got %d listed, all %t; want all", len(many), len(ids), all)
 	}
 }

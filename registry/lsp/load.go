@@ -47,9 +47,23 @@ func loadRoot(ld *taskformat.Loader, name string, order int, key, dir string, zi
 }
 
 // testCases are the cases of a loaded task, read through the files it was
-// loaded from, ready for the sandbox.
+// loaded from, ready for the sandbox. The editor's task is one the author
+// has open, and its verdict keeps its cases for diagnostics, so they are
+// read at once here, unlike in serve and test, which read one a worker.
 func testCases(content *taskformat.Content, t *registry.Task) ([]runner.Case, error) {
-	return runner.Cases(content, t)
+	script, err := content.Script(t)
+	if err != nil {
+		return nil, err
+	}
+	var out []runner.Case
+	for _, name := range taskformat.CaseNames(t) {
+		c, err := runner.ReadCase(content, t, script, name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // readText reads a file of a folder as the loader would, for placing

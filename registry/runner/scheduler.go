@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +50,7 @@ type Scheduler struct {
 	runs   map[string]*taskRun // by identity: the run of the files served
 	batch  int64
 	seq    int64
+	retry  []string // versions whose run gave up on files changed on disk: looked at again at the next look
 	closed bool
 }
 
@@ -82,20 +84,18 @@ func (s *Scheduler) Run(ctx context.Context) {
 			s.work(ctx)
 		}()
 	}
-	s.look(ctx)
 	var nextPrune time.Time // zero: as soon as every source has loaded
-	s.prune(&wg, &nextPrune)
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for done := false; !done; {
+		snap, ids, all := s.reg.Touched() // all, the first time: EnableVerdicts asked for it
+		s.look(ctx, snap, ids, all)
+		s.prune(&wg, &nextPrune)
 		select {
 		case <-ctx.Done():
 			done = true
 		case <-s.reg.Swapped():
-			s.look(ctx)
-			s.prune(&wg, &nextPrune)
 		case <-tick.C:
-			s.prune(&wg, &nextPrune)
 		}
 	}
 	s.mu.Lock()
@@ -136,48 +136,73 @@ func (s *Scheduler) prune(wg *sync.WaitGroup, next *time.Time) {
 	})
 }
 
-// look starts a run for every served task version whose verdict is
-// pending and that has none for the same files, and cancels the runs of
-// files no longer served.
-func (s *Scheduler) look(ctx context.Context) {
-	snap := s.reg.Snapshot()
+// look brings the runs up to date with snap for the task versions a swap
+// touched (ids, "uuid@version"), or for every one when all is set, and
+// for those whose run gave up on files that changed on disk: it starts a
+// run for each served version whose verdict is pending and that has none
+// for the same files, and cancels the runs of files no longer served. Its
+// cost grows with what changed, not with the catalogue.
+func (s *Scheduler) look(ctx context.Context, snap *registry.Snapshot, ids []string, all bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.batch++
-	replaced := map[string]int64{} // identity to the batch of the run canceled
-	for id, r := range s.runs {
-		if cur, ok := snap.Task(r.task.ID, r.task.Version); !ok || cur.TestDigest != r.task.TestDigest {
-			s.log.Info("tests canceled: the task changed", "task", r.task.ID, "version", r.task.Version, "served", ok)
-			r.drop()
-			delete(s.runs, id)
-			if ok {
-				replaced[id] = r.batch
+	added := false
+	see := func(id string) {
+		uid, version, _ := strings.Cut(id, "@")
+		t, _ := snap.Task(uid, version)
+		added = s.update(ctx, snap, id, t) || added
+	}
+	retry := s.retry
+	s.retry = nil
+	for _, id := range retry {
+		see(id)
+	}
+	if all {
+		for id, r := range s.runs {
+			if _, ok := snap.Task(r.task.ID, r.task.Version); !ok {
+				s.update(ctx, snap, id, nil)
+			}
+		}
+		for _, e := range snap.Entries() {
+			for _, t := range e.Versions {
+				added = s.update(ctx, snap, t.ID+"@"+t.Version, t) || added
 			}
 		}
 	}
-	added := 0
-	for _, e := range snap.Entries() {
-		for _, t := range e.Versions {
-			id := t.ID + "@" + t.Version
-			if _, ok := s.runs[id]; ok || snap.Verdict(t).Status != registry.VerdictPending {
-				continue
-			}
-			batch, ok := replaced[id]
-			if !ok {
-				batch = s.batch
-			}
-			s.seq++
-			r := &taskRun{task: t, id: id, batch: batch, seq: s.seq}
-			r.ctx, r.cancel = context.WithCancel(ctx)
-			s.runs[id] = r
-			heap.Push(&s.queue, r)
-			added++
-		}
+	for _, id := range ids {
+		see(id)
 	}
-	if added > 0 {
+	if added {
 		s.cond.Broadcast()
 	}
 	s.count()
+}
+
+// update brings the run of one task version up to date with snap, where
+// it is t (nil: no longer served): a run of other files is canceled, and
+// a run starts when t's verdict is pending and none is under way. It
+// reports whether it started one. A run that replaces one keeps that
+// one's place in the queue. The caller holds the lock.
+func (s *Scheduler) update(ctx context.Context, snap *registry.Snapshot, id string, t *registry.Task) bool {
+	batch := s.batch
+	if r, ok := s.runs[id]; ok {
+		if t != nil && t.TestDigest == r.task.TestDigest {
+			return false
+		}
+		s.log.Info("tests canceled: the task changed", "task", r.task.ID, "version", r.task.Version, "served", t != nil)
+		r.drop()
+		delete(s.runs, id)
+		batch = r.batch
+	}
+	if t == nil || snap.Verdict(t).Status != registry.VerdictPending {
+		return false
+	}
+	s.seq++
+	r := &taskRun{task: t, id: id, batch: batch, seq: s.seq}
+	r.ctx, r.cancel = context.WithCancel(ctx)
+	s.runs[id] = r
+	heap.Push(&s.queue, r)
+	return true
 }
 
 // count tells the hook how many task versions wait for a verdict.
@@ -280,7 +305,7 @@ func (s *Scheduler) prepare(r *taskRun) {
 	script, err := s.content.Script(t)
 	if err != nil {
 		s.log.Info("tests not run: the task changed on disk", "task", t.ID, "version", t.Version, "error", err)
-		s.forget(r)
+		s.giveUp(r)
 		return
 	}
 	names := taskformat.CaseNames(t)
@@ -299,13 +324,12 @@ func (s *Scheduler) prepare(r *taskRun) {
 // runCase reads case i of a run and runs it. It gives up (false) when the
 // run was canceled or its files changed on disk.
 func (s *Scheduler) runCase(r *taskRun, i int) (registry.CaseResult, bool) {
-	tc, err := s.content.TestCase(r.task, r.names[i])
+	c, err := ReadCase(s.content, r.task, r.script, r.names[i])
 	if err != nil {
 		s.log.Info("tests not run: the task changed on disk", "task", r.task.ID, "version", r.task.Version, "error", err)
-		s.forget(r)
+		s.giveUp(r)
 		return registry.CaseResult{}, false
 	}
-	c := caseOf(tc, r.script, r.task)
 	c.Detail = detailShare(len(r.names))
 	res := s.run(r.ctx, c)
 	if r.ctx.Err() != nil {
@@ -354,41 +378,51 @@ func (s *Scheduler) complete(r *taskRun) {
 	s.forget(r)
 }
 
-// forget ends a run: a look that finds the task still pending starts
-// another.
+// forget ends a run: a look at a swap that touches its task version
+// starts another if the verdict is still pending.
 func (s *Scheduler) forget(r *taskRun) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.end(r)
+}
+
+// giveUp ends a run whose files changed on disk since they were loaded.
+// The reload that follows usually touches its task version; but when the
+// files went back to what was loaded before it, the reload changes
+// nothing and swaps nothing, so the next look looks at it again anyway.
+func (s *Scheduler) giveUp(r *taskRun) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.end(r) {
+		s.retry = append(s.retry, r.id)
+	}
+}
+
+// end drops a run and, when it is still the run of its task version,
+// forgets it, reporting so. The caller holds the lock.
+func (s *Scheduler) end(r *taskRun) bool {
 	r.drop()
-	if s.runs[r.id] == r {
+	ours := s.runs[r.id] == r
+	if ours {
 		delete(s.runs, r.id)
 	}
 	s.count()
+	return ours
 }
 
-// Cases reads a task's test cases, each ready to run.
-func Cases(content *taskformat.Content, t *registry.Task) ([]Case, error) {
-	script, err := content.Script(t)
+// ReadCase reads case name of t (one of t.CaseNames), ready to run with
+// script, t's main.js: a runner reads one case at a time, as it runs it,
+// so that the cases of many tasks, or of one large task, are never held
+// at once.
+func ReadCase(content *taskformat.Content, t *registry.Task, script, name string) (Case, error) {
+	tc, err := content.TestCase(t, name)
 	if err != nil {
-		return nil, err
+		return Case{}, err
 	}
-	var out []Case
-	for _, name := range taskformat.CaseNames(t) {
-		tc, err := content.TestCase(t, name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, caseOf(tc, script, t))
-	}
-	return out, nil
-}
-
-// caseOf is one case of t, ready to run.
-func caseOf(tc taskformat.TestCase, script string, t *registry.Task) Case {
 	c := NewCase(tc)
 	c.Script = script
 	c.InputSchema, c.OutputSchema = json.RawMessage(t.InputSchema), json.RawMessage(t.OutputSchema)
-	return c
+	return c, nil
 }
 
 // taskRun is one run of the cases of a task version's files. The
