@@ -114,6 +114,9 @@ func (t *Task) sameAs(n *Task) bool {
 	return t.Error == nil || t.Error.same(n.Error)
 }
 
+// archive is true for a task read from inside a zip (or a bundle).
+func (t *Task) archive() bool { return strings.HasPrefix(t.sep, "!/") }
+
 // identity is the pair that makes a task version unique in the catalogue.
 func (t *Task) identity() string { return t.ID + "@" + t.Version }
 

@@ -125,12 +125,14 @@ func (t *types) build() {
 	})
 	t.conflict = graphql.NewObject(graphql.ObjectConfig{
 		Name:        "Conflict",
-		Description: "A task version found twice: the first in configuration and path order is served.",
+		Description: "A task version found twice. On a cold start the first copy in configuration and path order is served, a folder before an archive of the same source; on a reload the copy already served keeps its place.",
 		Fields: graphql.Fields{
 			"id":      field(nn(graphql.ID), "The task's UUID.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).ID, nil }),
 			"version": field(nn(graphql.String), "The version found twice.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Version, nil }),
 			"path":    field(nn(graphql.String), "The copy that lost.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Path, nil }),
 			"winner":  field(nn(graphql.String), "The copy served.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Winner, nil }),
+			"source":  field(nn(graphql.String), "The source of the copy that lost.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Source, nil }),
+			"message": field(nn(graphql.String), "What the conflict is and what to do about it.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Message(), nil }),
 		},
 	})
 	watch := graphql.NewObject(graphql.ObjectConfig{
