@@ -13,10 +13,10 @@ import (
 // tasks/addition, in upstream's format, with its four test cases.
 func upstreamAddition(id string) map[string]string {
 	return map[string]string{
-		"metadata.json":      `{"uuid": "` + id + `", "version": "1.0.0", "label": "Addition Task", "description": "This task adds two numbers together"}`,
-		"input.schema.json":  `{"type": "object", "properties": {"num1": {"type": "number"}, "num2": {"type": "number"}}, "required": ["num1", "num2"]}`,
-		"output.schema.json": `{"type": "object", "properties": {"sum": {"type": "number"}}, "required": ["sum"]}`,
-		"main.js":            "(function(input) {\n  const {num1, num2} = input;\n  return { sum: num1 + num2 };\n})\n",
+		"metadata.json":       `{"uuid": "` + id + `", "version": "1.0.0", "label": "Addition Task", "description": "This task adds two numbers together"}`,
+		"input.schema.json":   `{"type": "object", "properties": {"num1": {"type": "number"}, "num2": {"type": "number"}}, "required": ["num1", "num2"]}`,
+		"output.schema.json":  `{"type": "object", "properties": {"sum": {"type": "number"}}, "required": ["sum"]}`,
+		"main.js":             "(function(input) {\n  const {num1, num2} = input;\n  return { sum: num1 + num2 };\n})\n",
 		"tests/test-001.json": `{"input": {"num1": 5, "num2": 10}, "expected_output": {"sum": 15}}`,
 		"tests/test-002.json": `{"input": {"num1": -5, "num2": 10}, "expected_output": {"sum": 5}}`,
 		"tests/test-003.json": `{"input": {"num1": 0, "num2": 0}, "expected_output": {"sum": 0}}`,
