@@ -3,7 +3,9 @@ package main
 import (
 	"cmp"
 	"errors"
+	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,7 +16,9 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 	"gopkg.in/yaml.v3"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/gitsource"
+	"github.com/ratchet-tasks/ratchet-registry/registry/runner"
 )
 
 // Config is the YAML configuration file.
@@ -68,6 +72,8 @@ type TestsConfig struct {
 	Timeout time.Duration `yaml:"timeout"` // wall time of one case
 	Memory  string        `yaml:"memory"`  // per worker process, like 256MiB
 	Workers int           `yaml:"workers"` // 0: one per CPU
+	// TaskBudget is the time the cases of one task may take in one run.
+	TaskBudget time.Duration `yaml:"task_budget"`
 }
 
 // MemoryBytes is tests.memory in bytes; check has made sure it parses.
@@ -122,6 +128,10 @@ type SourceConfig struct {
 
 	SSHKey        string `yaml:"ssh_key"`         // git: private key file
 	SSHKnownHosts string `yaml:"ssh_known_hosts"` // git: known_hosts file
+
+	// Budgets of what a remote source may read; 0 keeps the default.
+	MaxLoadBytes int64 `yaml:"max_load_bytes"` // http, oci, git: one load
+	MaxTaskBytes int64 `yaml:"max_task_bytes"` // git: one task
 }
 
 // setting is one row of the defaults table.
@@ -152,9 +162,12 @@ var defaults = []setting{
 	{"tests.timeout", "2s", "wall time of one test case; past it the case is TIMEOUT"},
 	{"tests.memory", "256MiB", "memory of each test worker process beyond what it needs at rest; past it the case is ERROR"},
 	{"tests.workers", "0", "test worker processes; 0: one per CPU"},
+	{"tests.task_budget", runner.DefaultTaskBudget.String(), "time the cases of one task may take in one run, summed; the cases left when it runs out are ERROR, not run"},
 	{"registry.cache_dir", "", "bundles of http sources, blobs of oci sources, repositories of git sources; empty: the user's cache folder"},
 	{"registry.sources[].interval", "30s", "poll period of an http, oci or git source, minimum 1s"},
 	{"registry.sources[].timeout", "30s", "one request of an http or oci source, one poll (ls-remote and fetch) of a git source"},
+	{"registry.sources[].max_load_bytes", "536870912", "http, oci or git source: most one load may read (512 MiB), each read counted, so that one blob or bundle listed many times counts as often; the bundles or layers it would fetch count before they are fetched. A load over it stops, is shown on the source, and what was served stays"},
+	{"registry.sources[].max_task_bytes", "104857600", "git source: most the files of one task may come to as they are read (100 MiB, what a task zip may hold); a task over it is a load error naming this key"},
 	{"registry.sources[].follow_symlinks_outside", "false", "filesystem source: follow symlinks that resolve outside its path; by default such a link is a load error, since it could serve any file the server can read"},
 }
 
@@ -218,6 +231,9 @@ type configError struct {
 }
 
 func (e *configError) Error() string {
+	if strings.HasPrefix(e.Where, "--") && e.Key != "" {
+		return e.Where + " " + e.Msg + " (" + e.Key + ")" // --workers is -1: ... (tests.workers)
+	}
 	if e.Key == "" {
 		return e.Where + ": " + e.Msg
 	}
@@ -360,6 +376,9 @@ func (c *Config) check() error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, &configError{Where: c.at(key), Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
+	if err := checkAddr(c.Server.Addr); err != nil {
+		bad("server.addr", "%v", err)
+	}
 	switch watcher.Mode(c.Watch.Mode) {
 	case watcher.ModeAuto, watcher.ModeFsnotify, watcher.ModePoll, watcher.ModeOff:
 	default:
@@ -395,6 +414,9 @@ func (c *Config) check() error {
 	if c.Tests.Workers < 0 {
 		bad("tests.workers", "is %d: want 0 (one per CPU) or more", c.Tests.Workers)
 	}
+	if c.Tests.TaskBudget <= 0 {
+		bad("tests.task_budget", "is %s: must be more than 0", c.Tests.TaskBudget)
+	}
 	if c.Watch.PollInterval < 100*time.Millisecond {
 		bad("watch.poll_interval", "is %s: the minimum is 100ms", c.Watch.PollInterval)
 	}
@@ -403,6 +425,12 @@ func (c *Config) check() error {
 	}
 	for i, s := range c.Registry.Sources {
 		at := fmt.Sprintf("registry.sources[%d]", i)
+		if s.MaxLoadBytes < 0 {
+			bad(at+".max_load_bytes", "is %d: want a number of bytes, or 0 for the default", s.MaxLoadBytes)
+		}
+		if s.MaxTaskBytes < 0 {
+			bad(at+".max_task_bytes", "is %d: want a number of bytes, or 0 for the default", s.MaxTaskBytes)
+		}
 		switch s.Type {
 		case "filesystem":
 			if s.Path == "" {
@@ -410,7 +438,7 @@ func (c *Config) check() error {
 			}
 		case "http":
 			if !strings.HasPrefix(s.URL, "http://") && !strings.HasPrefix(s.URL, "https://") {
-				bad(at+".url", "is %q: an http source needs an http:// or https:// url", s.URL)
+				bad(at+".url", "is %q: an http source needs an http:// or https:// url", registry.RedactURL(s.URL))
 			}
 			if s.Interval != 0 && s.Interval < time.Second {
 				bad(at+".interval", "is %s: the minimum is 1s", s.Interval)
@@ -445,6 +473,35 @@ func (c *Config) check() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkAddr checks an address to listen on before anything is started:
+// HOST:PORT, where HOST may be empty (every interface) and PORT 0 (any).
+func checkAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("is %q: want HOST:PORT, such as 127.0.0.1:8080", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("is %q: the port %q is not a number from 0 to 65535", addr, port)
+	}
+	if strings.ContainsAny(host, " /") {
+		return fmt.Errorf("is %q: %q is not a host name or address", addr, host)
+	}
+	return nil
+}
+
+// checkFlags holds a command's flags to the checks of the configuration
+// keys they mirror (keys maps a flag's name to its key): it records which
+// flags were given, so that a problem names the flag, then checks c with
+// the one check the configuration file passes too.
+func (c *Config) checkFlags(fs *flag.FlagSet, keys map[string]string) error {
+	fs.Visit(func(f *flag.Flag) {
+		if key, ok := keys[f.Name]; ok {
+			c.setFlag(key, "--"+f.Name)
+		}
+	})
+	return c.check()
 }
 
 // at says where key was set: its line in the file, the flag that set it,
@@ -482,4 +539,12 @@ func defaultsText() string {
 		fmt.Fprintf(&b, "  %-28s %-15s %s\n", s.key, v, s.about)
 	}
 	return b.String()
+}
+
+// checkTestFlags holds `test`'s flags to the checks of tests.timeout,
+// tests.memory and tests.workers.
+func checkTestFlags(fs *flag.FlagSet, tests TestsConfig) error {
+	c := defaultConfig()
+	c.Tests = tests
+	return c.checkFlags(fs, map[string]string{"timeout": "tests.timeout", "memory": "tests.memory", "workers": "tests.workers"})
 }

@@ -44,6 +44,7 @@ func TestConfigErrors(t *testing.T) {
 			`c.yaml:2: watch.poll_cpu: is 0: want a share of the machine above 0 and at most 1, such as 0.25 or 0.5`}},
 		{"poll_cpu above the machine", "watch:\n  poll_cpu: 1.5\n", []string{
 			`c.yaml:2: watch.poll_cpu: is 1.5: want a share of the machine above 0 and at most 1, such as 0.25 or 0.5`}},
+		{"no task budget", "tests:\n  task_budget: 0s\n", []string{`c.yaml:2: tests.task_budget: is 0s: must be more than 0`}},
 		{"wrong shape", "watch: [1, 2]\n", []string{`c.yaml:1: watch: want a mapping of keys to values`}},
 		{"syntax", "watch:\n  mode: [\n", []string{`c.yaml:2: did not find expected node content`}},
 	}

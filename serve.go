@@ -1,15 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,18 +49,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 1
 		}
 	}
-	if *addr != "" {
-		cfg.Server.Addr = *addr
-	}
-	if *watchMode != "" {
-		cfg.Watch.Mode = *watchMode
-		cfg.setFlag("watch.mode", "--watch")
-	}
-	if *pollInterval != 0 {
-		cfg.Watch.PollInterval = *pollInterval
-		cfg.setFlag("watch.poll_interval", "--poll-interval")
-	}
-	if err := cfg.check(); err != nil {
+	// A flag given overrides the file, whatever its value: --poll-interval 0
+	// is refused, not ignored.
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "addr":
+			cfg.Server.Addr = *addr
+		case "watch":
+			cfg.Watch.Mode = *watchMode
+		case "poll-interval":
+			cfg.Watch.PollInterval = *pollInterval
+		}
+	})
+	if err := cfg.checkFlags(fs, map[string]string{"addr": "server.addr", "watch": "watch.mode", "poll-interval": "watch.poll_interval"}); err != nil {
 		logConfigErrors(log, err)
 		return 2
 	}
@@ -137,12 +142,30 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 // addSources makes the configured sources, in order, and adds them to the
 // service; it returns the filesystem sources, whose watching metrics show.
+// A remote source that cannot be made (its cache folder cannot be written,
+// say) is served as failed, with why, and the other sources as usual.
 func addSources(svc *registry.Service, cfg Config, log *slog.Logger) ([]*fssource.Source, error) {
 	var watched []*fssource.Source
+	var cacheErr error
+	if slices.ContainsFunc(cfg.Registry.Sources, isRemote) {
+		cacheErr = checkCacheDir(cfg.Registry.CacheDir)
+	}
 	for i, sc := range cfg.Registry.Sources {
-		src, err := newSource(sc, i, cfg, log)
-		if err != nil {
+		err := cacheErr
+		if !isRemote(sc) {
+			err = nil
+		}
+		var src registry.Source
+		if err == nil {
+			src, err = newSource(sc, i, cfg, log)
+		}
+		switch {
+		case err != nil && !isRemote(sc):
 			return nil, err
+		case err != nil:
+			f := newFailedSource(sc, err)
+			log.Error("source not started; it shows as failed", "source", f.Name(), "error", err)
+			src = f
 		}
 		if fs, ok := src.(*fssource.Source); ok {
 			watched = append(watched, fs)
@@ -150,6 +173,66 @@ func addSources(svc *registry.Service, cfg Config, log *slog.Logger) ([]*fssourc
 		svc.Add(src)
 	}
 	return watched, nil
+}
+
+// isRemote is true for the sources that keep what they fetch in cache_dir.
+func isRemote(sc SourceConfig) bool { return sc.Type != string(registry.SourceFilesystem) }
+
+// checkCacheDir makes sure registry.cache_dir (or the user's cache
+// folder, when it is empty) can be written, as remote sources need.
+func checkCacheDir(dir string) error {
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		dir = filepath.Join(base, "ratchet-registry")
+	}
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		var f *os.File
+		if f, err = os.CreateTemp(dir, ".probe-*"); err == nil {
+			f.Close()
+			err = os.Remove(f.Name())
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("registry.cache_dir %s cannot be written, and this source keeps what it fetches there: %w", dir, err)
+	}
+	return nil
+}
+
+// failedSource stands for a configured source that could not be made. Its
+// first load is done at once, failed with why, so that /readyz does not
+// wait for it and the API shows it in error; a rescan says so again.
+type failedSource struct {
+	name, location string
+	typ            registry.SourceType
+	err            error
+}
+
+var _ registry.Source = (*failedSource)(nil)
+
+func newFailedSource(sc SourceConfig, err error) *failedSource {
+	location := registry.RedactURL(cmp.Or(sc.URL, sc.Ref))
+	return &failedSource{name: cmp.Or(sc.Name, location), location: location, typ: registry.SourceType(sc.Type), err: err}
+}
+
+func (f *failedSource) Name() string              { return f.name }
+func (f *failedSource) Type() registry.SourceType { return f.typ }
+func (f *failedSource) Location() string          { return f.location }
+
+func (f *failedSource) Run(ctx context.Context, apply func(registry.Update), rescan <-chan registry.Rescan) error {
+	apply(registry.Update{Err: f.err})
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case r := <-rescan:
+			apply(registry.Update{Err: f.err})
+			r.Done()
+		}
+	}
 }
 
 // newHandler makes the HTTP side: the GraphQL schema over the registry and
@@ -231,6 +314,7 @@ func runServer(ctx context.Context, log *slog.Logger, svc *registry.Service, tes
 	if tests != nil {
 		stopTests, err := tests(svcCtx)
 		if err != nil {
+			ln.Close() // Serve never ran, so nothing else closes it
 			return err
 		}
 		defer stopTests()
@@ -281,15 +365,30 @@ func newSource(sc SourceConfig, order int, cfg Config, log *slog.Logger) (regist
 		return fssource.New(fssource.Config{Name: sc.Name, Path: sc.Path, Watch: watchConfig(cfg.Watch),
 			FollowSymlinksOutside: sc.FollowSymlinksOutside}, order, log)
 	case registry.SourceHTTP:
-		return httpsource.New(httpsource.Config{Name: sc.Name, URL: sc.URL, Interval: sc.Interval, Timeout: sc.Timeout,
+		s, err := httpsource.New(httpsource.Config{Name: sc.Name, URL: sc.URL, Interval: sc.Interval, Timeout: sc.Timeout,
 			Headers: sc.Headers, Token: tokenFrom(sc.TokenEnv), CacheDir: cfg.Registry.CacheDir, AllowHosts: sc.AllowHosts}, order, log)
+		if err != nil {
+			return nil, err
+		}
+		if sc.MaxLoadBytes > 0 {
+			s.MaxLoadBytes = sc.MaxLoadBytes
+		}
+		return s, nil
 	case registry.SourceOCI:
-		return ocisource.New(ocisource.Config{Name: sc.Name, Ref: sc.Ref, Interval: sc.Interval, CacheDir: cfg.Registry.CacheDir,
+		s, err := ocisource.New(ocisource.Config{Name: sc.Name, Ref: sc.Ref, Interval: sc.Interval, CacheDir: cfg.Registry.CacheDir,
 			Remote: ocisource.Remote{PlainHTTP: sc.PlainHTTP, Username: sc.Username, Password: tokenFrom(sc.PasswordEnv),
 				DockerConfig: dockerConfigPath(), Timeout: sc.Timeout, UserAgent: "ratchet-registry"}}, order, log)
+		if err != nil {
+			return nil, err
+		}
+		if sc.MaxLoadBytes > 0 {
+			s.MaxLoadBytes = sc.MaxLoadBytes
+		}
+		return s, nil
 	case registry.SourceGit:
 		return gitsource.New(gitsource.Config{Name: sc.Name, URL: sc.URL, Ref: sc.Ref, Path: sc.Path, Interval: sc.Interval, Timeout: sc.Timeout,
-			Token: tokenFrom(sc.TokenEnv), SSHKey: sc.SSHKey, SSHKnownHosts: sc.SSHKnownHosts, CacheDir: cfg.Registry.CacheDir}, order, log)
+			Token: tokenFrom(sc.TokenEnv), SSHKey: sc.SSHKey, SSHKnownHosts: sc.SSHKnownHosts, CacheDir: cfg.Registry.CacheDir,
+			MaxLoadBytes: sc.MaxLoadBytes, MaxTaskBytes: sc.MaxTaskBytes}, order, log)
 	default:
 		return nil, fmt.Errorf("source type %q is not supported yet", sc.Type)
 	}

@@ -53,13 +53,11 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(fs, err, stdout, stderr)
 	}
-	switch {
-	case len(paths) == 0:
+	if len(paths) == 0 {
 		return usageError(fs, errors.New("no PATH: give the task folders, zips or collections to test"), stdout, stderr)
-	case cfg.Timeout <= 0:
-		return usageError(fs, fmt.Errorf("--timeout is %s: must be more than 0", cfg.Timeout), stdout, stderr)
-	case cfg.Workers < 0:
-		return usageError(fs, fmt.Errorf("--workers is %d: want 0 (one per CPU) or more", cfg.Workers), stdout, stderr)
+	}
+	if err := checkTestFlags(fs, cfg); err != nil {
+		return usageError(fs, err, stdout, stderr)
 	}
 	log := newLogger(fs, stderr)
 	snap, problems := loadPaths(ctx, paths)

@@ -38,11 +38,11 @@ func startTests(ctx context.Context, cfg TestsConfig, cacheDir string, reg *regi
 	var store *runner.Store
 	if dir, err := verdictDir(cacheDir); err != nil {
 		log.Warn("verdicts are not kept across restarts", "error", err)
-	} else if store, err = runner.NewStore(dir, runner.Limits{Timeout: cfg.Timeout, Memory: cfg.MemoryBytes()}); err != nil {
+	} else if store, err = runner.NewStore(dir, runner.Limits{Timeout: cfg.Timeout, Memory: cfg.MemoryBytes(), TaskBudget: cfg.TaskBudget}); err != nil {
 		log.Warn("verdicts are not kept across restarts", "error", err)
 		store = nil
 	}
-	sched := runner.NewScheduler(reg, content, pool.Run, store, pool.Workers(), log, runner.Hooks{
+	sched := runner.NewScheduler(reg, content, pool.Run, store, pool.Workers(), cfg.TaskBudget, log, runner.Hooks{
 		Case:  func(s registry.CaseStatus, d time.Duration) { metrics.TestCase(string(s), d) },
 		Queue: metrics.TestQueue,
 	})
@@ -53,7 +53,7 @@ func startTests(ctx context.Context, cfg TestsConfig, cacheDir string, reg *regi
 		defer wg.Done()
 		sched.Run(ctx)
 	}()
-	log.Info("tests run on every change", "workers", pool.Workers(), "timeout", cfg.Timeout, "memory", cfg.Memory)
+	log.Info("tests run on every change", "workers", pool.Workers(), "timeout", cfg.Timeout, "memory", cfg.Memory, "task_budget", cfg.TaskBudget)
 	return func() {
 		cancel()
 		wg.Wait()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 )
 
@@ -75,33 +74,59 @@ func (c *Content) Script(t *Task) (string, error) {
 // problems found in it at load. A test file that could not be read at load
 // is a case too, holding only its problem.
 func (c *Content) Tests(t *Task) ([]TestCase, error) {
-	problems := map[string][]*LoadError{}
-	for _, w := range t.Warnings {
-		problems[w.File] = append(problems[w.File], w)
-	}
 	var out []TestCase
-	seen := map[string]bool{}
-	for _, name := range t.TestFiles() {
-		data, err := c.Read(t, name)
+	for _, name := range t.CaseNames() {
+		tc, err := c.TestCase(t, name)
 		if err != nil {
 			return nil, err
 		}
-		seen[name] = true
-		tc := TestCase{Name: name}
-		if len(problems[name]) == 0 || json.Valid(data) {
-			tc = parseTestCase(name, data, func(Kind, int, error) {})
-		}
-		tc.Problems = problems[name]
 		out = append(out, tc)
 	}
+	return out, nil
+}
+
+// CaseNames are the names of a task's test cases, in name order: its test
+// files, and those that could not be read at load. A verdict has one case
+// for each.
+func (t *Task) CaseNames() []string {
+	names := t.TestFiles()
+	have := map[string]bool{}
+	for _, n := range names {
+		have[n] = true
+	}
 	for _, w := range t.Warnings {
-		if !seen[w.File] && w.File != testsDir {
-			seen[w.File] = true
-			out = append(out, TestCase{Name: w.File, Problems: problems[w.File]})
+		if !have[w.File] && w.File != testsDir {
+			have[w.File] = true
+			names = append(names, w.File)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b TestCase) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+	slices.Sort(names)
+	return names
+}
+
+// TestCase reads one test case of a task, named as CaseNames names it,
+// with the problems found in it at load: a runner reads one case at a
+// time, so that a task of many large test files is never held at once.
+func (c *Content) TestCase(t *Task, name string) (TestCase, error) {
+	var problems []*LoadError
+	for _, w := range t.Warnings {
+		if w.File == name {
+			problems = append(problems, w)
+		}
+	}
+	tc := TestCase{Name: name, Problems: problems}
+	if _, ok := t.file(name); !ok {
+		return tc, nil // unreadable at load: only its problems
+	}
+	data, err := c.Read(t, name)
+	if err != nil {
+		return TestCase{}, err
+	}
+	if len(problems) == 0 || json.Valid(data) {
+		tc = parseTestCase(name, data, func(Kind, int, error) {})
+		tc.Problems = problems
+	}
+	return tc, nil
 }
 
 func (c *Content) get(key [32]byte) ([]byte, bool) {

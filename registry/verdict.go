@@ -2,8 +2,10 @@ package registry
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
 )
 
 // CaseStatus is the outcome of one test case; part of the GraphQL API.
@@ -40,6 +42,58 @@ type CaseResult struct {
 	// knows where; 0 otherwise.
 	Line   int `json:"line,omitempty"`
 	Column int `json:"column,omitempty"`
+}
+
+// Capped returns c with its message cut to at most msg bytes, and its
+// expected and actual values dropped when either is over raw bytes (a cut
+// JSON value is no value), each with a note in the message that says so;
+// the notes count in msg, which must leave them room (a few hundred
+// bytes), so that capping twice cuts nothing more. A verdict travels into
+// every answer and every verdict file: what a script throws or returns
+// must not grow it without end.
+func (c CaseResult) Capped(msg, raw int) CaseResult {
+	var notes string
+	if len(c.Actual) > raw {
+		notes += fmt.Sprintf(" (actual: %s over the %s limit, not kept)", SizeString(int64(len(c.Actual))), SizeString(int64(raw)))
+		c.Actual = nil
+	}
+	if len(c.Expected) > raw {
+		notes += fmt.Sprintf(" (expected: %s over the %s limit, not kept)", SizeString(int64(len(c.Expected))), SizeString(int64(raw)))
+		c.Expected = nil
+	}
+	c.Message = Truncate(c.Message, msg-len(notes), msg)
+	c.Message += notes
+	return c
+}
+
+// Truncate cuts a message to at most keep bytes, on a rune boundary,
+// ending with a note that gives its size and the limit it was over
+// (limit: at least keep, which leaves the caller room for what it adds).
+func Truncate(s string, keep, limit int) string {
+	if len(s) <= keep {
+		return s
+	}
+	note := fmt.Sprintf("… (truncated: %s message over the %s limit)", SizeString(int64(len(s))), SizeString(int64(limit)))
+	n := max(keep-len(note), 0)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + note
+}
+
+// SizeString writes a byte count the way limits are written: 12 MiB,
+// 8 KiB, 300 bytes.
+func SizeString(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KiB", n>>10)
+	default:
+		return fmt.Sprintf("%d bytes", n)
+	}
 }
 
 // Verdict is the result of running every case of one task version. It is

@@ -2,8 +2,10 @@ package registry
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // TestSetVerdict: a verdict is shown for the files it was made from only;
@@ -89,5 +91,40 @@ func TestSetVerdict(t *testing.T) {
 	a3, _ := s.Task(id1, "1.0.0")
 	if a3.Label != "renamed" || s.Verdict(a3).Status != VerdictFailed {
 		t.Errorf("after a label change: got %q %s, want renamed FAILED", a3.Label, s.Verdict(a3).Status)
+	}
+}
+
+// TestCapped: a result is cut to its caps with notes that say so, on a
+// rune boundary, the notes within the cap, and capping again cuts
+// nothing more.
+func TestCapped(t *testing.T) {
+	big := strings.Repeat("é", 6<<20) // 12 MiB
+	tests := []struct {
+		name      string
+		in        CaseResult
+		msg, raw  int
+		message   string // the message got ends with it
+		keepValue bool
+	}{
+		{"small", CaseResult{Message: "threw Error: x", Actual: []byte(`{"a":1}`), Expected: []byte(`{"a":2}`)}, 8 << 10, 64 << 10, "threw Error: x", true},
+		{"huge message", CaseResult{Message: "threw Error: " + big, Actual: []byte(`null`)}, 8 << 10, 64 << 10, "é… (truncated: 12 MiB message over the 8 KiB limit)", true},
+		{"huge values", CaseResult{Message: "differs", Actual: []byte(`"` + big + `"`), Expected: []byte(`"` + big + `"`)}, 8 << 10, 64 << 10,
+			"differs (actual: 12 MiB over the 64 KiB limit, not kept) (expected: 12 MiB over the 64 KiB limit, not kept)", false},
+		{"all at a small share", CaseResult{Message: big, Actual: []byte(`"` + big + `"`)}, 256, 128,
+			"… (truncated: 12 MiB message over the 256 bytes limit) (actual: 12 MiB over the 128 bytes limit, not kept)", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.in.Capped(tc.msg, tc.raw)
+			if len(got.Message) > tc.msg || !utf8.ValidString(got.Message) || !strings.HasSuffix(got.Message, tc.message) {
+				t.Errorf("got a message of %d bytes ending %q, want at most %d ending %q", len(got.Message), got.Message[max(len(got.Message)-120, 0):], tc.msg, tc.message)
+			}
+			if kept := got.Actual != nil; kept != tc.keepValue || len(got.Actual) > tc.raw || len(got.Expected) > tc.raw {
+				t.Errorf("got actual of %d bytes, expected of %d, want values kept %v, each at most %d", len(got.Actual), len(got.Expected), tc.keepValue, tc.raw)
+			}
+			if again := got.Capped(tc.msg, tc.raw); again.Message != got.Message {
+				t.Errorf("capped again: got %q, want %q", again.Message, got.Message)
+			}
+		})
 	}
 }

@@ -21,6 +21,8 @@ import (
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // remote is the repository as configured: the URL with any credentials
@@ -40,9 +42,13 @@ var scpLike = regexp.MustCompile(`^(?:[A-Za-z0-9._~-]+@)?[A-Za-z0-9.-]+:[^/\\]`)
 // Gitea and Bitbucket accept for access tokens; go-git sends it only to
 // the URL's origin and drops it when a redirect leaves it.
 func newRemote(raw, token, sshKey, knownHosts string) (*remote, error) {
-	r := &remote{url: raw, display: raw}
+	// Shown masked even when it does not parse, since the error says so.
+	r := &remote{url: raw, display: registry.RedactURL(raw)}
 	if token != "" {
 		r.secrets = append(r.secrets, token)
+	}
+	if secret := registry.URLSecret(raw); secret != "" {
+		r.secrets = append(r.secrets, raw, secret, url.PathEscape(secret))
 	}
 	scheme := ""
 	if u, err := url.Parse(raw); err == nil && u.Scheme != "" && strings.Contains(raw, "://") {
@@ -72,7 +78,7 @@ func newRemote(raw, token, sshKey, knownHosts string) (*remote, error) {
 		if sshKey != "" || knownHosts != "" {
 			ep, err := transport.NewEndpoint(raw)
 			if err != nil {
-				return nil, fmt.Errorf("url %s: %w", r.display, err)
+				return nil, r.mask(fmt.Errorf("url %s: %w", r.display, err))
 			}
 			user := ep.User
 			if user == "" {
@@ -123,7 +129,7 @@ func (r *remote) mask(err error) error {
 		return nil
 	}
 	msg := err.Error()
-	masked := msg
+	masked := strings.ReplaceAll(msg, r.url, r.display)
 	for _, s := range r.secrets {
 		if s != "" {
 			masked = strings.ReplaceAll(masked, s, "xxxxx")

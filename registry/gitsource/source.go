@@ -35,7 +35,16 @@ type Config struct {
 	SSHKnownHosts string
 	CacheDir      string // the folder that holds the local repositories; "" is the user's cache folder
 	MaxFetchBytes int64  // the most one fetch may bring; 0 means 64 MiB
+	// MaxTaskBytes and MaxLoadBytes cap what loading reads from git
+	// objects, each read counted (a tree may name one blob many times):
+	// one task, 0 meaning registry.MaxTotalSize (what a task zip may
+	// inflate to), and one load, 0 meaning 512 MiB.
+	MaxTaskBytes int64
+	MaxLoadBytes int64
 }
+
+// DefaultMaxLoadBytes is what one load may read when MaxLoadBytes is 0.
+const DefaultMaxLoadBytes = 512 << 20
 
 // Source serves the tasks of one folder of one ref of a git repository.
 type Source struct {
@@ -48,11 +57,17 @@ type Source struct {
 	remote   *remote
 	cache    *cache
 	log      *slog.Logger
+	maxTask  int64
+	maxLoad  int64
 
 	// What is served, touched only by the goroutine that runs the source.
 	commit plumbing.Hash // zero before the first load
 	tree   plumbing.Hash // the tree of dir at commit
 	known  map[string]bool
+	// A commit whose load went over its budget, and why: it would again,
+	// so it is not read again at every poll, only once the ref moves.
+	refused    plumbing.Hash
+	refusedErr error
 }
 
 var _ registry.Source = (*Source)(nil)
@@ -77,6 +92,12 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	if cfg.MaxFetchBytes <= 0 {
 		cfg.MaxFetchBytes = 64 << 20
 	}
+	if cfg.MaxTaskBytes <= 0 {
+		cfg.MaxTaskBytes = registry.MaxTotalSize
+	}
+	if cfg.MaxLoadBytes <= 0 {
+		cfg.MaxLoadBytes = DefaultMaxLoadBytes
+	}
 	if cfg.CacheDir == "" {
 		base, err := os.UserCacheDir()
 		if err != nil {
@@ -95,7 +116,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		return nil, fmt.Errorf("git source %s: %w", rem.display, err)
 	}
 	return &Source{name: name, order: order, ref: cfg.Ref, dir: dir, interval: cfg.Interval, timeout: cfg.Timeout,
-		remote: rem, cache: c, log: log, known: map[string]bool{}}, nil
+		remote: rem, cache: c, log: log, maxTask: cfg.MaxTaskBytes, maxLoad: cfg.MaxLoadBytes, known: map[string]bool{}}, nil
 }
 
 // CheckURL reports whether url is one a git source can fetch from.
@@ -127,23 +148,33 @@ func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-
 func (s *Source) Load(ctx context.Context) registry.Update {
 	u := registry.Update{Started: time.Now()}
 	commit, err := s.fetch(ctx)
-	if err != nil {
-		if s.commit.IsZero() {
-			if last, ok := s.cache.served(); ok {
-				u = s.loadCommit(last, u)
-				if u.Err == nil {
-					u.Err = fmt.Errorf("%w; serving commit %s from the cache", err, short(last))
-					return u
-				}
+	switch {
+	case err == nil && commit == s.commit:
+		return u
+	case err == nil && commit == s.refused:
+		err = s.refusedErr
+	case err == nil:
+		loaded := s.loadCommit(commit, u)
+		if loaded.Err == nil {
+			return loaded
+		}
+		var over *registry.BudgetError
+		if errors.As(loaded.Err, &over) {
+			s.refused, s.refusedErr = commit, loaded.Err
+		}
+		err = loaded.Err
+	}
+	if s.commit.IsZero() {
+		if last, ok := s.cache.served(); ok && last != commit {
+			u = s.loadCommit(last, u)
+			if u.Err == nil {
+				u.Err = fmt.Errorf("%w; serving commit %s from the cache", err, short(last))
+				return u
 			}
 		}
-		u.Err = err
-		return u
 	}
-	if commit == s.commit {
-		return u
-	}
-	return s.loadCommit(commit, u)
+	u.Err = err
+	return u
 }
 
 // fetch finds the commit the ref names now and makes sure the cache has it.
@@ -174,7 +205,8 @@ func (s *Source) fetch(ctx context.Context) (plumbing.Hash, error) {
 }
 
 // loadCommit loads the roots that differ between the commit served and
-// this one. The first load is complete; the others say what changed.
+// this one. The first load is complete; the others say what changed. A
+// load that reads past its budget stops there and changes nothing.
 func (s *Source) loadCommit(commit plumbing.Hash, u registry.Update) registry.Update {
 	obj := s.cache.objects()
 	tree, err := obj.tree(commit, s.dir)
@@ -188,13 +220,21 @@ func (s *Source) loadCommit(commit plumbing.Hash, u registry.Update) registry.Up
 		u.Err = fmt.Errorf("%s@%s: %w", s.Location(), short(commit), err)
 		return u
 	}
+	budget := registry.NewBudget("budget per load of a git source (max_load_bytes)", s.maxLoad)
+	for _, key := range d.load {
+		u.Results = append(u.Results, s.loadRoot(obj, commit, tree, key, budget))
+		if err := budget.Err(); err != nil {
+			u.Results = nil
+			u.Err = fmt.Errorf("%s@%s: loading stopped at %s: %w; nothing of this commit is served", s.Location(), short(commit), key, err)
+			return u
+		}
+	}
 	u.Complete = s.commit.IsZero()
 	u.Removed = d.gone(s.known)
 	for _, k := range u.Removed {
 		delete(s.known, k)
 	}
 	for _, key := range d.load {
-		u.Results = append(u.Results, s.loadRoot(obj, commit, tree, key))
 		s.known[key] = true
 	}
 	if u.Complete {
@@ -210,9 +250,22 @@ func (s *Source) loadCommit(commit plumbing.Hash, u registry.Update) registry.Up
 
 // loadRoot loads one task root: a folder, read through a view of the
 // tree that stays readable while the task is served, or a zip blob.
-func (s *Source) loadRoot(obj *objects, commit, tree plumbing.Hash, key string) registry.RootResult {
+func (s *Source) loadRoot(obj *objects, commit, tree plumbing.Hash, key string, load *registry.Budget) registry.RootResult {
 	root := registry.Root{Source: s.name, Order: s.order, Key: key, Display: s.display(commit, key)}
-	fsys := treeFS{obj: obj, root: tree}
+	budget := load.Sub("budget per task of a git source (max_task_bytes)", s.maxTask)
+	defer budget.End() // what requests read later is not the load's
+	res := s.readRoot(obj, root, treeFS{obj: obj, root: tree, budget: budget})
+	if err := budget.Err(); err != nil {
+		// The file it stopped at shows the budget as a warning or an
+		// error of its own; the task as a whole is what goes over.
+		return failed(root, registry.KindIO, err)
+	}
+	return res
+}
+
+// readRoot loads a task root through fsys, a view of the commit's tree.
+func (s *Source) readRoot(obj *objects, root registry.Root, fsys treeFS) registry.RootResult {
+	key := root.Key
 	if !registry.IsZip(key) {
 		sub := fsys
 		if key != "." {
@@ -243,6 +296,14 @@ func (s *Source) loadRoot(obj *objects, commit, tree plumbing.Hash, key string) 
 	data, err := io.ReadAll(f)
 	if err != nil {
 		return failed(root, registry.KindIO, err)
+	}
+	// What its entries inflate to is read too, from memory.
+	inflated, err := registry.ZipInflated(bytes.NewReader(data), int64(len(data)))
+	if err == nil {
+		err = fsys.budget.Take(inflated)
+	}
+	if err != nil {
+		return failed(root, registry.KindArchive, err)
 	}
 	return registry.LoadZip(root, bytes.NewReader(data), int64(len(data)))
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // maxBlob caps what one file read from git may hold, whoever asks: the
@@ -22,8 +24,9 @@ const maxBlob = 100 << 20
 // store when they are opened, nothing is checked out. A symbolic link is
 // shown as one and never followed; a submodule is an irregular file.
 type treeFS struct {
-	obj  *objects
-	root plumbing.Hash // a tree
+	obj    *objects
+	root   plumbing.Hash    // a tree
+	budget *registry.Budget // what a load may read; nil for none
 }
 
 var (
@@ -221,6 +224,10 @@ func (f *blobFile) load() ([]byte, error) {
 	}
 	if f.info.size > maxBlob {
 		return nil, fmt.Errorf("file is %d bytes, over the %d-byte limit", f.info.size, maxBlob)
+	}
+	// Counted before it is inflated: a tree may name one blob many times.
+	if err := f.t.budget.Take(f.info.size); err != nil {
+		return nil, err
 	}
 	f.t.obj.mu.Lock()
 	defer f.t.obj.mu.Unlock()

@@ -49,6 +49,11 @@ type Source struct {
 	MaxBundleBytes int64
 	Parallel       int
 	RetryAfter     time.Duration
+	// MaxLoadBytes is the budget of one load: the sizes of the bundles
+	// it fetches added up, each as often as the index lists it, before
+	// any is fetched; and what loading them inflates, counted as each is
+	// loaded. An index over it is refused as a whole.
+	MaxLoadBytes int64
 
 	// Last good state, touched only by the goroutine that owns the source.
 	etag, lastModified string
@@ -57,7 +62,14 @@ type Source struct {
 	entries            map[string]registry.IndexEntry // by root key (id@version)
 	results            map[string]registry.RootResult
 	failed             map[string]failure // bundles that failed, by root key
+	// An index refused as a whole (over the budget), by its sha256, and
+	// why: the same index is refused again without a bundle read.
+	refused    [32]byte
+	refusedErr error
 }
+
+// DefaultMaxLoadBytes is MaxLoadBytes unless set.
+const DefaultMaxLoadBytes = 512 << 20
 
 // failure is a bundle that failed, and when it may be fetched again.
 type failure struct {
@@ -88,7 +100,7 @@ type Config struct {
 func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	u, err := url.Parse(strings.TrimSuffix(cfg.URL, "/index.json"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("http source %q: not an http(s) URL", cfg.URL)
+		return nil, fmt.Errorf("http source %q: not an http(s) URL", registry.RedactURL(cfg.URL))
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
@@ -111,7 +123,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	sum := sha256.Sum256([]byte(u.String()))
 	cacheDir := filepath.Join(cfg.CacheDir, "http-"+hex.EncodeToString(sum[:8]))
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		return nil, fmt.Errorf("http source %s: bundle cache: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("http source %s: bundle cache: %w", shown(u), err)
 	}
 	h := http.Header{}
 	for k, v := range cfg.Headers {
@@ -122,10 +134,10 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	}
 	name := cfg.Name
 	if name == "" {
-		name = u.Redacted()
+		name = shown(u)
 	}
 	s := &Source{name: name, base: u, order: order, interval: cfg.Interval, headers: h, allowHosts: cfg.AllowHosts, cacheDir: cacheDir, log: log,
-		MaxIndexBytes: 16 << 20, MaxBundleBytes: registry.MaxArchiveSize, Parallel: 4, RetryAfter: time.Minute,
+		MaxIndexBytes: 16 << 20, MaxBundleBytes: registry.MaxArchiveSize, Parallel: 4, RetryAfter: time.Minute, MaxLoadBytes: DefaultMaxLoadBytes,
 		clock: time.Now, entries: map[string]registry.IndexEntry{}, results: map[string]registry.RootResult{}, failed: map[string]failure{}}
 	s.client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: s.checkRedirect}
 	return s, nil
@@ -135,13 +147,18 @@ func (s *Source) Name() string              { return s.name }
 func (s *Source) Type() registry.SourceType { return registry.SourceHTTP }
 
 // Location is the URL, with any password in it masked.
-func (s *Source) Location() string { return s.base.Redacted() }
+func (s *Source) Location() string { return shown(s.base) }
 
 // Run loads the index now, then polls it every interval (backing off
 // while it fails) until ctx ends.
 func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-chan registry.Rescan) error {
 	return registry.Poll(ctx, s.interval, s.Load, apply, rescan)
 }
+
+// shown is a URL as it may be shown: a password, or a token written as
+// the user name (https://TOKEN@host/, which net/http sends as basic auth),
+// masked.
+func shown(u *url.URL) string { return registry.RedactURL(u.String()) }
 
 // sameHost is true for URLs that may receive the configured credentials.
 func (s *Source) sameHost(u *url.URL) bool {
@@ -170,7 +187,7 @@ func (s *Source) allowed(u *url.URL) bool {
 // learn the size and digest of, what only the registry can reach.
 func (s *Source) errNotAllowed(u *url.URL) error {
 	return fmt.Errorf("%s is not on the index's origin %s://%s; add %q to allow_hosts to fetch from it",
-		u.Redacted(), s.base.Scheme, s.base.Host, u.Host)
+		shown(u), s.base.Scheme, s.base.Host, u.Host)
 }
 
 // checkRedirect keeps every request on allowed hosts, and credentials from
@@ -221,25 +238,34 @@ func (s *Source) Load(ctx context.Context) registry.Update {
 	u := registry.Update{Started: time.Now()}
 	indexURL := s.base.ResolveReference(&url.URL{Path: "index.json"})
 	data, notModified, err := s.fetchIndex(ctx, indexURL)
-	if err == nil && !notModified {
+	if err == nil && !notModified && sha256.Sum256(data) == s.refused {
+		err = s.refusedErr
+	} else if err == nil && !notModified {
 		var idx *registry.Index
 		if idx, err = registry.ParseIndex(data); err == nil {
-			s.saveIndex(data)
-			if s.index != nil {
-				s.earlier = digests(s.index)
+			var results []registry.RootResult
+			if results, err = s.apply(ctx, indexURL, idx); err == nil {
+				s.refusedErr = nil
+				s.saveIndex(data)
+				if s.index != nil {
+					s.earlier = digests(s.index)
+				}
+				s.index = idx
+				u.Complete, u.Results = true, results
+				u.Err = failedBundles(u.Results)
+				s.prune()
+				return u
 			}
-			s.index = idx
-			u.Complete, u.Results = true, s.apply(ctx, indexURL, idx)
-			u.Err = failedBundles(u.Results)
-			s.prune()
-			return u
+			s.refused, s.refusedErr = sha256.Sum256(data), fmt.Errorf("%s: %w", shown(indexURL), err)
+			s.prune() // what it fetched goes
 		}
-		err = fmt.Errorf("%s: %w", indexURL.Redacted(), err)
+		err = fmt.Errorf("%s: %w", shown(indexURL), err)
 	}
 	switch {
 	case err == nil && s.index != nil: // not modified: only bundles that failed and are due are fetched
-		u.Complete, u.Results = true, s.apply(ctx, indexURL, s.index)
-		u.Err = failedBundles(u.Results)
+		u.Results, err = s.apply(ctx, indexURL, s.index)
+		u.Complete = err == nil
+		u.Err = errors.Join(err, failedBundles(u.Results), s.refusedErr)
 	case err == nil:
 		u.Complete, u.Results = true, s.current()
 	case len(s.results) == 0:
@@ -264,6 +290,9 @@ func digests(idx *registry.Index) map[string]bool {
 // hostile or busy upstream cannot fill the disk, and a rollback to the
 // last index costs nothing.
 func (s *Source) prune() {
+	if s.index == nil {
+		return // nothing served yet: the saved index's bundles stay for a restart
+	}
 	keep := digests(s.index)
 	entries, err := os.ReadDir(s.cacheDir)
 	if err != nil {
@@ -303,21 +332,21 @@ func failedBundles(results []registry.RootResult) error {
 func (s *Source) fetchIndex(ctx context.Context, indexURL *url.URL) (data []byte, notModified bool, err error) {
 	resp, err := s.get(ctx, indexURL, len(s.results) > 0)
 	if err != nil {
-		return nil, false, fmt.Errorf("fetch %s: %w", indexURL.Redacted(), err)
+		return nil, false, fmt.Errorf("fetch %s: %w", shown(indexURL), registry.RedactError(err, indexURL.String()))
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
 		return nil, true, nil
 	case resp.StatusCode != http.StatusOK:
-		return nil, false, fmt.Errorf("fetch %s: %s", indexURL.Redacted(), resp.Status)
+		return nil, false, fmt.Errorf("fetch %s: %s", shown(indexURL), resp.Status)
 	}
 	data, err = io.ReadAll(io.LimitReader(resp.Body, s.MaxIndexBytes+1))
 	if err != nil {
-		return nil, false, fmt.Errorf("fetch %s: %w", indexURL.Redacted(), err)
+		return nil, false, fmt.Errorf("fetch %s: %w", shown(indexURL), err)
 	}
 	if int64(len(data)) > s.MaxIndexBytes {
-		return nil, false, fmt.Errorf("fetch %s: index is over the %d-byte limit", indexURL.Redacted(), s.MaxIndexBytes)
+		return nil, false, fmt.Errorf("fetch %s: index is over the %d-byte limit", shown(indexURL), s.MaxIndexBytes)
 	}
 	s.etag, s.lastModified = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
 	return data, false, nil
@@ -364,8 +393,11 @@ func (s *Source) fallback(ctx context.Context, indexURL *url.URL, cause error) (
 	if st, err := os.Stat(s.savedIndex()); err == nil {
 		saved = "at " + st.ModTime().UTC().Format(time.RFC3339)
 	}
+	results, err := s.apply(ctx, indexURL, idx)
+	if err != nil {
+		return false, nil, errors.Join(cause, fmt.Errorf("the index saved %s cannot be served either: %w", saved, err))
+	}
 	s.index = idx
-	results := s.apply(ctx, indexURL, idx)
 	// Conditional GETs must not match an index that was never fetched in
 	// this process: the next success starts from a full download.
 	s.etag, s.lastModified = "", ""
@@ -385,7 +417,7 @@ func (s *Source) current() []registry.RootResult {
 // their result; so do bundles that failed, until their back-off is over;
 // the others are downloaded (bounded) and loaded. A bundle that fails is
 // an error on its task, not on the source.
-func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *registry.Index) []registry.RootResult {
+func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *registry.Index) ([]registry.RootResult, error) {
 	now := s.clock()
 	entries := map[string]registry.IndexEntry{}
 	results := map[string]registry.RootResult{}
@@ -404,6 +436,15 @@ func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *registry.Ind
 		}
 		todo = append(todo, e)
 	}
+	var listed int64
+	for _, e := range todo {
+		listed += max(e.Size, 0)
+	}
+	if s.MaxLoadBytes > 0 && listed > s.MaxLoadBytes {
+		return nil, fmt.Errorf("the %d bundles to fetch add up to %d bytes, over the %d-byte budget per load (max_load_bytes); nothing of this index is served",
+			len(todo), listed, s.MaxLoadBytes)
+	}
+	budget := registry.NewBudget("budget per load of an http source (max_load_bytes)", s.MaxLoadBytes)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(s.Parallel, 1))
@@ -413,13 +454,16 @@ func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *registry.Ind
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			r := s.fetchBundle(ctx, indexURL, e)
+			r := s.fetchBundle(ctx, indexURL, e, budget)
 			mu.Lock()
 			results[r.Root] = r
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
+	if err := budget.Err(); err != nil {
+		return nil, fmt.Errorf("%w; nothing of this index is served", err)
+	}
 	failed := map[string]failure{}
 	for _, e := range todo {
 		key := e.ID + "@" + e.Version
@@ -440,7 +484,7 @@ func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *registry.Ind
 		}
 	}
 	s.entries, s.results, s.failed = entries, results, failed
-	return s.current()
+	return s.current(), nil
 }
 
 // backoff is how long a bundle that failed n times in a row waits: from
@@ -453,19 +497,19 @@ func (s *Source) backoff(n int) time.Duration {
 
 // fetchBundle gets one bundle, from the disk cache when its sha256 is
 // there, and loads it with the zip loader that local files use.
-func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.IndexEntry) registry.RootResult {
+func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.IndexEntry, budget *registry.Budget) registry.RootResult {
 	key := e.ID + "@" + e.Version
 	ref, err := url.Parse(e.Bundle)
-	display := e.Bundle
+	display := registry.RedactURL(e.Bundle)
 	fail := func(err error) registry.RootResult {
 		s.log.Warn("bundle not loaded", "source", s.name, "bundle", display, "error", err)
 		return registry.RootResult{Root: key, Errors: []*registry.LoadError{{Source: s.name, Root: key, Path: display, Kind: registry.KindFetch, Err: err}}}
 	}
 	if err != nil {
-		return fail(fmt.Errorf("bundle URL: %w", err))
+		return fail(registry.RedactError(fmt.Errorf("bundle URL: %w", err), e.Bundle))
 	}
 	u := indexURL.ResolveReference(ref)
-	display = u.Redacted()
+	display = shown(u)
 	if !s.allowed(u) {
 		return fail(s.errNotAllowed(u))
 	}
@@ -477,6 +521,10 @@ func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.
 		if err := s.download(ctx, u, e, cached); err != nil {
 			return fail(err)
 		}
+	}
+	// Each listing counts: an index may name one bundle many times.
+	if err := budget.TakeZipFile(cached); err != nil {
+		return fail(err)
 	}
 	res := registry.LoadZipFile(registry.Root{Source: s.name, Order: s.order, Key: key, Display: display}, cached)
 	if res.Task != nil && (res.Task.ID != e.ID || res.Task.Version != e.Version) {
@@ -492,7 +540,7 @@ func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.
 func (s *Source) download(ctx context.Context, u *url.URL, e registry.IndexEntry, dst string) error {
 	resp, err := s.get(ctx, u, false)
 	if err != nil {
-		return fmt.Errorf("fetch: %w", err)
+		return fmt.Errorf("fetch: %w", registry.RedactError(err, u.String()))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

@@ -64,8 +64,10 @@ func (c *cache) has(desc ocispec.Descriptor) (string, bool) {
 }
 
 // put writes a blob read from r, at most desc.Size bytes, and keeps it only
-// when its size and digest are those of desc.
-func (c *cache) put(desc ocispec.Descriptor, r io.Reader) (string, error) {
+// when its size and digest are those of desc and check (when set) accepts
+// it: what fails a check is never kept, so a registry cannot fill the
+// cache with blobs that serve nothing. A check's error is a *refusedError.
+func (c *cache) put(desc ocispec.Descriptor, r io.Reader, check func(f *os.File, size int64) error) (string, error) {
 	dst, err := c.blobPath(desc.Digest)
 	if err != nil {
 		return "", err
@@ -75,19 +77,32 @@ func (c *cache) put(desc ocispec.Descriptor, r io.Reader) (string, error) {
 		return "", err
 	}
 	defer os.Remove(tmp.Name())
+	defer tmp.Close()
 	vr := content.NewVerifyReader(r, desc)
 	_, err = io.Copy(tmp, vr)
 	if err == nil {
 		err = vr.Verify()
 	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
 		return "", describeVerify(desc, err)
 	}
+	if check != nil {
+		if err := check(tmp, desc.Size); err != nil {
+			return "", &refusedError{err}
+		}
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
 	return dst, os.Rename(tmp.Name(), dst)
 }
+
+// refusedError is a blob whose content fails its check: it is what the
+// registry holds, and fetching it again would not change it.
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string { return e.err.Error() }
+func (e *refusedError) Unwrap() error { return e.err }
 
 // describeVerify turns oras' terse verification errors into what went wrong.
 func describeVerify(desc ocispec.Descriptor, err error) error {

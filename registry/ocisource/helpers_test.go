@@ -59,6 +59,7 @@ type testRegistry struct {
 	password string
 	redirect string                               // when set, blob GETs are redirected to this host
 	tamper   func(req string, body []byte) []byte // when set, changes blob GET bodies
+	status   func(req string) int                 // when set and not 0, the status a blob GET answers instead
 }
 
 func startRegistry(tb testing.TB) *testRegistry {
@@ -97,7 +98,7 @@ func (r *testRegistry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if a := req.Header.Get("Authorization"); a != "" {
 		r.auths = append(r.auths, a)
 	}
-	user, password, redirect, tamper := r.user, r.password, r.redirect, r.tamper
+	user, password, redirect, tamper, status := r.user, r.password, r.redirect, r.tamper, r.status
 	r.mu.Unlock()
 	if user != "" {
 		if u, p, ok := req.BasicAuth(); !ok || u != user || p != password {
@@ -108,6 +109,9 @@ func (r *testRegistry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	isBlobGet := req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/blobs/sha256:")
 	switch {
+	case isBlobGet && status != nil && status(req.URL.Path) != 0:
+		code := status(req.URL.Path)
+		http.Error(w, http.StatusText(code), code)
 	case isBlobGet && redirect != "":
 		http.Redirect(w, req, "http://"+redirect+req.URL.Path, http.StatusTemporaryRedirect)
 	case isBlobGet && tamper != nil:

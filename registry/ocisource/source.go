@@ -32,7 +32,7 @@ import (
 // the registry fails, what it served before stays.
 type Source struct {
 	name     string
-	ref      string // as configured
+	ref      string // as configured, as RedactURL shows it
 	order    int
 	interval time.Duration
 	repo     *remote.Repository
@@ -44,14 +44,25 @@ type Source struct {
 	MaxManifestBytes int64
 	MaxLayers        int
 	MaxLayerBytes    int64
-	Parallel         int // layer downloads at once
+	// MaxLoadBytes is the budget of one manifest: its task layers' sizes
+	// added up, each as often as it is listed, before any is downloaded;
+	// and what loading them may inflate, counted as each is loaded.
+	MaxLoadBytes int64
+	Parallel     int // layer downloads at once
 
 	// Last good state, touched only by the goroutine that runs the source.
 	served  digest.Digest          // the manifest that results come from
 	keep    map[digest.Digest]bool // its blobs, kept in the cache beside the next one's
 	missing int                    // its layers that could not be fetched: the next poll asks again
 	results map[string]registry.RootResult
+	// A manifest refused as a whole (over its budget) and why: refused
+	// again without a download or a read until the tag moves.
+	refused    digest.Digest
+	refusedErr error
 }
+
+// DefaultMaxLoadBytes is MaxLoadBytes unless set.
+const DefaultMaxLoadBytes = 512 << 20
 
 var _ registry.Source = (*Source)(nil)
 
@@ -68,10 +79,10 @@ type Config struct {
 func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	repo, hc, err := cfg.Remote.repository(cfg.Ref)
 	if err != nil {
-		return nil, fmt.Errorf("oci source %w", err)
+		return nil, registry.RedactError(fmt.Errorf("oci source %w", err), cfg.Ref)
 	}
 	if repo.Reference.Reference == "" {
-		return nil, fmt.Errorf("oci source %s: name a tag (:stable) or a digest (@sha256:...)", cfg.Ref)
+		return nil, fmt.Errorf("oci source %s: name a tag (:stable) or a digest (@sha256:...)", registry.RedactURL(cfg.Ref))
 	}
 	dir := cfg.CacheDir
 	if dir == "" {
@@ -83,17 +94,17 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	}
 	c, err := newCache(filepath.Join(dir, "oci"), cfg.Ref)
 	if err != nil {
-		return nil, fmt.Errorf("oci source %s: %w", cfg.Ref, err)
+		return nil, fmt.Errorf("oci source %s: %w", registry.RedactURL(cfg.Ref), err)
 	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = time.Minute
 	}
 	name := cfg.Name
 	if name == "" {
-		name = cfg.Ref
+		name = registry.RedactURL(cfg.Ref)
 	}
-	return &Source{name: name, ref: cfg.Ref, order: order, interval: cfg.Interval, repo: repo, http: hc, cache: c, log: log,
-		MaxManifestBytes: 4 << 20, MaxLayers: 10000, MaxLayerBytes: registry.MaxArchiveSize, Parallel: 4,
+	return &Source{name: name, ref: registry.RedactURL(cfg.Ref), order: order, interval: cfg.Interval, repo: repo, http: hc, cache: c, log: log,
+		MaxManifestBytes: 4 << 20, MaxLayers: 10000, MaxLayerBytes: registry.MaxArchiveSize, MaxLoadBytes: DefaultMaxLoadBytes, Parallel: 4,
 		results: map[string]registry.RootResult{}}, nil
 }
 
@@ -179,24 +190,42 @@ func (s *Source) current() []registry.RootResult {
 // before keep their result, the others come from the cache or, when fetch
 // is set, from the registry. When it is not complete, nothing changed;
 // when it is, err says which layers could not be fetched (each is an error
-// on its task).
-func (s *Source) artifact(ctx context.Context, desc ocispec.Descriptor, fetch bool) ([]registry.RootResult, bool, error) {
+// on its task). Whatever happens, the cache is pruned to what is served
+// and what this manifest holds.
+func (s *Source) artifact(ctx context.Context, desc ocispec.Descriptor, fetch bool) (results []registry.RootResult, complete bool, err error) {
+	if desc.Digest == s.refused {
+		return nil, false, s.refusedErr
+	}
+	accepted := map[digest.Digest]bool{desc.Digest: true} // what it holds, once it may be served
+	defer func() {
+		if !complete {
+			accepted = nil
+		}
+		s.prune(accepted)
+	}()
 	manifest, err := s.manifest(ctx, desc, fetch)
 	if err != nil {
 		return nil, false, err
 	}
 	var layers []ocispec.Descriptor
 	roots := map[string]bool{}
+	var total int64
 	for _, l := range manifest.Layers {
 		if isTaskLayer(l) {
 			layers = append(layers, l)
 			roots[rootOf(l)] = !roots[rootOf(l)] // false when seen twice
+			total += max(l.Size, 0)
 		}
 	}
 	if len(layers) == 0 {
 		return nil, false, fmt.Errorf("%s (%s) holds no task zip: %s", s.ref, desc.Digest, describeLayers(manifest.Layers))
 	}
-	results := map[string]registry.RootResult{}
+	if s.MaxLoadBytes > 0 && total > s.MaxLoadBytes {
+		return nil, false, s.refuse(desc, fmt.Errorf("%s (%s): its %d task layers add up to %d bytes, over the %d-byte budget per manifest (max_load_bytes)",
+			s.ref, desc.Digest, len(layers), total, s.MaxLoadBytes))
+	}
+	budget := registry.NewBudget("budget per load of an oci source (max_load_bytes)", s.MaxLoadBytes)
+	found := map[string]registry.RootResult{}
 	var mu sync.Mutex
 	var g errgroup.Group
 	g.SetLimit(max(s.Parallel, 1))
@@ -207,17 +236,19 @@ func (s *Source) artifact(ctx context.Context, desc ocispec.Descriptor, fetch bo
 			root += "@" + l.Digest.String() // two layers with one title: both stay, apart
 		}
 		key := root + "\x00" + l.Digest.String()
-		if r, ok := s.results[key]; ok && r.Task != nil {
+		// A layer's content never changes: one that loaded, or that was
+		// refused for what it holds, keeps its result.
+		if r, ok := s.results[key]; ok && !fetchFailed(r) {
 			mu.Lock() // downloads started above write results too
-			results[key] = r
+			found[key] = r
 			mu.Unlock()
 			continue
 		}
 		g.Go(func() error {
-			r, ok := s.layer(ctx, l, root, fetch)
+			r, ok := s.layer(ctx, l, root, fetch, budget)
 			mu.Lock()
 			defer mu.Unlock()
-			results[key] = r
+			found[key] = r
 			if !ok {
 				failed++
 			}
@@ -228,28 +259,63 @@ func (s *Source) artifact(ctx context.Context, desc ocispec.Descriptor, fetch bo
 	if ctx.Err() != nil {
 		return nil, false, ctx.Err()
 	}
-	s.results, s.served, s.missing = results, desc.Digest, failed
+	if err := budget.Err(); err != nil {
+		return nil, false, s.refuse(desc, fmt.Errorf("%s (%s): %w; nothing of this manifest is served", s.ref, desc.Digest, err))
+	}
+	for _, l := range layers {
+		accepted[l.Digest] = true
+	}
+	s.results, s.served, s.missing = found, desc.Digest, failed
 	if failed > 0 {
 		return s.current(), true, fmt.Errorf("%s (%s): %d of %d layers could not be fetched", s.ref, desc.Digest, failed, len(layers))
 	}
 	// The blobs of this artifact and of the one before stay: a task whose
 	// new layer is broken is served stale from the old one.
-	keep := map[digest.Digest]bool{desc.Digest: true}
-	for _, l := range layers {
-		keep[l.Digest] = true
-	}
-	prune := maps.Clone(keep)
-	maps.Copy(prune, s.keep)
-	s.keep = keep
+	before := s.keep
+	s.keep = accepted
+	accepted = maps.Clone(accepted)
+	maps.Copy(accepted, before)
 	if fetch {
 		if err := s.cache.save(desc); err != nil {
 			s.log.Warn("cannot save the manifest for restarts", "source", s.name, "error", err)
 		}
 	}
-	if err := s.cache.prune(prune); err != nil {
+	return s.current(), true, nil
+}
+
+// refuse remembers a manifest refused as a whole, so that polls do not
+// download and read it again while the tag stays on it.
+func (s *Source) refuse(desc ocispec.Descriptor, err error) error {
+	s.refused, s.refusedErr = desc.Digest, err
+	return err
+}
+
+// prune removes from the cache every blob that neither the artifact last
+// served in full (and the one before it) nor extra holds: however often
+// the tag moves, and whatever fails, the cache holds about what is served.
+func (s *Source) prune(extra map[digest.Digest]bool) {
+	keep := maps.Clone(s.keep)
+	if keep == nil {
+		keep = map[digest.Digest]bool{}
+	}
+	maps.Copy(keep, extra)
+	if s.served != "" {
+		keep[s.served] = true
+	}
+	if err := s.cache.prune(keep); err != nil {
 		s.log.Warn("cannot prune the blob cache", "source", s.name, "error", err)
 	}
-	return s.current(), true, nil
+}
+
+// fetchFailed says whether a layer's result is a download that failed,
+// which the next poll tries again.
+func fetchFailed(r registry.RootResult) bool {
+	for _, e := range r.Errors {
+		if e.Kind == registry.KindFetch {
+			return true
+		}
+	}
+	return false
 }
 
 // manifest reads and checks the artifact's manifest.
@@ -272,7 +338,7 @@ func (s *Source) manifest(ctx context.Context, desc ocispec.Descriptor, fetch bo
 		if err != nil {
 			return fail(s.describe(err))
 		}
-		p, err = s.cache.put(desc, rc)
+		p, err = s.cache.put(desc, rc, nil)
 		rc.Close()
 		if err != nil {
 			return fail(err)
@@ -293,7 +359,9 @@ func (s *Source) manifest(ctx context.Context, desc ocispec.Descriptor, fetch bo
 }
 
 // layer loads one task layer; ok is false when it could not be fetched.
-func (s *Source) layer(ctx context.Context, l ocispec.Descriptor, root string, fetch bool) (res registry.RootResult, ok bool) {
+// A layer is checked to be a task archive before it is cached, and what
+// loading it inflates is taken from budget before it is read.
+func (s *Source) layer(ctx context.Context, l ocispec.Descriptor, root string, fetch bool, budget *registry.Budget) (res registry.RootResult, ok bool) {
 	display := fmt.Sprintf("%s@%s", s.repo.Reference.Registry+"/"+s.repo.Reference.Repository, shortDigest(l.Digest))
 	if t := l.Annotations[ocispec.AnnotationTitle]; t != "" {
 		display += ":" + t
@@ -314,11 +382,18 @@ func (s *Source) layer(ctx context.Context, l ocispec.Descriptor, root string, f
 		if err != nil {
 			return fail(registry.KindFetch, fmt.Errorf("fetch layer %s: %w", l.Digest, s.describe(err)))
 		}
-		p, err = s.cache.put(l, rc)
+		p, err = s.cache.put(l, rc, func(f *os.File, size int64) error { return registry.CheckZip(f, size) })
 		rc.Close()
-		if err != nil {
+		var refused *refusedError
+		switch {
+		case errors.As(err, &refused):
+			return fail(registry.KindArchive, fmt.Errorf("layer %s is not a task archive: %w", l.Digest, refused.err))
+		case err != nil:
 			return fail(registry.KindFetch, fmt.Errorf("fetch layer %s: %w", l.Digest, err))
 		}
+	}
+	if err := budget.TakeZipFile(p); err != nil {
+		return fail(registry.KindArchive, err)
 	}
 	res = registry.LoadZipFile(registry.Root{Source: s.name, Order: s.order, Key: root, Display: display}, p)
 	if t := res.Task; t != nil {

@@ -29,6 +29,9 @@ type Case struct {
 	// Problem is what is wrong with the test file itself: the case is an
 	// ERROR without running.
 	Problem string `json:"problem,omitempty"`
+	// Detail is the bytes the result may keep of its message and values,
+	// its share of the verdict's (see detailCaps); 0: the engine's caps.
+	Detail int `json:"detail,omitempty"`
 }
 
 // Mock is one canned HTTP answer of a case.

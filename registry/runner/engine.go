@@ -19,9 +19,24 @@ import (
 // worker dies instead of throwing.
 const maxCallStack = 10000
 
-// maxActual bounds the output kept in a result: the verdict travels to
-// the server and into every GraphQL answer.
-const maxActual = 64 << 10
+// maxActual bounds the expected and actual values kept in a result, and
+// maxMessage its message: the verdict travels to the server, into the
+// verdict file and into every GraphQL answer, and a script can throw an
+// error of any size.
+const (
+	maxActual  = 64 << 10
+	maxMessage = 8 << 10
+)
+
+// detailCaps are the caps of a result's message and of each of its values
+// for a detail of that many bytes (0: no share, the engine's caps); the
+// message keeps at least minDetail, enough for its notes.
+func detailCaps(detail int) (msg, raw int) {
+	if detail <= 0 {
+		return maxMessage, maxActual
+	}
+	return max(min(detail, maxMessage), minDetail), min(detail/2, maxActual)
+}
 
 // errTimeout is the value the engine interrupts a runtime with.
 var errTimeout = errors.New("timeout")
@@ -37,11 +52,7 @@ func Run(c Case, timeout time.Duration) registry.CaseResult {
 	if res.Status != registry.CasePassed && res.Expected == nil && !c.ShouldFail {
 		res.Expected = c.Expected
 	}
-	if len(res.Actual) > maxActual {
-		res.Actual = nil
-		res.Message += fmt.Sprintf(" (output over %d KiB, not kept)", maxActual>>10)
-	}
-	return res
+	return res.Capped(detailCaps(c.Detail))
 }
 
 func errorResult(status registry.CaseStatus, format string, args ...any) registry.CaseResult {
@@ -166,7 +177,7 @@ func thrown(vm *goja.Runtime, c Case, err error, timeout time.Duration, value ..
 	} else {
 		v = ex.Value()
 	}
-	name, msg := describe(vm, v)
+	name, msg := describe(vm, v, c.Detail)
 	line, col := throwPosition(ex, v)
 	if c.ShouldFail {
 		if c.ExpectedError == "" || strings.Contains(name, c.ExpectedError) || strings.Contains(msg, c.ExpectedError) {
@@ -188,18 +199,22 @@ func withColon(msg string) string {
 	return ": " + msg
 }
 
-// describe names a thrown value: an Error's name and message, or the value.
-func describe(vm *goja.Runtime, v goja.Value) (name, msg string) {
+// describe names a thrown value: an Error's name and message, or the
+// value. A message is cut to the result's cap at once, leaving room for
+// the words around it, so that a huge one is not copied about.
+func describe(vm *goja.Runtime, v goja.Value, detail int) (name, msg string) {
+	limit, _ := detailCaps(detail)
+	clip := func(s string) string { return registry.Truncate(s, limit-minDetail/2, limit) }
 	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
 		return fmt.Sprint(v), ""
 	}
 	if obj, ok := v.(*goja.Object); ok {
 		n, m := obj.Get("name"), obj.Get("message")
 		if n != nil && !goja.IsUndefined(n) {
-			name = n.String()
+			name = clip(n.String())
 		}
 		if m != nil && !goja.IsUndefined(m) {
-			msg = oneLine(m.String())
+			msg = clip(oneLine(m.String()))
 		}
 		if name != "" || msg != "" {
 			return name, msg
@@ -207,7 +222,7 @@ func describe(vm *goja.Runtime, v goja.Value) (name, msg string) {
 	}
 	s, err := stringify(vm, v)
 	if err != nil || s == nil {
-		return oneLine(v.String()), ""
+		return clip(oneLine(v.String())), ""
 	}
 	return short(s), ""
 }

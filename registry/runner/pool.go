@@ -12,11 +12,20 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
-// Limits bound every case and every worker.
+// Limits bound every case, every worker and every task's run.
 type Limits struct {
 	Timeout time.Duration // wall time of one case
 	Memory  int64         // bytes a worker may use beyond what it needs at rest
+	// TaskBudget is the time that the cases of one task may take in one
+	// run, summed; the cases left when it runs out are not run. 0: no
+	// budget (the test command, which runs everything once).
+	TaskBudget time.Duration
 }
+
+// DefaultTaskBudget is tests.task_budget's default: a task's cases take
+// milliseconds each, and one of endless loops must not hold a worker for
+// cases × timeout.
+const DefaultTaskBudget = 30 * time.Second
 
 // PoolConfig says how to start workers and how many.
 type PoolConfig struct {
@@ -129,7 +138,7 @@ func (p *Pool) runIn(ctx context.Context, s *slot, c Case) registry.CaseResult {
 		case <-tick.C:
 			if rss, err := procStatus(w.cmd.Process.Pid, "VmRSS:"); err == nil && rss > p.cfg.Limits.Memory {
 				w.kill()
-				return p.replace(s, registry.CaseError, "memory limit "+formatBytes(p.cfg.Limits.Memory))
+				return p.replace(s, registry.CaseError, "memory limit "+registry.SizeString(p.cfg.Limits.Memory))
 			}
 		case <-ctx.Done():
 			w.kill()

@@ -39,12 +39,18 @@ var testLimits = Limits{Timeout: 10 * time.Second, Memory: 256 << 20}
 
 func newTestPool(tb testing.TB, workers int) *Pool {
 	tb.Helper()
+	return newLimitedPool(tb, workers, testLimits)
+}
+
+// newLimitedPool is a pool of test workers under the limits given.
+func newLimitedPool(tb testing.TB, workers int, limits Limits) *Pool {
+	tb.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	p := NewPool(PoolConfig{Command: []string{exe, "-test.run=^$"}, Env: append(os.Environ(), workerEnv+"=1"),
-		Workers: workers, Limits: testLimits})
+		Workers: workers, Limits: limits})
 	tb.Cleanup(p.Close)
 	return p
 }
@@ -88,6 +94,11 @@ var hostile = []struct {
 	{"wrong output", "add.js", `{"input": {"a": 1, "b": 3}, "expected_output": {"sum": 3}}`, registry.CaseFailed,
 		"expected_output differs at /sum: got 4, want 3"},
 	{"right output", "add.js", `{"input": {"a": 1, "b": 2}, "expected": {"sum": 3.0}}`, registry.CasePassed, ""},
+	{"huge message", "huge_throw.js", `{"input": {"n": 2097152}}`, registry.CaseError, "xxx… (truncated: 2 MiB message over the 8 KiB limit)"},
+	{"huge output", "huge_output.js", `{"input": {"n": 102400}, "expected_output": {"s": "y"}}`, registry.CaseFailed,
+		"(actual: 100 KiB over the 64 KiB limit, not kept)"},
+	{"huge expected", "add.js", `{"input": {"a": 1, "b": 2}, "expected_output": {"sum": "` + strings.Repeat("9", 100<<10) + `"}}`, registry.CaseFailed,
+		"(expected: 100 KiB over the 64 KiB limit, not kept)"},
 }
 
 func TestPoolHostile(t *testing.T) {
@@ -120,6 +131,9 @@ func TestPoolHostile(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := results[i]
+			if len(r.Message) > maxMessage || len(r.Actual) > maxActual || len(r.Expected) > maxActual {
+				t.Errorf("got a message of %d bytes, actual %d, expected %d, want at most %d, %d and %d", len(r.Message), len(r.Actual), len(r.Expected), maxMessage, maxActual, maxActual)
+			}
 			if r.Status != tc.status || !strings.Contains(r.Message, tc.message) {
 				t.Errorf("got %s %q, want %s containing %q", r.Status, r.Message, tc.status, tc.message)
 			}

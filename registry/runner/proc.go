@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // proc is one worker process and the two goroutines that own its pipes:
@@ -124,7 +126,7 @@ func (p *proc) deathReason(memory int64) string {
 	for _, s := range []string{"out of memory", "cannot allocate memory", "failed to create new OS thread", "mmap",
 		"failed to allocate", "address space collisions"} {
 		if strings.Contains(msg, s) {
-			return "memory limit " + formatBytes(memory)
+			return "memory limit " + registry.SizeString(memory)
 		}
 	}
 	if l := p.stderr.lastLine(); l != "" {
@@ -177,15 +179,4 @@ func (t *tail) lastLine() string {
 	}
 	lines := strings.Split(s, "\n")
 	return ": " + strings.TrimSpace(lines[len(lines)-1])
-}
-
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20:
-		return fmt.Sprintf("%d MiB", n>>20)
-	default:
-		return fmt.Sprintf("%d bytes", n)
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -15,40 +16,51 @@ import (
 // may be nil.
 type Hooks struct {
 	Case  func(status registry.CaseStatus, took time.Duration) // a case finished
-	Queue func(n int)                                          // tasks waiting, after each change
+	Queue func(n int)                                          // task versions waiting for a verdict, queued or running, after each change
 }
 
 // Scheduler runs the tests of every task version the registry serves whose
 // verdict is not known for its files as they are, and hands the verdicts
-// back to the registry. The tasks found by the newest look go first, so
-// that a file just saved is not stuck behind the first load of thousands.
+// back to the registry.
+//
+// It hands out cases, not tasks: a worker that finishes a case takes the
+// next case of the run that goes first, so that a task saved just now
+// waits for at most the cases already running, never for all the cases of
+// a large task. Runs found by a newer look go first (a file just saved is
+// not stuck behind the first load of thousands); a run that replaces one
+// of the same task version still under way keeps that one's place, so that
+// a task saved again and again cannot push the others back. A run whose
+// files are no longer served is canceled at once, and each run has a
+// budget of time: the cases left when it is spent are not run.
 type Scheduler struct {
 	reg     *registry.Registry
 	content *registry.Content
 	run     func(context.Context, Case) registry.CaseResult
 	store   *Store // nil: verdicts live in memory only
 	workers int
+	budget  time.Duration // of one run, its cases' times summed; 0: none
 	log     *slog.Logger
 	hooks   Hooks
 
 	mu     sync.Mutex
 	cond   *sync.Cond
-	queue  jobs
-	queued map[string]string // identity to the test digest queued or running
+	queue  runQueue            // runs with something for a worker to do
+	runs   map[string]*taskRun // by identity: the run of the files served
 	batch  int64
 	seq    int64
 	closed bool
 }
 
 // NewScheduler runs cases with run, up to workers at once (the pool's
-// size: Pool.Run there, or Run in-process where there is no hostile code).
+// size: Pool.Run there, or Run in-process where there is no hostile code),
+// the cases of one task for at most budget a run (0: no budget).
 // Verdicts found in store (which may be nil) are taken without running.
 // From now on, the registry shows a task with tests as PENDING until its
 // verdict arrives.
 func NewScheduler(reg *registry.Registry, content *registry.Content, run func(context.Context, Case) registry.CaseResult,
-	store *Store, workers int, log *slog.Logger, hooks Hooks) *Scheduler {
-	s := &Scheduler{reg: reg, content: content, run: run, store: store, workers: max(workers, 1), log: log, hooks: hooks,
-		queued: map[string]string{}}
+	store *Store, workers int, budget time.Duration, log *slog.Logger, hooks Hooks) *Scheduler {
+	s := &Scheduler{reg: reg, content: content, run: run, store: store, workers: max(workers, 1), budget: budget, log: log,
+		hooks: hooks, runs: map[string]*taskRun{}}
 	s.cond = sync.NewCond(&s.mu)
 	reg.EnableVerdicts()
 	return s
@@ -69,7 +81,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 			s.work(ctx)
 		}()
 	}
-	s.look()
+	s.look(ctx)
 	var nextPrune time.Time // zero: as soon as every source has loaded
 	s.prune(&wg, &nextPrune)
 	tick := time.NewTicker(time.Hour)
@@ -79,7 +91,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 		case <-ctx.Done():
 			done = true
 		case <-s.reg.Swapped():
-			s.look()
+			s.look(ctx)
 			s.prune(&wg, &nextPrune)
 		case <-tick.C:
 			s.prune(&wg, &nextPrune)
@@ -90,6 +102,11 @@ func (s *Scheduler) Run(ctx context.Context) {
 	s.cond.Broadcast()
 	s.mu.Unlock()
 	wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.runs {
+		r.drop()
+	}
 }
 
 // prune removes stale verdicts from the store when it is time and every
@@ -118,108 +135,234 @@ func (s *Scheduler) prune(wg *sync.WaitGroup, next *time.Time) {
 	})
 }
 
-// look queues every served task version whose verdict is pending and not
-// queued already for the same files.
-func (s *Scheduler) look() {
+// look starts a run for every served task version whose verdict is
+// pending and that has none for the same files, and cancels the runs of
+// files no longer served.
+func (s *Scheduler) look(ctx context.Context) {
 	snap := s.reg.Snapshot()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.batch++
+	replaced := map[string]int64{} // identity to the batch of the run canceled
+	for id, r := range s.runs {
+		if cur, ok := snap.Task(r.task.ID, r.task.Version); !ok || cur.TestDigest != r.task.TestDigest {
+			s.log.Info("tests canceled: the task changed", "task", r.task.ID, "version", r.task.Version, "served", ok)
+			r.drop()
+			delete(s.runs, id)
+			if ok {
+				replaced[id] = r.batch
+			}
+		}
+	}
 	added := 0
 	for _, e := range snap.Entries() {
 		for _, t := range e.Versions {
-			if snap.Verdict(t).Status != registry.VerdictPending {
-				continue
-			}
 			id := t.ID + "@" + t.Version
-			if s.queued[id] == t.TestDigest {
+			if _, ok := s.runs[id]; ok || snap.Verdict(t).Status != registry.VerdictPending {
 				continue
 			}
-			s.queued[id] = t.TestDigest
+			batch, ok := replaced[id]
+			if !ok {
+				batch = s.batch
+			}
 			s.seq++
-			heap.Push(&s.queue, &job{task: t, batch: s.batch, seq: s.seq})
+			r := &taskRun{task: t, id: id, batch: batch, seq: s.seq}
+			r.ctx, r.cancel = context.WithCancel(ctx)
+			s.runs[id] = r
+			heap.Push(&s.queue, r)
 			added++
 		}
 	}
 	if added > 0 {
 		s.cond.Broadcast()
 	}
+	s.count()
+}
+
+// count tells the hook how many task versions wait for a verdict.
+func (s *Scheduler) count() {
 	if s.hooks.Queue != nil {
-		s.hooks.Queue(s.queue.Len())
+		s.hooks.Queue(len(s.runs))
 	}
 }
 
-// next waits for a job; nil once the scheduler is closed.
-func (s *Scheduler) next() *job {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for s.queue.Len() == 0 && !s.closed {
-		s.cond.Wait()
-	}
-	if s.closed {
-		return nil
-	}
-	j := heap.Pop(&s.queue).(*job)
-	if s.hooks.Queue != nil {
-		s.hooks.Queue(s.queue.Len())
-	}
-	return j
+// step is one thing for a worker to do: prepare a run (find its verdict
+// kept, or read what its cases share), run its case i, or hand its
+// verdict over.
+type step struct {
+	run      *taskRun
+	prepare  bool
+	i        int
+	complete bool
 }
 
-func (s *Scheduler) done(t *registry.Task) {
+// next waits for a step; a zero step once the scheduler is closed.
+func (s *Scheduler) next() step {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := t.ID + "@" + t.Version
-	if s.queued[id] == t.TestDigest {
-		delete(s.queued, id)
+	for {
+		for s.queue.Len() == 0 && !s.closed {
+			s.cond.Wait()
+		}
+		if s.closed {
+			return step{}
+		}
+		r := s.queue[0]
+		switch {
+		case r.dropped:
+			heap.Pop(&s.queue)
+		case r.names == nil:
+			heap.Pop(&s.queue) // back in the queue once prepared
+			return step{run: r, prepare: true}
+		case s.budget > 0 && r.spent >= s.budget:
+			heap.Pop(&s.queue)
+			for ; r.next < len(r.names); r.next++ {
+				r.results[r.next] = registry.CaseResult{File: r.names[r.next], Status: registry.CaseError,
+					Message: fmt.Sprintf("not run: the task's budget of %s a run (tests.task_budget) ran out", s.budget)}
+			}
+			if r.running == 0 {
+				return step{run: r, complete: true}
+			}
+		default:
+			i := r.next
+			r.next++
+			r.running++
+			if r.next == len(r.names) {
+				heap.Pop(&s.queue)
+			}
+			return step{run: r, i: i}
+		}
 	}
 }
 
 func (s *Scheduler) work(ctx context.Context) {
-	for j := s.next(); j != nil; j = s.next() {
-		v, ok := s.verdict(ctx, j.task)
-		s.done(j.task)
-		if ok {
-			s.reg.SetVerdict(j.task, v)
+	for st := s.next(); st.run != nil; st = s.next() {
+		r := st.run
+		switch {
+		case st.prepare:
+			s.prepare(r)
+		case st.complete:
+			s.complete(r)
+		default:
+			res, ok := s.runCase(r, st.i)
+			if ctx.Err() != nil {
+				return
+			}
+			if ok && s.finished(r, st.i, res) {
+				s.complete(r)
+			}
 		}
 	}
 }
 
-// verdict runs every case of a task. It gives up (false) when the files
-// changed on disk since the snapshot was built: the reload that follows
-// queues the task again.
-func (s *Scheduler) verdict(ctx context.Context, t *registry.Task) (*registry.Verdict, bool) {
+// prepare takes the verdict kept for a run's files, or reads what its
+// cases share and queues it again, its cases to be handed out. It gives
+// up when the files changed on disk since the snapshot was built: the
+// reload that follows starts another run.
+func (s *Scheduler) prepare(r *taskRun) {
+	t := r.task
 	if cur, ok := s.reg.Snapshot().Task(t.ID, t.Version); !ok || cur.TestDigest != t.TestDigest {
-		return nil, false // superseded while it waited
+		s.forget(r) // superseded while it waited
+		return
 	}
 	if s.store != nil {
-		if v, ok := s.store.Load(t.TestDigest); ok {
-			return v, true
+		v, err := s.store.Load(t)
+		if err != nil {
+			s.log.Warn("verdict file discarded; the tests run again", "task", t.ID, "version", t.Version, "error", err)
+		}
+		if v != nil {
+			s.reg.SetVerdict(t, v)
+			s.forget(r)
+			return
 		}
 	}
-	cases, err := Cases(s.content, t)
+	script, err := s.content.Script(t)
 	if err != nil {
 		s.log.Info("tests not run: the task changed on disk", "task", t.ID, "version", t.Version, "error", err)
-		return nil, false
+		s.forget(r)
+		return
 	}
-	results := make([]registry.CaseResult, 0, len(cases))
-	for _, c := range cases {
-		r := s.run(ctx, c)
-		if ctx.Err() != nil {
-			return nil, false
-		}
-		if s.hooks.Case != nil {
-			s.hooks.Case(r.Status, r.Duration)
-		}
-		results = append(results, r)
+	names := t.CaseNames()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.dropped {
+		return
 	}
-	v := registry.NewVerdict(t.TestDigest, results)
+	r.script, r.names, r.results = script, names, make([]registry.CaseResult, len(names))
+	if len(names) > 0 {
+		heap.Push(&s.queue, r)
+		s.cond.Broadcast()
+	}
+}
+
+// runCase reads case i of a run and runs it. It gives up (false) when the
+// run was canceled or its files changed on disk.
+func (s *Scheduler) runCase(r *taskRun, i int) (registry.CaseResult, bool) {
+	tc, err := s.content.TestCase(r.task, r.names[i])
+	if err != nil {
+		s.log.Info("tests not run: the task changed on disk", "task", r.task.ID, "version", r.task.Version, "error", err)
+		s.forget(r)
+		return registry.CaseResult{}, false
+	}
+	c := caseOf(tc, r.script, r.task)
+	c.Detail = detailShare(len(r.names))
+	res := s.run(r.ctx, c)
+	if r.ctx.Err() != nil {
+		return res, false
+	}
+	if s.hooks.Case != nil {
+		s.hooks.Case(res.Status, res.Duration)
+	}
+	return res, true
+}
+
+// maxVerdictDetail is shared out among a verdict's cases for their
+// messages and values, so that a task of many cases keeps a verdict of
+// bounded size (and a verdict file the store reads back): each case keeps
+// its share or the engine's caps, whichever is less, but at least
+// minDetail of message.
+const maxVerdictDetail, minDetail = 4 << 20, 256
+
+// detailShare is the detail each of n cases may keep.
+func detailShare(n int) int { return maxVerdictDetail / max(n, 1) }
+
+// finished records case i's result; it reports whether that was the last
+// case the run was waiting for.
+func (s *Scheduler) finished(r *taskRun, i int, res registry.CaseResult) bool {
+	// The worker capped it already; a result is believed only so far.
+	res = res.Capped(detailCaps(detailShare(len(r.names))))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r.results[i] = res
+	r.spent += res.Duration
+	r.running--
+	return !r.dropped && r.running == 0 && r.next == len(r.names)
+}
+
+// complete hands a run's verdict to the registry and keeps it in the
+// store.
+func (s *Scheduler) complete(r *taskRun) {
+	t := r.task
+	v := registry.NewVerdict(t.TestDigest, r.results)
 	if s.store != nil {
 		if err := s.store.Save(v); err != nil {
 			s.log.Warn("verdict not kept for the next start", "task", t.ID, "version", t.Version, "error", err)
 		}
 	}
-	return v, true
+	s.reg.SetVerdict(t, v)
+	s.forget(r)
+}
+
+// forget ends a run: a look that finds the task still pending starts
+// another.
+func (s *Scheduler) forget(r *taskRun) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r.drop()
+	if s.runs[r.id] == r {
+		delete(s.runs, r.id)
+	}
+	s.count()
 }
 
 // Cases reads a task's test cases, each ready to run.
@@ -228,41 +371,66 @@ func Cases(content *registry.Content, t *registry.Task) ([]Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	tcs, err := content.Tests(t)
-	if err != nil {
-		return nil, err
-	}
 	var out []Case
-	for _, tc := range tcs {
-		c := NewCase(tc)
-		c.Script = script
-		c.InputSchema, c.OutputSchema = json.RawMessage(t.InputSchema), json.RawMessage(t.OutputSchema)
-		out = append(out, c)
+	for _, name := range t.CaseNames() {
+		tc, err := content.TestCase(t, name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, caseOf(tc, script, t))
 	}
 	return out, nil
 }
 
-// job is one task version to test.
-type job struct {
-	task  *registry.Task
-	batch int64 // the look that found it: newer first
-	seq   int64 // then in the order found
+// caseOf is one case of t, ready to run.
+func caseOf(tc registry.TestCase, script string, t *registry.Task) Case {
+	c := NewCase(tc)
+	c.Script = script
+	c.InputSchema, c.OutputSchema = json.RawMessage(t.InputSchema), json.RawMessage(t.OutputSchema)
+	return c
 }
 
-type jobs []*job
+// taskRun is one run of the cases of a task version's files. The
+// scheduler's lock guards what changes.
+type taskRun struct {
+	task   *registry.Task
+	id     string
+	batch  int64 // the look that found it (or the run it replaced): newer first
+	seq    int64 // then in the order found
+	ctx    context.Context
+	cancel context.CancelFunc
 
-func (q jobs) Len() int { return len(q) }
-func (q jobs) Less(i, j int) bool {
+	dropped bool                  // canceled or done: nothing more is handed out
+	script  string                // set when prepared
+	names   []string              // the cases, by file; nil until prepared
+	next    int                   // the next case to hand out
+	running int                   // cases handed out and not finished
+	results []registry.CaseResult // by case
+	spent   time.Duration         // the finished cases' times, summed
+}
+
+// drop stops a run: its running cases are canceled, its others never
+// start. The caller holds the scheduler's lock.
+func (r *taskRun) drop() {
+	r.dropped = true
+	r.cancel()
+}
+
+// runQueue orders runs: the newest look first, then in the order found.
+type runQueue []*taskRun
+
+func (q runQueue) Len() int { return len(q) }
+func (q runQueue) Less(i, j int) bool {
 	if q[i].batch != q[j].batch {
 		return q[i].batch > q[j].batch
 	}
 	return q[i].seq < q[j].seq
 }
-func (q jobs) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *jobs) Push(x any)   { *q = append(*q, x.(*job)) }
-func (q *jobs) Pop() any {
+func (q runQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *runQueue) Push(x any)   { *q = append(*q, x.(*taskRun)) }
+func (q *runQueue) Pop() any {
 	old := *q
-	j := old[len(old)-1]
+	r := old[len(old)-1]
 	*q = old[:len(old)-1]
-	return j
+	return r
 }

@@ -1,12 +1,14 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -61,6 +63,30 @@ type fixture struct {
 	idx   int
 	runs  atomic.Int64 // cases run
 	store *Store       // nil: none
+	// limits are the pool's; zero: testLimits. Their TaskBudget is the
+	// scheduler's.
+	limits Limits
+	// caseDone, when set, is called as each case finishes.
+	caseDone func(registry.CaseStatus)
+	log      syncBuffer // what the scheduler logged
+}
+
+// syncBuffer is a log's output that a test reads while it is written.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newFixture(tb testing.TB, dir string) *fixture {
@@ -90,9 +116,19 @@ func (f *fixture) load(tb testing.TB) {
 // start runs a scheduler over a pool until the test ends.
 func (f *fixture) start(tb testing.TB, workers int) {
 	tb.Helper()
-	pool := newTestPool(tb, workers)
-	s := NewScheduler(f.reg, registry.NewContent(1<<20), pool.Run, f.store, workers, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Hooks{Case: func(registry.CaseStatus, time.Duration) { f.runs.Add(1) }})
+	limits := f.limits
+	if limits == (Limits{}) {
+		limits = testLimits
+	}
+	pool := newLimitedPool(tb, workers, limits)
+	s := NewScheduler(f.reg, registry.NewContent(1<<20), pool.Run, f.store, workers, limits.TaskBudget,
+		slog.New(slog.NewTextHandler(&f.log, nil)),
+		Hooks{Case: func(st registry.CaseStatus, _ time.Duration) {
+			f.runs.Add(1)
+			if f.caseDone != nil {
+				f.caseDone(st)
+			}
+		}})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -106,10 +142,15 @@ func (f *fixture) start(tb testing.TB, workers int) {
 	})
 }
 
+// waitLimit is how long a test waits for what must happen before it
+// calls it a hang: long, since the race detector and a machine shared
+// with other builds make everything many times slower.
+const waitLimit = 3 * time.Minute
+
 // verdict waits until task i's verdict is no longer pending.
 func (f *fixture) verdict(tb testing.TB, i int) *registry.Verdict {
 	tb.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for time.Now().Before(deadline) {
 		s := f.reg.Snapshot()
 		if t, ok := s.Task(taskID(i), "1.0.0"); ok {
@@ -119,7 +160,7 @@ func (f *fixture) verdict(tb testing.TB, i int) *registry.Verdict {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	tb.Fatalf("task %d: no verdict within 30s", i)
+	tb.Fatalf("task %d: no verdict within %s; the log:\n%s", i, waitLimit, f.log.String())
 	return nil
 }
 
@@ -256,7 +297,8 @@ func TestSchedulerRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := other.Load(got.Digest); ok {
+	task, _ := again.reg.Snapshot().Task(taskID(1), "1.0.0")
+	if v, err := other.Load(task); v != nil || err != nil {
 		t.Error("a verdict made under other limits was taken")
 	}
 }
@@ -341,7 +383,292 @@ func TestSchedulerPrunes(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if _, ok := store.Load(f.verdict(t, 1).Digest); !ok {
-		t.Error("the verdict of the task served was pruned")
+	task, _ := f.reg.Snapshot().Task(taskID(1), "1.0.0")
+	if v, err := store.Load(task); v == nil || err != nil {
+		t.Errorf("the verdict of the task served was pruned: %v", err)
+	}
+}
+
+const loopScript = "(function(input) { while (true) {} })"
+
+// loopTests are n test files whose cases never end.
+func loopTests(n int) map[string]string {
+	tests := map[string]string{}
+	for i := range n {
+		tests[filepathName(i)] = `{"input": {}}`
+	}
+	return tests
+}
+
+// timeouts counts the cases that ended TIMEOUT, as they end.
+func (f *fixture) timeouts() *atomic.Int64 {
+	var n atomic.Int64
+	f.caseDone = func(s registry.CaseStatus) {
+		if s == registry.CaseTimeout {
+			n.Add(1)
+		}
+	}
+	return &n
+}
+
+// waitFor waits until cond holds.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s: not within %s", what, waitLimit)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// loopLimits end a case of an endless loop soon.
+var loopLimits = Limits{Timeout: time.Second, Memory: testLimits.Memory}
+
+// TestSchedulerCancelsReplaced: the run of a task's files that are no
+// longer served stops at once; the new files' verdict does not wait for
+// the old files' cases.
+func TestSchedulerCancelsReplaced(t *testing.T) {
+	dir := t.TempDir()
+	const n = 20
+	writeTask(t, dir, 1, loopScript, loopTests(n))
+	f := newFixture(t, dir)
+	f.limits = loopLimits
+	timeouts := f.timeouts()
+	f.start(t, 1)
+	waitFor(t, "the first case of the old files to time out", func() bool { return timeouts.Load() >= 1 })
+	writeTask(t, dir, 1, "(function(input) { return {}; })", nil)
+	f.load(t)
+	before := timeouts.Load()
+	if v := f.verdict(t, 1); v.Status != registry.VerdictPassed || len(v.Cases) != n {
+		t.Fatalf("got %s with %d cases, want PASSED with %d", v.Status, len(v.Cases), n)
+	}
+	if got := timeouts.Load() - before; got > 1 {
+		t.Errorf("%d more cases of the old files timed out before the new files' verdict, want at most the 1 running", got)
+	}
+	if !strings.Contains(f.log.String(), "tests canceled: the task changed") {
+		t.Errorf("the log does not say that the old run was canceled:\n%s", f.log.String())
+	}
+
+	// A task that goes away stops its run too: a task saved after it is
+	// tested once the case running when it went is stopped.
+	writeTask(t, dir, 2, loopScript, loopTests(n))
+	f.load(t)
+	was := timeouts.Load()
+	waitFor(t, "a case of task 2 to time out", func() bool { return timeouts.Load() > was })
+	if err := os.RemoveAll(filepath.Join(dir, "t002")); err != nil {
+		t.Fatal(err)
+	}
+	f.load(t)
+	writeTask(t, dir, 3, addScript, map[string]string{"a.json": `{"input": {"a": 1, "b": 1}, "expected_output": {"sum": 2}}`})
+	f.load(t)
+	before = timeouts.Load()
+	if v := f.verdict(t, 3); v.Status != registry.VerdictPassed {
+		t.Fatalf("task 3: got %s, want PASSED", v.Status)
+	}
+	if got := timeouts.Load() - before; got > 1 {
+		t.Errorf("%d more cases of the removed task timed out before task 3's verdict, want at most the 1 running", got)
+	}
+}
+
+// TestSchedulerFair: a task saved while another's cases run gets its
+// verdict after the cases running then, not after all of the other's,
+// even when the other is saved again and again.
+func TestSchedulerFair(t *testing.T) {
+	dir := t.TempDir()
+	const n = 20
+	writeTask(t, dir, 1, loopScript, loopTests(n))
+	f := newFixture(t, dir)
+	f.limits = loopLimits
+	timeouts := f.timeouts()
+	f.start(t, 2)
+	waitFor(t, "a case of task 1 to time out", func() bool { return timeouts.Load() >= 1 })
+	writeTask(t, dir, 1, loopScript+"\n", nil) // saved again: other files, the same endless cases
+	f.load(t)
+	writeTask(t, dir, 2, addScript, map[string]string{"a.json": `{"input": {"a": 1, "b": 1}, "expected_output": {"sum": 2}}`})
+	f.load(t)
+	before := timeouts.Load()
+	if v := f.verdict(t, 2); v.Status != registry.VerdictPassed {
+		t.Fatalf("task 2: got %s, want PASSED", v.Status)
+	}
+	if got := timeouts.Load() - before; got > 2 {
+		t.Errorf("%d cases of task 1 timed out before task 2's verdict, want at most the 2 running when it was saved", got)
+	}
+	// Saved again after task 2: task 1 keeps its place behind it.
+	writeTask(t, dir, 1, loopScript+"\n\n", nil)
+	writeTask(t, dir, 2, addScript, map[string]string{"a.json": `{"input": {"a": 2, "b": 1}, "expected_output": {"sum": 2}}`})
+	f.load(t)
+	writeTask(t, dir, 1, loopScript+"\n\n\n", nil)
+	f.load(t)
+	before = timeouts.Load()
+	if v := f.verdict(t, 2); v.Status != registry.VerdictFailed {
+		t.Fatalf("task 2 after its test changed: got %s, want FAILED", v.Status)
+	}
+	if got := timeouts.Load() - before; got > 2 {
+		t.Errorf("%d cases of task 1, saved after task 2, timed out before task 2's verdict, want at most the 2 running", got)
+	}
+}
+
+// TestSchedulerTaskBudget: the cases of a task that are left when its
+// budget is spent are not run, and say which budget ran out.
+func TestSchedulerTaskBudget(t *testing.T) {
+	dir := t.TempDir()
+	const n = 10
+	writeTask(t, dir, 1, loopScript, loopTests(n))
+	f := newFixture(t, dir)
+	f.limits = loopLimits
+	f.limits.TaskBudget = 3 * time.Second
+	timeouts := f.timeouts()
+	f.start(t, 1)
+	v := f.verdict(t, 1)
+	if v.Status != registry.VerdictFailed || len(v.Cases) != n {
+		t.Fatalf("got %s with %d cases, want FAILED with %d", v.Status, len(v.Cases), n)
+	}
+	notRun := 0
+	for i, c := range v.Cases {
+		if want := "tests/" + filepathName(i); c.File != want {
+			t.Errorf("case %d: got %s, want %s", i, c.File, want)
+		}
+		if c.Status == registry.CaseError && c.Message == "not run: the task's budget of 3s a run (tests.task_budget) ran out" {
+			notRun++
+		}
+	}
+	if ran := timeouts.Load(); notRun == 0 || ran+int64(notRun) != n {
+		t.Errorf("%d cases ran and %d were not run, want some not run and %d in all", ran, notRun, n)
+	}
+}
+
+// TestSchedulerStreams: the cases of a run are read as they are handed
+// to a worker, not all at once: a task of many large test files is never
+// held in memory whole.
+func TestSchedulerStreams(t *testing.T) {
+	dir := t.TempDir()
+	const n, size = 16, 512 << 10
+	tests := map[string]string{}
+	for i := range n {
+		tests[filepathName(i)] = `{"input": {"s": "` + strings.Repeat("z", size) + `"}}`
+	}
+	writeTask(t, dir, 1, "(function(input) { return {n: input.s.length}; })", tests)
+	f := newFixture(t, dir)
+	pool := newTestPool(t, 1)
+	var peak atomic.Uint64
+	run := func(ctx context.Context, c Case) registry.CaseResult {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		if m.HeapAlloc > peak.Load() {
+			peak.Store(m.HeapAlloc)
+		}
+		return pool.Run(ctx, c)
+	}
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	s := NewScheduler(f.reg, registry.NewContent(1<<20), run, nil, 1, 0, slog.New(slog.NewTextHandler(&f.log, nil)), Hooks{})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { s.Run(ctx) })
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	if v := f.verdict(t, 1); v.Status != registry.VerdictPassed || len(v.Cases) != n {
+		for _, c := range v.Cases {
+			if c.Status != registry.CasePassed {
+				t.Errorf("%s: got %s %q, want PASSED", c.File, c.Status, c.Message)
+			}
+		}
+		t.Fatalf("got %s with %d cases, want PASSED with %d", v.Status, len(v.Cases), n)
+	}
+	grew := int64(peak.Load()) - int64(base.HeapAlloc)
+	t.Logf("the heap grew by %d bytes at most while %d cases of %d bytes ran", grew, n, size)
+	if limit := int64(n * size / 3); grew > limit {
+		t.Errorf("the heap grew by %d bytes while %d cases of %d bytes ran one at a time, want at most %d", grew, n, size, limit)
+	}
+}
+
+// TestSchedulerHugeMessages: cases that each throw a 2 MiB message
+// make a verdict whose messages say they were cut; it is kept, and read
+// back after a restart without running a case again.
+func TestSchedulerHugeMessages(t *testing.T) {
+	dir, keep := t.TempDir(), t.TempDir()
+	const n = 6
+	tests := map[string]string{}
+	for i := range n {
+		tests[filepathName(i)] = `{"input": {"n": 2097152}}`
+	}
+	writeTask(t, dir, 1, script(t, "huge_throw.js"), tests)
+	store, err := NewStore(keep, testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := newFixture(t, dir)
+	first.store = store
+	first.start(t, 2)
+	v := first.verdict(t, 1)
+	if v.Status != registry.VerdictFailed || len(v.Cases) != n {
+		t.Fatalf("got %s with %d cases, want FAILED with %d", v.Status, len(v.Cases), n)
+	}
+	for _, c := range v.Cases {
+		if len(c.Message) > maxMessage || !strings.HasSuffix(c.Message, "… (truncated: 2 MiB message over the 8 KiB limit)") {
+			t.Fatalf("%s: a message of %d bytes ending %q, want at most %d ending with the note", c.File, len(c.Message), c.Message[max(len(c.Message)-80, 0):], maxMessage)
+		}
+	}
+	task, _ := first.reg.Snapshot().Task(taskID(1), "1.0.0")
+	st, err := os.Stat(store.path(task.TestDigest))
+	if err != nil || st.Size() > 1<<20 {
+		t.Fatalf("the verdict file: %v, %d bytes, want at most 1 MiB", err, st.Size())
+	}
+
+	again := newFixture(t, dir)
+	again.store = store
+	again.start(t, 1)
+	if got := again.verdict(t, 1); got.Status != registry.VerdictFailed || len(got.Cases) != n {
+		t.Errorf("after a restart: got %s with %d cases, want FAILED with %d", got.Status, len(got.Cases), n)
+	}
+	if ran := again.runs.Load(); ran != 0 {
+		t.Errorf("%d cases ran after the restart, want 0", ran)
+	}
+}
+
+// TestSchedulerDiscardsEdited: a verdict file edited by hand is not
+// believed: the cases run again, and the log says why.
+func TestSchedulerDiscardsEdited(t *testing.T) {
+	dir, keep := t.TempDir(), t.TempDir()
+	writeTask(t, dir, 1, addScript, map[string]string{"a.json": `{"input": {"a": 1, "b": 2}, "expected_output": {"sum": 4}}`})
+	store, err := NewStore(keep, testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := newFixture(t, dir)
+	first.store = store
+	first.start(t, 1)
+	v := first.verdict(t, 1)
+	if v.Status != registry.VerdictFailed {
+		t.Fatalf("got %s, want FAILED", v.Status)
+	}
+	p := store.path(v.Digest)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = bytes.ReplaceAll(data, []byte("FAILED"), []byte("PASSED"))
+	data = bytes.Replace(data, []byte(`"Cases":[`), []byte(`"Cases":[{"file":"tests/invented.json","status":"PASSED"},`), 1)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	again := newFixture(t, dir)
+	again.store = store
+	again.start(t, 1)
+	if got := again.verdict(t, 1); got.Status != registry.VerdictFailed || len(got.Cases) != 1 {
+		t.Errorf("after the verdict file was edited: got %s with %d cases, want FAILED with 1", got.Status, len(got.Cases))
+	}
+	if ran := again.runs.Load(); ran != 1 {
+		t.Errorf("%d cases ran, want the 1 whose verdict was edited", ran)
+	}
+	if log := again.log.String(); !strings.Contains(log, "verdict file discarded; the tests run again") || !strings.Contains(log, "fails its check") {
+		t.Errorf("the log does not say why the verdict file was discarded:\n%s", log)
 	}
 }

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSourceURLsRedacted: a password in a source's URL never shows, in
+// the configuration's errors nor in a source's, even when the URL does not
+// parse (its parser's error quotes it).
+func TestSourceURLsRedacted(t *testing.T) {
+	const secret = "s3cretPW"
+	tests := []struct {
+		name string
+		src  SourceConfig
+	}{
+		{"git, a port that is not a number", SourceConfig{Type: "git", URL: "https://user:" + secret + "@host:port/x.git"}},
+		{"git, an unknown scheme", SourceConfig{Type: "git", URL: "ftp://user:" + secret + "@host/x.git"}},
+		{"git, ssh with a bad port", SourceConfig{Type: "git", URL: "ssh://git:" + secret + "@host:port/x.git", SSHKey: "/nonexistent"}},
+		{"http, not http", SourceConfig{Type: "http", URL: "ftp://user:" + secret + "@host/v1"}},
+		{"http, a bad port", SourceConfig{Type: "http", URL: "https://user:" + secret + "@host:port/v1"}},
+		{"oci, userinfo in the ref", SourceConfig{Type: "oci", Ref: "user:" + secret + "@registry.example/repo:tag"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "c.yaml")
+			yaml := "registry:\n  cache_dir: " + dir + "\n  sources:\n    - type: " + tc.src.Type + "\n      url: '" + tc.src.URL + "'\n      ref: '" + tc.src.Ref + "'\n"
+			if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var msgs []string
+			_, err := loadConfig(path)
+			if err != nil {
+				msgs = append(msgs, err.Error())
+			}
+			cfg := defaultConfig()
+			cfg.Registry.CacheDir = dir
+			src, err := newSource(tc.src, 0, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				msgs = append(msgs, err.Error())
+			} else {
+				msgs = append(msgs, src.Name(), src.Location())
+			}
+			if len(msgs) == 0 {
+				t.Fatal("no error from the configuration nor from the source")
+			}
+			for _, m := range msgs {
+				if strings.Contains(m, secret) {
+					t.Errorf("got %q: it shows the password", m)
+				}
+			}
+		})
+	}
+}

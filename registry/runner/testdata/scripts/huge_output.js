@@ -1,0 +1,3 @@
+(function(input) {
+  return {s: "y".repeat(input.n)};
+})

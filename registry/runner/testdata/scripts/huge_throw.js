@@ -1,0 +1,3 @@
+(function(input) {
+  throw new Error("x".repeat(input.n));
+})
