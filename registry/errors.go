@@ -44,6 +44,11 @@ type LoadError struct {
 	// Severity is SeverityWarning for a problem in a test file, which never
 	// drops its task; empty means SeverityError.
 	Severity Severity
+	// Advice marks a warning that leaves everything running: its test case
+	// still runs (an unknown key, no input), or it is about metadata.json
+	// (a misspelt optional key, a uuid derived from the name). A warning
+	// without it makes its case an ERROR.
+	Advice bool
 }
 
 // Warning reports a problem that leaves its task served.
@@ -107,7 +112,7 @@ func (e *LoadError) logAttrs() []any {
 // produce the same errors must not count as a change.
 func (e *LoadError) same(o *LoadError) bool {
 	return e.Source == o.Source && e.Root == o.Root && e.Path == o.Path && e.Line == o.Line &&
-		e.Column == o.Column && e.Kind == o.Kind && e.Level() == o.Level() && e.Message() == o.Message()
+		e.Column == o.Column && e.Kind == o.Kind && e.Level() == o.Level() && e.Advice == o.Advice && e.Message() == o.Message()
 }
 
 // Conflict records a task version found twice. Which copy is served: on a

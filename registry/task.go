@@ -39,7 +39,8 @@ type Task struct {
 	Error *LoadError
 
 	// Warnings are the problems in its test files (bad JSON, an input the
-	// input schema rejects, an unknown key): each makes its case an ERROR
+	// input schema rejects, an unknown key) and advice on metadata.json:
+	// each test-file problem that is not Advice makes its case an ERROR
 	// when tests run, and none keeps the task out of the catalogue.
 	Warnings []*LoadError
 

@@ -106,7 +106,7 @@ func (t *types) build() {
 		Description: "Whether a problem keeps its task out of the catalogue.",
 		Values: graphql.EnumValueConfigMap{
 			string(registry.SeverityError):   {Value: registry.SeverityError, Description: "The task is not served, or only its last good version, stale."},
-			string(registry.SeverityWarning): {Value: registry.SeverityWarning, Description: "The task is served; one of its test cases cannot be used and is an ERROR when tests run."},
+			string(registry.SeverityWarning): {Value: registry.SeverityWarning, Description: "The task is served. A problem in a test file makes that case an ERROR when tests run, unless its message says the case runs (an unknown key, no input); one in metadata.json (a misspelt optional key, a uuid derived from the name) changes nothing served."},
 		},
 	})
 	t.loadError = graphql.NewObject(graphql.ObjectConfig{
@@ -237,7 +237,7 @@ func (t *types) build() {
 			"digest":       taskField(nn(graphql.String), "sha256 over all its files.", func(t *registry.Task) any { return t.Digest }),
 			"stale":        taskField(nn(graphql.Boolean), "True when its files are broken now and this is the last version that loaded.", func(t *registry.Task) any { return t.Stale }),
 			"error":        taskField(t.loadError, "What is wrong with its files now, when stale.", func(t *registry.Task) any { return errOrNil(t.Error) }),
-			"warnings":     taskField(list(t.loadError), "Problems in its test files (bad JSON, an input its schema rejects, an unknown key), each with its place; they never keep the task out of the catalogue.", func(t *registry.Task) any { return orEmpty(t.Warnings) }),
+			"warnings":     taskField(list(t.loadError), "Problems in its test files (bad JSON, an input its schema rejects, an unknown key) and advice on its metadata.json (a misspelt optional key, a uuid derived from the name), each with its place; they never keep the task out of the catalogue.", func(t *registry.Task) any { return orEmpty(t.Warnings) }),
 			"metadata":     contentField("metadata.json as written, unknown fields included.", func(t *registry.Task) json.RawMessage { return t.Metadata }),
 			"inputSchema":  contentField("input.schema.json as written: the JSON Schema of the task's input.", func(t *registry.Task) json.RawMessage { return t.InputSchema }),
 			"outputSchema": contentField("output.schema.json as written: the JSON Schema of the task's output.", func(t *registry.Task) json.RawMessage { return t.OutputSchema }),
