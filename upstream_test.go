@@ -25,6 +25,18 @@ func TestUpstreamTrees(t *testing.T) {
 		{"folder beats a stale archive", []string{"test", "testdata/upstream/js-tasks"}, 1,
 			"testdata/upstream/js-tasks/addition.zip: conflict: task bd6c6f98-4896-44cc-8c82-30328c3aefda version 1.0.0 is also at testdata/upstream/js-tasks/tasks/addition, which is served: give one of them a new uuid; `ratchet-registry new --uuid` prints one\n" +
 				"4 cases in 1 task: 4 passed, 0 failed; 1 problem loading\n"},
+		// upstream's later formats: a task with a name and no uuid, a test
+		// file without input, one with should_succeed, mocks without url or
+		// method, HttpError(status, message), DataError's default message,
+		// a misspelt description. Each is a warning; every case runs.
+		{"later formats: warnings", []string{"validate", "testdata/upstream/later"}, 0,
+			`testdata/upstream/later/registry-task/metadata.json:2:11: warning: no "uuid": the task's identity is derived from its name, 9d7f8954-ea01-5ef6-9e31-f066f38d602b (UUIDv5 of "addition"); write "uuid": "9d7f8954-ea01-5ef6-9e31-f066f38d602b" to keep it when the name changes
+testdata/upstream/later/weather-api/metadata.json:5:3: warning: unknown key "descripton" is ignored: did you mean "description"?
+testdata/upstream/later/weather-api/tests/test-002-no-input.json:1:1: warning: test case has no "input": it runs with {}
+testdata/upstream/later/weather-api/tests/test-003-should-succeed.json:3:3: warning: unknown key "should_succeed" is ignored, the case runs without it: did you mean "should_fail"? ("should_succeed": false is "should_fail": true)
+2 tasks, 2 versions valid; 0 problems, 4 warnings
+`},
+		{"later formats: every case runs", []string{"test", "testdata/upstream/later"}, 0, "6 cases in 2 tasks: 6 passed, 0 failed\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
