@@ -30,6 +30,7 @@ func commands() []command {
 		{"index", "DIR --out OUT", "write index.json and bundles for static hosting", runIndex},
 		{"new", "[--description TEXT] NAME | --from PATH --version VERSION [NAME]", "write a new task folder, or the next version of one", runNew},
 		{"schemas", "DIR", "write the JSON Schemas of metadata.json and test files, for editors", runSchemas},
+		{"lsp", "[--debounce D] [--watch MODE] [--timeout D] [--memory SIZE] [--workers N]", "language server for editors, over stdin and stdout", runLSP},
 		{"push", "PATH... REGISTRY/REPOSITORY:TAG", "publish tasks to an OCI registry as one artifact", runPush},
 		{"version", "", "print the version, commit and Go version", runVersion},
 		{"help", "[COMMAND]", "print the usage of the program or of a command", runHelp},

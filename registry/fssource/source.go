@@ -15,7 +15,6 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -229,7 +228,7 @@ func (s *Source) reload(ctx context.Context, paths []string, seen time.Time) (re
 		}
 	}
 	known := s.known
-	for _, d := range outermost(scopes) {
+	for _, d := range ftree.Outermost(scopes) {
 		results, removed, ok := s.discover(ctx, d, &known)
 		if !ok {
 			return registry.Update{}, false
@@ -470,27 +469,6 @@ func (s *Source) load(key string) registry.RootResult {
 		return registry.LoadZipFile(r, p)
 	}
 	return registry.LoadDir(r, s.tree(p))
-}
-
-// outermost drops every key that lies under another key of the list.
-func outermost(keys []string) []string {
-	set := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		set[k] = true
-	}
-	var out []string
-	for k := range set {
-		under := false
-		for a := k; a != "." && !under; {
-			a = path.Dir(a)
-			under = set[a]
-		}
-		if !under {
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Group maps a changed path to the task root that holds it, for the

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"io/fs"
 	"path"
+	"sort"
 	"strings"
 	"syscall"
 )
@@ -121,4 +122,27 @@ func (w *walker) walk(name string, ancestors []ID) {
 		}
 		w.walk(path.Join(name, e.Name()), ancestors)
 	}
+}
+
+// Outermost drops every slash path that lies under another path of the
+// list, and sorts the rest: the parts of a tree to read again for a set
+// of changes, each once.
+func Outermost(keys []string) []string {
+	set := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		set[k] = true
+	}
+	var out []string
+	for k := range set {
+		under := false
+		for a := k; a != "." && a != "/" && !under; {
+			a = path.Dir(a)
+			under = set[a]
+		}
+		if !under {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -1,0 +1,134 @@
+package lsp_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+	protocol "github.com/tliron/glsp/protocol_3_16"
+)
+
+// TestHostileInput sends what a broken or hostile client could, one after
+// the other to the same process: each is refused or reported naming its
+// limit, and the server goes on answering and checking.
+func TestHostileInput(t *testing.T) {
+	dir := t.TempDir()
+	task := copyTask(t, "add", dir, "add")
+	meta := filepath.Join(task, "metadata.json")
+	script := filepath.Join(task, "main.js")
+	outside := filepath.Join(t.TempDir(), "metadata.json")
+	write(t, outside, `{"uuid": "secret"}`)
+	if err := os.Symlink(outside, filepath.Join(task, "tests", "leak.json")); err != nil {
+		t.Fatal(err)
+	}
+	c := start(t, dir, "--max-message", "6000000", "--max-open", "50")
+
+	steps := []struct {
+		name string
+		send func()
+		want func()
+	}{
+		{"a message over --max-message", func() {
+			c.sendRaw(fmt.Appendf(nil, "Content-Length: 6000001\r\n\r\n%s", strings.Repeat("x", 6000001)))
+		}, func() {
+			c.waitFor("the refusal", func() bool {
+				return strings.Contains(strings.Join(c.messages, "\n"), "over the 6000000-byte limit for one message (--max-message)")
+			})
+		}},
+		{"a body that is not JSON", func() { c.sendRaw([]byte("Content-Length: 5\r\n\r\n{{{{{")) }, nil},
+		{"an unknown method", func() {
+			if msg := c.call("ratchet/unknown", nil, nil); !strings.Contains(msg, "method not supported") {
+				t.Errorf("got %q, want method not supported", msg)
+			}
+		}, nil},
+		{"params of the wrong shape", func() {
+			if msg := c.call(protocol.MethodTextDocumentHover, []int{1, 2}, nil); !strings.Contains(msg, "invalid params") {
+				t.Errorf("got %q, want invalid params", msg)
+			}
+		}, nil},
+		{"a symlink to a file outside the folder", func() { c.open(meta) }, func() {
+			c.diagnostics(filepath.Join(task, "tests", "leak.json"), "the refused link", has("outside the source's folder"))
+		}},
+		{"hover on a file outside the workspace", func() {
+			var h *protocol.Hover
+			c.call(protocol.MethodTextDocumentHover, position(outside, 0, 3), &h)
+			if h != nil {
+				t.Errorf("hover outside the workspace answered %+v: the file was read", h)
+			}
+		}, nil},
+		{"a document over the file limit", func() {
+			c.openText(script, "("+strings.Repeat(" ", int(registry.MaxFileSize))+")")
+		}, func() {
+			c.diagnostics(script, "the limit", has(fmt.Sprintf("over the %d-byte limit for one file", registry.MaxFileSize)))
+		}},
+		{"nesting past the loader's bound", func() {
+			c.openText(script, "("+strings.Repeat("[", 100000)+")")
+		}, func() { c.diagnostics(script, "the nesting bound", has("nest")) }},
+		{"positions far outside the text", func() {
+			c.notify(protocol.MethodTextDocumentDidChange, map[string]any{
+				"textDocument": map[string]any{"uri": uri(meta), "version": 99},
+				"contentChanges": []any{
+					map[string]any{"range": map[string]any{"start": map[string]any{"line": 4000000000, "character": 4000000000},
+						"end": map[string]any{"line": 0, "character": 0}}, "text": "x"},
+				}})
+			var items []protocol.CompletionItem
+			c.call(protocol.MethodTextDocumentCompletion, position(meta, 4000000000, 4000000000), &items)
+		}, func() { c.diagnostics(meta, "the edit applied at a clamped place", has("SYNTAX")) }},
+		{"too many content changes", func() {
+			changes := make([]any, 1001)
+			for i := range changes {
+				changes[i] = map[string]any{"text": "{}"}
+			}
+			c.notify(protocol.MethodTextDocumentDidChange, map[string]any{
+				"textDocument": map[string]any{"uri": uri(meta), "version": 100}, "contentChanges": changes})
+		}, nil},
+		{"more documents than --max-open", func() {
+			for i := range 60 {
+				c.openText(filepath.Join(dir, fmt.Sprintf("doc%d.json", i)), "{}")
+			}
+		}, func() {
+			c.waitFor("the refusal", func() bool {
+				return strings.Contains(strings.Join(c.messages, "\n"), "more than 50 documents open (the limit)")
+			})
+		}},
+	}
+	for _, s := range steps {
+		s.send()
+		if s.want != nil {
+			s.want()
+		}
+		c.alive()
+		if t.Failed() {
+			t.Fatalf("after %s", s.name)
+		}
+	}
+	// Still checking as before: the script fixed in the editor is clean.
+	good, _ := os.ReadFile(filepath.Join("testdata", "add", "main.js"))
+	c.change(script, string(good))
+	c.diagnostics(script, "the fixed script", empty)
+	c.shutdown()
+}
+
+// TestBrokenFraming ends the session cleanly when the framing itself
+// cannot be trusted any more, naming what broke it.
+func TestBrokenFraming(t *testing.T) {
+	for _, tc := range []struct{ name, send, want string }{
+		{"header line too long", "X-" + strings.Repeat("a", 5000) + ": 1\r\n\r\n", "header line over the 4096-byte limit"},
+		{"length not a number", "Content-Length: many\r\n\r\n", `Content-Length "many" is not a length`},
+		{"too many header lines", strings.Repeat("X: 1\r\n", 40), "header of more than 32 lines"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := start(t, t.TempDir())
+			c.sendRaw([]byte(tc.send))
+			c.stdin.Close()
+			c.wg.Wait()
+			err := c.cmd.Wait()
+			if err == nil || !strings.Contains(c.stderrText(), tc.want) {
+				t.Fatalf("got exit %v, stderr %q; want a failure naming %q", err, c.stderrText(), tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,3 @@
+(function(input) {
+  return { sum: input.a + input.b };
+})
