@@ -250,9 +250,11 @@ func TestBundlesStayOnOrigin(t *testing.T) {
 			t.Errorf("with allow_hosts: %d tasks, %v %s", s.TaskCount(), err, fmtErrors(s))
 		}
 	}
+	// Both listings name the same bytes: the second fetch may be served
+	// from the cache by digest when the first has finished, so 1 or 2.
 	mu.Lock()
-	if inside != 2 {
-		t.Errorf("with allow_hosts the other host got %d requests, want 2", inside)
+	if inside < 1 || inside > 2 {
+		t.Errorf("with allow_hosts the other host got %d requests, want 1 or 2", inside)
 	}
 	mu.Unlock()
 }
