@@ -8,7 +8,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+
 	"github.com/ratchet-tasks/ratchet-registry/registry/gitsource"
 	"github.com/ratchet-tasks/ratchet-registry/registry/httpsource"
 	"github.com/ratchet-tasks/ratchet-registry/registry/ocisource"
@@ -19,7 +20,7 @@ import (
 func TestBudgetKeys(t *testing.T) {
 	for key, want := range map[string]int64{
 		"registry.sources[].max_load_bytes": gitsource.DefaultMaxLoadBytes,
-		"registry.sources[].max_task_bytes": registry.MaxTotalSize,
+		"registry.sources[].max_task_bytes": taskformat.MaxTotalSize,
 	} {
 		if got, _ := strconv.ParseInt(defaultValue(key), 10, 64); got != want {
 			t.Errorf("%s: the table says %d, the source uses %d", key, got, want)
@@ -31,11 +32,11 @@ func TestBudgetKeys(t *testing.T) {
 	cfg := defaultConfig()
 	cfg.Registry.CacheDir = t.TempDir()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h, err := newSource(SourceConfig{Type: "http", URL: "http://127.0.0.1:1/v1", MaxLoadBytes: 12345}, 0, cfg, log)
+	h, err := newSource(SourceConfig{Type: "http", URL: "http://127.0.0.1:1/v1", MaxLoadBytes: 12345}, 0, cfg, taskformat.NewLoader(), log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := newSource(SourceConfig{Type: "oci", Ref: "127.0.0.1:1/a/b:c", MaxLoadBytes: 12345}, 1, cfg, log)
+	o, err := newSource(SourceConfig{Type: "oci", Ref: "127.0.0.1:1/a/b:c", MaxLoadBytes: 12345}, 1, cfg, taskformat.NewLoader(), log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+
 	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 )
 
@@ -346,7 +348,7 @@ func checkConfig(tb testing.TB, path string) error {
 		cfg.Registry.CacheDir = tb.TempDir() // not the user's cache folder
 	}
 	for _, sc := range cfg.Registry.Sources {
-		if _, err := newSource(sc, 0, cfg, slog.New(slog.DiscardHandler)); err != nil {
+		if _, err := newSource(sc, 0, cfg, taskformat.NewLoader(), slog.New(slog.DiscardHandler)); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // runIndex writes index.json and the bundles of a task tree, ready for any
@@ -72,13 +73,13 @@ func writeIndex(snap *registry.Snapshot, out string) (int, error) {
 // bundleAll packs every task version of a snapshot as the deterministic zip
 // that index and push publish, listed in an index; bundles are by their
 // path in it.
-func bundleAll(snap *registry.Snapshot) (registry.Index, map[string]registry.Bundle, error) {
-	content := registry.NewContent(0) // nothing to keep: each bundle is used once
-	bundles := map[string]registry.Bundle{}
-	idx, errs := registry.BuildIndex(snap, func(t *registry.Task) (registry.Bundle, error) {
+func bundleAll(snap *registry.Snapshot) (taskformat.Index, map[string]taskformat.Bundle, error) {
+	content := taskformat.NewContent(0) // nothing to keep: each bundle is used once
+	bundles := map[string]taskformat.Bundle{}
+	idx, errs := taskformat.BuildIndex(snap, func(t *registry.Task) (taskformat.Bundle, error) {
 		b, err := content.Bundle(t)
 		if err == nil {
-			bundles[registry.BundlePath(t.ID, t.Version)] = b
+			bundles[taskformat.BundlePath(t.ID, t.Version)] = b
 		}
 		return b, err
 	})

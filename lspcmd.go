@@ -10,6 +10,8 @@ import (
 	"slices"
 	"syscall"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+
 	"github.com/ratchet-tasks/ratchet-registry/registry/lsp"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
@@ -59,7 +61,7 @@ The log goes to standard error.`)
 		version = info.Main.Version
 	}
 	err = lsp.Serve(ctx, stdin(), stdout, lsp.Config{Debounce: *debounce, Run: pool.Run, Workers: pool.Workers(),
-		Watch: watcher.Config{Mode: watcher.Mode(*mode)}, Log: log, Version: version, MaxMessage: *maxMessage, MaxOpen: *maxOpen})
+		Watch: watcher.Config{Mode: watcher.Mode(*mode)}, Log: log, Version: version, MaxMessage: *maxMessage, MaxOpen: *maxOpen, Loader: taskformat.NewLoader()})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, "lsp:", err)
 		return 1

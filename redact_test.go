@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // TestSourceURLsRedacted: a password in a source's URL never shows, in
@@ -40,7 +42,7 @@ func TestSourceURLsRedacted(t *testing.T) {
 			}
 			cfg := defaultConfig()
 			cfg.Registry.CacheDir = dir
-			src, err := newSource(tc.src, 0, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			src, err := newSource(tc.src, 0, cfg, taskformat.NewLoader(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				msgs = append(msgs, err.Error())
 			} else {

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/ratchet-tasks/ratchet-registry/registry/taskschema"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat/taskschema"
 	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ratchet-tasks/ratchet-registry/registry/taskschema"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat/taskschema"
 )
 
 // runSchemas writes the JSON Schemas of metadata.json and test files, for

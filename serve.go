@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/registry/gitsource"
 	"github.com/ratchet-tasks/ratchet-registry/registry/httpsource"
 	"github.com/ratchet-tasks/ratchet-registry/registry/ocisource"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
@@ -105,9 +105,7 @@ func logConfigErrors(log *slog.Logger, err error) {
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	feed := registry.NewFeed(4096, 256)
 	reg := registry.New(time.Now, feed)
-	var watched []*fssource.Source
-	metrics := httpapi.NewMetrics(httpapi.MetricsSources{Registry: reg, Feed: feed,
-		Watchers: func() []httpapi.WatchStatus { return watchStatus(watched) }})
+	metrics := httpapi.NewMetrics(httpapi.MetricsSources{Registry: reg, Feed: feed})
 	hooks := metrics.Hooks()
 	hooks.Ready = func() {
 		// The first load makes garbage several times the size of what it
@@ -118,12 +116,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		log.Info("ready", "tasks", reg.Snapshot().TaskCount())
 	}
 	svc := registry.NewService(reg, log, hooks)
-	var err error
-	if watched, err = addSources(svc, cfg, log); err != nil {
+	if err := addSources(svc, cfg, taskformat.NewLoader(), log); err != nil {
 		return err
 	}
-	content := registry.NewContent(64 << 20)
-	handler, err := newHandler(cfg, reg, feed, content, metrics, svc, watched, log)
+	content := taskformat.NewContent(64 << 20)
+	handler, err := newHandler(cfg, reg, feed, content, metrics, svc, log)
 	if err != nil {
 		return err
 	}
@@ -137,46 +134,41 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return startTests(ctx, cfg.Tests, cfg.Registry.CacheDir, reg, content, log, metrics)
 		}
 	}
-	return runServer(ctx, log, svc, tests, handler, ln, func(ctx context.Context) bool { return allWatching(ctx, watched) })
+	return runServer(ctx, log, svc, tests, handler, ln, func(ctx context.Context) bool { return allWatching(ctx, reg) })
 }
 
 // addSources makes the configured sources, in order, and adds them to the
-// service; it returns the filesystem sources, whose watching metrics show.
-// A remote source that cannot be made (its cache folder cannot be written,
-// say) is served as failed, with why, and the other sources as usual.
-func addSources(svc *registry.Service, cfg Config, log *slog.Logger) ([]*fssource.Source, error) {
-	var watched []*fssource.Source
+// service, all reading tasks with loader. A remote source that cannot be
+// made (its cache folder cannot be written, say) is served as failed,
+// with why, and the other sources as usual.
+func addSources(svc *registry.Service, cfg Config, loader *taskformat.Loader, log *slog.Logger) error {
 	var cacheErr error
-	if slices.ContainsFunc(cfg.Registry.Sources, isRemote) {
-		cacheErr = checkCacheDir(cfg.Registry.CacheDir)
+	for _, sc := range cfg.Registry.Sources {
+		if sc.Type != string(registry.SourceFilesystem) {
+			cacheErr = checkCacheDir(cfg.Registry.CacheDir)
+			break
+		}
 	}
 	for i, sc := range cfg.Registry.Sources {
-		err := cacheErr
-		if !isRemote(sc) {
-			err = nil
-		}
 		var src registry.Source
-		if err == nil {
-			src, err = newSource(sc, i, cfg, log)
+		var err error
+		if sc.Type == string(registry.SourceFilesystem) {
+			src, err = newSource(sc, i, cfg, loader, log)
+		} else if err = cacheErr; err == nil {
+			src, err = newSource(sc, i, cfg, loader, log)
 		}
-		switch {
-		case err != nil && !isRemote(sc):
-			return nil, err
-		case err != nil:
+		if err != nil && sc.Type == string(registry.SourceFilesystem) {
+			return err
+		}
+		if err != nil {
 			f := newFailedSource(sc, err)
 			log.Error("source not started; it shows as failed", "source", f.Name(), "error", err)
 			src = f
 		}
-		if fs, ok := src.(*fssource.Source); ok {
-			watched = append(watched, fs)
-		}
 		svc.Add(src)
 	}
-	return watched, nil
+	return nil
 }
-
-// isRemote is true for the sources that keep what they fetch in cache_dir.
-func isRemote(sc SourceConfig) bool { return sc.Type != string(registry.SourceFilesystem) }
 
 // checkCacheDir makes sure registry.cache_dir (or the user's cache
 // folder, when it is empty) can be written, as remote sources need.
@@ -237,38 +229,19 @@ func (f *failedSource) Run(ctx context.Context, apply func(registry.Update), res
 
 // newHandler makes the HTTP side: the GraphQL schema over the registry and
 // the server that serves it, with the configured limits.
-func newHandler(cfg Config, reg *registry.Registry, feed *registry.Feed, content *registry.Content, metrics *httpapi.Metrics,
-	svc *registry.Service, watched []*fssource.Source, log *slog.Logger) (*httpapi.Server, error) {
-	sch, err := schema.New(schema.Deps{Content: content, Feed: feed, Reload: svc.Rescan, Watch: func(name string) (registry.WatchStatus, bool) {
-		for _, s := range watched {
-			if s.Name() == name {
-				return s.Watch(), true
-			}
-		}
-		return registry.WatchStatus{}, false
-	}})
+func newHandler(cfg Config, reg *registry.Registry, feed *registry.Feed, content *taskformat.Content, metrics *httpapi.Metrics,
+	svc *registry.Service, log *slog.Logger) (*httpapi.Server, error) {
+	sch, err := schema.New(schema.Deps{Content: content, Feed: feed, Reload: svc.Rescan})
 	if err != nil {
 		return nil, err
 	}
 	limits := schema.DefaultLimits
 	limits.Timeout, limits.MaxCost, limits.MaxAnswerBytes = cfg.Server.Timeout, cfg.Server.MaxCost, cfg.Server.MaxAnswerBytes
 	return httpapi.New(httpapi.Config{
-		Registry: reg,
-		Executor: &schema.Executor{Schema: sch, Limits: limits},
-		Log:      log,
-		Feed:     feed,
-		Live: func(query string) string {
-			if !schema.ShowsWatch(query) {
-				return ""
-			}
-			// As answers show it: a round's length moves a little at every
-			// round, and only a change that shows may end a cached answer.
-			live := watchStatus(watched)
-			for i := range live {
-				live[i].PollRound = live[i].PollRound.Round(100 * time.Millisecond)
-			}
-			return fmt.Sprint(live)
-		},
+		Registry:     reg,
+		Executor:     &schema.Executor{Schema: sch, Limits: limits},
+		Log:          log,
+		Feed:         feed,
 		Content:      content,
 		Metrics:      metrics,
 		Addr:         cfg.Server.Addr,
@@ -358,15 +331,15 @@ loop:
 }
 
 // newSource makes the source a configuration entry describes. A new kind
-// of source is one more case here.
-func newSource(sc SourceConfig, order int, cfg Config, log *slog.Logger) (registry.Source, error) {
+// of source is one more case here. Every source reads tasks with loader.
+func newSource(sc SourceConfig, order int, cfg Config, loader *taskformat.Loader, log *slog.Logger) (registry.Source, error) {
 	switch registry.SourceType(sc.Type) {
 	case registry.SourceFilesystem:
 		return fssource.New(fssource.Config{Name: sc.Name, Path: sc.Path, Watch: watchConfig(cfg.Watch),
-			FollowSymlinksOutside: sc.FollowSymlinksOutside}, order, log)
+			FollowSymlinksOutside: sc.FollowSymlinksOutside, Loader: loader}, order, log)
 	case registry.SourceHTTP:
 		s, err := httpsource.New(httpsource.Config{Name: sc.Name, URL: sc.URL, Interval: sc.Interval, Timeout: sc.Timeout,
-			Headers: sc.Headers, Token: tokenFrom(sc.TokenEnv), CacheDir: cfg.Registry.CacheDir, AllowHosts: sc.AllowHosts}, order, log)
+			Headers: sc.Headers, Token: tokenFrom(sc.TokenEnv), CacheDir: cfg.Registry.CacheDir, AllowHosts: sc.AllowHosts, Loader: loader}, order, log)
 		if err != nil {
 			return nil, err
 		}
@@ -377,7 +350,7 @@ func newSource(sc SourceConfig, order int, cfg Config, log *slog.Logger) (regist
 	case registry.SourceOCI:
 		s, err := ocisource.New(ocisource.Config{Name: sc.Name, Ref: sc.Ref, Interval: sc.Interval, CacheDir: cfg.Registry.CacheDir,
 			Remote: ocisource.Remote{PlainHTTP: sc.PlainHTTP, Username: sc.Username, Password: tokenFrom(sc.PasswordEnv),
-				DockerConfig: dockerConfigPath(), Timeout: sc.Timeout, UserAgent: "ratchet-registry"}}, order, log)
+				DockerConfig: dockerConfigPath(), Timeout: sc.Timeout, UserAgent: "ratchet-registry"}, Loader: loader}, order, log)
 		if err != nil {
 			return nil, err
 		}
@@ -388,7 +361,7 @@ func newSource(sc SourceConfig, order int, cfg Config, log *slog.Logger) (regist
 	case registry.SourceGit:
 		return gitsource.New(gitsource.Config{Name: sc.Name, URL: sc.URL, Ref: sc.Ref, Path: sc.Path, Interval: sc.Interval, Timeout: sc.Timeout,
 			Token: tokenFrom(sc.TokenEnv), SSHKey: sc.SSHKey, SSHKnownHosts: sc.SSHKnownHosts, CacheDir: cfg.Registry.CacheDir,
-			MaxLoadBytes: sc.MaxLoadBytes, MaxTaskBytes: sc.MaxTaskBytes}, order, log)
+			MaxLoadBytes: sc.MaxLoadBytes, MaxTaskBytes: sc.MaxTaskBytes, Loader: loader}, order, log)
 	default:
 		return nil, fmt.Errorf("source type %q is not supported yet", sc.Type)
 	}
@@ -408,22 +381,12 @@ func tokenFrom(env string) string {
 	return os.Getenv(env)
 }
 
-// watchStatus reports how each filesystem source is watched, for metrics.
-func watchStatus(sources []*fssource.Source) []httpapi.WatchStatus {
-	out := make([]httpapi.WatchStatus, 0, len(sources))
-	for _, s := range sources {
-		w := s.Watch()
-		out = append(out, httpapi.WatchStatus{Source: s.Name(), Mode: w.Mode, Watches: w.Watches, Polled: w.Polled, PollRound: w.PollRound})
-	}
-	return out
-}
-
-// allWatching waits until every filesystem source follows all its
-// folders; false when ctx ends first.
-func allWatching(ctx context.Context, sources []*fssource.Source) bool {
-	for _, s := range sources {
+// allWatching waits until every source that follows files follows all
+// its folders; false when ctx ends first.
+func allWatching(ctx context.Context, reg *registry.Registry) bool {
+	for _, st := range reg.Snapshot().Sources() {
 		select {
-		case <-s.Watching():
+		case <-st.Watching():
 		case <-ctx.Done():
 			return false
 		}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+
 	"github.com/ratchet-tasks/ratchet-registry/httpapi"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
@@ -23,7 +25,7 @@ func TestRunServerClosesListenerWhenTestsFail(t *testing.T) {
 	reg := registry.New(time.Now, feed)
 	metrics := httpapi.NewMetrics(httpapi.MetricsSources{Registry: reg, Feed: feed})
 	svc := registry.NewService(reg, log, metrics.Hooks())
-	handler, err := newHandler(cfg, reg, feed, registry.NewContent(1<<20), metrics, svc, nil, log)
+	handler, err := newHandler(cfg, reg, feed, taskformat.NewContent(1<<20), metrics, svc, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/runner"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // sizeFlag is a flag that takes a size like 256MiB.
@@ -70,7 +71,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer pool.Close()
-	runs, err := runAll(ctx, snap, registry.NewContent(64<<20), pool)
+	runs, err := runAll(ctx, snap, taskformat.NewContent(64<<20), pool)
 	if err != nil {
 		fmt.Fprintln(stderr, "test:", err)
 		return 1
@@ -114,7 +115,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // runAll runs every case of every task version, as many at once as the
 // pool has workers, and returns the runs in path order.
-func runAll(ctx context.Context, snap *registry.Snapshot, content *registry.Content, pool *runner.Pool) ([]*taskRun, error) {
+func runAll(ctx context.Context, snap *registry.Snapshot, content *taskformat.Content, pool *runner.Pool) ([]*taskRun, error) {
 	var runs []*taskRun
 	type ref struct{ run, i int }
 	var todo []ref

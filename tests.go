@@ -12,6 +12,7 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/httpapi"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/runner"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // newPool makes the pool of sandboxed test workers: this same binary,
@@ -29,7 +30,7 @@ func newPool(cfg TestsConfig, log *slog.Logger, restarted func(string)) (*runner
 
 // startTests runs every task's tests on every change until ctx ends; stop
 // waits for the scheduler and stops the workers.
-func startTests(ctx context.Context, cfg TestsConfig, cacheDir string, reg *registry.Registry, content *registry.Content,
+func startTests(ctx context.Context, cfg TestsConfig, cacheDir string, reg *registry.Registry, content *taskformat.Content,
 	log *slog.Logger, metrics *httpapi.Metrics) (stop func(), err error) {
 	pool, err := newPool(cfg, log, metrics.WorkerRestarted)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/fssource"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
@@ -73,8 +75,9 @@ func loadPaths(ctx context.Context, paths []string) (*registry.Snapshot, []probl
 	var problems []problem
 	var sources []registry.Source
 	quiet := slog.New(slog.DiscardHandler) // every problem is printed below
+	loader := taskformat.NewLoader()
 	for i, p := range paths {
-		src, err := fssource.New(fssource.Config{Path: p, Watch: watcher.Config{Mode: watcher.ModeOff}}, i, quiet)
+		src, err := fssource.New(fssource.Config{Path: p, Watch: watcher.Config{Mode: watcher.ModeOff}, Loader: loader}, i, quiet)
 		if err != nil {
 			problems = append(problems, problem{path: p, msg: err.Error()})
 			continue

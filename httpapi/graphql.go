@@ -33,7 +33,6 @@ type graphqlHandler struct {
 	exec  *schema.Executor
 	log   *slog.Logger
 	cache *answerCache
-	live  func(query string) string // see Config.Live
 
 	wsInitTimeout    time.Duration
 	maxSubscriptions int // per WebSocket
@@ -113,10 +112,7 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap := h.reg.Snapshot() // the one snapshot this request is answered from
-	live := ""
-	if h.live != nil {
-		live = h.live(req.Query)
-	}
+	live := h.live(req.Query)
 	key := requestKey(req, live+h.instanceShown(req.Query))
 	readOnly := r.Method != http.MethodPost
 	if readOnly {
@@ -195,7 +191,7 @@ func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp res
 		return
 	}
 	switch {
-	case h.live != nil && h.live(req.Query) != live:
+	case h.live(req.Query) != live:
 		// What the answer shows besides the snapshot moved while it ran:
 		// it may show either state, so it is named by neither.
 		w.Header().Del("ETag")
@@ -282,12 +278,34 @@ func readRequest(r *http.Request) (schema.Request, int, error) {
 // requestKey names a request: with the snapshot's generation it names the
 // answer, for ETags (a poll of an unchanged catalogue costs a 304) and for
 // the answer cache. live is the state outside the snapshot that answers
-// show (Config.Live).
+// show (see graphqlHandler.live).
 func requestKey(req schema.Request, live string) string {
 	sum := sha256.New()
 	vars, _ := json.Marshal(req.Variables) // map keys are sorted: stable
 	fmt.Fprintf(sum, "%s\x00%s\x00%s\x00%s", req.Query, req.OperationName, vars, live)
 	return hex.EncodeToString(sum.Sum(nil))
+}
+
+// live names the state that an answer to query shows besides the
+// snapshot: how each source is watched, which changes as a watcher sets
+// up or falls back, with no new generation. It is part of the answer's
+// cache key and ETag, and "" for a query that cannot show it, so that its
+// answers stay cached while the state moves.
+func (h *graphqlHandler) live(query string) string {
+	if !schema.ShowsWatch(query) {
+		return ""
+	}
+	var b strings.Builder
+	for _, st := range h.reg.Snapshot().Sources() {
+		if w, ok := st.Watch(); ok {
+			// As answers show it: a round's length moves a little at
+			// every round, and only a change that shows may end a cached
+			// answer.
+			w.PollRound = w.PollRound.Round(100 * time.Millisecond)
+			fmt.Fprintf(&b, "%s\x00%v\x00", st.Name, w)
+		}
+	}
+	return b.String()
 }
 
 func etagMatches(header, etag string) bool {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/fssource"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
@@ -36,7 +37,7 @@ func newTestServer(tb testing.TB, dir string) *testServer {
 	tb.Helper()
 	ts := loadedRegistry(tb, dir)
 	ts.Server = httptest.NewServer(New(Config{Registry: ts.reg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Feed: ts.feed,
-		Content:       registry.NewContent(0), // no cache: every bundle is built from the files
+		Content:       taskformat.NewContent(0), // no cache: every bundle is built from the files
 		Executor:      ts.exec,
 		WSInitTimeout: 200 * time.Millisecond, MaxSubscriptions: 3, SSEHeartbeat: 20 * time.Millisecond}))
 	tb.Cleanup(ts.Close)
@@ -52,7 +53,7 @@ func loadedRegistry(tb testing.TB, dir string) *testServer {
 	src := newCatalogueSource(tb, dir)
 	ts := &testServer{reg: reg, feed: feed, src: src, idx: reg.AddSource(src)}
 	ts.rescan(tb)
-	sch, err := schema.New(schema.Deps{Content: registry.NewContent(1 << 20), Feed: feed,
+	sch, err := schema.New(schema.Deps{Content: taskformat.NewContent(1 << 20), Feed: feed,
 		Reload: func(context.Context) (int64, error) {
 			ts.reloads.Add(1)
 			ts.rescan(tb)

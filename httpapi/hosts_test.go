@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // realServer serves dir on 127.0.0.1:0 through the http.Server and the
@@ -33,7 +34,7 @@ func startServer(tb testing.TB, dir string, edit func(*Config)) *realServer {
 		tb.Fatal(err)
 	}
 	cfg := Config{Registry: ts.reg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Feed: ts.feed,
-		Content: registry.NewContent(1 << 20), Executor: ts.exec, Addr: tcp.Addr().String(),
+		Content: taskformat.NewContent(1 << 20), Executor: ts.exec, Addr: tcp.Addr().String(),
 		WSInitTimeout: time.Second, SSEHeartbeat: 20 * time.Millisecond}
 	if edit != nil {
 		edit(&cfg)

@@ -14,13 +14,14 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // indexHandler publishes the catalogue in the static index format, so that
 // other registries can pull from this one.
 type indexHandler struct {
 	reg     *registry.Registry
-	content *registry.Content
+	content *taskformat.Content
 	log     *slog.Logger
 
 	mu         sync.Mutex
@@ -37,17 +38,17 @@ type indexHandler struct {
 	// registry pulling from this one has that bundle.
 	known map[string]listed
 	// bundle builds one task's bundle (Content.Bundle; tests count calls).
-	bundle func(*registry.Task) (registry.Bundle, error)
+	bundle func(*registry.Task) (taskformat.Bundle, error)
 }
 
 // listed is one entry of the last index: its bundle, and its bytes in the
 // body (at, n; n is 0 while it has none).
 type listed struct {
-	bundle registry.Bundle
+	bundle taskformat.Bundle
 	at, n  int
 }
 
-// The index is json.MarshalIndent of a registry.Index with two spaces,
+// The index is json.MarshalIndent of a taskformat.Index with two spaces,
 // written piece by piece: its head, each entry indented twice, its tail.
 const (
 	indexEntryIndent = "    "
@@ -65,7 +66,7 @@ func (h *indexHandler) index() ([]byte, string) {
 		return h.body, h.etag
 	}
 	known := make(map[string]listed, len(h.known))
-	api, _ := json.Marshal(registry.IndexAPIVersion)
+	api, _ := json.Marshal(taskformat.IndexAPIVersion)
 	body := make([]byte, 0, len(h.body)+1024)
 	body = append(body, "{\n  \"apiVersion\": "...)
 	body = append(body, api...)
@@ -80,7 +81,7 @@ func (h *indexHandler) index() ([]byte, string) {
 					h.log.Warn("task left out of the index", "error", fmt.Errorf("task %s %s: %w", t.ID, t.Version, err))
 					continue
 				}
-				l = listed{bundle: registry.Bundle{SHA256: b.SHA256, Size: b.Size}}
+				l = listed{bundle: taskformat.Bundle{SHA256: b.SHA256, Size: b.Size}}
 			}
 			if entries == 0 {
 				body = append(body, "\n"+indexEntryIndent...)
@@ -92,8 +93,8 @@ func (h *indexHandler) index() ([]byte, string) {
 			if l.n > 0 {
 				body = append(body, h.body[l.at:l.at+l.n]...)
 			} else {
-				entry, _ := json.MarshalIndent(registry.IndexEntry{ID: t.ID, Version: t.Version, Label: t.Label, Description: t.Description,
-					Bundle: registry.BundlePath(t.ID, t.Version), SHA256: l.bundle.SHA256, Size: l.bundle.Size}, indexEntryIndent, "  ")
+				entry, _ := json.MarshalIndent(taskformat.IndexEntry{ID: t.ID, Version: t.Version, Label: t.Label, Description: t.Description,
+					Bundle: taskformat.BundlePath(t.ID, t.Version), SHA256: l.bundle.SHA256, Size: l.bundle.Size}, indexEntryIndent, "  ")
 				body = append(body, entry...)
 			}
 			l.at, l.n = at, len(body)-at
@@ -131,7 +132,7 @@ func (h *indexHandler) serveBundle(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := h.content.Bundle(t)
 	if err != nil {
-		var changed *registry.ErrChanged
+		var changed *taskformat.ErrChanged
 		if errors.As(err, &changed) {
 			http.Error(w, err.Error(), http.StatusConflict)
 			return

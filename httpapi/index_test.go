@@ -14,29 +14,30 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
-func getIndex(t *testing.T, url string) (registry.Index, string) {
+func getIndex(t *testing.T, url string) (taskformat.Index, string) {
 	t.Helper()
 	resp, err := http.Get(url + "/v1/index.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var idx registry.Index
+	var idx taskformat.Index
 	if err := json.NewDecoder(resp.Body).Decode(&idx); err != nil {
 		t.Fatal(err)
 	}
 	return idx, resp.Header.Get("ETag")
 }
 
-func entryOf(idx registry.Index, id string) (registry.IndexEntry, bool) {
+func entryOf(idx taskformat.Index, id string) (taskformat.IndexEntry, bool) {
 	for _, e := range idx.Tasks {
 		if e.ID == id {
 			return e, true
 		}
 	}
-	return registry.IndexEntry{}, false
+	return taskformat.IndexEntry{}, false
 }
 
 const addTaskID = "6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -48,7 +49,7 @@ func TestIndexKeepsStaleTasks(t *testing.T) {
 	ts, dir := liveServer(t)
 	idx, etag := getIndex(t, ts.URL)
 	before, ok := entryOf(idx, addTaskID)
-	if !ok || idx.APIVersion != registry.IndexAPIVersion || len(idx.Tasks) != 5 {
+	if !ok || idx.APIVersion != taskformat.IndexAPIVersion || len(idx.Tasks) != 5 {
 		t.Fatalf("got %+v", idx)
 	}
 	resp, err := http.Get(ts.URL + "/" + "v1/" + before.Bundle)
@@ -90,10 +91,10 @@ func TestIndexKeepsStaleTasks(t *testing.T) {
 // task's bundle alone; the others are known by their digests.
 func TestIndexCostFollowsChange(t *testing.T) {
 	ts, dir := liveServer(t)
-	content := registry.NewContent(0) // no cache: a bundle asked for is built
+	content := taskformat.NewContent(0) // no cache: a bundle asked for is built
 	built := map[string]int{}
 	h := &indexHandler{reg: ts.reg, content: content, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		bundle: func(task *registry.Task) (registry.Bundle, error) {
+		bundle: func(task *registry.Task) (taskformat.Bundle, error) {
 			built[task.ID+"@"+task.Version]++
 			return content.Bundle(task)
 		}}
@@ -128,7 +129,7 @@ func TestIndexEmpty(t *testing.T) {
 	u := registry.Update{Complete: true}
 	u.Source = reg.AddSource(newCatalogueSource(t, t.TempDir()))
 	reg.Apply(u)
-	content := registry.NewContent(0)
+	content := taskformat.NewContent(0)
 	h := &indexHandler{reg: reg, content: content, log: slog.New(slog.DiscardHandler), bundle: content.Bundle}
 	got, _ := h.index()
 	want, err := json.MarshalIndent(mustIndex(t, reg.Snapshot(), content), "", "  ")
@@ -140,9 +141,9 @@ func TestIndexEmpty(t *testing.T) {
 	}
 }
 
-func mustIndex(t *testing.T, s *registry.Snapshot, content *registry.Content) registry.Index {
+func mustIndex(t *testing.T, s *registry.Snapshot, content *taskformat.Content) taskformat.Index {
 	t.Helper()
-	idx, errs := registry.BuildIndex(s, content.Bundle)
+	idx, errs := taskformat.BuildIndex(s, content.Bundle)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

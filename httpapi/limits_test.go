@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
 )
 
@@ -288,7 +289,7 @@ func TestQueryCostLimit(t *testing.T) {
 // the resolver has stopped when the client hears of it.
 func TestStreamTimeout(t *testing.T) {
 	stopped := make(chan struct{}, 2)
-	sch, err := schema.New(schema.Deps{Content: registry.NewContent(0), Feed: registry.NewFeed(8, 8), Reload: func(ctx context.Context) (int64, error) {
+	sch, err := schema.New(schema.Deps{Content: taskformat.NewContent(0), Feed: registry.NewFeed(8, 8), Reload: func(ctx context.Context) (int64, error) {
 		<-ctx.Done()
 		stopped <- struct{}{}
 		return 0, ctx.Err()

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,8 +9,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
 )
 
@@ -21,23 +22,18 @@ import (
 // cache nor answered 304 once it has changed; one that cannot show it
 // stays cached, and its polls cheap.
 func TestAnswerFollowsLiveState(t *testing.T) {
-	ts := loadedRegistry(t, catalogue)
 	var watches atomic.Int64
-	sch, err := schema.New(schema.Deps{Content: registry.NewContent(0), Feed: ts.feed,
-		Watch: func(string) (registry.WatchStatus, bool) {
-			return registry.WatchStatus{Mode: "fsnotify", Watches: int(watches.Load())}, true
-		}})
+	reg := registry.New(time.Now, nil)
+	src := newCatalogueSource(t, catalogue)
+	u := src.Scan(t.Context())
+	u.Source = reg.AddSource(liveSource{Source: src, watches: &watches})
+	reg.Apply(u)
+	sch, err := schema.New(schema.Deps{Content: taskformat.NewContent(0)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(New(Config{Registry: ts.reg, Log: slog.New(slog.DiscardHandler), Content: registry.NewContent(0),
-		Executor: &schema.Executor{Schema: sch, Limits: schema.DefaultLimits},
-		Live: func(query string) string {
-			if !schema.ShowsWatch(query) {
-				return ""
-			}
-			return fmt.Sprint(watches.Load())
-		}}))
+	srv := httptest.NewServer(New(Config{Registry: reg, Log: slog.New(slog.DiscardHandler), Content: taskformat.NewContent(0),
+		Executor: &schema.Executor{Schema: sch, Limits: schema.DefaultLimits}}))
 	t.Cleanup(srv.Close)
 	get := func(query, etag string) (int, string, string) {
 		t.Helper()
@@ -84,4 +80,21 @@ func TestAnswerFollowsLiveState(t *testing.T) {
 			etags[tc.query] = got
 		}
 	}
+}
+
+// liveSource is a source that follows files, whose watch count the test
+// moves: the registry reads it through registry.Live.
+type liveSource struct {
+	registry.Source
+	watches *atomic.Int64
+}
+
+func (l liveSource) Watch() registry.WatchStatus {
+	return registry.WatchStatus{Mode: "fsnotify", Watches: int(l.watches.Load())}
+}
+
+func (l liveSource) Watching() <-chan struct{} {
+	done := make(chan struct{})
+	close(done)
+	return done
 }

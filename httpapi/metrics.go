@@ -31,22 +31,12 @@ type Metrics struct {
 	workerRestarts  *prometheus.CounterVec
 }
 
-// MetricsSources is what the scrape-time figures are read from.
+// MetricsSources is what the scrape-time figures are read from: the
+// snapshot, and how each source that follows files does it now
+// (registry.SourceStatus.Watch).
 type MetricsSources struct {
 	Registry *registry.Registry
 	Feed     *registry.Feed
-	Watchers func() []WatchStatus
-}
-
-// WatchStatus is how one watched source is watched now.
-type WatchStatus struct {
-	Source  string
-	Mode    string // the mode in force, after any fallback
-	Watches int    // folders watched through fsnotify
-	Polled  int    // folders polled: all in poll mode, those past the inotify limit in fsnotify mode
-	// PollRound is how long the last round of the polled folders took; 0
-	// before one is done.
-	PollRound time.Duration
 }
 
 const ns = "ratchet_registry"
@@ -195,12 +185,12 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descSource, v, st.Name, status)
 		}
 	}
-	if c.src.Watchers != nil {
-		for _, w := range c.src.Watchers() {
-			gauge(descWatchMode, 1, w.Source, w.Mode)
-			gauge(descWatches, float64(w.Watches), w.Source)
-			gauge(descPolled, float64(w.Polled), w.Source)
-			gauge(descPollRound, w.PollRound.Seconds(), w.Source)
+	for _, st := range s.Sources() {
+		if w, ok := st.Watch(); ok {
+			gauge(descWatchMode, 1, st.Name, w.Mode)
+			gauge(descWatches, float64(w.Watches), st.Name)
+			gauge(descPolled, float64(w.Polled), st.Name)
+			gauge(descPollRound, w.PollRound.Seconds(), st.Name)
 		}
 	}
 }

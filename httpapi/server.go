@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
 )
 
@@ -25,18 +26,11 @@ type Config struct {
 	Executor *schema.Executor // its Limits bound each request, on every transport
 	Log      *slog.Logger
 	// Content reads lazily loaded files and builds bundles.
-	Content *registry.Content
+	Content *taskformat.Content
 	// Metrics, when set, are served on /metrics and count GraphQL requests.
 	Metrics *Metrics
 	// Feed is the change feed that subscriptions read; nil for none.
 	Feed *registry.Feed
-	// Live names the state that an answer to a query shows besides the
-	// snapshot (how each source is watched, which changes as a watcher
-	// sets up or falls back, with no new generation); it is part of the
-	// answer's cache key and ETag. It is given the query's text, and
-	// returns "" for a query that cannot show that state, so that its
-	// answers stay cached while the state moves. Nil for none.
-	Live func(query string) string
 	// WSInitTimeout is how long a WebSocket may wait before
 	// connection_init; 0 means 3s.
 	WSInitTimeout time.Duration
@@ -109,7 +103,7 @@ func New(cfg Config) *Server {
 	if len(cfg.CORSOrigins) > 0 {
 		r.Use(corsMiddleware(cfg.CORSOrigins))
 	}
-	gql := &graphqlHandler{reg: cfg.Registry, feed: cfg.Feed, exec: cfg.Executor, log: cfg.Log, live: cfg.Live,
+	gql := &graphqlHandler{reg: cfg.Registry, feed: cfg.Feed, exec: cfg.Executor, log: cfg.Log,
 		cache:         newAnswerCache(256, 32<<20),
 		wsInitTimeout: cfg.WSInitTimeout, maxSubscriptions: cfg.MaxSubscriptions, sseHeartbeat: cfg.SSEHeartbeat,
 		originPatterns: originHosts(cfg.CORSOrigins),

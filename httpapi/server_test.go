@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
 )
 
@@ -21,7 +22,7 @@ import (
 // it), and the server goes on.
 func TestTimeout(t *testing.T) {
 	var returned atomic.Bool
-	s, err := schema.New(schema.Deps{Content: registry.NewContent(0), Reload: func(ctx context.Context) (int64, error) {
+	s, err := schema.New(schema.Deps{Content: taskformat.NewContent(0), Reload: func(ctx context.Context) (int64, error) {
 		<-ctx.Done()
 		returned.Store(true)
 		return 0, ctx.Err()

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/ratchet-tasks/ratchet-registry/registry/taskschema"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat/taskschema"
 )
 
 // serveTaskSchema serves the JSON Schemas of metadata.json and test files

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/ratchet-tasks/ratchet-registry/registry/taskschema"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat/taskschema"
 )
 
 func TestTaskSchemas(t *testing.T) {

@@ -1,4 +1,4 @@
-package registry
+package registry_test
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 func TestCollectionWalk(t *testing.T) {
@@ -121,7 +123,7 @@ func TestConflicts(t *testing.T) {
 		t.Errorf("got winner %s, want %s (first source, lexical order)", got.Path, want)
 	}
 	cs := s.Conflicts()
-	want := []Conflict{
+	want := []registry.Conflict{
 		{ID: id1, Version: "1.0.0", Path: filepath.Join(a, "z"), Winner: filepath.Join(a, "m")},
 		{ID: id1, Version: "1.0.0", Path: filepath.Join(b, "a"), Winner: filepath.Join(a, "m")},
 	}

@@ -1,10 +1,13 @@
-package registry
+package registry_test
 
 import (
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // TestConflictPlaces: which copy of one version is served. Within a source
@@ -25,9 +28,15 @@ func TestConflictPlaces(t *testing.T) {
 	t.Run("a folder made on a reload beats the archive served", func(t *testing.T) {
 		dir := t.TempDir()
 		write(t, filepath.Join(dir, "addition.zip"), string(zipBytes(t, task.Under("addition"))))
-		reg := New(time.Now, nil)
+		reg := registry.New(time.Now, nil)
 		src := reg.AddSource(fakeSource{name: dir})
-		apply := func() *Snapshot { u := scanDir(dir, 0); u.Source = src; reg.Apply(u); return reg.Snapshot() }
+		ld := taskformat.NewLoader()
+		apply := func() *registry.Snapshot {
+			u := scanDir(ld, dir, 0)
+			u.Source = src
+			reg.Apply(u)
+			return reg.Snapshot()
+		}
 		apply()
 		writeTree(t, dir, task.Under("zz/addition")) // sorts after the zip
 		if got, _ := apply().Task(id1, "1.0.0"); got.Path != filepath.Join(dir, "zz", "addition") {
@@ -37,9 +46,15 @@ func TestConflictPlaces(t *testing.T) {
 	t.Run("a copy on a reload keeps its place behind the copy served", func(t *testing.T) {
 		dir := t.TempDir()
 		writeTree(t, dir, task.Under("m"))
-		reg := New(time.Now, nil)
+		reg := registry.New(time.Now, nil)
 		src := reg.AddSource(fakeSource{name: dir})
-		apply := func() *Snapshot { u := scanDir(dir, 0); u.Source = src; reg.Apply(u); return reg.Snapshot() }
+		ld := taskformat.NewLoader()
+		apply := func() *registry.Snapshot {
+			u := scanDir(ld, dir, 0)
+			u.Source = src
+			reg.Apply(u)
+			return reg.Snapshot()
+		}
 		apply()
 		writeTree(t, dir, task.Under("a"))
 		s := apply()
@@ -60,12 +75,13 @@ func TestConflictPlaces(t *testing.T) {
 		a, b := t.TempDir(), t.TempDir()
 		writeTree(t, a, task.Under("x"))
 		writeTree(t, b, task.Under("x"))
-		reg := New(time.Now, nil)
+		reg := registry.New(time.Now, nil)
 		sa, sb := reg.AddSource(fakeSource{name: a}), reg.AddSource(fakeSource{name: b})
-		ub := scanDir(b, 1)
+		ld := taskformat.NewLoader()
+		ub := scanDir(ld, b, 1)
 		ub.Source = sb
 		reg.Apply(ub) // the second source answers first
-		ua := scanDir(a, 0)
+		ua := scanDir(ld, a, 0)
 		ua.Source = sa
 		reg.Apply(ua)
 		if got, _ := reg.Snapshot().Task(id1, "1.0.0"); got.Path != filepath.Join(a, "x") {

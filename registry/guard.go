@@ -20,11 +20,11 @@ func (e *PanicError) Error() string {
 	return fmt.Sprintf("%s: the library doing it crashed on this file (%v); the file is refused", e.Op, e.Value)
 }
 
-// guard calls f, turning a panic into a *PanicError for op. Fatal
+// Guard calls f, turning a panic into a *PanicError for op. Fatal
 // runtime errors (a stack overflow, memory exhausted) are beyond any
 // recover: the bounds checked before a parser runs (MaxNesting,
 // MaxNumberLength) keep those away.
-func guard[T any](op string, f func() (T, error)) (v T, err error) {
+func Guard[T any](op string, f func() (T, error)) (v T, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			var zero T

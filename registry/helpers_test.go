@@ -1,16 +1,16 @@
-package registry
+package registry_test
 
 import (
 	"context"
 	"fmt"
-	"maps"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // The one set of tree helpers, under the names these tests use.
@@ -22,19 +22,17 @@ var (
 	zipBytes       = registrytest.ZipBytes
 	mergeFiles     = registrytest.Merge
 	writeGenerated = registrytest.WriteGenerated
-	generatedTree  = registrytest.GeneratedTree
 	write          = registrytest.Write
 )
 
-func sortedKeys(f files) []string { return slices.Sorted(maps.Keys(f)) }
-
 // loadDir loads folders as a filesystem source would on its first scan,
 // each as one source, into a fresh registry.
-func loadDir(tb testing.TB, dirs ...string) *Snapshot {
+func loadDir(tb testing.TB, dirs ...string) *registry.Snapshot {
 	tb.Helper()
-	reg := New(time.Now, nil)
+	reg := registry.New(time.Now, nil)
+	ld := taskformat.NewLoader()
 	for i, d := range dirs {
-		u := scanDir(d, i)
+		u := scanDir(ld, d, i)
 		u.Source = reg.AddSource(fakeSource{name: d})
 		reg.Apply(u)
 	}
@@ -43,15 +41,15 @@ func loadDir(tb testing.TB, dirs ...string) *Snapshot {
 
 // scanDir is the complete update of a folder, found and loaded as the
 // filesystem source does.
-func scanDir(d string, order int) Update {
-	u := Update{Complete: true}
-	roots, _ := Discover(DirFS(d), ".")
+func scanDir(ld *taskformat.Loader, d string, order int) registry.Update {
+	u := registry.Update{Complete: true}
+	roots, _ := taskformat.Discover(taskformat.DirFS(d), ".")
 	for _, key := range roots {
-		r := Root{Source: d, Order: order, Key: key, Display: filepath.Join(d, filepath.FromSlash(key))}
-		if IsZip(key) {
-			u.Results = append(u.Results, LoadZipFile(r, filepath.Join(d, key)))
+		r := taskformat.Root{Source: d, Order: order, Key: key, Display: filepath.Join(d, filepath.FromSlash(key))}
+		if taskformat.IsZip(key) {
+			u.Results = append(u.Results, ld.LoadZipFile(r, filepath.Join(d, key)))
 		} else {
-			u.Results = append(u.Results, LoadDir(r, DirFS(filepath.Join(d, key))))
+			u.Results = append(u.Results, ld.LoadDir(r, taskformat.DirFS(filepath.Join(d, key))))
 		}
 	}
 	return u
@@ -60,13 +58,15 @@ func scanDir(d string, order int) Update {
 // fakeSource names a source for AddSource; tests here apply updates by hand.
 type fakeSource struct{ name string }
 
-func (f fakeSource) Name() string                                           { return f.name }
-func (f fakeSource) Type() SourceType                                       { return SourceFilesystem }
-func (f fakeSource) Location() string                                       { return f.name }
-func (f fakeSource) Run(context.Context, func(Update), <-chan Rescan) error { return nil }
+func (f fakeSource) Name() string              { return f.name }
+func (f fakeSource) Type() registry.SourceType { return registry.SourceFilesystem }
+func (f fakeSource) Location() string          { return f.name }
+func (f fakeSource) Run(context.Context, func(registry.Update), <-chan registry.Rescan) error {
+	return nil
+}
 
 // listing renders a snapshot as text, for comparisons.
-func listing(s *Snapshot) string {
+func listing(s *registry.Snapshot) string {
 	var b strings.Builder
 	for _, e := range s.Entries() {
 		for _, t := range e.Versions {

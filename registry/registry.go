@@ -50,7 +50,9 @@ func (r *Registry) Snapshot() *Snapshot { return r.cur.Load() }
 func (r *Registry) AddSource(s Source) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.sources = append(r.sources, SourceStatus{Name: s.Name(), Type: s.Type(), Location: s.Location(), Status: StatusLoading})
+	st := SourceStatus{Name: s.Name(), Type: s.Type(), Location: s.Location(), Status: StatusLoading}
+	st.live, _ = s.(Live)
+	r.sources = append(r.sources, st)
 	r.loaded = append(r.loaded, false)
 	r.counts = append(r.counts, 0)
 	r.srcErrs = append(r.srcErrs, nil)

@@ -78,6 +78,18 @@ type Update struct {
 	Revision string
 }
 
+// Live is the optional interface of a source whose state moves between
+// loads, with no new snapshot: one that follows files on disk. The
+// registry reads it whenever it is shown (SourceStatus.Watch), so that
+// the API and the metrics serve it like any other field of the source,
+// and nothing above the sources needs to know which kind it is.
+type Live interface {
+	// Watch is how the source follows its files now.
+	Watch() WatchStatus
+	// Watching is closed once the source follows every folder it holds.
+	Watching() <-chan struct{}
+}
+
 // SourceStatus is a source as the API shows it.
 type SourceStatus struct {
 	Name      string
@@ -88,6 +100,27 @@ type SourceStatus struct {
 	TaskCount int
 	LoadedAt  time.Time // last successful load; zero before
 	Revision  string    // the commit (git) or manifest digest (OCI) served; "" for other sources
+	live      Live      // nil for a source without a live state
+}
+
+// Watch is how the source follows its files now; false for a source that
+// has no files to follow (HTTP, git, OCI).
+func (s SourceStatus) Watch() (WatchStatus, bool) {
+	if s.live == nil {
+		return WatchStatus{}, false
+	}
+	return s.live.Watch(), true
+}
+
+// Watching is closed once the source follows everything it holds: at
+// once for a source that follows nothing.
+func (s SourceStatus) Watching() <-chan struct{} {
+	if s.live == nil {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	return s.live.Watching()
 }
 
 // WatchStatus is how a source that follows files on disk does it now.

@@ -1,11 +1,11 @@
 package registry
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -48,7 +48,38 @@ type Task struct {
 	semver *semver.Version
 	order  int    // position of the source in configuration order
 	open   Opener // where to read lazy content from
-	files  []File // main.js and tests, read lazily, in name order after main.js
+	files  []File // the script then the tests, read lazily, in name order after the script
+}
+
+// Opener gives a task's files again, long after the load, for lazy
+// content (the script and tests are read when first asked for, and checked
+// against the digest taken at load), and what to close when done with them.
+type Opener func() (fs.FS, io.Closer, error)
+
+// Stored is what a loader knows of a task beyond its exported fields:
+// where it sits and how to read its lazily read files again.
+type Stored struct {
+	Order  int    // position of the source in configuration order, which decides conflicts
+	Sep    string // between Path and a file's name: a separator, or "!/" and the folder inside a zip
+	Open   Opener
+	Script File   // the task's JavaScript
+	Tests  []File // its test files, in name order
+}
+
+// NewTask completes a task that a loader has read and checked. Its
+// version must be SemVer (see ParseVersion): the order of versions is the
+// domain's, so it is taken here.
+func NewTask(t Task, st Stored) (*Task, error) {
+	v, err := ParseVersion(t.Version)
+	if err != nil {
+		return nil, err
+	}
+	if st.Open == nil {
+		return nil, errors.New("a task needs an Opener for its lazily read files")
+	}
+	t.semver, t.order, t.sep, t.open = v, st.Order, st.Sep, st.Open
+	t.files = append([]File{st.Script}, st.Tests...)
+	return &t, nil
 }
 
 // File describes a lazily read file of a task: its digest is taken at load
@@ -74,15 +105,18 @@ func (t *Task) Files() []File { return append([]File(nil), t.files...) }
 // TestFiles are the names of the task's test cases, in name order.
 func (t *Task) TestFiles() []string {
 	var out []string
-	for _, f := range t.files {
-		if f.Name != scriptFile {
-			out = append(out, f.Name)
-		}
+	for _, f := range t.files[min(1, len(t.files)):] {
+		out = append(out, f.Name)
 	}
 	return out
 }
 
-func (t *Task) file(name string) (File, bool) {
+// Open gives the task's files again, to read one that is read lazily.
+func (t *Task) Open() (fs.FS, io.Closer, error) { return t.open() }
+
+// File describes one of the lazily read files, by its name relative to
+// the task root.
+func (t *Task) File(name string) (File, bool) {
 	// A search rather than a map: a map of two files is a few hundred
 	// bytes a task, and a task has a handful of files.
 	for _, f := range t.files {
@@ -120,32 +154,3 @@ func (t *Task) archive() bool { return strings.HasPrefix(t.sep, "!/") }
 
 // identity is the pair that makes a task version unique in the catalogue.
 func (t *Task) identity() string { return t.ID + "@" + t.Version }
-
-// testDigest is digestFiles over the files a verdict depends on.
-func testDigest(sums map[string][32]byte) string {
-	deps := make(map[string][32]byte, len(sums))
-	for n, s := range sums {
-		if n == scriptFile || n == inputSchema || n == outputSchema || strings.HasPrefix(n, testsDir+"/") {
-			deps[n] = s
-		}
-	}
-	return digestFiles(deps)
-}
-
-// digestFiles hashes names and contents so that a rename changes the
-// digest as well as an edit does.
-func digestFiles(sums map[string][32]byte) string {
-	names := make([]string, 0, len(sums))
-	for n := range sums {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	h := sha256.New()
-	for _, n := range names {
-		s := sums[n]
-		h.Write([]byte(n))
-		h.Write([]byte{0})
-		h.Write(s[:])
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
-}

@@ -1,4 +1,4 @@
-package registry
+package registry_test
 
 import (
 	"context"
@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // TestSetVerdict: a verdict is shown for the files it was made from only;
@@ -15,11 +18,12 @@ func TestSetVerdict(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
 	writeTree(t, dir, taskFiles(id2, "1.0.0").With("tests/one.json", "").Under("b"))
-	feed := NewFeed(64, 64)
-	reg := New(time.Now, feed)
+	feed := registry.NewFeed(64, 64)
+	ld := taskformat.NewLoader()
+	reg := registry.New(time.Now, feed)
 	idx := reg.AddSource(fakeSource{name: dir})
 	load := func() {
-		u := scanDir(dir, 0)
+		u := scanDir(ld, dir, 0)
 		u.Source = idx
 		reg.Apply(u)
 	}
@@ -27,15 +31,15 @@ func TestSetVerdict(t *testing.T) {
 	s := reg.Snapshot()
 	a, _ := s.Task(id1, "1.0.0")
 	b, _ := s.Task(id2, "1.0.0")
-	if got := s.Verdict(a).Status; got != VerdictNone {
+	if got := s.Verdict(a).Status; got != registry.VerdictNone {
 		t.Errorf("before a runner: got %s, want NONE", got)
 	}
 	reg.EnableVerdicts()
 	s = reg.Snapshot()
-	if got := s.Verdict(a).Status; got != VerdictPending {
+	if got := s.Verdict(a).Status; got != registry.VerdictPending {
 		t.Errorf("with a runner: got %s, want PENDING", got)
 	}
-	if got := s.Verdict(b).Status; got != VerdictNone {
+	if got := s.Verdict(b).Status; got != registry.VerdictNone {
 		t.Errorf("task without tests: got %s, want NONE", got)
 	}
 	sub, err := feed.Subscribe(-1)
@@ -44,12 +48,12 @@ func TestSetVerdict(t *testing.T) {
 	}
 	defer sub.Close()
 	before := s.ContentDigest()
-	passed := NewVerdict(a.TestDigest, []CaseResult{{File: "tests/one.json", Status: CasePassed, Duration: time.Millisecond}})
+	passed := registry.NewVerdict(a.TestDigest, []registry.CaseResult{{File: "tests/one.json", Status: registry.CasePassed, Duration: time.Millisecond}})
 	if !reg.SetVerdict(a, passed) {
 		t.Fatal("the first verdict did not swap")
 	}
 	s = reg.Snapshot()
-	if got := s.Verdict(a); got.Status != VerdictPassed || got.Passed() != 1 || got.Failed() != 0 {
+	if got := s.Verdict(a); got.Status != registry.VerdictPassed || got.Passed() != 1 || got.Failed() != 0 {
 		t.Errorf("got %+v, want PASSED 1/0", got)
 	}
 	if s.ContentDigest() == before {
@@ -58,10 +62,10 @@ func TestSetVerdict(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	e, err := sub.Next(ctx)
-	if err != nil || e.Kind != VerdictChanged || e.ID != id1 || e.Version != "1.0.0" || e.Generation != s.Generation {
+	if err != nil || e.Kind != registry.VerdictChanged || e.ID != id1 || e.Version != "1.0.0" || e.Generation != s.Generation {
 		t.Errorf("got event %+v (%v), want VERDICT_CHANGED for %s 1.0.0 at %d", e, err, id1, s.Generation)
 	}
-	again := NewVerdict(a.TestDigest, []CaseResult{{File: "tests/one.json", Status: CasePassed, Duration: 2 * time.Millisecond}})
+	again := registry.NewVerdict(a.TestDigest, []registry.CaseResult{{File: "tests/one.json", Status: registry.CasePassed, Duration: 2 * time.Millisecond}})
 	if reg.SetVerdict(a, again) {
 		t.Error("the same outcome, slower, swapped")
 	}
@@ -75,21 +79,21 @@ func TestSetVerdict(t *testing.T) {
 	if a2.TestDigest == a.TestDigest {
 		t.Fatal("the test digest did not change with the test")
 	}
-	if got := s.Verdict(a2).Status; got != VerdictPending {
+	if got := s.Verdict(a2).Status; got != registry.VerdictPending {
 		t.Errorf("after the test changed: got %s, want PENDING", got)
 	}
 	if reg.SetVerdict(a, passed) {
 		t.Error("a verdict for the old files was taken")
 	}
 	// A change to metadata alone keeps the verdict.
-	if !reg.SetVerdict(a2, NewVerdict(a2.TestDigest, []CaseResult{{File: "tests/one.json", Status: CaseFailed, Message: "m"}})) {
+	if !reg.SetVerdict(a2, registry.NewVerdict(a2.TestDigest, []registry.CaseResult{{File: "tests/one.json", Status: registry.CaseFailed, Message: "m"}})) {
 		t.Fatal("the new verdict did not swap")
 	}
 	writeTree(t, dir, files{"metadata.json": `{"uuid": "` + id1 + `", "version": "1.0.0", "label": "renamed"}`}.Under("a"))
 	load()
 	s = reg.Snapshot()
 	a3, _ := s.Task(id1, "1.0.0")
-	if a3.Label != "renamed" || s.Verdict(a3).Status != VerdictFailed {
+	if a3.Label != "renamed" || s.Verdict(a3).Status != registry.VerdictFailed {
 		t.Errorf("after a label change: got %q %s, want renamed FAILED", a3.Label, s.Verdict(a3).Status)
 	}
 }
@@ -101,16 +105,16 @@ func TestCapped(t *testing.T) {
 	big := strings.Repeat("é", 6<<20) // 12 MiB
 	tests := []struct {
 		name      string
-		in        CaseResult
+		in        registry.CaseResult
 		msg, raw  int
 		message   string // the message got ends with it
 		keepValue bool
 	}{
-		{"small", CaseResult{Message: "threw Error: x", Actual: []byte(`{"a":1}`), Expected: []byte(`{"a":2}`)}, 8 << 10, 64 << 10, "threw Error: x", true},
-		{"huge message", CaseResult{Message: "threw Error: " + big, Actual: []byte(`null`)}, 8 << 10, 64 << 10, "é… (truncated: 12 MiB message over the 8 KiB limit)", true},
-		{"huge values", CaseResult{Message: "differs", Actual: []byte(`"` + big + `"`), Expected: []byte(`"` + big + `"`)}, 8 << 10, 64 << 10,
+		{"small", registry.CaseResult{Message: "threw Error: x", Actual: []byte(`{"a":1}`), Expected: []byte(`{"a":2}`)}, 8 << 10, 64 << 10, "threw Error: x", true},
+		{"huge message", registry.CaseResult{Message: "threw Error: " + big, Actual: []byte(`null`)}, 8 << 10, 64 << 10, "é… (truncated: 12 MiB message over the 8 KiB limit)", true},
+		{"huge values", registry.CaseResult{Message: "differs", Actual: []byte(`"` + big + `"`), Expected: []byte(`"` + big + `"`)}, 8 << 10, 64 << 10,
 			"differs (actual: 12 MiB over the 64 KiB limit, not kept) (expected: 12 MiB over the 64 KiB limit, not kept)", false},
-		{"all at a small share", CaseResult{Message: big, Actual: []byte(`"` + big + `"`)}, 256, 128,
+		{"all at a small share", registry.CaseResult{Message: big, Actual: []byte(`"` + big + `"`)}, 256, 128,
 			"… (truncated: 12 MiB message over the 256 bytes limit) (actual: 12 MiB over the 128 bytes limit, not kept)", false},
 	}
 	for _, tc := range tests {

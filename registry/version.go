@@ -8,9 +8,9 @@ import (
 	"github.com/Masterminds/semver/v3"
 )
 
-// parseVersion accepts SemVer 2.0.0 exactly. A leading "v" is the most
+// ParseVersion accepts SemVer 2.0.0 exactly. A leading "v" is the most
 // common mistake, so it gets a message that says what to do.
-func parseVersion(s string) (*semver.Version, error) {
+func ParseVersion(s string) (*semver.Version, error) {
 	if s == "" {
 		return nil, errors.New("version is empty")
 	}
@@ -27,7 +27,7 @@ func parseVersion(s string) (*semver.Version, error) {
 }
 
 func strictVersion(s string) (*semver.Version, error) {
-	return guard("parse the version", func() (*semver.Version, error) { return semver.StrictNewVersion(s) })
+	return Guard("parse the version", func() (*semver.Version, error) { return semver.StrictNewVersion(s) })
 }
 
 // compareVersions orders by SemVer precedence; build metadata does not

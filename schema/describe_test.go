@@ -7,6 +7,7 @@ import (
 
 	"github.com/graphql-go/graphql"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // TestEverythingDescribed walks the schema as a client sees it, through
@@ -14,7 +15,7 @@ import (
 // without a description: GraphiQL and every client show them, and fields
 // added later are held to the same rule.
 func TestEverythingDescribed(t *testing.T) {
-	s, err := New(Deps{Content: registry.NewContent(1 << 10), Feed: registry.NewFeed(1, 1),
+	s, err := New(Deps{Content: taskformat.NewContent(1 << 10), Feed: registry.NewFeed(1, 1),
 		Reload: func(context.Context) (int64, error) { return 0, nil }})
 	if err != nil {
 		t.Fatal(err)

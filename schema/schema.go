@@ -10,6 +10,7 @@ import (
 
 	"github.com/graphql-go/graphql"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 type snapshotKey struct{}
@@ -30,17 +31,14 @@ func snapshotOf(ctx context.Context) *registry.Snapshot {
 
 // Deps is what the resolvers need beyond the snapshot.
 type Deps struct {
-	Content *registry.Content // lazy script and test reads
-	Feed    *registry.Feed    // change events for subscriptions (nil: none)
+	Content *taskformat.Content // lazy script and test reads
+	Feed    *registry.Feed      // change events for subscriptions (nil: none)
 	// Reload runs a full rescan and returns the generation in force after it.
 	Reload func(ctx context.Context) (int64, error)
-	// Watch is how the source of that name follows its files now; false
-	// for sources that have none (nil: none do).
-	Watch func(source string) (registry.WatchStatus, bool)
 }
 
 // ShowsWatch says whether a query can show how sources are watched
-// (Deps.Watch), which changes with no new snapshot. Only the field
+// (SourceStatus.Watch), which changes with no new snapshot. Only the field
 // Source.watch leads there, and a GraphQL name is never escaped or
 // abbreviated, so a query that does not name it cannot: its answers need
 // not be keyed by the watch state.

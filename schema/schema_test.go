@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/graphql-go/graphql"
-	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 func newExecutor(tb testing.TB) *Executor {
 	tb.Helper()
-	s, err := New(Deps{Content: registry.NewContent(1 << 10)})
+	s, err := New(Deps{Content: taskformat.NewContent(1 << 10)})
 	if err != nil {
 		tb.Fatal(err)
 	}

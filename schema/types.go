@@ -7,6 +7,7 @@ import (
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/language/ast"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // jsonScalar carries task schemas and test values as they were written.
@@ -169,10 +170,7 @@ func (t *types) build() {
 				return nilIfEmpty(src[registry.SourceStatus](p).Error), nil
 			}),
 			"watch": field(watch, "How it follows changes to its files; null for sources that are not on disk.", func(p graphql.ResolveParams) (any, error) {
-				if t.d.Watch == nil {
-					return nil, nil
-				}
-				if w, ok := t.d.Watch(src[registry.SourceStatus](p).Name); ok {
+				if w, ok := src[registry.SourceStatus](p).Watch(); ok {
 					return w, nil
 				}
 				return nil, nil
@@ -213,9 +211,9 @@ func (t *types) build() {
 		Name:        "TestCase",
 		Description: "One test case of a task, from one file under tests/.",
 		Fields: graphql.Fields{
-			"name":           field(nn(graphql.String), "File name, like tests/basic.json.", func(p graphql.ResolveParams) (any, error) { return src[registry.TestCase](p).Name, nil }),
-			"input":          field(jsonScalar, "The input given to the task, as written.", func(p graphql.ResolveParams) (any, error) { return src[registry.TestCase](p).Input, nil }),
-			"expectedOutput": field(jsonScalar, "The output the task must return (expected_output), as written; null when the case gives none.", func(p graphql.ResolveParams) (any, error) { return src[registry.TestCase](p).ExpectedOutput, nil }),
+			"name":           field(nn(graphql.String), "File name, like tests/basic.json.", func(p graphql.ResolveParams) (any, error) { return src[taskformat.TestCase](p).Name, nil }),
+			"input":          field(jsonScalar, "The input given to the task, as written.", func(p graphql.ResolveParams) (any, error) { return src[taskformat.TestCase](p).Input, nil }),
+			"expectedOutput": field(jsonScalar, "The output the task must return (expected_output), as written; null when the case gives none.", func(p graphql.ResolveParams) (any, error) { return src[taskformat.TestCase](p).ExpectedOutput, nil }),
 		},
 	})
 	t.list.verdict = verdictStatusEnum()

@@ -139,7 +139,7 @@ func BenchmarkPollRound(b *testing.B) {
 	old := time.Now().Add(-time.Hour)
 	p := newPoller(time.Second, 1)
 	p.budget = time.Hour
-	for _, d := range walk(dir) {
+	for _, d := range walkFolders(dir) {
 		p.add(d.path, d.state, d.entries, false, old)
 	}
 	p.hot = map[string]time.Time{} // a tree just written is hot: measure the round alone

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-	ftree "github.com/ratchet-tasks/ratchet-registry/registry/tree"
+	ftree "github.com/ratchet-tasks/ratchet-registry/watcher/walk"
 )
 
 // loop is what every mode shares: the debouncer, its timer, the periodic

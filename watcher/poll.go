@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	ftree "github.com/ratchet-tasks/ratchet-registry/registry/tree"
+	ftree "github.com/ratchet-tasks/ratchet-registry/watcher/walk"
 )
 
 // fileState is what polling compares: any difference is a change. It is

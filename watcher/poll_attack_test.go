@@ -99,7 +99,7 @@ func TestAttackRoundGrowsWithReAdds(t *testing.T) {
 	f := &forgetting{p: p}
 	for range 500 {
 		p.forget(x, f)
-		for _, d := range walk(x) {
+		for _, d := range walkFolders(x) {
 			p.add(d.path, d.state, d.entries, true, time.Now())
 		}
 		p.startTick(time.Now(), f)

@@ -26,7 +26,7 @@ func pollerOf(t *testing.T, dir string, budget time.Duration) *poller {
 	p := newPoller(time.Second, DefaultPollCPU)
 	p.budget = budget
 	p.batch = 1 // one folder at a time, so that tests can count them
-	for _, d := range walk(dir) {
+	for _, d := range walkFolders(dir) {
 		p.add(d.path, d.state, d.entries, false, time.Now())
 	}
 	return p
@@ -296,7 +296,7 @@ func TestPollRoundAcrossRemovals(t *testing.T) {
 		tr.forget(q)
 	}
 	later := now.Add(time.Hour)
-	for _, d := range walk(filepath.Join(dir, "t0000")) {
+	for _, d := range walkFolders(filepath.Join(dir, "t0000")) {
 		p.add(d.path, d.state, d.entries, false, later)
 	}
 	for tick := range 3 {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-	ftree "github.com/ratchet-tasks/ratchet-registry/registry/tree"
+	ftree "github.com/ratchet-tasks/ratchet-registry/watcher/walk"
 )
 
 // tree is one watch of the root: every folder in it is either watched
@@ -45,11 +45,11 @@ type folder struct {
 	entries []entry
 }
 
-// walk lists dir and every folder under it, following symlinks but not
+// walkFolders lists dir and every folder under it, following symlinks but not
 // around a cycle; hidden names and scratch files are left out. Folders
 // are listed on every core (a listing is a few syscalls, and a tree of
 // 100,000 tasks has 200,000 folders) and returned in path order.
-func walk(dir string) []folder {
+func walkFolders(dir string) []folder {
 	var (
 		mu   sync.Mutex
 		out  []folder
@@ -99,7 +99,7 @@ func walk(dir string) []folder {
 // start tracks the whole tree: the newest folders are watched, as many as
 // the budget allows, and the others polled.
 func (t *tree) start() error {
-	dirs := walk(t.w.root)
+	dirs := walkFolders(t.w.root)
 	if len(dirs) == 0 || dirs[0].path != t.w.root {
 		// Removed as the setup began (walk returns the root first): it is
 		// waited for, and read whole when it is back.
@@ -234,7 +234,7 @@ func (t *tree) drain(now time.Time) error {
 	for len(t.pending) > 0 {
 		p := t.pending[len(t.pending)-1]
 		t.pending = t.pending[:len(t.pending)-1]
-		dirs := walk(p)
+		dirs := walkFolders(p)
 		if len(dirs) == 0 {
 			t.poll.unlist(p) // gone again already
 		}

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-	ftree "github.com/ratchet-tasks/ratchet-registry/registry/tree"
+	ftree "github.com/ratchet-tasks/ratchet-registry/watcher/walk"
 )
 
 // Mode says how a tree is watched.

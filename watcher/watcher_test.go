@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-	ftree "github.com/ratchet-tasks/ratchet-registry/registry/tree"
+	ftree "github.com/ratchet-tasks/ratchet-registry/watcher/walk"
 	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 	"go.uber.org/goleak"
 )

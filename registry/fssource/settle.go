@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
-	"github.com/ratchet-tasks/ratchet-registry/registry/tree"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
+	"github.com/ratchet-tasks/ratchet-registry/watcher/walk"
 )
 
 // Settling: a task that fails to load while its files are still changing
@@ -53,7 +54,7 @@ func (s *Source) follow(ctx context.Context, apply func(registry.Update), batche
 			return nil
 		case <-setUp:
 			setUp = nil
-			if id := folderID(s.abs); id != s.loadedRoot && id != (tree.ID{}) {
+			if id := folderID(s.abs); id != s.loadedRoot && id != (walk.ID{}) {
 				// Another folder put in the source's place during the
 				// setup: read it whole.
 				if u, ok := s.scan(ctx, time.Now()); ok {
@@ -195,7 +196,7 @@ func (s *Source) fingerprint(key string) (string, time.Time) {
 	var b strings.Builder
 	var newest time.Time
 	// What cannot be read has no fingerprint; the load reports it.
-	_ = tree.Walk(registry.DirFS(s.abspath(key)), ".", func(name string, info fs.FileInfo) (bool, error) {
+	_ = walk.Walk(taskformat.DirFS(s.abspath(key)), ".", func(name string, info fs.FileInfo) (bool, error) {
 		fmt.Fprintf(&b, "%s %d %d\n", name, info.Size(), info.ModTime().UnixNano())
 		if info.ModTime().After(newest) {
 			newest = info.ModTime()
@@ -255,7 +256,7 @@ func (s *Source) namesChanged(root string) bool {
 		return false // a file: its own change time is the watcher's
 	}
 	for _, p := range []string{s.abspath(root), filepath.Join(s.abspath(root), "tests")} {
-		if st, err := os.Stat(p); err == nil && tree.ChangeTime(st) >= s.loadedSince {
+		if st, err := os.Stat(p); err == nil && walk.ChangeTime(st) >= s.loadedSince {
 			return true
 		}
 	}

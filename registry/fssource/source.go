@@ -6,6 +6,7 @@
 package fssource
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,8 +23,9 @@ import (
 
 	"github.com/benbjohnson/immutable"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
-	ftree "github.com/ratchet-tasks/ratchet-registry/registry/tree"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
+	ftree "github.com/ratchet-tasks/ratchet-registry/watcher/walk"
 )
 
 // Config configures a filesystem source.
@@ -35,16 +37,26 @@ type Config struct {
 	// symlink that resolves outside is a load error: it could serve any
 	// file the server can read as a task's main.js.
 	FollowSymlinksOutside bool
+	// Loader reads the tasks; main shares one among every source and
+	// command, so that its compiled schemas serve them all. nil gives the
+	// source one of its own.
+	Loader *taskformat.Loader
+	// CatchUpSlack is how far before a load's start a change counts as
+	// possibly unseen by it; 0 means DefaultCatchUpSlack. Tests that need
+	// a file older than the load shorten it rather than wait.
+	CatchUpSlack time.Duration
 }
 
 // Source is a path on disk.
 type Source struct {
-	name    string
-	display string // the path as the user gave it, for messages
-	abs     string
-	order   int
-	log     *slog.Logger
-	watcher *watcher.Watcher
+	name         string
+	display      string // the path as the user gave it, for messages
+	abs          string
+	order        int
+	catchUpSlack time.Duration // see Config.CatchUpSlack
+	loader       *taskformat.Loader
+	log          *slog.Logger
+	watcher      *watcher.Watcher
 	// within is the source's folder with its symlinks resolved, which
 	// symlinks may not leave; "" when they may.
 	within string
@@ -71,7 +83,10 @@ type Source struct {
 	loadedRoot  ftree.ID
 }
 
-var _ registry.Source = (*Source)(nil)
+var (
+	_ registry.Source = (*Source)(nil)
+	_ registry.Live   = (*Source)(nil)
+)
 
 // New makes a filesystem source. order is its position in the
 // configuration, which decides conflicts.
@@ -84,11 +99,16 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	if name == "" {
 		name = cfg.Path
 	}
-	s := &Source{name: name, display: filepath.Clean(cfg.Path), abs: abs, order: order, log: log,
-		known: immutable.NewSortedMap[string, bool](nil), tree: registry.DirFS, watching: make(chan struct{})}
+	loader := cfg.Loader
+	if loader == nil {
+		loader = taskformat.NewLoader()
+	}
+	s := &Source{name: name, display: filepath.Clean(cfg.Path), abs: abs, order: order, log: log, loader: loader,
+		catchUpSlack: cmp.Or(cfg.CatchUpSlack, DefaultCatchUpSlack),
+		known:        immutable.NewSortedMap[string, bool](nil), tree: taskformat.DirFS, watching: make(chan struct{})}
 	if !cfg.FollowSymlinksOutside {
 		s.within = abs
-		s.tree = func(dir string) fs.FS { return registry.ConfinedFS(dir, s.within) }
+		s.tree = func(dir string) fs.FS { return taskformat.ConfinedFS(dir, s.within) }
 	}
 	watch := cfg.Watch
 	watch.Group = s.Group
@@ -119,7 +139,7 @@ func (s *Source) Watch() registry.WatchStatus {
 // seconds of listing folders and placing watches, which would share the
 // cores with the load if it ran alongside and delay it by as much.
 // Nothing saved meanwhile is lost: as the watcher follows each folder, it
-// sends whatever changed after the load began (catchUpSlack before, for
+// sends whatever changed after the load began (CatchUpSlack before, for
 // filesystems that keep times to the second). A save made before its
 // folder is followed shows once the setup is done, not at once.
 func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-chan registry.Rescan) error {
@@ -131,7 +151,7 @@ func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-
 		stop()
 		wg.Wait()
 	}()
-	since := time.Now().Add(-catchUpSlack)
+	since := time.Now().Add(-s.catchUpSlack)
 	s.loadedSince, s.loadedRoot = since.UnixNano(), folderID(s.abs)
 	u, ok := s.scan(ctx, time.Time{})
 	if !ok {
@@ -142,12 +162,11 @@ func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-
 	return s.follow(ctx, apply, batches, rescan, watchErr)
 }
 
-// catchUpSlack is how far before a load's start a change counts as
+// DefaultCatchUpSlack is how far before a load's start a change counts as
 // possibly unseen by it: the granularity of the coarsest file times (FAT
 // keeps two seconds). A file changed just before is read again, which
-// changes nothing. A variable only for tests that need a file older
-// than the load without waiting two seconds.
-var catchUpSlack = 2 * time.Second
+// changes nothing.
+const DefaultCatchUpSlack = 2 * time.Second
 
 // Scan walks the whole source and loads every task root in lexical order,
 // as one complete update. It is what Run does first and on every rescan.
@@ -173,7 +192,7 @@ func (s *Source) scan(ctx context.Context, seen time.Time) (registry.Update, boo
 		// A path given by mistake (a file of a task) must not pass as a
 		// catalogue that is empty for now.
 		u.Err = errors.New("not a task .zip nor a folder: give a task folder, a task .zip or a folder of either")
-	case registry.HoldsFiles(registry.DirFS(s.abs), "."):
+	case taskformat.HoldsFiles(taskformat.DirFS(s.abs), "."):
 		// Nor the parent of the tasks.
 		u.Err = fmt.Errorf("no task found under %s: no folder in it holds a metadata.json, and it holds no .zip", s.display)
 	}
@@ -307,18 +326,18 @@ func (s *Source) discover(ctx context.Context, d string, known **immutable.Sorte
 }
 
 // find lists the task roots at or under d, and what could not be read,
-// as registry.Discover does; a source whose path is a .zip is that one
+// as taskformat.Discover does; a source whose path is a .zip is that one
 // task root, ".".
 // The walk stops at the next folder once ctx ends: at 100,000 tasks it
 // is seconds, which a shutdown should not wait for.
 func (s *Source) find(ctx context.Context, d string) ([]string, []*fs.PathError) {
 	if d == "." && s.isFile() {
-		if st, err := os.Stat(s.abs); err == nil && st.Mode().IsRegular() && registry.IsZip(s.abs) {
+		if st, err := os.Stat(s.abs); err == nil && st.Mode().IsRegular() && taskformat.IsZip(s.abs) {
 			return []string{"."}, nil
 		}
 		return nil, nil // a FIFO or a device is never opened
 	}
-	return registry.Discover(untilDone{FS: s.tree(s.abs), ctx: ctx}, d)
+	return taskformat.Discover(untilDone{FS: s.tree(s.abs), ctx: ctx}, d)
 }
 
 // untilDone is a tree whose folders cannot be listed once ctx has ended.
@@ -358,9 +377,9 @@ func (s *Source) rel(p string) (string, bool) {
 // that task, even if it holds a metadata.json of its own), else rel itself.
 func (s *Source) scope(rel string) string {
 	best := rel
-	fsys := registry.DirFS(s.abs)
+	fsys := taskformat.DirFS(s.abs)
 	for a := rel; ; a = path.Dir(a) {
-		if _, ok := s.known.Get(a); ok || registry.IsRoot(fsys, a) {
+		if _, ok := s.known.Get(a); ok || taskformat.IsRoot(fsys, a) {
 			best = a
 		}
 		if a == "." {
@@ -415,7 +434,7 @@ func (s *Source) cannot(bad *fs.PathError, root string) string {
 		what = "an entry of the task " + root // a file or folder inside it
 	}
 	switch bad.Op {
-	case registry.OpSearch:
+	case taskformat.OpSearch:
 		return "cannot look into " + what
 	case "readdir":
 		return "cannot list " + what
@@ -431,7 +450,7 @@ func (s *Source) unread(key string) bool {
 }
 
 // isZip reports whether the root at key is a task archive.
-func (s *Source) isZip(key string) bool { return registry.IsZip(s.abspath(key)) }
+func (s *Source) isZip(key string) bool { return taskformat.IsZip(s.abspath(key)) }
 
 // knownUnder lists the roots of known at or under key.
 func knownUnder(known *immutable.SortedMap[string, bool], key string) []string {
@@ -455,20 +474,20 @@ func knownUnder(known *immutable.SortedMap[string, bool], key string) []string {
 
 // load reads one task root, folder or archive.
 func (s *Source) load(key string) registry.RootResult {
-	r := registry.Root{Source: s.name, Order: s.order, Key: key, Display: s.displayPath(key)}
+	r := taskformat.Root{Source: s.name, Order: s.order, Key: key, Display: s.displayPath(key)}
 	p := s.abspath(key)
-	if registry.IsZip(p) {
+	if taskformat.IsZip(p) {
 		if s.within != "" {
 			// The walk refuses links that leave; this catches a zip that
 			// was replaced by one since.
-			if real, err := filepath.EvalSymlinks(p); err == nil && !registry.Inside(real, s.within) {
+			if real, err := filepath.EvalSymlinks(p); err == nil && !taskformat.Inside(real, s.within) {
 				return registry.RootResult{Root: key, Errors: []*registry.LoadError{{Source: s.name, Root: key, Path: r.Display,
-					Kind: registry.KindIO, Err: registry.ErrOutside}}}
+					Kind: registry.KindIO, Err: taskformat.ErrOutside}}}
 			}
 		}
-		return registry.LoadZipFile(r, p)
+		return s.loader.LoadZipFile(r, p)
 	}
-	return registry.LoadDir(r, s.tree(p))
+	return s.loader.LoadDir(r, s.tree(p))
 }
 
 // Group maps a changed path to the task root that holds it, for the
@@ -480,9 +499,9 @@ func (s *Source) Group(p string) string {
 		return p
 	}
 	group := path.Dir(rel)
-	fsys := registry.DirFS(s.abs)
+	fsys := taskformat.DirFS(s.abs)
 	for a := rel; ; a = path.Dir(a) {
-		if registry.IsRoot(fsys, a) {
+		if taskformat.IsRoot(fsys, a) {
 			group = a
 		}
 		if a == "." {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/fsnotify/fsnotify"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
@@ -96,6 +96,13 @@ func startServiceWith(t testing.TB, cfg watcher.Config, dirs ...string) *live {
 // startServiceHooks is startServiceWith with the service's hooks given.
 func startServiceHooks(t testing.TB, cfg watcher.Config, hooks registry.Hooks, dirs ...string) *live {
 	t.Helper()
+	return startSources(t, Config{Watch: cfg}, hooks, dirs...)
+}
+
+// startSources runs a source for each folder, each configured as base
+// but for its name and path.
+func startSources(t testing.TB, base Config, hooks registry.Hooks, dirs ...string) *live {
+	t.Helper()
 	feed := registry.NewFeed(1024, 1024)
 	reg := registry.New(time.Now, feed)
 	logs := &watchertest.Log{}
@@ -103,7 +110,9 @@ func startServiceHooks(t testing.TB, cfg watcher.Config, hooks registry.Hooks, d
 	svc := registry.NewService(reg, log, hooks)
 	var sources []*Source
 	for i, d := range dirs {
-		src, err := New(Config{Name: fmt.Sprint("s", i), Path: d, Watch: cfg}, i, log)
+		c := base
+		c.Name, c.Path = fmt.Sprint("s", i), d
+		src, err := New(c, i, log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -539,12 +548,6 @@ func TestSafetyNetBounded(t *testing.T) {
 // a task removed, and one moved in (its files older than the load), by a
 // walk once the watcher is set up.
 func TestSaveDuringWatchSetup(t *testing.T) {
-	// The files' clock is coarse (a tick of the kernel's clock, some
-	// milliseconds): a slack of two seconds is the default, this test
-	// takes a fortieth of it.
-	slack := catchUpSlack
-	catchUpSlack = 50 * time.Millisecond
-	t.Cleanup(func() { catchUpSlack = slack })
 	dir, outside := t.TempDir(), t.TempDir()
 	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").Under("a"), taskFiles(id2, "3.0.0").Under("c"),
 		taskFiles(id1, "5.0.0").With("tests/extra.json", `{"input": {"a": 2}, "expected_output": {}}`).Under("e"),
@@ -612,9 +615,6 @@ func ctimeAfter(t *testing.T, a, b string, by time.Duration) bool {
 // source's place after the load, before the watcher follows it, is read
 // whole, though its files are older than the load.
 func TestSourceSwappedDuringWatchSetup(t *testing.T) {
-	slack := catchUpSlack
-	catchUpSlack = 50 * time.Millisecond
-	t.Cleanup(func() { catchUpSlack = slack })
 	parent := t.TempDir()
 	dir, prepared := filepath.Join(parent, "tasks"), filepath.Join(parent, "prepared")
 	writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
@@ -635,14 +635,21 @@ func TestSourceSwappedDuringWatchSetup(t *testing.T) {
 	})
 }
 
+// shortSlack is the catch-up slack of the tests that stall a watcher's
+// setup. The files' clock is coarse (a tick of the kernel's clock, some
+// milliseconds): a slack of two seconds is the default, these tests take
+// a fortieth of it rather than wait.
+const shortSlack = 50 * time.Millisecond
+
 // startStalled starts a service on dir once the files' clock has moved on
-// from older's change time by twice catchUpSlack, with its watcher's setup
+// from older's change time by twice shortSlack, with its watcher's setup
 // held until release is called (at 100,000 tasks the setup takes seconds:
+
 // here it takes as long as the test needs).
 func startStalled(t *testing.T, dir, older string) (*live, func()) {
 	t.Helper()
 	probe := filepath.Join(t.TempDir(), "probe")
-	for write(t, probe, "x"); !ctimeAfter(t, probe, older, 2*catchUpSlack); write(t, probe, "x") {
+	for write(t, probe, "x"); !ctimeAfter(t, probe, older, 2*shortSlack); write(t, probe, "x") {
 		time.Sleep(time.Millisecond)
 	}
 	held := make(chan struct{})
@@ -653,7 +660,7 @@ func startStalled(t *testing.T, dir, older string) (*live, func()) {
 		<-held
 		return fsnotify.NewWatcher()
 	}
-	l := startServiceWith(t, cfg, dir)
+	l := startSources(t, Config{Watch: cfg, CatchUpSlack: shortSlack}, registry.Hooks{}, dir)
 	t.Cleanup(release) // runs before the service's own cleanup stops it
 	return l, release
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
 
@@ -85,12 +86,12 @@ func TestSymlinksOutside(t *testing.T) {
 			t.Errorf("allow=%v: got errors %v, want %d", tc.allow, errs, tc.wantErrors)
 		}
 		for _, e := range errs {
-			if !errors.Is(e, registry.ErrOutside) || e.Kind != registry.KindIO {
+			if !errors.Is(e, taskformat.ErrOutside) || e.Kind != registry.KindIO {
 				t.Errorf("allow=%v: got %v, want the link refused as outside the source", tc.allow, e)
 			}
 		}
 		if task, ok := s.Task(id1, "1.0.0"); ok && !tc.allow {
-			if script, _ := registry.NewContent(1 << 10).Script(task); script != "" {
+			if script, _ := taskformat.NewContent(1 << 10).Script(task); script != "" {
 				t.Errorf("the secret was served: %q", script)
 			}
 		}

@@ -7,16 +7,22 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	gitcache "github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/utils/ioutil"
 )
 
 // The cache's own refs: what the last fetch brought, and the commit last
@@ -66,21 +72,122 @@ func (c *cache) has(h plumbing.Hash) bool {
 // history (depth 1), and returns it. The remote is not written to the
 // cache's configuration, so that a URL's credentials stay off the disk.
 func (c *cache) fetch(ctx context.Context, r *remote, ref resolved) (plumbing.Hash, error) {
-	rem := git.NewRemote(c.st, &config.RemoteConfig{Name: "origin", URLs: []string{r.url}})
-	spec := config.RefSpec("+" + string(ref.name) + ":" + string(fetchedRef))
-	err := rem.FetchContext(ctx, &git.FetchOptions{Auth: r.auth, RefSpecs: []config.RefSpec{spec}, Depth: 1, Tags: git.NoTags, Force: true})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+	got, err := c.fetchRef(ctx, r, ref.name)
+	if err != nil {
 		c.removeTemp()
 		if errors.Is(err, git.ErrExactSHA1NotSupported) {
 			err = fmt.Errorf("%w: the server does not let a commit be fetched by its hash; name a branch or tag", err)
 		}
 		return plumbing.ZeroHash, r.mask(r.explain(err))
 	}
-	got, err := c.repo.Reference(fetchedRef, true)
+	return c.peel(got)
+}
+
+// fetchRef is `git fetch --depth 1 REMOTE +NAME:refs/ratchet/fetched`
+// (name a ref, or a full commit hash) over the remote's own client, as
+// go-git's Remote.Fetch does it over the client in its table. It returns
+// what the ref points at: a commit, or an annotated tag.
+func (c *cache) fetchRef(ctx context.Context, r *remote, name plumbing.ReferenceName) (_ plumbing.Hash, err error) {
+	s, err := r.session()
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("after fetch: %w", err)
+		return plumbing.ZeroHash, err
 	}
-	return c.peel(got.Hash())
+	defer ioutil.CheckClose(s, &err)
+	ar, err := s.AdvertisedReferencesContext(ctx)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	var want plumbing.Hash
+	if fullHash.MatchString(string(name)) {
+		if !ar.Capabilities.Supports(capability.AllowReachableSHA1InWant) && !ar.Capabilities.Supports(capability.AllowTipSHA1InWant) {
+			return plumbing.ZeroHash, git.ErrExactSHA1NotSupported
+		}
+		want = plumbing.NewHash(string(name))
+	} else {
+		refs, err := ar.AllReferences()
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		ref, err := storer.ResolveReference(refs, name)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("ref %s: %w", name, err)
+		}
+		want = ref.Hash()
+	}
+	if _, err := c.st.EncodedObject(plumbing.AnyObject, want); errors.Is(err, plumbing.ErrObjectNotFound) {
+		if err := c.fetchPack(ctx, s, ar, want); err != nil {
+			return plumbing.ZeroHash, err
+		}
+	} else if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return want, c.st.SetReference(plumbing.NewHashReference(fetchedRef, want))
+}
+
+// fetchPack asks for want at depth 1, telling the remote what the cache
+// holds already so that it sends only what changed, and stores the pack.
+func (c *cache) fetchPack(ctx context.Context, s transport.UploadPackSession, ar *packp.AdvRefs, want plumbing.Hash) (err error) {
+	req := packp.NewUploadPackRequestFromCapabilities(ar.Capabilities)
+	req.Depth = packp.DepthCommits(1)
+	if err := req.Capabilities.Set(capability.Shallow); err != nil {
+		return err
+	}
+	if ar.Capabilities.Supports(capability.NoProgress) {
+		if err := req.Capabilities.Set(capability.NoProgress); err != nil {
+			return err
+		}
+	}
+	if req.Shallows, err = c.st.Shallow(); err != nil {
+		return err
+	}
+	req.Wants = []plumbing.Hash{want}
+	if req.Haves, err = c.haves(); err != nil {
+		return err
+	}
+	resp, err := s.UploadPack(ctx, req)
+	if err != nil {
+		return err
+	}
+	defer ioutil.CheckClose(resp, &err)
+	if len(resp.Shallows) > 0 {
+		shallows := req.Shallows
+		for _, h := range resp.Shallows {
+			if !slices.Contains(shallows, h) {
+				shallows = append(shallows, h)
+			}
+		}
+		if err := c.st.SetShallow(shallows); err != nil {
+			return err
+		}
+	}
+	var body io.Reader = resp
+	switch {
+	case req.Capabilities.Supports(capability.Sideband):
+		body = sideband.NewDemuxer(sideband.Sideband, resp)
+	case req.Capabilities.Supports(capability.Sideband64k):
+		body = sideband.NewDemuxer(sideband.Sideband64k, resp)
+	}
+	return packfile.UpdateObjectStorage(c.st, body)
+}
+
+// haves are the objects that the cache's refs point at: at depth 1, all
+// that a remote needs to know of what the cache holds.
+func (c *cache) haves() ([]plumbing.Hash, error) {
+	iter, err := c.st.IterReferences()
+	if err != nil {
+		return nil, err
+	}
+	var out []plumbing.Hash
+	err = iter.ForEach(func(ref *plumbing.Reference) error {
+		if ref.Type() != plumbing.HashReference || slices.Contains(out, ref.Hash()) {
+			return nil
+		}
+		if _, err := c.st.EncodedObject(plumbing.AnyObject, ref.Hash()); err == nil {
+			out = append(out, ref.Hash())
+		}
+		return nil
+	})
+	return out, err
 }
 
 // peel turns an annotated tag into the commit it names.

@@ -26,7 +26,7 @@ func TestFetchAndRead(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rem, err := newRemote(srv.url("tasks"), "", "", "")
+	rem, err := newRemote(srv.url("tasks"), "", "", "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

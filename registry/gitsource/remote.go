@@ -11,16 +11,13 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync/atomic"
 
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
-	"github.com/go-git/go-git/v5/storage/memory"
+	"github.com/go-git/go-git/v5/utils/ioutil"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
@@ -32,7 +29,19 @@ type remote struct {
 	display string // the URL with credentials masked
 	auth    transport.AuthMethod
 	secrets []string // strings that must never appear in a message
+	// client speaks the URL's protocol. For HTTP(S) it is the remote's
+	// own, whose requests read a ref advertisement only up to a cap; for
+	// the others, go-git's, looked up in its table and never written to.
+	client transport.Transport
 }
+
+// DefaultMaxAdvertisementBytes bounds the refs that a remote may advertise
+// over HTTP to one ls-remote or fetch: go-git decodes the whole
+// advertisement into memory, and a remote sending refs without end would
+// otherwise grow the server until the poll's timeout. 64 MiB holds the
+// refs of the largest forges' repositories (pull request refs included)
+// many times over.
+const DefaultMaxAdvertisementBytes = 64 << 20
 
 // scpLike is git's other spelling of ssh: user@host:path.
 var scpLike = regexp.MustCompile(`^(?:[A-Za-z0-9._~-]+@)?[A-Za-z0-9.-]+:[^/\\]`)
@@ -40,8 +49,10 @@ var scpLike = regexp.MustCompile(`^(?:[A-Za-z0-9._~-]+@)?[A-Za-z0-9.-]+:[^/\\]`)
 // newRemote checks the URL and prepares its credentials. A token is
 // sent as the password of HTTP basic auth, which is what GitHub, GitLab,
 // Gitea and Bitbucket accept for access tokens; go-git sends it only to
-// the URL's origin and drops it when a redirect leaves it.
-func newRemote(raw, token, sshKey, knownHosts string) (*remote, error) {
+// the URL's origin and drops it when a redirect leaves it. An HTTP(S)
+// remote reads a ref advertisement up to maxAdvert bytes (0 for
+// DefaultMaxAdvertisementBytes); packs are bounded where they are stored.
+func newRemote(raw, token, sshKey, knownHosts string, maxAdvert int64) (*remote, error) {
 	// Shown masked even when it does not parse, since the error says so.
 	r := &remote{url: raw, display: registry.RedactURL(raw)}
 	if token != "" {
@@ -71,6 +82,10 @@ func newRemote(raw, token, sshKey, knownHosts string) (*remote, error) {
 	}
 	switch scheme {
 	case "http", "https":
+		if maxAdvert <= 0 {
+			maxAdvert = DefaultMaxAdvertisementBytes
+		}
+		r.client = githttp.NewClient(&http.Client{Transport: advertCap{base: http.DefaultTransport, max: maxAdvert}})
 		if token != "" {
 			r.auth = &githttp.BasicAuth{Username: "x-access-token", Password: token}
 		}
@@ -141,12 +156,44 @@ func (r *remote) mask(err error) error {
 	return errors.New(masked)
 }
 
-// list is `git ls-remote`: one request that reads the refs, nothing else.
-func (r *remote) list(ctx context.Context) ([]*plumbing.Reference, error) {
-	rem := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{r.url}})
-	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: r.auth, PeelingOption: git.AppendPeeled})
+// session opens a conversation with the remote's upload-pack: what both
+// an ls-remote and a fetch begin with.
+func (r *remote) session() (transport.UploadPackSession, error) {
+	ep, err := transport.NewEndpoint(r.url)
+	if err != nil {
+		return nil, err
+	}
+	c := r.client
+	if c == nil {
+		if c, err = client.NewClient(ep); err != nil {
+			return nil, err
+		}
+	}
+	return c.NewUploadPackSession(ep, r.auth)
+}
+
+// list is `git ls-remote`: one request that reads the refs, nothing else;
+// an annotated tag also gives its commit, as NAME^{}.
+func (r *remote) list(ctx context.Context) (_ []*plumbing.Reference, err error) {
+	s, err := r.session()
 	if err != nil {
 		return nil, r.mask(r.explain(err))
+	}
+	defer ioutil.CheckClose(s, &err)
+	ar, err := s.AdvertisedReferencesContext(ctx)
+	if err != nil {
+		return nil, r.mask(r.explain(err))
+	}
+	all, err := ar.AllReferences()
+	if err != nil {
+		return nil, r.mask(err)
+	}
+	refs := make([]*plumbing.Reference, 0, len(all)+len(ar.Peeled))
+	for _, ref := range all {
+		refs = append(refs, ref)
+	}
+	for name, h := range ar.Peeled {
+		refs = append(refs, plumbing.NewHashReference(plumbing.ReferenceName(name+"^{}"), h))
 	}
 	return refs, nil
 }
@@ -239,44 +286,28 @@ func branches(refs []*plumbing.Reference) string {
 	return strings.Join(names, ", ")
 }
 
-// maxAdvertisement bounds the refs that a remote may advertise over HTTP
-// to one ls-remote or fetch: go-git decodes the whole advertisement into
-// memory, and a remote sending refs without end would otherwise grow the
-// server until the poll's timeout. 64 MiB holds the refs of the largest
-// forges' repositories (pull request refs included) many times over.
-// Tests lower it.
-var maxAdvertisement atomic.Int64
-
-// errAdvertTooBig is wrapped when a remote advertises more than that.
+// errAdvertTooBig is wrapped when a remote advertises more than its cap.
 var errAdvertTooBig = errors.New("ref advertisement too big")
-
-// init makes go-git's HTTP transport, which it takes from a table for the
-// whole process, read a ref advertisement only up to maxAdvertisement
-// (packs are bounded where they are stored). It is done here, before any
-// goroutine can be reading the table.
-func init() {
-	maxAdvertisement.Store(64 << 20)
-	c := githttp.NewClient(&http.Client{Transport: advertCap{base: http.DefaultTransport}})
-	client.InstallProtocol("http", c)
-	client.InstallProtocol("https", c)
-}
 
 // advertCap caps the body of the answer to GET .../info/refs, the ref
 // advertisement of git's smart HTTP protocol.
-type advertCap struct{ base http.RoundTripper }
+type advertCap struct {
+	base http.RoundTripper
+	max  int64
+}
 
 func (a advertCap) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := a.base.RoundTrip(req)
 	if err != nil || req.Method != http.MethodGet || !strings.HasSuffix(req.URL.Path, "/info/refs") {
 		return resp, err
 	}
-	resp.Body = &cappedBody{rc: resp.Body, left: maxAdvertisement.Load()}
+	resp.Body = &cappedBody{rc: resp.Body, left: a.max, max: a.max}
 	return resp, nil
 }
 
 type cappedBody struct {
-	rc   io.ReadCloser
-	left int64
+	rc        io.ReadCloser
+	left, max int64
 }
 
 func (b *cappedBody) Read(p []byte) (int, error) {
@@ -286,7 +317,7 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 		if n, err := b.rc.Read(one[:]); n == 0 && err != nil {
 			return 0, err
 		}
-		return 0, fmt.Errorf("%w: the remote advertised over %d bytes of refs, the limit for one request", errAdvertTooBig, maxAdvertisement.Load())
+		return 0, fmt.Errorf("%w: the remote advertised over %d bytes of refs, the limit for one request", errAdvertTooBig, b.max)
 	}
 	if int64(len(p)) > b.left {
 		p = p[:b.left]

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // Config configures a git source.
@@ -35,9 +35,16 @@ type Config struct {
 	SSHKnownHosts string
 	CacheDir      string // the folder that holds the local repositories; "" is the user's cache folder
 	MaxFetchBytes int64  // the most one fetch may bring; 0 means 64 MiB
+	// MaxAdvertisementBytes is the most a remote's list of refs may be
+	// over HTTP(S); 0 means DefaultMaxAdvertisementBytes.
+	MaxAdvertisementBytes int64
+	// Loader reads the tasks; main shares one among every source and
+	// command, so that its compiled schemas serve them all. nil gives the
+	// source one of its own.
+	Loader *taskformat.Loader
 	// MaxTaskBytes and MaxLoadBytes cap what loading reads from git
 	// objects, each read counted (a tree may name one blob many times):
-	// one task, 0 meaning registry.MaxTotalSize (what a task zip may
+	// one task, 0 meaning taskformat.MaxTotalSize (what a task zip may
 	// inflate to), and one load, 0 meaning 512 MiB.
 	MaxTaskBytes int64
 	MaxLoadBytes int64
@@ -50,6 +57,7 @@ const DefaultMaxLoadBytes = 512 << 20
 type Source struct {
 	name     string
 	order    int
+	loader   *taskformat.Loader
 	ref      string
 	dir      string // Path, cleaned; "." for the root
 	interval time.Duration
@@ -75,7 +83,7 @@ var _ registry.Source = (*Source)(nil)
 // New makes a git source; order is its position in the configuration,
 // which decides conflicts. Nothing is fetched until Run.
 func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
-	rem, err := newRemote(cfg.URL, cfg.Token, cfg.SSHKey, cfg.SSHKnownHosts)
+	rem, err := newRemote(cfg.URL, cfg.Token, cfg.SSHKey, cfg.SSHKnownHosts, cfg.MaxAdvertisementBytes)
 	if err != nil {
 		return nil, fmt.Errorf("git source: %w", err)
 	}
@@ -93,7 +101,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		cfg.MaxFetchBytes = 64 << 20
 	}
 	if cfg.MaxTaskBytes <= 0 {
-		cfg.MaxTaskBytes = registry.MaxTotalSize
+		cfg.MaxTaskBytes = taskformat.MaxTotalSize
 	}
 	if cfg.MaxLoadBytes <= 0 {
 		cfg.MaxLoadBytes = DefaultMaxLoadBytes
@@ -115,7 +123,11 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("git source %s: %w", rem.display, err)
 	}
-	return &Source{name: name, order: order, ref: cfg.Ref, dir: dir, interval: cfg.Interval, timeout: cfg.Timeout,
+	loader := cfg.Loader
+	if loader == nil {
+		loader = taskformat.NewLoader()
+	}
+	return &Source{name: name, order: order, loader: loader, ref: cfg.Ref, dir: dir, interval: cfg.Interval, timeout: cfg.Timeout,
 		remote: rem, cache: c, log: log, maxTask: cfg.MaxTaskBytes, maxLoad: cfg.MaxLoadBytes, known: map[string]bool{}}, nil
 }
 
@@ -124,7 +136,7 @@ func CheckURL(url string) error {
 	if url == "" {
 		return errors.New("a git source needs a url")
 	}
-	_, err := newRemote(url, "", "", "")
+	_, err := newRemote(url, "", "", "", 0)
 	return err
 }
 
@@ -158,7 +170,7 @@ func (s *Source) Load(ctx context.Context) registry.Update {
 		if loaded.Err == nil {
 			return loaded
 		}
-		var over *registry.BudgetError
+		var over *taskformat.BudgetError
 		if errors.As(loaded.Err, &over) {
 			s.refused, s.refusedErr = commit, loaded.Err
 		}
@@ -220,7 +232,7 @@ func (s *Source) loadCommit(commit plumbing.Hash, u registry.Update) registry.Up
 		u.Err = fmt.Errorf("%s@%s: %w", s.Location(), short(commit), err)
 		return u
 	}
-	budget := registry.NewBudget("budget per load of a git source (max_load_bytes)", s.maxLoad)
+	budget := taskformat.NewBudget("budget per load of a git source (max_load_bytes)", s.maxLoad)
 	for _, key := range d.load {
 		u.Results = append(u.Results, s.loadRoot(obj, commit, tree, key, budget))
 		if err := budget.Err(); err != nil {
@@ -250,8 +262,8 @@ func (s *Source) loadCommit(commit plumbing.Hash, u registry.Update) registry.Up
 
 // loadRoot loads one task root: a folder, read through a view of the
 // tree that stays readable while the task is served, or a zip blob.
-func (s *Source) loadRoot(obj *objects, commit, tree plumbing.Hash, key string, load *registry.Budget) registry.RootResult {
-	root := registry.Root{Source: s.name, Order: s.order, Key: key, Display: s.display(commit, key)}
+func (s *Source) loadRoot(obj *objects, commit, tree plumbing.Hash, key string, load *taskformat.Budget) registry.RootResult {
+	root := taskformat.Root{Source: s.name, Order: s.order, Key: key, Display: s.display(commit, key)}
 	budget := load.Sub("budget per task of a git source (max_task_bytes)", s.maxTask)
 	defer budget.End() // what requests read later is not the load's
 	res := s.readRoot(obj, root, treeFS{obj: obj, root: tree, budget: budget})
@@ -264,9 +276,9 @@ func (s *Source) loadRoot(obj *objects, commit, tree plumbing.Hash, key string, 
 }
 
 // readRoot loads a task root through fsys, a view of the commit's tree.
-func (s *Source) readRoot(obj *objects, root registry.Root, fsys treeFS) registry.RootResult {
+func (s *Source) readRoot(obj *objects, root taskformat.Root, fsys treeFS) registry.RootResult {
 	key := root.Key
-	if !registry.IsZip(key) {
+	if !taskformat.IsZip(key) {
 		sub := fsys
 		if key != "." {
 			obj.mu.Lock()
@@ -277,7 +289,7 @@ func (s *Source) readRoot(obj *objects, root registry.Root, fsys treeFS) registr
 			}
 			sub.root = e.Hash
 		}
-		return registry.LoadFS(root, sub)
+		return s.loader.LoadFS(root, sub)
 	}
 	f, err := fsys.Open(key)
 	if err != nil {
@@ -290,25 +302,25 @@ func (s *Source) readRoot(obj *objects, root registry.Root, fsys treeFS) registr
 		return failed(root, registry.KindArchive, errors.New("a symbolic link: links in a git source are not followed"))
 	case !st.Mode().IsRegular():
 		return failed(root, registry.KindArchive, errors.New("not a regular file"))
-	case st.Size() > registry.MaxArchiveSize:
-		return failed(root, registry.KindArchive, fmt.Errorf("archive is %d bytes, over the %d-byte limit", st.Size(), registry.MaxArchiveSize))
+	case st.Size() > taskformat.MaxArchiveSize:
+		return failed(root, registry.KindArchive, fmt.Errorf("archive is %d bytes, over the %d-byte limit", st.Size(), taskformat.MaxArchiveSize))
 	}
 	data, err := io.ReadAll(f)
 	if err != nil {
 		return failed(root, registry.KindIO, err)
 	}
 	// What its entries inflate to is read too, from memory.
-	inflated, err := registry.ZipInflated(bytes.NewReader(data), int64(len(data)))
+	inflated, err := taskformat.ZipInflated(bytes.NewReader(data), int64(len(data)))
 	if err == nil {
 		err = fsys.budget.Take(inflated)
 	}
 	if err != nil {
 		return failed(root, registry.KindArchive, err)
 	}
-	return registry.LoadZip(root, bytes.NewReader(data), int64(len(data)))
+	return s.loader.LoadZip(root, bytes.NewReader(data), int64(len(data)))
 }
 
-func failed(r registry.Root, kind registry.Kind, err error) registry.RootResult {
+func failed(r taskformat.Root, kind registry.Kind, err error) registry.RootResult {
 	return registry.RootResult{Root: r.Key, Errors: []*registry.LoadError{{Source: r.Source, Root: r.Key, Path: r.Display, Kind: kind, Err: err}}}
 }
 

@@ -17,10 +17,12 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+	"go.uber.org/goleak"
 )
 
 // running is a source fed into a real registry by the real service.
@@ -123,7 +125,7 @@ func TestFollowsBranch(t *testing.T) {
 	if _, ok := snap.Task(registrytest.ID2, "1.0.0"); !ok {
 		t.Fatalf("the zip task is not served; errors: %v", snap.Errors())
 	}
-	content := registry.NewContent(1 << 20)
+	content := taskformat.NewContent(1 << 20)
 	if js, err := content.Script(add); err != nil || js != registrytest.Task(registrytest.ID1, "1.0.0")["main.js"] {
 		t.Fatalf("main.js read lazily from git: got %q, %v", js, err)
 	}
@@ -454,13 +456,11 @@ func TestSSH(t *testing.T) {
 }
 
 // TestEndlessAdvertisement: a remote that advertises refs without end is
-// read up to maxAdvertisement and refused, naming the limit; the server
+// read up to MaxAdvertisementBytes and refused, naming the limit; the server
 // does not take in what it sends past the cap (save what the sockets
 // hold).
 func TestEndlessAdvertisement(t *testing.T) {
 	const limit = 1 << 20
-	maxAdvertisement.Store(limit)
-	t.Cleanup(func() { maxAdvertisement.Store(64 << 20) })
 	var sent atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasSuffix(r.URL.Path, "/info/refs") {
@@ -483,7 +483,7 @@ func TestEndlessAdvertisement(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	r := start(t, Config{URL: srv.URL + "/tasks.git", CacheDir: t.TempDir()})
+	r := start(t, Config{URL: srv.URL + "/tasks.git", CacheDir: t.TempDir(), MaxAdvertisementBytes: limit})
 	snap := r.waitFor(t, "the refusal", func(s *registry.Snapshot) bool { return s.Sources()[0].Error != "" })
 	if st := snap.Sources()[0]; st.Status != registry.StatusError || !strings.Contains(st.Error, fmt.Sprintf("advertised over %d bytes of refs", limit)) {
 		t.Errorf("source: got %s %q, want an error naming the limit", st.Status, st.Error)
@@ -492,5 +492,22 @@ func TestEndlessAdvertisement(t *testing.T) {
 	srv.Close()
 	if n := sent.Load(); n > 32<<20 {
 		t.Errorf("the remote got %d bytes out before the refusal, want about %d", n, limit)
+	}
+}
+
+// TestGoGitTableUntouched: the capped HTTP client is each remote's own.
+// go-git's process-wide table of protocols keeps go-git's clients, so
+// that making a source changes nothing for any other user of go-git in
+// the process, and two sources may have caps of their own.
+func TestGoGitTableUntouched(t *testing.T) {
+	for _, limit := range []int64{0, 1 << 10} {
+		if _, err := New(Config{URL: "https://example.com/tasks.git", CacheDir: t.TempDir(), MaxAdvertisementBytes: limit}, 0, slog.New(slog.DiscardHandler)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, scheme := range []string{"http", "https"} {
+		if got := client.Protocols[scheme]; got != githttp.DefaultClient {
+			t.Errorf("go-git's client for %s: got %T %p, want its own default", scheme, got, got)
+		}
 	}
 }

@@ -9,11 +9,11 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
-
-	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // maxBlob caps what one file read from git may hold, whoever asks: the
@@ -25,8 +25,8 @@ const maxBlob = 100 << 20
 // shown as one and never followed; a submodule is an irregular file.
 type treeFS struct {
 	obj    *objects
-	root   plumbing.Hash    // a tree
-	budget *registry.Budget // what a load may read; nil for none
+	root   plumbing.Hash      // a tree
+	budget *taskformat.Budget // what a load may read; nil for none
 }
 
 var (

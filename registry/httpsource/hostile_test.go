@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // hostile is an upstream that serves whatever index and bundles a test
@@ -23,7 +24,7 @@ import (
 type hostile struct {
 	*httptest.Server
 	mu       sync.Mutex
-	tasks    []registry.IndexEntry
+	tasks    []taskformat.IndexEntry
 	bundles  map[string][]byte // by path
 	redirect map[string]string // path to location
 	requests map[string]int
@@ -44,7 +45,7 @@ func (h *hostile) serve(w http.ResponseWriter, r *http.Request) {
 	h.requests[r.URL.Path]++
 	if r.URL.Path == "/index.json" {
 		h.polls++
-		_ = json.NewEncoder(w).Encode(map[string]any{"apiVersion": registry.IndexAPIVersion, "tasks": h.tasks, "poll": h.polls})
+		_ = json.NewEncoder(w).Encode(map[string]any{"apiVersion": taskformat.IndexAPIVersion, "tasks": h.tasks, "poll": h.polls})
 		return
 	}
 	if to, ok := h.redirect[r.URL.Path]; ok {
@@ -65,7 +66,7 @@ func (h *hostile) list(id, version, bundle string, body []byte) {
 	sum := sha256.Sum256(body)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.tasks = append(h.tasks, registry.IndexEntry{ID: id, Version: version, Label: "l", Bundle: bundle,
+	h.tasks = append(h.tasks, taskformat.IndexEntry{ID: id, Version: version, Label: "l", Bundle: bundle,
 		SHA256: hex.EncodeToString(sum[:]), Size: int64(len(body))})
 	if strings.HasPrefix(bundle, "/") {
 		h.bundles[bundle] = body

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // Source pulls tasks from an index.json and its bundles. When the upstream
@@ -33,6 +34,7 @@ type Source struct {
 	name       string
 	base       *url.URL // the folder holding index.json
 	order      int
+	loader     *taskformat.Loader
 	interval   time.Duration
 	headers    http.Header // sent only to base's host
 	allowHosts []string    // hosts besides base's that bundles may come from; "*" for any
@@ -57,9 +59,9 @@ type Source struct {
 
 	// Last good state, touched only by the goroutine that owns the source.
 	etag, lastModified string
-	index              *registry.Index                // the last good index
-	earlier            map[string]bool                // sha256s of the good index before it
-	entries            map[string]registry.IndexEntry // by root key (id@version)
+	index              *taskformat.Index                // the last good index
+	earlier            map[string]bool                  // sha256s of the good index before it
+	entries            map[string]taskformat.IndexEntry // by root key (id@version)
 	results            map[string]registry.RootResult
 	failed             map[string]failure // bundles that failed, by root key
 	// An index refused as a whole (over the budget), by its sha256, and
@@ -93,6 +95,10 @@ type Config struct {
 	// own that bundles, and redirects, may lead to; "*" allows any. By
 	// default an index cannot make the registry fetch from anywhere else.
 	AllowHosts []string
+	// Loader reads the tasks; main shares one among every source and
+	// command, so that its compiled schemas serve them all. nil gives the
+	// source one of its own.
+	Loader *taskformat.Loader
 }
 
 // New makes an HTTP source. order is its position in the configuration,
@@ -136,9 +142,13 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	if name == "" {
 		name = shown(u)
 	}
-	s := &Source{name: name, base: u, order: order, interval: cfg.Interval, headers: h, allowHosts: cfg.AllowHosts, cacheDir: cacheDir, log: log,
-		MaxIndexBytes: 16 << 20, MaxBundleBytes: registry.MaxArchiveSize, Parallel: 4, RetryAfter: time.Minute, MaxLoadBytes: DefaultMaxLoadBytes,
-		clock: time.Now, entries: map[string]registry.IndexEntry{}, results: map[string]registry.RootResult{}, failed: map[string]failure{}}
+	loader := cfg.Loader
+	if loader == nil {
+		loader = taskformat.NewLoader()
+	}
+	s := &Source{name: name, base: u, order: order, loader: loader, interval: cfg.Interval, headers: h, allowHosts: cfg.AllowHosts, cacheDir: cacheDir, log: log,
+		MaxIndexBytes: 16 << 20, MaxBundleBytes: taskformat.MaxArchiveSize, Parallel: 4, RetryAfter: time.Minute, MaxLoadBytes: DefaultMaxLoadBytes,
+		clock: time.Now, entries: map[string]taskformat.IndexEntry{}, results: map[string]registry.RootResult{}, failed: map[string]failure{}}
 	s.client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: s.checkRedirect}
 	return s, nil
 }
@@ -241,8 +251,8 @@ func (s *Source) Load(ctx context.Context) registry.Update {
 	if err == nil && !notModified && sha256.Sum256(data) == s.refused {
 		err = s.refusedErr
 	} else if err == nil && !notModified {
-		var idx *registry.Index
-		if idx, err = registry.ParseIndex(data); err == nil {
+		var idx *taskformat.Index
+		if idx, err = taskformat.ParseIndex(data); err == nil {
 			var results []registry.RootResult
 			if results, err = s.apply(ctx, indexURL, idx); err == nil {
 				s.refusedErr = nil
@@ -277,7 +287,7 @@ func (s *Source) Load(ctx context.Context) registry.Update {
 }
 
 // digests are the sha256s of the bundles an index lists.
-func digests(idx *registry.Index) map[string]bool {
+func digests(idx *taskformat.Index) map[string]bool {
 	out := make(map[string]bool, len(idx.Tasks))
 	for _, e := range idx.Tasks {
 		out[e.SHA256] = true
@@ -385,7 +395,7 @@ func (s *Source) fallback(ctx context.Context, indexURL *url.URL, cause error) (
 	if err != nil {
 		return false, nil, cause
 	}
-	idx, err := registry.ParseIndex(data)
+	idx, err := taskformat.ParseIndex(data)
 	if err != nil {
 		return false, nil, cause
 	}
@@ -417,11 +427,11 @@ func (s *Source) current() []registry.RootResult {
 // their result; so do bundles that failed, until their back-off is over;
 // the others are downloaded (bounded) and loaded. A bundle that fails is
 // an error on its task, not on the source.
-func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *registry.Index) ([]registry.RootResult, error) {
+func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *taskformat.Index) ([]registry.RootResult, error) {
 	now := s.clock()
-	entries := map[string]registry.IndexEntry{}
+	entries := map[string]taskformat.IndexEntry{}
 	results := map[string]registry.RootResult{}
-	var todo []registry.IndexEntry
+	var todo []taskformat.IndexEntry
 	for _, e := range idx.Tasks {
 		key := e.ID + "@" + e.Version
 		entries[key] = e
@@ -444,7 +454,7 @@ func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *registry.Ind
 		return nil, fmt.Errorf("the %d bundles to fetch add up to %d bytes, over the %d-byte budget per load (max_load_bytes); nothing of this index is served",
 			len(todo), listed, s.MaxLoadBytes)
 	}
-	budget := registry.NewBudget("budget per load of an http source (max_load_bytes)", s.MaxLoadBytes)
+	budget := taskformat.NewBudget("budget per load of an http source (max_load_bytes)", s.MaxLoadBytes)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(s.Parallel, 1))
@@ -497,7 +507,7 @@ func (s *Source) backoff(n int) time.Duration {
 
 // fetchBundle gets one bundle, from the disk cache when its sha256 is
 // there, and loads it with the zip loader that local files use.
-func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.IndexEntry, budget *registry.Budget) registry.RootResult {
+func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e taskformat.IndexEntry, budget *taskformat.Budget) registry.RootResult {
 	key := e.ID + "@" + e.Version
 	ref, err := url.Parse(e.Bundle)
 	display := registry.RedactURL(e.Bundle)
@@ -526,7 +536,7 @@ func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.
 	if err := budget.TakeZipFile(cached); err != nil {
 		return fail(err)
 	}
-	res := registry.LoadZipFile(registry.Root{Source: s.name, Order: s.order, Key: key, Display: display}, cached)
+	res := s.loader.LoadZipFile(taskformat.Root{Source: s.name, Order: s.order, Key: key, Display: display}, cached)
 	if res.Task != nil && (res.Task.ID != e.ID || res.Task.Version != e.Version) {
 		os.Remove(cached) // the upstream lied about it: nothing of it stays
 		return fail(fmt.Errorf("bundle holds task %s %s, but the index says %s %s", res.Task.ID, res.Task.Version, e.ID, e.Version))
@@ -537,7 +547,7 @@ func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e registry.
 // download writes a bundle into the cache only once its size and sha256
 // match the index and it is a task archive the loader would take: a file
 // in the cache is always a good one.
-func (s *Source) download(ctx context.Context, u *url.URL, e registry.IndexEntry, dst string) error {
+func (s *Source) download(ctx context.Context, u *url.URL, e taskformat.IndexEntry, dst string) error {
 	resp, err := s.get(ctx, u, false)
 	if err != nil {
 		return fmt.Errorf("fetch: %w", registry.RedactError(err, u.String()))
@@ -562,7 +572,7 @@ func (s *Source) download(ctx context.Context, u *url.URL, e registry.IndexEntry
 	case hex.EncodeToString(h.Sum(nil)) != e.SHA256:
 		return fmt.Errorf("bundle sha256 is %s, the index says %s", hex.EncodeToString(h.Sum(nil)), e.SHA256)
 	}
-	if err := registry.CheckZip(tmp, n); err != nil {
+	if err := taskformat.CheckZip(tmp, n); err != nil {
 		return fmt.Errorf("bundle is not a task archive: %w", err)
 	}
 	if err := tmp.Close(); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"go.uber.org/goleak"
 )
 
@@ -40,8 +41,8 @@ type (
 	Registry = registry.Registry
 	Snapshot = registry.Snapshot
 	Task     = registry.Task
-	Bundle   = registry.Bundle
-	Index    = registry.Index
+	Bundle   = taskformat.Bundle
+	Index    = taskformat.Index
 )
 
 const (
@@ -52,9 +53,9 @@ const (
 )
 
 var (
-	NewContent = registry.NewContent
-	BuildIndex = registry.BuildIndex
-	BundlePath = registry.BundlePath
+	NewContent = taskformat.NewContent
+	BuildIndex = taskformat.BuildIndex
+	BundlePath = taskformat.BundlePath
 )
 
 // loadDir loads a folder as the filesystem source would, for publishing.
@@ -62,10 +63,11 @@ func loadDir(t *testing.T, dir string) *Snapshot {
 	t.Helper()
 	reg := registry.New(time.Now, nil)
 	u := registry.Update{Source: reg.AddSource(fakeSource{}), Complete: true}
-	roots, _ := registry.Discover(registry.DirFS(dir), ".")
+	roots, _ := taskformat.Discover(taskformat.DirFS(dir), ".")
+	ld := taskformat.NewLoader()
 	for _, key := range roots {
-		r := registry.Root{Source: "upstream", Key: key, Display: filepath.Join(dir, key)}
-		u.Results = append(u.Results, registry.LoadDir(r, registry.DirFS(filepath.Join(dir, key))))
+		r := taskformat.Root{Source: "upstream", Key: key, Display: filepath.Join(dir, key)}
+		u.Results = append(u.Results, ld.LoadDir(r, taskformat.DirFS(filepath.Join(dir, key))))
 	}
 	reg.Apply(u)
 	return reg.Snapshot()

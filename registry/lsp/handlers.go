@@ -5,7 +5,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 	"github.com/tliron/glsp"
 	protocol "github.com/tliron/glsp/protocol_3_16"
@@ -139,7 +140,7 @@ func (s *server) open(uri protocol.DocumentUri, text string, version protocol.In
 // file: the loader reports the limit from the size.
 func (d *doc) setText(text string) {
 	d.size = int64(len(text))
-	if d.size > registry.MaxFileSize {
+	if d.size > taskformat.MaxFileSize {
 		text = ""
 	}
 	d.text = text
@@ -180,7 +181,7 @@ func (s *server) didChange(_ *glsp.Context, p *protocol.DidChangeTextDocumentPar
 				from, to = to, from
 			}
 			text = text[:from] + c.Text + text[to:]
-			if int64(len(text)) > registry.MaxFileSize {
+			if int64(len(text)) > taskformat.MaxFileSize {
 				d.size, lost = int64(len(text)), true
 				text = ""
 			}
@@ -244,7 +245,7 @@ func (w *workspace) diskChanged(f *folder, b watcher.Batch) {
 		return
 	}
 	for _, p := range b.Paths {
-		if rel, err := filepath.Rel(f.abs, p); err == nil && registry.Inside(p, f.abs) {
+		if rel, err := filepath.Rel(f.abs, p); err == nil && taskformat.Inside(p, f.abs) {
 			w.changed(f, filepath.ToSlash(rel))
 		}
 	}

@@ -7,7 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+
 	protocol "github.com/tliron/glsp/protocol_3_16"
 )
 
@@ -60,9 +61,9 @@ func TestHostileInput(t *testing.T) {
 			}
 		}, nil},
 		{"a document over the file limit", func() {
-			c.openText(script, "("+strings.Repeat(" ", int(registry.MaxFileSize))+")")
+			c.openText(script, "("+strings.Repeat(" ", int(taskformat.MaxFileSize))+")")
 		}, func() {
-			c.diagnostics(script, "the limit", has(fmt.Sprintf("over the %d-byte limit for one file", registry.MaxFileSize)))
+			c.diagnostics(script, "the limit", has(fmt.Sprintf("over the %d-byte limit for one file", taskformat.MaxFileSize)))
 		}},
 		{"nesting past the loader's bound", func() {
 			c.openText(script, "("+strings.Repeat("[", 100000)+")")

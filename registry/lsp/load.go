@@ -6,48 +6,49 @@ import (
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/runner"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
-// The server's every use of the task format's loader is in this file, so
-// that the loader can move to a package of its own by changing these.
+// The server's every use of the task format's loader is in this file: it
+// loads as a filesystem source does, through registry/taskformat.
 
 // discover lists the task roots at or under key in fsys, as a filesystem
 // source finds them.
 func discover(fsys fs.FS, key string) []string {
-	found, _ := registry.Discover(fsys, key)
+	found, _ := taskformat.Discover(fsys, key)
 	return found
 }
 
 // isRoot reports whether key in fsys is a task root now.
-func isRoot(fsys fs.FS, key string) bool { return registry.IsRoot(fsys, key) }
+func isRoot(fsys fs.FS, key string) bool { return taskformat.IsRoot(fsys, key) }
 
 // confined is the folder dir as a filesystem source reads it: no FIFOs,
 // and no symlink that leads outside within.
-func confined(dir, within string) fs.FS { return registry.ConfinedFS(dir, within) }
+func confined(dir, within string) fs.FS { return taskformat.ConfinedFS(dir, within) }
 
 // loadRoot loads one task root as a filesystem source loads it, with the
 // open documents beneath it (files, by slash-separated name under dir)
 // in place of the disk's texts. A zip is loaded from the disk: an editor
 // does not edit inside one.
-func loadRoot(name string, order int, key, dir string, zip bool, within string, files map[string]overlayFile) registry.RootResult {
-	r := registry.Root{Source: name, Order: order, Key: key, Display: dir}
+func loadRoot(ld *taskformat.Loader, name string, order int, key, dir string, zip bool, within string, files map[string]overlayFile) registry.RootResult {
+	r := taskformat.Root{Source: name, Order: order, Key: key, Display: dir}
 	if zip {
-		if real, err := filepath.EvalSymlinks(dir); err == nil && !registry.Inside(real, within) {
+		if real, err := filepath.EvalSymlinks(dir); err == nil && !taskformat.Inside(real, within) {
 			return registry.RootResult{Root: key, Errors: []*registry.LoadError{{Source: name, Root: key, Path: dir,
-				Kind: registry.KindIO, Err: registry.ErrOutside}}}
+				Kind: registry.KindIO, Err: taskformat.ErrOutside}}}
 		}
-		return registry.LoadZipFile(r, dir)
+		return ld.LoadZipFile(r, dir)
 	}
 	base := confined(dir, within)
 	if len(files) == 0 {
-		return registry.LoadDir(r, base)
+		return ld.LoadDir(r, base)
 	}
-	return registry.LoadDir(r, overlay{base: base, files: files})
+	return ld.LoadDir(r, overlay{base: base, files: files})
 }
 
 // testCases are the cases of a loaded task, read through the files it was
 // loaded from, ready for the sandbox.
-func testCases(content *registry.Content, t *registry.Task) ([]runner.Case, error) {
+func testCases(content *taskformat.Content, t *registry.Task) ([]runner.Case, error) {
 	return runner.Cases(content, t)
 }
 
@@ -55,11 +56,11 @@ func testCases(content *registry.Content, t *registry.Task) ([]runner.Case, erro
 // diagnostics in a file that is not open.
 func readText(dir, within, name string) string {
 	fsys := confined(dir, within)
-	if st, err := fs.Stat(fsys, name); err != nil || !st.Mode().IsRegular() || st.Size() > registry.MaxFileSize {
+	if st, err := fs.Stat(fsys, name); err != nil || !st.Mode().IsRegular() || st.Size() > taskformat.MaxFileSize {
 		return ""
 	}
 	data, err := fs.ReadFile(fsys, name)
-	if err != nil || int64(len(data)) > registry.MaxFileSize {
+	if err != nil || int64(len(data)) > taskformat.MaxFileSize {
 		return ""
 	}
 	return string(data)

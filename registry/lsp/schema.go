@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ratchet-tasks/ratchet-registry/registry/taskschema"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat/taskschema"
 )
 
 // schemas are the embedded JSON Schemas of metadata.json and test files,

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/runner"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
@@ -36,6 +38,8 @@ type Config struct {
 	// Watch says how files changed outside the editor are followed.
 	Watch watcher.Config
 	Log   *slog.Logger
+	// Loader reads the tasks (nil: one of the session's own).
+	Loader *taskformat.Loader
 	// Version is what the server calls itself in initialize's answer.
 	Version string
 	// Limits on what the client sends; 0 takes the default.
@@ -48,13 +52,16 @@ type Config struct {
 // The defaults of the limits.
 const (
 	DefaultDebounce     = 100 * time.Millisecond
-	DefaultMaxMessage   = 4*registry.MaxFileSize + 1<<20 // a document at the file limit, escaped, with room
+	DefaultMaxMessage   = 4*taskformat.MaxFileSize + 1<<20 // a document at the file limit, escaped, with room
 	DefaultMaxOpen      = 1000
 	DefaultMaxOpenBytes = 256 << 20
 	DefaultMaxFolders   = 64
 )
 
 func (c Config) withDefaults() Config {
+	if c.Loader == nil {
+		c.Loader = taskformat.NewLoader()
+	}
 	if c.Debounce <= 0 {
 		c.Debounce = DefaultDebounce
 	}
@@ -86,7 +93,8 @@ type server struct {
 	cfg     Config
 	conn    *conn
 	log     *slog.Logger
-	content *registry.Content
+	content *taskformat.Content
+	loader  *taskformat.Loader
 	handler protocol.Handler
 	schemas schemas
 
@@ -122,7 +130,7 @@ type event struct {
 func Serve(ctx context.Context, r io.ReadCloser, w io.Writer, cfg Config) error {
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(ctx)
-	s := &server{cfg: cfg, conn: newConn(r, w, cfg.MaxMessage), log: cfg.Log, content: registry.NewContent(64 << 20),
+	s := &server{cfg: cfg, conn: newConn(r, w, cfg.MaxMessage), log: cfg.Log, content: taskformat.NewContent(64 << 20), loader: cfg.Loader,
 		ctx: ctx, events: make(chan event), verdicts: make(chan verdictDone)}
 	s.ws = newWorkspace(s)
 	var err error

@@ -14,8 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+
 	"github.com/ratchet-tasks/ratchet-registry/registry"
-	"github.com/ratchet-tasks/ratchet-registry/registry/tree"
+	"github.com/ratchet-tasks/ratchet-registry/watcher/walk"
 	protocol "github.com/tliron/glsp/protocol_3_16"
 )
 
@@ -125,7 +127,7 @@ func (w *workspace) setFolders(uris []string) error {
 func (w *workspace) folderOf(p string) (*folder, string, bool) {
 	var best *folder
 	for _, f := range w.folders {
-		if registry.Inside(p, f.abs) && (best == nil || len(f.abs) > len(best.abs)) {
+		if taskformat.Inside(p, f.abs) && (best == nil || len(f.abs) > len(best.abs)) {
 			best = f
 		}
 	}
@@ -207,7 +209,7 @@ func (w *workspace) flush() {
 		for rel := range rels {
 			scopes = append(scopes, w.scope(f, rel))
 		}
-		for _, sc := range tree.Outermost(scopes) {
+		for _, sc := range walk.Outermost(scopes) {
 			l := w.rediscover(f, sc)
 			all.loaded = append(all.loaded, l.loaded...)
 			all.removed = append(all.removed, l.removed...)
@@ -263,7 +265,7 @@ func (w *workspace) discover(f *folder, key string, onlyNew bool) loads {
 		}
 		if !ok {
 			w.seq++
-			r = &root{f: f, key: k, dir: filepath.Join(f.abs, filepath.FromSlash(k)), zip: registry.IsZip(k), seq: w.seq}
+			r = &root{f: f, key: k, dir: filepath.Join(f.abs, filepath.FromSlash(k)), zip: taskformat.IsZip(k), seq: w.seq}
 			f.roots[k] = r
 		}
 		out.loaded = append(out.loaded, r)
@@ -296,7 +298,7 @@ func (w *workspace) loadAll(roots []*root) {
 					return
 				}
 				r := roots[i]
-				r.res = loadRoot(r.f.abs, r.f.order, r.key, r.dir, r.zip, r.f.within, files[i])
+				r.res = loadRoot(w.s.loader, r.f.abs, r.f.order, r.key, r.dir, r.zip, r.f.within, files[i])
 			}
 		})
 	}
@@ -307,7 +309,7 @@ func (w *workspace) loadAll(roots []*root) {
 func (w *workspace) docsUnder(dir string) map[string]overlayFile {
 	var out map[string]overlayFile
 	for p, d := range w.docs {
-		if p == dir || !registry.Inside(p, dir) {
+		if p == dir || !taskformat.Inside(p, dir) {
 			continue
 		}
 		rel, err := filepath.Rel(dir, p)
@@ -429,7 +431,7 @@ func before(a, b *root) bool {
 // hasOpenDoc reports whether a document under r is open in the editor.
 func (w *workspace) hasOpenDoc(r *root) bool {
 	for p := range w.docs {
-		if registry.Inside(p, r.dir) {
+		if taskformat.Inside(p, r.dir) {
 			return true
 		}
 	}

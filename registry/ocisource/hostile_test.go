@@ -13,12 +13,12 @@ import (
 
 	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/memory"
 	"oras.land/oras-go/v2/errdef"
-
-	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // blob is a layer as any tool could push it.
@@ -194,7 +194,7 @@ func TestHostileArtifacts(t *testing.T) {
 			if got := versions(snap); !slices.Contains(got, "1 1.0.0") {
 				t.Errorf("got %v, want the last good 1 1.0.0 still served", got)
 			} else if task, _ := snap.Task(id1, "1.0.0"); task != nil {
-				if _, err := registry.NewContent(0).Read(task, "main.js"); err != nil {
+				if _, err := taskformat.NewContent(0).Read(task, "main.js"); err != nil {
 					t.Errorf("main.js of the last good task: %v", err)
 				}
 			}

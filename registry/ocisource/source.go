@@ -17,12 +17,12 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
-
-	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 // Source follows a catalogue artifact in an OCI registry: a tag, which it
@@ -34,6 +34,7 @@ type Source struct {
 	name     string
 	ref      string // as configured, as RedactURL shows it
 	order    int
+	loader   *taskformat.Loader
 	interval time.Duration
 	repo     *remote.Repository
 	http     *http.Client
@@ -73,6 +74,10 @@ type Config struct {
 	Interval time.Duration
 	Remote   Remote
 	CacheDir string // blobs and the last manifest served are kept in its oci/, across restarts; "" is the user's cache folder
+	// Loader reads the tasks; main shares one among every source and
+	// command, so that its compiled schemas serve them all. nil gives the
+	// source one of its own.
+	Loader *taskformat.Loader
 }
 
 // New makes a source. It reaches no network.
@@ -103,8 +108,12 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	if name == "" {
 		name = registry.RedactURL(cfg.Ref)
 	}
-	return &Source{name: name, ref: registry.RedactURL(cfg.Ref), order: order, interval: cfg.Interval, repo: repo, http: hc, cache: c, log: log,
-		MaxManifestBytes: 4 << 20, MaxLayers: 10000, MaxLayerBytes: registry.MaxArchiveSize, MaxLoadBytes: DefaultMaxLoadBytes, Parallel: 4,
+	loader := cfg.Loader
+	if loader == nil {
+		loader = taskformat.NewLoader()
+	}
+	return &Source{name: name, ref: registry.RedactURL(cfg.Ref), order: order, loader: loader, interval: cfg.Interval, repo: repo, http: hc, cache: c, log: log,
+		MaxManifestBytes: 4 << 20, MaxLayers: 10000, MaxLayerBytes: taskformat.MaxArchiveSize, MaxLoadBytes: DefaultMaxLoadBytes, Parallel: 4,
 		results: map[string]registry.RootResult{}}, nil
 }
 
@@ -224,7 +233,7 @@ func (s *Source) artifact(ctx context.Context, desc ocispec.Descriptor, fetch bo
 		return nil, false, s.refuse(desc, fmt.Errorf("%s (%s): its %d task layers add up to %d bytes, over the %d-byte budget per manifest (max_load_bytes)",
 			s.ref, desc.Digest, len(layers), total, s.MaxLoadBytes))
 	}
-	budget := registry.NewBudget("budget per load of an oci source (max_load_bytes)", s.MaxLoadBytes)
+	budget := taskformat.NewBudget("budget per load of an oci source (max_load_bytes)", s.MaxLoadBytes)
 	found := map[string]registry.RootResult{}
 	var mu sync.Mutex
 	var g errgroup.Group
@@ -361,7 +370,7 @@ func (s *Source) manifest(ctx context.Context, desc ocispec.Descriptor, fetch bo
 // layer loads one task layer; ok is false when it could not be fetched.
 // A layer is checked to be a task archive before it is cached, and what
 // loading it inflates is taken from budget before it is read.
-func (s *Source) layer(ctx context.Context, l ocispec.Descriptor, root string, fetch bool, budget *registry.Budget) (res registry.RootResult, ok bool) {
+func (s *Source) layer(ctx context.Context, l ocispec.Descriptor, root string, fetch bool, budget *taskformat.Budget) (res registry.RootResult, ok bool) {
 	display := fmt.Sprintf("%s@%s", s.repo.Reference.Registry+"/"+s.repo.Reference.Repository, shortDigest(l.Digest))
 	if t := l.Annotations[ocispec.AnnotationTitle]; t != "" {
 		display += ":" + t
@@ -382,7 +391,7 @@ func (s *Source) layer(ctx context.Context, l ocispec.Descriptor, root string, f
 		if err != nil {
 			return fail(registry.KindFetch, fmt.Errorf("fetch layer %s: %w", l.Digest, s.describe(err)))
 		}
-		p, err = s.cache.put(l, rc, func(f *os.File, size int64) error { return registry.CheckZip(f, size) })
+		p, err = s.cache.put(l, rc, func(f *os.File, size int64) error { return taskformat.CheckZip(f, size) })
 		rc.Close()
 		var refused *refusedError
 		switch {
@@ -395,7 +404,7 @@ func (s *Source) layer(ctx context.Context, l ocispec.Descriptor, root string, f
 	if err := budget.TakeZipFile(p); err != nil {
 		return fail(registry.KindArchive, err)
 	}
-	res = registry.LoadZipFile(registry.Root{Source: s.name, Order: s.order, Key: root, Display: display}, p)
+	res = s.loader.LoadZipFile(taskformat.Root{Source: s.name, Order: s.order, Key: root, Display: display}, p)
 	if t := res.Task; t != nil {
 		id, version := l.Annotations[AnnotationUUID], l.Annotations[AnnotationVersion]
 		if (id != "" && id != t.ID) || (version != "" && version != t.Version) {

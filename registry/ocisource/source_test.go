@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"go.uber.org/goleak"
-
-	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -105,7 +104,7 @@ func TestRegistryGoesAway(t *testing.T) {
 	}
 	// Its content is read lazily from the cached layer.
 	task, _ := snap.Task(id1, "1.0.0")
-	if js, err := registry.NewContent(0).Read(task, "main.js"); err != nil || !strings.Contains(string(js), "function") {
+	if js, err := taskformat.NewContent(0).Read(task, "main.js"); err != nil || !strings.Contains(string(js), "function") {
 		t.Errorf("main.js of a task served from the cache: got %q, %v", js, err)
 	}
 

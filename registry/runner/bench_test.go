@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // BenchmarkSaveToVerdict saves a one-case task's test file and measures
@@ -68,7 +69,7 @@ func BenchmarkCases(b *testing.B) {
 	const tasks, workers = 1000, 2
 	cases := make([]Case, tasks)
 	for i := range cases {
-		c := NewCase(registry.ParseTestCase("tests/a.json", fmt.Appendf(nil, `{"input": {"a": %d, "b": 1}, "expected_output": {"sum": %d}}`, i, i+1)))
+		c := NewCase(taskformat.ParseTestCase("tests/a.json", fmt.Appendf(nil, `{"input": {"a": %d, "b": 1}, "expected_output": {"sum": %d}}`, i, i+1)))
 		c.Script = addScript
 		c.InputSchema, c.OutputSchema = []byte(`{"type": "object"}`), []byte(`{"type": "object"}`)
 		cases[i] = c

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // Case is everything one test case needs to run, self-contained so that it
@@ -43,7 +43,7 @@ type Mock struct {
 // NewCase makes a case to run of one that the loader parsed, so that the
 // format of test files has one parser. A case with problems is an ERROR
 // without running.
-func NewCase(tc registry.TestCase) Case {
+func NewCase(tc taskformat.TestCase) Case {
 	c := Case{File: tc.Name, Input: tc.Input, Expected: tc.ExpectedOutput, ShouldFail: tc.ShouldFail, ExpectedError: tc.ExpectedError}
 	if len(tc.Problems) > 0 {
 		msgs := make([]string, len(tc.Problems))

@@ -9,9 +9,9 @@ import (
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/parser"
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // maxCallStack bounds JavaScript recursion: goja keeps its call stack on
@@ -63,11 +63,11 @@ func run(c Case, timeout time.Duration) registry.CaseResult {
 	if c.Problem != "" {
 		return errorResult(registry.CaseError, "%s", c.Problem)
 	}
-	inSchema, err := registry.CompileSchema("input.schema.json", c.InputSchema)
+	inSchema, err := taskformat.CompileSchema("input.schema.json", c.InputSchema)
 	if err != nil {
 		return errorResult(registry.CaseError, "input.schema.json: %v", err)
 	}
-	outSchema, err := registry.CompileSchema("output.schema.json", c.OutputSchema)
+	outSchema, err := taskformat.CompileSchema("output.schema.json", c.OutputSchema)
 	if err != nil {
 		return errorResult(registry.CaseError, "output.schema.json: %v", err)
 	}
@@ -293,8 +293,8 @@ func stringify(vm *goja.Runtime, v goja.Value) (json.RawMessage, error) {
 }
 
 func validate(sch *jsonschema.Schema, raw json.RawMessage) string {
-	if err := registry.ValidateJSON(sch, raw); err != nil {
-		return registry.SchemaErrorMessage(err)
+	if err := taskformat.ValidateJSON(sch, raw); err != nil {
+		return taskformat.SchemaErrorMessage(err)
 	}
 	return ""
 }

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+	"go.uber.org/goleak"
 )
 
 // workerEnv makes the test binary a worker when it is started again by a
@@ -67,7 +67,7 @@ func script(tb testing.TB, name string) string {
 // newCase is a case of a task whose schemas accept anything.
 func newCase(tb testing.TB, scriptName, testFile string) Case {
 	tb.Helper()
-	c := NewCase(registry.ParseTestCase("tests/case.json", []byte(testFile)))
+	c := NewCase(taskformat.ParseTestCase("tests/case.json", []byte(testFile)))
 	c.Script = script(tb, scriptName)
 	c.InputSchema = json.RawMessage(`{"type": "object"}`)
 	c.OutputSchema = json.RawMessage(`{"type": "object"}`)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // Hooks let the caller count what the scheduler does (for metrics); any
@@ -34,7 +35,7 @@ type Hooks struct {
 // budget of time: the cases left when it is spent are not run.
 type Scheduler struct {
 	reg     *registry.Registry
-	content *registry.Content
+	content *taskformat.Content
 	run     func(context.Context, Case) registry.CaseResult
 	store   *Store // nil: verdicts live in memory only
 	workers int
@@ -57,7 +58,7 @@ type Scheduler struct {
 // Verdicts found in store (which may be nil) are taken without running.
 // From now on, the registry shows a task with tests as PENDING until its
 // verdict arrives.
-func NewScheduler(reg *registry.Registry, content *registry.Content, run func(context.Context, Case) registry.CaseResult,
+func NewScheduler(reg *registry.Registry, content *taskformat.Content, run func(context.Context, Case) registry.CaseResult,
 	store *Store, workers int, budget time.Duration, log *slog.Logger, hooks Hooks) *Scheduler {
 	s := &Scheduler{reg: reg, content: content, run: run, store: store, workers: max(workers, 1), budget: budget, log: log,
 		hooks: hooks, runs: map[string]*taskRun{}}
@@ -282,7 +283,7 @@ func (s *Scheduler) prepare(r *taskRun) {
 		s.forget(r)
 		return
 	}
-	names := t.CaseNames()
+	names := taskformat.CaseNames(t)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r.dropped {
@@ -366,13 +367,13 @@ func (s *Scheduler) forget(r *taskRun) {
 }
 
 // Cases reads a task's test cases, each ready to run.
-func Cases(content *registry.Content, t *registry.Task) ([]Case, error) {
+func Cases(content *taskformat.Content, t *registry.Task) ([]Case, error) {
 	script, err := content.Script(t)
 	if err != nil {
 		return nil, err
 	}
 	var out []Case
-	for _, name := range t.CaseNames() {
+	for _, name := range taskformat.CaseNames(t) {
 		tc, err := content.TestCase(t, name)
 		if err != nil {
 			return nil, err
@@ -383,7 +384,7 @@ func Cases(content *registry.Content, t *registry.Task) ([]Case, error) {
 }
 
 // caseOf is one case of t, ready to run.
-func caseOf(tc registry.TestCase, script string, t *registry.Task) Case {
+func caseOf(tc taskformat.TestCase, script string, t *registry.Task) Case {
 	c := NewCase(tc)
 	c.Script = script
 	c.InputSchema, c.OutputSchema = json.RawMessage(t.InputSchema), json.RawMessage(t.OutputSchema)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 func taskID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
@@ -106,9 +107,10 @@ func (f *fixture) load(tb testing.TB) {
 		tb.Fatal(err)
 	}
 	var res []registry.RootResult
+	ld := taskformat.NewLoader()
 	for _, e := range entries {
-		root := registry.Root{Source: "tasks", Key: e.Name(), Display: filepath.Join(f.dir, e.Name())}
-		res = append(res, registry.LoadDir(root, registry.DirFS(filepath.Join(f.dir, e.Name()))))
+		root := taskformat.Root{Source: "tasks", Key: e.Name(), Display: filepath.Join(f.dir, e.Name())}
+		res = append(res, ld.LoadDir(root, taskformat.DirFS(filepath.Join(f.dir, e.Name()))))
 	}
 	f.reg.Apply(registry.Update{Source: f.idx, Complete: true, Results: res})
 }
@@ -121,7 +123,7 @@ func (f *fixture) start(tb testing.TB, workers int) {
 		limits = testLimits
 	}
 	pool := newLimitedPool(tb, workers, limits)
-	s := NewScheduler(f.reg, registry.NewContent(1<<20), pool.Run, f.store, workers, limits.TaskBudget,
+	s := NewScheduler(f.reg, taskformat.NewContent(1<<20), pool.Run, f.store, workers, limits.TaskBudget,
 		slog.New(slog.NewTextHandler(&f.log, nil)),
 		Hooks{Case: func(st registry.CaseStatus, _ time.Duration) {
 			f.runs.Add(1)
@@ -565,7 +567,7 @@ func TestSchedulerStreams(t *testing.T) {
 	runtime.GC()
 	var base runtime.MemStats
 	runtime.ReadMemStats(&base)
-	s := NewScheduler(f.reg, registry.NewContent(1<<20), run, nil, 1, 0, slog.New(slog.NewTextHandler(&f.log, nil)), Hooks{})
+	s := NewScheduler(f.reg, taskformat.NewContent(1<<20), run, nil, 1, 0, slog.New(slog.NewTextHandler(&f.log, nil)), Hooks{})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { s.Run(ctx) })

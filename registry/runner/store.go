@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
@@ -173,7 +175,7 @@ func (s *Store) Load(t *registry.Task) (*registry.Verdict, error) {
 	if v.Digest != t.TestDigest {
 		return nil, fmt.Errorf("verdict file %s is for other files (digest %.12s, want %.12s)", p, v.Digest, t.TestDigest)
 	}
-	names := t.CaseNames()
+	names := taskformat.CaseNames(t)
 	if !slices.EqualFunc(v.Cases, names, func(c registry.CaseResult, n string) bool { return c.File == n }) {
 		return nil, fmt.Errorf("verdict file %s has %d cases that are not the task's %d test files", p, len(v.Cases), len(names))
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
@@ -212,7 +214,7 @@ func TestStoreBounded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			names := task.CaseNames()
+			names := taskformat.CaseNames(task)
 			cases := make([]registry.CaseResult, n)
 			for i := range cases {
 				c := huge
