@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/google/uuid"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
@@ -24,13 +25,23 @@ and one test case that passes. With --from, copies the task folder PATH to a
 sibling folder with the new version: versions live side by side, so the old one
 stays served. The copy is named after the version when PATH's folder is named
 after its own version (greet/1.0.0 gives greet/1.1.0), NAME-VERSION otherwise
-(add gives add-1.1.0); give NAME to choose. Nothing existing is overwritten.`)
+(add gives add-1.1.0); give NAME to choose. Nothing existing is overwritten.
+With --uuid alone, prints a fresh UUID and writes nothing: the new identity
+for a task folder that was copied without one.`)
 	description := flags.String("description", "", "the task's description, in metadata.json")
 	version := flags.String("version", "", "the version to write, SemVer 2.0.0 (default 0.1.0; required with --from)")
 	from := flags.String("from", "", "copy the task folder `PATH` as a new version")
+	printUUID := flags.Bool("uuid", false, "print a fresh UUID and write nothing")
 	names, err := parseArgs(flags, args)
 	if err != nil {
 		return usageError(flags, err, stdout, stderr)
+	}
+	if *printUUID {
+		if len(names) > 0 || *from != "" || *version != "" || *description != "" {
+			return usageError(flags, errors.New("--uuid takes nothing else: it only prints a fresh UUID"), stdout, stderr)
+		}
+		fmt.Fprintln(stdout, uuid.NewString())
+		return 0
 	}
 	if len(names) > 1 {
 		return usageError(flags, fmt.Errorf("one NAME at a time, got %d: %s", len(names), strings.Join(names, " ")), stdout, stderr)

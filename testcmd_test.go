@@ -37,10 +37,10 @@ func TestTestCommand(t *testing.T) {
 		{"flags after paths", []string{"testdata/testcmd", "--workers", "1", "--timeout", "5s"}, 1, testcmdOutput, ""},
 		{"all pass", []string{"--workers=1", "testdata/testcmd/passing"}, 0, "2 cases in 1 task: 2 passed, 0 failed\n", ""},
 		{"examples pass, versions of one task counted once", []string{"examples"}, 0, "8 cases in 4 tasks (6 versions): 8 passed, 0 failed\n", ""},
-		{"a test file's problem at its place", []string{"testdata/warnings"}, 1, `testdata/warnings/add/tests/camel.json:3:3: unknown key "expectedOutput": did you mean "expected_output"?
-testdata/warnings/add/tests/string-input.json:2:19: input does not match input.schema.json: at /a: got string, want number
+		{"a test file's problem at its place", []string{"testdata/warnings"}, 1, `testdata/warnings/add/tests/string-input.json:2:19: input does not match input.schema.json: at /a: got string, want number
 testdata/warnings/add/tests/syntax.json:2:30: missing comma after the value that ends on line 2
-5 cases in 1 task: 2 passed, 3 failed
+testdata/warnings/add/tests/camel.json:3:3: warning: unknown key "expectedOutput" is ignored, the case runs without it: did you mean "expected_output"?
+5 cases in 1 task: 3 passed, 2 failed; 1 warning (above)
 `, ""},
 		{"no path", nil, 2, "", "no PATH"},
 		{"bad workers", []string{"--workers", "-1", "examples"}, 2, "", "--workers is -1"},

@@ -36,8 +36,8 @@ var hostileTasks = []struct {
 }{
 	{"(function(input) { return {sum: input.a + input.b}; })", `{"input": {"a": 1, "b": 2}, "expected_output": {"sum": 3}}`, "PASSED", "PASSED", ""},
 	{"(function(input) { while (true) {} })", `{"input": {}}`, "FAILED", "TIMEOUT", "ran longer than " + hostileTimeout.String()},
-	{"(function(input) { var a = []; for (;;) a.push(new Uint8Array(1e8)); })", `{"input": {}}`, "FAILED", "ERROR", "memory limit 128 MiB"},
-	{"(function(input) { var a = []; for (;;) a.push('x'.repeat(3e8)); })", `{"input": {}}`, "FAILED", "ERROR", "memory limit 128 MiB"},
+	{"(function(input) { var a = []; for (;;) a.push(new Uint8Array(1e8)); })", `{"input": {}}`, "FAILED", "ERROR", "memory limit 256 MiB"},
+	{"(function(input) { var a = []; for (;;) a.push('x'.repeat(3e8)); })", `{"input": {}}`, "FAILED", "ERROR", "memory limit 256 MiB"},
 	{"function f(n) { return f(n + 1) + 1; }\n(function(input) { return f(0); })", `{"input": {}}`, "FAILED", "ERROR", "stack overflow"},
 	{"(function(input) { return fetch('https://example.com/').body; })", `{"input": {}}`, "FAILED", "ERROR", "NetworkError: no mock for GET https://example.com/"},
 	{"(function(input) { return {sum: 4}; })", `{"input": {}, "expected_output": {"sum": 3}}`, "FAILED", "FAILED", "expected_output differs at /sum: got 4, want 3"},
@@ -119,7 +119,7 @@ func TestServeSurvivesHostileTests(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
 	// A cache of its own, so that verdicts kept by an earlier run are not
 	// taken and every case runs.
-	if err := os.WriteFile(cfg, []byte("registry:\n  cache_dir: "+t.TempDir()+"\ntests:\n  timeout: "+hostileTimeout.String()+"\n  memory: 128MiB\n  workers: 2\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte("registry:\n  cache_dir: "+t.TempDir()+"\ntests:\n  timeout: "+hostileTimeout.String()+"\n  memory: 256MiB\n  workers: 2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p, _ := startProcess(t, "--config", cfg, dir)

@@ -42,7 +42,7 @@ func conflictsSum(id string, cs []Conflict) [sha256.Size]byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "conflicts\x00%s\x00", id)
 	for _, c := range cs {
-		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", c.ID, c.Version, c.Path, c.Winner)
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00", c.ID, c.Version, c.Source, c.Path, c.Winner)
 	}
 	return [sha256.Size]byte(h.Sum(nil))
 }

@@ -44,6 +44,11 @@ type LoadError struct {
 	// Severity is SeverityWarning for a problem in a test file, which never
 	// drops its task; empty means SeverityError.
 	Severity Severity
+	// Advice marks a warning that leaves everything running: its test case
+	// still runs (an unknown key, no input), or it is about metadata.json
+	// (a misspelt optional key, a uuid derived from the name). A warning
+	// without it makes its case an ERROR.
+	Advice bool
 }
 
 // Warning reports a problem that leaves its task served.
@@ -107,23 +112,27 @@ func (e *LoadError) logAttrs() []any {
 // produce the same errors must not count as a change.
 func (e *LoadError) same(o *LoadError) bool {
 	return e.Source == o.Source && e.Root == o.Root && e.Path == o.Path && e.Line == o.Line &&
-		e.Column == o.Column && e.Kind == o.Kind && e.Level() == o.Level() && e.Message() == o.Message()
+		e.Column == o.Column && e.Kind == o.Kind && e.Level() == o.Level() && e.Advice == o.Advice && e.Message() == o.Message()
 }
 
-// Conflict records a task version found twice: the first copy in the fixed
-// order (sources in configuration order, then task roots lexically) is
-// served, the other is reported here.
+// Conflict records a task version found twice. Which copy is served: on a
+// cold start the first in the fixed order (sources in configuration order;
+// within a source a folder before an archive; then task roots lexically);
+// on a reload the copy already served keeps its place. The others are
+// reported here.
 type Conflict struct {
 	ID      string
 	Version string
+	Source  string // the source of the copy that lost
 	Path    string // the copy that lost
 	Winner  string // the copy served
 }
 
-// Message says what the conflict is, as validate prints it after the
-// losing copy's path.
+// Message says what the conflict is and what to do, as validate prints it
+// after the losing copy's path.
 func (c Conflict) Message() string {
-	return fmt.Sprintf("conflict: task %s version %s is also at %s, which wins", c.ID, c.Version, c.Winner)
+	return fmt.Sprintf("conflict: task %s version %s is also at %s, which is served: give one of them a new uuid; `ratchet-registry new --uuid` prints one",
+		c.ID, c.Version, c.Winner)
 }
 
 func (c Conflict) String() string { return c.Path + ": " + c.Message() }

@@ -25,11 +25,16 @@ const (
 	// VerdictChanged: the status or the cases of a task version's verdict
 	// changed (its tests ran).
 	VerdictChanged EventKind = "VERDICT_CHANGED"
+	// ConflictRaised: a second copy of a task version appeared; Conflict
+	// says where, and which copy is served. ConflictCleared: it went.
+	ConflictRaised  EventKind = "CONFLICT_RAISED"
+	ConflictCleared EventKind = "CONFLICT_CLEARED"
 )
 
 // Event is one change, stamped with the generation of the snapshot that
 // made it. Task is the task as served after the change (before it, for
-// TASK_REMOVED); Error is set for the error kinds; Snapshot is the
+// TASK_REMOVED); Error is set for the error kinds, Conflict for the
+// conflict kinds; Snapshot is the
 // catalogue right after the change, so that a replayed event is shown as
 // it was, not beside today's catalogue.
 type Event struct {
@@ -41,6 +46,7 @@ type Event struct {
 	Version    string
 	Task       *Task
 	Error      *LoadError
+	Conflict   *Conflict
 }
 
 // ErrResync tells a subscriber that the events it missed are no longer
@@ -267,6 +273,7 @@ func diffEvents(prev, next *Snapshot, ch *change) []Event {
 			out = append(out, Event{Kind: TaskUpdated, ID: t.ID, Version: t.Version, Task: after})
 		}
 	}
+	out = append(out, conflictEvents(prev, next, ch)...)
 	for k, be := range ch.errKeys {
 		var id, version string
 		if t := ch.errTasks[k]; t != nil {
@@ -285,8 +292,33 @@ func diffEvents(prev, next *Snapshot, ch *change) []Event {
 	}
 	slices.SortFunc(out, func(a, b Event) int {
 		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Version, b.Version), cmp.Compare(a.Kind, b.Kind),
-			cmp.Compare(errPath(a.Error), errPath(b.Error)), cmp.Compare(errLine(a.Error), errLine(b.Error)))
+			cmp.Compare(errPath(a.Error), errPath(b.Error)), cmp.Compare(errLine(a.Error), errLine(b.Error)),
+			cmp.Compare(conflictPath(a.Conflict), conflictPath(b.Conflict)))
 	})
+	return out
+}
+
+// conflictEvents tells the conflicts of the identities touched that
+// appeared and went: a copy made without a new uuid is named as such,
+// not hidden in a TASK_UPDATED.
+func conflictEvents(prev, next *Snapshot, ch *change) []Event {
+	var out []Event
+	for id := range ch.ids {
+		before, _ := prev.conflicts.Get(id)
+		after, _ := next.conflicts.Get(id)
+		uid, version, _ := strings.Cut(id, "@")
+		served, _ := next.Task(uid, version)
+		for _, c := range after {
+			if !slices.Contains(before, c) {
+				out = append(out, Event{Kind: ConflictRaised, ID: uid, Version: version, Task: served, Conflict: &c})
+			}
+		}
+		for _, c := range before {
+			if !slices.Contains(after, c) {
+				out = append(out, Event{Kind: ConflictCleared, ID: uid, Version: version, Task: served, Conflict: &c})
+			}
+		}
+	}
 	return out
 }
 
@@ -295,6 +327,13 @@ func errPath(e *LoadError) string {
 		return ""
 	}
 	return e.Path
+}
+
+func conflictPath(c *Conflict) string {
+	if c == nil {
+		return ""
+	}
+	return c.Path
 }
 
 func errLine(e *LoadError) int {

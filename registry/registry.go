@@ -271,15 +271,25 @@ func (r *Registry) applyRoot(src int, res RootResult, ch *change) {
 	if oldTask.sameAs(res.Task) && sameErrors(oldErrs, res.Errors) {
 		return
 	}
-	if oldTask != nil {
-		r.counts[src]--
-		r.dropCandidate(oldTask)
-		ch.ids[oldTask.identity()], ch.uuids[oldTask.ID] = true, true
-	}
-	if res.Task != nil {
-		r.counts[src]++
-		r.addCandidate(res.Task)
+	switch {
+	case oldTask != nil && res.Task != nil && oldTask.identity() == res.Task.identity():
+		// An edit, or the same copy gone stale: it keeps its place among
+		// the copies of its version.
+		r.replaceCandidate(oldTask, res.Task)
 		ch.ids[res.Task.identity()], ch.uuids[res.Task.ID] = true, true
+	default:
+		if oldTask != nil {
+			r.counts[src]--
+			r.dropCandidate(oldTask)
+			ch.ids[oldTask.identity()], ch.uuids[oldTask.ID] = true, true
+		}
+		if res.Task != nil {
+			r.counts[src]++
+			// A source's first load places its copies in the fixed order;
+			// a later one never displaces the copy already served.
+			r.addCandidate(res.Task, r.loaded[src])
+			ch.ids[res.Task.identity()], ch.uuids[res.Task.ID] = true, true
+		}
 	}
 	if !sameErrors(oldErrs, res.Errors) {
 		k := errKey(src, res.Root)
@@ -304,22 +314,76 @@ func sameErrors(a, b []*LoadError) bool {
 	return slices.EqualFunc(a, b, func(x, y *LoadError) bool { return x.same(y) })
 }
 
-// conflictOrder is the fixed order that decides which copy is served.
+// conflictOrder is the fixed order that decides which copy is served on a
+// cold start: sources in configuration order; within one source a folder
+// before an archive of the same version (the folder is what the author
+// edits; an archive beside it is most often a stale export of it); then
+// task roots in lexical order.
 func conflictOrder(a, b *Task) int {
-	return cmp.Or(cmp.Compare(a.order, b.order), cmp.Compare(a.Root, b.Root))
+	return cmp.Or(cmp.Compare(a.order, b.order), cmpBool(a.archive(), b.archive()), cmp.Compare(a.Root, b.Root))
 }
 
-func (r *Registry) addCandidate(t *Task) {
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// addCandidate places a copy among the copies of its version: the first
+// is served, the rest follow in the fixed order. On a reload (keep), the
+// copy served keeps its place, unless the new one is a folder of the same
+// source beside a served archive: a copy made without a new uuid never
+// replaces the original, live, because its path sorts first.
+func (r *Registry) addCandidate(t *Task, keep bool) {
 	id := t.identity()
 	cs := r.cands[id]
-	i, _ := slices.BinarySearchFunc(cs, t, conflictOrder)
-	r.cands[id] = slices.Insert(cs, i, t)
+	if len(cs) > 0 && conflictOrder(t, cs[0]) < 0 && (!keep || !r.served(cs[0]) || outranks(t, cs[0])) {
+		cs = insertOrdered(cs[1:], cs[0]) // the copy served may sit out of order
+		cs = slices.Insert(cs, 0, t)
+	} else if len(cs) > 0 {
+		cs = append(cs[:1], insertOrdered(cs[1:], t)...)
+	} else {
+		cs = []*Task{t}
+	}
+	r.cands[id] = cs
 	vs := r.byID[t.ID]
 	if vs == nil {
 		vs = map[string]struct{}{}
 		r.byID[t.ID] = vs
 	}
 	vs[t.Version] = struct{}{}
+}
+
+// insertOrdered adds t to copies kept in the fixed order.
+func insertOrdered(cs []*Task, t *Task) []*Task {
+	i, _ := slices.BinarySearchFunc(cs, t, conflictOrder)
+	return slices.Insert(slices.Clip(cs), i, t)
+}
+
+// outranks is true for a folder against an archive of the same source.
+func outranks(t, served *Task) bool {
+	return t.order == served.order && !t.archive() && served.archive()
+}
+
+// served reports whether the current snapshot serves this copy: a copy
+// that arrived in the same update as t is not yet served, and the fixed
+// order decides between them.
+func (r *Registry) served(c *Task) bool {
+	t, ok := r.cur.Load().Task(c.ID, c.Version)
+	return ok && t.order == c.order && t.Root == c.Root
+}
+
+// replaceCandidate puts a new copy of the same root where the old one was.
+func (r *Registry) replaceCandidate(old, t *Task) {
+	cs := r.cands[t.identity()]
+	if i := slices.Index(cs, old); i >= 0 {
+		cs[i] = t
+	}
 }
 
 func (r *Registry) dropCandidate(t *Task) {
@@ -354,7 +418,7 @@ func (r *Registry) entry(id string) *Entry {
 func conflictsOf(cs []*Task) []Conflict {
 	out := make([]Conflict, 0, len(cs)-1)
 	for _, c := range cs[1:] {
-		out = append(out, Conflict{ID: c.ID, Version: c.Version, Path: c.Path, Winner: cs[0].Path})
+		out = append(out, Conflict{ID: c.ID, Version: c.Version, Source: c.Source, Path: c.Path, Winner: cs[0].Path})
 	}
 	return out
 }

@@ -187,6 +187,8 @@ func (s *Service) observe(ss *serviceSource, snap *Snapshot, changed bool, event
 			} else {
 				s.log.Info("load error cleared", "source", e.Error.Source, "path", e.Error.Path)
 			}
+		case ConflictRaised:
+			s.log.Warn("conflict", "source", e.Conflict.Source, "path", e.Conflict.Path, "error", e.Conflict.Message())
 		}
 	}
 	var took time.Duration

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"strings"
 
 	"github.com/Masterminds/semver/v3"
 )
@@ -38,7 +39,8 @@ type Task struct {
 	Error *LoadError
 
 	// Warnings are the problems in its test files (bad JSON, an input the
-	// input schema rejects, an unknown key): each makes its case an ERROR
+	// input schema rejects, an unknown key) and advice on metadata.json:
+	// each test-file problem that is not Advice makes its case an ERROR
 	// when tests run, and none keeps the task out of the catalogue.
 	Warnings []*LoadError
 
@@ -146,6 +148,9 @@ func (t *Task) sameAs(n *Task) bool {
 	}
 	return t.Error == nil || t.Error.same(n.Error)
 }
+
+// archive is true for a task read from inside a zip (or a bundle).
+func (t *Task) archive() bool { return strings.HasPrefix(t.sep, "!/") }
 
 // identity is the pair that makes a task version unique in the catalogue.
 func (t *Task) identity() string { return t.ID + "@" + t.Version }

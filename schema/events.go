@@ -10,12 +10,14 @@ func (t *types) subscription() *graphql.Object {
 		Name:        "EventKind",
 		Description: "What a change event is about.",
 		Values: graphql.EnumValueConfigMap{
-			string(registry.TaskAdded):      {Value: registry.TaskAdded, Description: "A task version appeared."},
-			string(registry.TaskUpdated):    {Value: registry.TaskUpdated, Description: "A task version changed, or became stale, or recovered."},
-			string(registry.TaskRemoved):    {Value: registry.TaskRemoved, Description: "A task version went away with its files."},
-			string(registry.ErrorRaised):    {Value: registry.ErrorRaised, Description: "A load error appeared."},
-			string(registry.ErrorCleared):   {Value: registry.ErrorCleared, Description: "A load error went away."},
-			string(registry.VerdictChanged): {Value: registry.VerdictChanged, Description: "The status or the cases of a task version's test verdict changed."},
+			string(registry.TaskAdded):       {Value: registry.TaskAdded, Description: "A task version appeared."},
+			string(registry.TaskUpdated):     {Value: registry.TaskUpdated, Description: "A task version changed, or became stale, or recovered."},
+			string(registry.TaskRemoved):     {Value: registry.TaskRemoved, Description: "A task version went away with its files."},
+			string(registry.ErrorRaised):     {Value: registry.ErrorRaised, Description: "A load error appeared."},
+			string(registry.ErrorCleared):    {Value: registry.ErrorCleared, Description: "A load error went away."},
+			string(registry.VerdictChanged):  {Value: registry.VerdictChanged, Description: "The status or the cases of a task version's test verdict changed."},
+			string(registry.ConflictRaised):  {Value: registry.ConflictRaised, Description: "A second copy of a task version appeared (same uuid and version, most often a task folder copied without a new uuid): conflict says where, and task is the copy served, which keeps its place."},
+			string(registry.ConflictCleared): {Value: registry.ConflictCleared, Description: "A conflict went away: one of the copies was removed or given another uuid or version."},
 		},
 	})
 	ev := func(p graphql.ResolveParams) registry.Event { return src[registry.Event](p) }
@@ -43,6 +45,12 @@ func (t *types) subscription() *graphql.Object {
 				return nil, nil
 			}),
 			"error": field(t.loadError, "The error, for error events.", func(p graphql.ResolveParams) (any, error) { return errOrNil(ev(p).Error), nil }),
+			"conflict": field(t.conflict, "The conflict, for CONFLICT_RAISED and CONFLICT_CLEARED.", func(p graphql.ResolveParams) (any, error) {
+				if c := ev(p).Conflict; c != nil {
+					return *c, nil
+				}
+				return nil, nil
+			}),
 		},
 	})
 	return graphql.NewObject(graphql.ObjectConfig{

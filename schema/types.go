@@ -107,7 +107,7 @@ func (t *types) build() {
 		Description: "Whether a problem keeps its task out of the catalogue.",
 		Values: graphql.EnumValueConfigMap{
 			string(registry.SeverityError):   {Value: registry.SeverityError, Description: "The task is not served, or only its last good version, stale."},
-			string(registry.SeverityWarning): {Value: registry.SeverityWarning, Description: "The task is served; one of its test cases cannot be used and is an ERROR when tests run."},
+			string(registry.SeverityWarning): {Value: registry.SeverityWarning, Description: "The task is served. A problem in a test file makes that case an ERROR when tests run, unless its message says the case runs (an unknown key, no input); one in metadata.json (a misspelt optional key, a uuid derived from the name) changes nothing served."},
 		},
 	})
 	t.loadError = graphql.NewObject(graphql.ObjectConfig{
@@ -126,12 +126,14 @@ func (t *types) build() {
 	})
 	t.conflict = graphql.NewObject(graphql.ObjectConfig{
 		Name:        "Conflict",
-		Description: "A task version found twice: the first in configuration and path order is served.",
+		Description: "A task version found twice. On a cold start the first copy in configuration and path order is served, a folder before an archive of the same source; on a reload the copy already served keeps its place.",
 		Fields: graphql.Fields{
 			"id":      field(nn(graphql.ID), "The task's UUID.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).ID, nil }),
 			"version": field(nn(graphql.String), "The version found twice.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Version, nil }),
 			"path":    field(nn(graphql.String), "The copy that lost.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Path, nil }),
 			"winner":  field(nn(graphql.String), "The copy served.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Winner, nil }),
+			"source":  field(nn(graphql.String), "The source of the copy that lost.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Source, nil }),
+			"message": field(nn(graphql.String), "What the conflict is and what to do about it.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Message(), nil }),
 		},
 	})
 	watch := graphql.NewObject(graphql.ObjectConfig{
@@ -233,7 +235,7 @@ func (t *types) build() {
 			"digest":       taskField(nn(graphql.String), "sha256 over all its files.", func(t *registry.Task) any { return t.Digest }),
 			"stale":        taskField(nn(graphql.Boolean), "True when its files are broken now and this is the last version that loaded.", func(t *registry.Task) any { return t.Stale }),
 			"error":        taskField(t.loadError, "What is wrong with its files now, when stale.", func(t *registry.Task) any { return errOrNil(t.Error) }),
-			"warnings":     taskField(list(t.loadError), "Problems in its test files (bad JSON, an input its schema rejects, an unknown key), each with its place; they never keep the task out of the catalogue.", func(t *registry.Task) any { return orEmpty(t.Warnings) }),
+			"warnings":     taskField(list(t.loadError), "Problems in its test files (bad JSON, an input its schema rejects, an unknown key) and advice on its metadata.json (a misspelt optional key, a uuid derived from the name), each with its place; they never keep the task out of the catalogue.", func(t *registry.Task) any { return orEmpty(t.Warnings) }),
 			"metadata":     contentField("metadata.json as written, unknown fields included.", func(t *registry.Task) json.RawMessage { return t.Metadata }),
 			"inputSchema":  contentField("input.schema.json as written: the JSON Schema of the task's input.", func(t *registry.Task) json.RawMessage { return t.InputSchema }),
 			"outputSchema": contentField("output.schema.json as written: the JSON Schema of the task's output.", func(t *registry.Task) json.RawMessage { return t.OutputSchema }),

@@ -13,7 +13,7 @@
       ' warnings { path line column message } versions { version verdict { status passed total } }' +
       ' verdict { status passed failed total durationMs cases { ' + cases + ' } } }' +
       ' loadErrors { source path line column kind message }' +
-      ' conflicts { id version path winner }' +
+      ' conflicts { id version source path winner message }' +
       ' sources { name type location status error taskCount loadedAt } }';
   }
   var QUERY = catalogue('file status message(maxBytes: 2000) expected actual');
@@ -186,7 +186,8 @@
     var cs = state.conflicts.filter(function (c) { return matches(f, [c.id, c.version, c.path, c.winner]); });
     cs.forEach(function (c) {
       conflicts.appendChild(el('li', {}, [el('span', { 'class': 'where mono', text: c.path }),
-        ' duplicates ' + c.id + ' ' + c.version + '; served from ', el('span', { 'class': 'mono', text: c.winner })]));
+        ' duplicates ' + c.id + ' ' + c.version + '; served from ', el('span', { 'class': 'mono', text: c.winner }),
+        el('div', { 'class': 'muted', text: 'Give one of them a new uuid; `ratchet-registry new --uuid` prints one.' })]));
     });
     $('conflicts-section').hidden = state.conflicts.length === 0;
     $('conflict-count').textContent = '(' + state.conflicts.length + ')';
@@ -196,12 +197,14 @@
     state.sources.forEach(function (s) {
       var status = s.status.toLowerCase();
       var nerr = state.loadErrors.filter(function (e) { return e.source === s.name; }).length;
+      var nconf = state.conflicts.filter(function (c) { return c.source === s.name; }).length;
       if (!matches(f, [s.name, s.type, s.location, status, s.error || ''])) return;
       sources.appendChild(el('tr', {}, labelled(['Name', 'Type', 'Status', 'Tasks', 'Loaded'], [
         el('td', {}, [el('div', { text: s.name }), s.location !== s.name ? el('div', { 'class': 'mono muted', text: s.location }) : null]),
         el('td', { text: s.type }),
         el('td', {}, [el('span', { 'class': 'status-' + status, text: status }),
           nerr ? el('span', { 'class': 'status-errors', text: ' · ' + plural(nerr, 'load error') }) : null,
+          nconf ? el('span', { 'class': 'status-errors status-conflicts', title: 'copies of a task version that another copy hides: give one of them a new uuid', text: ' · ' + plural(nconf, 'conflict') }) : null,
           s.error ? el('div', { 'class': 'mono status-' + status, text: s.error }) : null]),
         el('td', { text: String(s.taskCount) }),
         el('td', { 'class': 'muted', text: s.loadedAt ? new Date(s.loadedAt).toLocaleTimeString() : '—' }),

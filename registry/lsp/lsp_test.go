@@ -360,7 +360,7 @@ func TestWorkspaceFolders(t *testing.T) {
 	copyTask(t, "add", first, "add")
 	c := startFolders(t, []string{first, second})
 	d := c.diagnostics(filepath.Join(second, "add", "metadata.json"), "the conflict", has("conflict: task"))
-	if !strings.Contains(d[0].Message, filepath.Join(first, "add")+", which wins") {
+	if !strings.Contains(d[0].Message, filepath.Join(first, "add")+", which is served") {
 		t.Fatalf("got %s, want the first folder's copy to win", messages(d))
 	}
 	c.diagnostics(filepath.Join(first, "add", "metadata.json"), "no conflict for the winner", empty)

@@ -7,7 +7,6 @@ package runner
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -36,8 +35,8 @@ type Case struct {
 
 // Mock is one canned HTTP answer of a case.
 type Mock struct {
-	URL      string          `json:"url"`
-	Method   string          `json:"method,omitempty"` // empty: any
+	URL      string          `json:"url"`              // empty: any request
+	Method   string          `json:"method,omitempty"` // empty: GET
 	Response json.RawMessage `json:"response"`
 }
 
@@ -90,9 +89,6 @@ func parseMocks(raw json.RawMessage) ([]Mock, error) {
 		list = []Mock{m}
 	}
 	for i, m := range list {
-		if m.URL == "" {
-			return nil, errors.New("mock.http: a mock needs a url")
-		}
 		list[i].Method = strings.ToUpper(m.Method)
 	}
 	return list, nil

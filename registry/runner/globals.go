@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,23 +10,41 @@ import (
 )
 
 // ErrorClasses are the error types that upstream Ratchet gives every task
-// as globals.
-var ErrorClasses = []string{
-	"AuthenticationError", "AuthorizationError", "NetworkError", "HttpError", "ValidationError",
-	"ConfigurationError", "RateLimitError", "ServiceUnavailableError", "TimeoutError", "DataError",
+// as globals, each with upstream's default message (ratchet-js's
+// JS_ERROR_CONFIGS): `new NetworkError()` has the message "Network error".
+var ErrorClasses = []struct{ Name, Message string }{
+	{"AuthenticationError", "Authentication failed"},
+	{"AuthorizationError", "Authorization failed"},
+	{"NetworkError", "Network error"},
+	{"HttpError", "HTTP error"},
+	{"ValidationError", "Validation error"},
+	{"ConfigurationError", "Configuration error"},
+	{"RateLimitError", "Rate limit exceeded"},
+	{"ServiceUnavailableError", "Service unavailable"},
+	{"TimeoutError", "Timeout error"},
+	{"DataError", "Data error"},
 }
 
 // prelude defines the error classes. It is compiled once: a Program can
-// be shared by runtimes.
-var prelude = goja.MustCompile("prelude.js", `(function (names) {
-	names.forEach(function (name) {
-		class E extends Error {
-			constructor(message, status) {
-				super(message);
-				this.name = name;
-				if (status !== undefined) this.status = status;
-			}
-		}
+// be shared by runtimes. HttpError takes (status, message), as upstream's;
+// the others (message).
+var prelude = goja.MustCompile("prelude.js", `(function (classes) {
+	classes.forEach(function (c) {
+		var name = c.Name, fallback = c.Message;
+		var E = name === "HttpError" ?
+			class extends Error {
+				constructor(status, message) {
+					super(message === undefined || message === null || message === "" ? fallback : message);
+					this.name = name;
+					this.status = status;
+				}
+			} :
+			class extends Error {
+				constructor(message) {
+					super(message === undefined || message === null || message === "" ? fallback : message);
+					this.name = name;
+				}
+			};
 		Object.defineProperty(E, "name", { value: name });
 		globalThis[name] = E;
 	});
@@ -95,9 +114,10 @@ func fetch(vm *goja.Runtime, mocks []Mock, call goja.FunctionCall) goja.Value {
 }
 
 // findMock matches method and URL exactly, then as upstream does: the
-// request URL contains the mock's.
+// request URL contains the mock's, and a mock without a URL matches any. A
+// mock without a method answers GET only.
 func findMock(mocks []Mock, method, url string) (Mock, bool) {
-	methodOK := func(m Mock) bool { return m.Method == "" || m.Method == method }
+	methodOK := func(m Mock) bool { return cmp.Or(m.Method, "GET") == method }
 	for _, m := range mocks {
 		if methodOK(m) && m.URL == url {
 			return m, true
@@ -127,16 +147,23 @@ func statusClass(status int64) string {
 	}
 }
 
-// throwClass throws a new instance of one of the error classes; goja turns
-// a panic with a Value inside a native function into a JavaScript throw.
+// throwClass throws a new instance of one of the error classes, with the
+// HTTP status as its status when there is one; goja turns a panic with a
+// Value inside a native function into a JavaScript throw.
 func throwClass(vm *goja.Runtime, class, msg string, status goja.Value) {
 	args := []goja.Value{vm.ToValue(msg)}
-	if status != nil {
-		args = append(args, status)
+	if class == "HttpError" {
+		args = []goja.Value{goja.Undefined(), vm.ToValue(msg)}
+		if status != nil {
+			args[0] = status
+		}
 	}
 	obj, err := vm.New(vm.Get(class), args...)
 	if err != nil {
 		panic(vm.NewGoError(err))
+	}
+	if status != nil {
+		_ = obj.Set("status", status)
 	}
 	panic(obj)
 }

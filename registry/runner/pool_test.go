@@ -101,6 +101,15 @@ var hostile = []struct {
 		"(expected: 100 KiB over the 64 KiB limit, not kept)"},
 }
 
+// thrownMessage is the message of throw.js's `new E("it went wrong")`:
+// HttpError takes (status, message), as upstream's, so it has its default.
+func thrownMessage(class string) string {
+	if class == "HttpError" {
+		return "HTTP error"
+	}
+	return "it went wrong"
+}
+
 func TestPoolHostile(t *testing.T) {
 	p := newTestPool(t, 2)
 	var cases []struct {
@@ -114,7 +123,7 @@ func TestPoolHostile(t *testing.T) {
 			name, script, test string
 			status             registry.CaseStatus
 			message            string
-		}{"throw " + class, "throw.js", fmt.Sprintf(`{"input": {"name": %q}}`, class), registry.CaseError, "threw " + class + ": it went wrong"})
+		}{"throw " + class.Name, "throw.js", fmt.Sprintf(`{"input": {"name": %q}}`, class.Name), registry.CaseError, "threw " + class.Name + ": " + thrownMessage(class.Name)})
 	}
 	// Every hostile case at once, on two workers: each must get its own
 	// verdict whatever its neighbour does.

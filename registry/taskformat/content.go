@@ -97,7 +97,9 @@ func CaseNames(t *registry.Task) []string {
 		have[n] = true
 	}
 	for _, w := range t.Warnings {
-		if !have[w.File] && w.File != testsDir {
+		// A warning on metadata.json, or on the tests folder as a whole,
+		// is no case.
+		if !have[w.File] && isTestFile(w.File) && w.File != testsDir {
 			have[w.File] = true
 			names = append(names, w.File)
 		}
@@ -116,7 +118,8 @@ func (c *Content) TestCase(t *registry.Task, name string) (TestCase, error) {
 			problems = append(problems, w)
 		}
 	}
-	tc := TestCase{Name: name, Problems: problems}
+	tc := TestCase{Name: name}
+	tc.Problems, tc.Advice = splitAdvice(problems)
 	if _, ok := t.File(name); !ok {
 		return tc, nil // unreadable at load: only its problems
 	}
@@ -125,8 +128,9 @@ func (c *Content) TestCase(t *registry.Task, name string) (TestCase, error) {
 		return TestCase{}, err
 	}
 	if len(problems) == 0 || json.Valid(data) {
-		tc = parseTestCase(name, data, func(registry.Kind, int, error) {})
-		tc.Problems = problems
+		ignore := func(registry.Kind, int, error) {}
+		tc = parseTestCase(name, data, ignore, ignore)
+		tc.Problems, tc.Advice = splitAdvice(problems)
 	}
 	return tc, nil
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -106,16 +107,29 @@ func loadFiles(in loadInput) (*registry.Task, []*registry.LoadError) {
 }
 
 func (l *taskLoad) fail(file string, kind registry.Kind, data []byte, off int, err error) {
-	e := &registry.LoadError{Source: l.in.source, Root: l.in.root, File: file, Path: l.in.display + l.in.sep + file, Kind: kind, Err: err}
-	if off >= 0 && data != nil {
-		e.Line, e.Column = lineCol(data, off)
-	}
+	e := l.problem(file, kind, data, off, err)
 	if isTestFile(file) {
 		e.Severity = registry.SeverityWarning
 		l.warns = append(l.warns, e)
 		return
 	}
 	l.errs = append(l.errs, e)
+}
+
+// advise reports a warning that leaves everything running: the test case
+// it is about still runs; the task loads as it is.
+func (l *taskLoad) advise(file string, kind registry.Kind, data []byte, off int, err error) {
+	e := l.problem(file, kind, data, off, err)
+	e.Severity, e.Advice = registry.SeverityWarning, true
+	l.warns = append(l.warns, e)
+}
+
+func (l *taskLoad) problem(file string, kind registry.Kind, data []byte, off int, err error) *registry.LoadError {
+	e := &registry.LoadError{Source: l.in.source, Root: l.in.root, File: file, Path: l.in.display + l.in.sep + file, Kind: kind, Err: err}
+	if off >= 0 && data != nil {
+		e.Line, e.Column = lineCol(data, off)
+	}
+	return e
 }
 
 // bound reports a file that passes a bound (nesting, a number), where it
@@ -225,7 +239,13 @@ func (l *taskLoad) metadata() {
 		}
 		return s, true
 	}
-	if id, ok := str("uuid", true); ok {
+	_, hasUUID := fields["uuid"]
+	if name, ok := str("name", false); ok && !hasUUID && strings.TrimSpace(name) != "" {
+		l.task.ID = NameUUID(name)
+		l.advise(metadataFile, registry.KindInvalid, data, at("name"), fmt.Errorf(
+			`no "uuid": the task's identity is derived from its name, %s (UUIDv5 of %q); write "uuid": %q to keep it when the name changes`,
+			l.task.ID, name, l.task.ID))
+	} else if id, ok := str("uuid", true); ok {
 		u, err := registry.Guard("parse the uuid", func() (uuid.UUID, error) { return uuid.Parse(id) })
 		switch {
 		case err != nil || len(id) != 36:
@@ -265,6 +285,44 @@ func (l *taskLoad) metadata() {
 			l.task.Tags = tags
 		}
 	}
+	l.misspeltKeys(data, fields)
+}
+
+// misspeltKeys warns of an unknown key near a known one ("descripton",
+// "desc", "tag"), which would otherwise be kept and ignored in silence.
+// Other unknown keys are an author's own, kept without a word.
+func (l *taskLoad) misspeltKeys(data []byte, fields map[string]json.RawMessage) {
+	if len(fields) <= len(metadataKeys) && allKnown(fields) {
+		return // the usual file: no scan for positions
+	}
+	for _, k := range objectKeys(data) {
+		if slices.Contains(metadataKeys, k.name) {
+			continue
+		}
+		if hint := didYouMean(k.name, metadataKeys); hint != "" {
+			l.advise(metadataFile, registry.KindInvalid, data, k.off, fmt.Errorf("unknown key %q is ignored%s", k.name, hint))
+		}
+	}
+}
+
+func allKnown(fields map[string]json.RawMessage) bool {
+	for k := range fields {
+		if !slices.Contains(metadataKeys, k) {
+			return false
+		}
+	}
+	return true
+}
+
+// nameSpace is the UUIDv5 namespace of the identities derived from a
+// task's name (upstream's later registry format, which has no uuid):
+// fixed, so that every restart and every replica derives the same.
+var nameSpace = uuid.MustParse("6f8e5a52-3c1b-4d7e-9a0f-2b4c6d8e0a1c")
+
+// NameUUID is the identity of a task that has a name and no uuid: the
+// UUIDv5 of the name, exactly as written, in a fixed namespace.
+func NameUUID(name string) string {
+	return uuid.NewSHA1(nameSpace, []byte(name)).String()
 }
 
 // jsonSchema reads and compiles one schema, returning its text.

@@ -8,11 +8,15 @@ import (
 // didYouMean names the known word closest to a misspelt one, as
 // `: did you mean "label"?`, or returns "" when none is close: the same
 // word in another case or with other separators (expectedOutput for
-// expected_output), or one within two edits.
+// expected_output), one within two edits, or the start of one, at least
+// three letters long (desc for description).
 func didYouMean(word string, known []string) string {
 	best, bestDist := "", 3
 	for _, k := range known {
 		d := editDistance(fold(word), fold(k))
+		if len(fold(word)) >= 3 && strings.HasPrefix(fold(k), fold(word)) {
+			d = min(d, 2)
+		}
 		if d < bestDist {
 			best, bestDist = k, d
 		}

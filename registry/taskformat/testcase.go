@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -24,13 +25,22 @@ type TestCase struct {
 	ShouldFail     bool                  // the case passes when the task throws
 	ExpectedError  string                // the thrown error's name or message must contain it (implies ShouldFail)
 	Mock           json.RawMessage       // the "mock" object as written; nil when absent
-	Problems       []*registry.LoadError // warnings found at load; a case with any is an ERROR with their message
+	Problems       []*registry.LoadError // warnings found at load that keep it from running: a case with any is an ERROR with their message
+	Advice         []*registry.LoadError // warnings found at load that leave it running (an unknown key, no input)
 }
 
 // testKeys are the keys a test file may hold. Any other is reported, since
 // a misspelt "expected_ouput" would otherwise make a test that checks
 // nothing.
 var testKeys = []string{"input", "expected_output", "expected", "should_fail", "expected_error", "mock", "description", "name"}
+
+// upstreamKeys are keys that upstream Ratchet's own test files hold and
+// this runner does not read, each with what to write instead.
+var upstreamKeys = map[string]string{
+	"should_succeed": `: did you mean "should_fail"? ("should_succeed": false is "should_fail": true)`,
+	"assertions":     `: did you mean "expected_output"? (the whole output is compared with it)`,
+	"mock_http":      `: did you mean "mock": {"http": ...}?`,
+}
 
 // testFile is the shape of tests/*.json, upstream's later keys included.
 type testFile struct {
@@ -42,9 +52,13 @@ type testFile struct {
 	Mock           json.RawMessage `json:"mock"`
 }
 
+// warnFunc reports a problem of a test file at a byte offset.
+type warnFunc func(kind registry.Kind, off int, err error)
+
 // parseTestCase turns a test file that is a JSON object into a case and
-// the problems with its shape; at and warn place and report them.
-func parseTestCase(name string, data []byte, warn func(kind registry.Kind, off int, err error)) TestCase {
+// the problems with its shape: warn reports those that keep the case from
+// running, advise those that leave it running.
+func parseTestCase(name string, data []byte, warn, advise warnFunc) TestCase {
 	tc := TestCase{Name: name}
 	var tf testFile
 	if err := json.Unmarshal(data, &tf); err != nil {
@@ -52,17 +66,20 @@ func parseTestCase(name string, data []byte, warn func(kind registry.Kind, off i
 		return tc
 	}
 	for _, k := range objectKeys(data) {
-		known := false
-		for _, w := range testKeys {
-			known = known || k.name == w
+		if slices.Contains(testKeys, k.name) {
+			continue
 		}
-		if !known {
-			warn(registry.KindInvalid, k.off, fmt.Errorf("unknown key %q%s", k.name, didYouMean(k.name, testKeys)))
+		hint, ok := upstreamKeys[k.name]
+		if !ok {
+			hint = didYouMean(k.name, testKeys)
 		}
+		advise(registry.KindInvalid, k.off, fmt.Errorf("unknown key %q is ignored, the case runs without it%s", k.name, hint))
 	}
 	tc.Input, tc.Mock = nonNull(tf.Input), nonNull(tf.Mock)
 	if tc.Input == nil {
-		warn(registry.KindInvalid, skipSpace(data, 0), errors.New(`test case has no "input"`))
+		// Upstream's later CLI runs such a case with an empty object.
+		tc.Input = json.RawMessage("{}")
+		advise(registry.KindInvalid, skipSpace(data, 0), errors.New(`test case has no "input": it runs with {}`))
 	}
 	tc.ExpectedOutput = nonNull(tf.ExpectedOutput)
 	if tc.ExpectedOutput == nil {
@@ -94,21 +111,37 @@ func parseTestCase(name string, data []byte, warn func(kind registry.Kind, off i
 // the task's schemas: the case with the problems of its shape and of its
 // numbers.
 func ParseTestCase(name string, data []byte) TestCase {
-	var problems []*registry.LoadError
-	warn := func(kind registry.Kind, off int, err error) {
-		e := &registry.LoadError{Path: name, File: name, Kind: kind, Err: err, Severity: registry.SeverityWarning}
-		if off >= 0 {
-			e.Line, e.Column = lineCol(data, off)
+	var problems, advice []*registry.LoadError
+	report := func(to *[]*registry.LoadError, isAdvice bool) warnFunc {
+		return func(kind registry.Kind, off int, err error) {
+			e := &registry.LoadError{Path: name, File: name, Kind: kind, Err: err, Severity: registry.SeverityWarning, Advice: isAdvice}
+			if off >= 0 {
+				e.Line, e.Column = lineCol(data, off)
+			}
+			*to = append(*to, e)
 		}
-		problems = append(problems, e)
 	}
+	warn := report(&problems, false)
 	var be *boundError
 	if err := jsonNumbers(data); errors.As(err, &be) {
 		warn(registry.KindInvalid, be.off, err)
 	}
-	tc := parseTestCase(name, data, warn)
-	tc.Problems = problems
+	tc := parseTestCase(name, data, warn, report(&advice, true))
+	tc.Problems, tc.Advice = problems, advice
 	return tc
+}
+
+// splitAdvice parts a case's warnings into those that keep it from
+// running and those that leave it running.
+func splitAdvice(warnings []*registry.LoadError) (problems, advice []*registry.LoadError) {
+	for _, w := range warnings {
+		if w.Advice {
+			advice = append(advice, w)
+		} else {
+			problems = append(problems, w)
+		}
+	}
+	return problems, advice
 }
 
 func nonNull(raw json.RawMessage) json.RawMessage {
@@ -162,11 +195,13 @@ func (l *taskLoad) tests() {
 		if numErr != nil {
 			l.bound(name, registry.KindInvalid, data, numErr)
 		}
-		tc := parseTestCase(name, data, func(kind registry.Kind, off int, err error) { l.fail(name, kind, data, off, err) })
+		tc := parseTestCase(name, data,
+			func(kind registry.Kind, off int, err error) { l.fail(name, kind, data, off, err) },
+			func(kind registry.Kind, off int, err error) { l.advise(name, kind, data, off, err) })
 		if numErr != nil {
 			continue
 		}
-		if tc.Input != nil {
+		if _, written := l.keys(data)["input"]; written && tc.Input != nil {
 			l.checkAgainst(name, data, "input", tc.Input, l.schema[inputSchema])
 		}
 		if tc.ExpectedOutput != nil {
