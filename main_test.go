@@ -35,6 +35,15 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// The go command keeps its build cache under the same folder unless
+	// GOCACHE says otherwise: pin it first, so that a test that builds the
+	// binary links from the shared cache instead of compiling every package
+	// again (three minutes under -race on two cores).
+	if os.Getenv("GOCACHE") == "" {
+		if user, err := os.UserCacheDir(); err == nil {
+			os.Setenv("GOCACHE", filepath.Join(user, "go-build"))
+		}
+	}
 	os.Setenv("XDG_CACHE_HOME", cache)
 	code := m.Run()
 	headless.stop()

@@ -47,7 +47,10 @@ func TestStatusPageForAuthors(t *testing.T) {
 		t.Fatal(err)
 	}
 	hello := `document.querySelector('tr[data-id="77777777-0000-4000-8000-000000000001"]')`
-	waitText(t, ctx, "the verdicts", hello+` !== null && `+hello+`.querySelector('.version.failing') !== null && `+hello+`.querySelector('.verdict.passed') !== null`)
+	// Each task's verdict arrives on its own: wait for alpha's broken case
+	// as well as Hello's verdicts before reading either.
+	waitText(t, ctx, "the verdicts", hello+` !== null && `+hello+`.querySelector('.version.failing') !== null && `+hello+`.querySelector('.verdict.passed') !== null`+
+		` && document.querySelector('.case[data-file="tests/syntax.json"] .mono') !== null`)
 
 	for js, want := range map[string]string{
 		`Array.from(document.querySelectorAll('#tasks tr strong')).map(e => e.textContent).join(', ')`: "alpha sum, Hello, Zeta sum",
