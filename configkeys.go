@@ -10,11 +10,14 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
 var (
 	configType   = reflect.TypeFor[Config]()
 	durationType = reflect.TypeFor[time.Duration]()
+	entryType    = reflect.TypeFor[SourceEntry]()
 )
 
 // walkConfig checks a YAML node against the Go type it will be decoded
@@ -39,50 +42,13 @@ func walkConfig(file string, n *yaml.Node, t reflect.Type, path string, where ma
 		if _, err := time.ParseDuration(n.Value); err != nil {
 			return []error{&configError{Where: at(n), Key: path, Msg: fmt.Sprintf("is %q: want a duration such as 50ms, 2s or 1m", n.Value)}}
 		}
+	case t == entryType:
+		return walkEntry(file, n, path, where)
 	case t.Kind() == reflect.Struct:
 		if n.Kind != yaml.MappingNode {
 			return []error{&configError{Where: at(n), Key: path, Msg: "want a mapping of keys to values"}}
 		}
-		fields := map[string]reflect.Type{}
-		var names []string
-		for f := range t.Fields() {
-			if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name != "" && name != "-" {
-				fields[name] = f.Type
-				names = append(names, name)
-			}
-		}
-		var errs []error
-		var bad []int
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			key := k.Value
-			if path != "" {
-				key = path + "." + k.Value
-			}
-			ft, ok := fields[k.Value]
-			if !ok {
-				msg := "is not a known key"
-				if near := nearest(k.Value, names); near != "" {
-					msg += fmt.Sprintf("; did you mean %s?", near)
-				} else {
-					msg += "; known keys: " + strings.Join(names, ", ")
-				}
-				errs = append(errs, &configError{Where: at(k), Key: key, Msg: msg, unknown: true})
-				continue
-			}
-			where[key] = at(k)
-			sub := walkConfig(file, v, ft, key, where)
-			errs = append(errs, sub...)
-			if refusesItself(sub, key) {
-				// Dropped, so that the default stays and every other
-				// value is still decoded and checked in this same run.
-				bad = append(bad, i)
-			}
-		}
-		for _, i := range slices.Backward(bad) {
-			n.Content = slices.Delete(n.Content, i, i+2)
-		}
-		return errs
+		return walkFields(file, n, yamlFields(t), path, where)
 	case t.Kind() == reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			return []error{&configError{Where: at(n), Key: path, Msg: "want a list"}}
@@ -123,6 +89,85 @@ func walkConfig(file string, n *yaml.Node, t reflect.Type, path string, where ma
 		}
 	}
 	return nil
+}
+
+// walkEntry walks an entry of registry.sources against the keys of the
+// kind its type names, and type.
+func walkEntry(file string, n *yaml.Node, path string, where map[string]string) []error {
+	if n.Kind != yaml.MappingNode {
+		return []error{&configError{Where: file + ":" + strconv.Itoa(n.Line), Key: path, Msg: "want a mapping of keys to values"}}
+	}
+	typ, ok := typeOf(n)
+	if !ok {
+		typ.Line = n.Line
+	}
+	k, known := kindOf(registry.SourceType(typ.Value))
+	if typ.Kind != yaml.ScalarNode && ok || !known {
+		// Its other keys are not known before its kind is.
+		return []error{&configError{Where: file + ":" + strconv.Itoa(typ.Line), Key: path + ".type",
+			Msg: fmt.Sprintf("is %q: want %s", typ.Value, kindNames())}}
+	}
+	fields := append([]field{{"type", reflect.TypeFor[string]()}}, yamlFields(reflect.TypeOf(k.New()).Elem())...)
+	return walkFields(file, n, fields, path, where)
+}
+
+// field is a key of a mapping and the Go type of its value.
+type field struct {
+	name string
+	t    reflect.Type
+}
+
+// yamlFields lists the keys of a struct, in order.
+func yamlFields(t reflect.Type) []field {
+	var fields []field
+	for f := range t.Fields() {
+		if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name != "" && name != "-" {
+			fields = append(fields, field{name, f.Type})
+		}
+	}
+	return fields
+}
+
+// walkFields walks a mapping against its known keys: it reports each
+// unknown key with the nearest known one, and drops each value that
+// refuses itself.
+func walkFields(file string, n *yaml.Node, fields []field, path string, where map[string]string) []error {
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.name
+	}
+	var errs []error
+	var bad []int
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		key := k.Value
+		if path != "" {
+			key = path + "." + k.Value
+		}
+		j := slices.Index(names, k.Value)
+		if j < 0 {
+			msg := "is not a known key"
+			if near := nearest(k.Value, names); near != "" {
+				msg += fmt.Sprintf("; did you mean %s?", near)
+			} else {
+				msg += "; known keys: " + strings.Join(names, ", ")
+			}
+			errs = append(errs, &configError{Where: file + ":" + strconv.Itoa(k.Line), Key: key, Msg: msg, unknown: true})
+			continue
+		}
+		where[key] = file + ":" + strconv.Itoa(k.Line)
+		sub := walkConfig(file, v, fields[j].t, key, where)
+		errs = append(errs, sub...)
+		if refusesItself(sub, key) {
+			// Dropped, so that the default stays and every other
+			// value is still decoded and checked in this same run.
+			bad = append(bad, i)
+		}
+	}
+	for _, i := range slices.Backward(bad) {
+		n.Content = slices.Delete(n.Content, i, i+2)
+	}
+	return errs
 }
 
 // refusesItself reports whether errs, from walking the value at key,

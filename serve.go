@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -18,10 +17,7 @@ import (
 
 	"github.com/ratchet-tasks/ratchet-registry/httpapi"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
-	"github.com/ratchet-tasks/ratchet-registry/registry/fssource"
-	"github.com/ratchet-tasks/ratchet-registry/registry/gitsource"
-	"github.com/ratchet-tasks/ratchet-registry/registry/httpsource"
-	"github.com/ratchet-tasks/ratchet-registry/registry/ocisource"
+	"github.com/ratchet-tasks/ratchet-registry/registry/source"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
@@ -71,7 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
 			return usageError(fs, fmt.Errorf("%s: no such folder or file; give a task folder, a task .zip or a folder of either", p), stdout, stderr)
 		}
-		cfg.Registry.Sources = append(cfg.Registry.Sources, SourceConfig{Type: "filesystem", Path: p})
+		cfg.Registry.Sources = append(cfg.Registry.Sources, pathEntry(p))
 	}
 	if len(cfg.Registry.Sources) == 0 {
 		return usageError(fs, errors.New("nothing to serve: give a PATH or a configuration with registry.sources"), stdout, stderr)
@@ -121,9 +117,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		log.Info("ready", "tasks", reg.Snapshot().TaskCount())
 	}
 	svc := registry.NewService(reg, log, hooks)
-	if err := addSources(svc, cfg, taskformat.NewLoader(), log); err != nil {
-		return err
-	}
+	addSources(svc, cfg, taskformat.NewLoader(), log)
 	content := taskformat.NewContent(64 << 20)
 	handler, err := newHandler(cfg, reg, feed, content, metrics, svc, log)
 	if err != nil {
@@ -143,36 +137,36 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 }
 
 // addSources makes the configured sources, in order, and adds them to the
-// service, all reading tasks with loader. A remote source that cannot be
-// made (its cache folder cannot be written, say) is served as failed,
-// with why, and the other sources as usual.
-func addSources(svc *registry.Service, cfg Config, loader *taskformat.Loader, log *slog.Logger) error {
-	var cacheErr error
-	for _, sc := range cfg.Registry.Sources {
-		if sc.Type != string(registry.SourceFilesystem) {
-			cacheErr = checkCacheDir(cfg.Registry.CacheDir)
-			break
-		}
-	}
-	for i, sc := range cfg.Registry.Sources {
+// service, all reading tasks with loader. A source that cannot be made (a
+// remote one whose cache folder cannot be written, say) is served as
+// failed, with why, and the other sources as usual.
+func addSources(svc *registry.Service, cfg Config, loader *taskformat.Loader, log *slog.Logger) {
+	deps := cfg.sourceDeps(loader, log)
+	cacheErr := sync.OnceValue(func() error { return checkCacheDir(cfg.Registry.CacheDir) })
+	for i, e := range cfg.Registry.Sources {
 		var src registry.Source
 		var err error
-		if sc.Type == string(registry.SourceFilesystem) {
-			src, err = newSource(sc, i, cfg, loader, log)
-		} else if err = cacheErr; err == nil {
-			src, err = newSource(sc, i, cfg, loader, log)
+		if k, _ := kindOf(e.Type); k.UsesCacheDir {
+			err = cacheErr()
 		}
-		if err != nil && sc.Type == string(registry.SourceFilesystem) {
-			return err
+		if err == nil {
+			src, err = e.Config.Open(i, deps)
 		}
 		if err != nil {
-			f := newFailedSource(sc, err)
-			log.Error("source not started; it shows as failed", "source", f.Name(), "error", err)
-			src = f
+			name, location := e.Config.Shown()
+			src = source.Failed(e.Type, name, location, err)
+			log.Error("source not started; it shows as failed", "source", src.Name(), "error", err)
 		}
 		svc.Add(src)
 	}
-	return nil
+}
+
+// sourceDeps is what the sources of cfg are made with.
+func (c *Config) sourceDeps(loader *taskformat.Loader, log *slog.Logger) source.Deps {
+	w := c.Watch
+	return source.Deps{Loader: loader, CacheDir: c.Registry.CacheDir, Getenv: os.Getenv, Log: log,
+		Watch: watcher.Config{Mode: watcher.Mode(w.Mode), Debounce: w.Debounce, MaxWait: w.MaxWait,
+			PollInterval: w.PollInterval, PollCPU: w.PollCPU, RescanInterval: w.RescanInterval}}
 }
 
 // checkCacheDir makes sure registry.cache_dir (or the user's cache
@@ -197,39 +191,6 @@ func checkCacheDir(dir string) error {
 		return fmt.Errorf("registry.cache_dir %s cannot be written, and this source keeps what it fetches there: %w", dir, err)
 	}
 	return nil
-}
-
-// failedSource stands for a configured source that could not be made. Its
-// first load is done at once, failed with why, so that /readyz does not
-// wait for it and the API shows it in error; a rescan says so again.
-type failedSource struct {
-	name, location string
-	typ            registry.SourceType
-	err            error
-}
-
-var _ registry.Source = (*failedSource)(nil)
-
-func newFailedSource(sc SourceConfig, err error) *failedSource {
-	location := registry.RedactURL(cmp.Or(sc.URL, sc.Ref))
-	return &failedSource{name: cmp.Or(sc.Name, location), location: location, typ: registry.SourceType(sc.Type), err: err}
-}
-
-func (f *failedSource) Name() string              { return f.name }
-func (f *failedSource) Type() registry.SourceType { return f.typ }
-func (f *failedSource) Location() string          { return f.location }
-
-func (f *failedSource) Run(ctx context.Context, apply func(registry.Update), rescan <-chan registry.Rescan) error {
-	apply(registry.Update{Err: f.err})
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case r := <-rescan:
-			apply(registry.Update{Err: f.err})
-			r.Done()
-		}
-	}
 }
 
 // newHandler makes the HTTP side: the GraphQL schema over the registry and
@@ -334,57 +295,6 @@ loop:
 	wg.Wait()
 	log.Info("stopped")
 	return runErr
-}
-
-// newSource makes the source a configuration entry describes. A new kind
-// of source is one more case here. Every source reads tasks with loader.
-func newSource(sc SourceConfig, order int, cfg Config, loader *taskformat.Loader, log *slog.Logger) (registry.Source, error) {
-	switch registry.SourceType(sc.Type) {
-	case registry.SourceFilesystem:
-		return fssource.New(fssource.Config{Name: sc.Name, Path: sc.Path, Watch: watchConfig(cfg.Watch),
-			FollowSymlinksOutside: sc.FollowSymlinksOutside, Loader: loader}, order, log)
-	case registry.SourceHTTP:
-		s, err := httpsource.New(httpsource.Config{Name: sc.Name, URL: sc.URL, Interval: sc.Interval, Timeout: sc.Timeout,
-			Headers: sc.Headers, Token: tokenFrom(sc.TokenEnv), CacheDir: cfg.Registry.CacheDir, AllowHosts: sc.AllowHosts, Loader: loader}, order, log)
-		if err != nil {
-			return nil, err
-		}
-		if sc.MaxLoadBytes > 0 {
-			s.MaxLoadBytes = sc.MaxLoadBytes
-		}
-		return s, nil
-	case registry.SourceOCI:
-		s, err := ocisource.New(ocisource.Config{Name: sc.Name, Ref: sc.Ref, Interval: sc.Interval, CacheDir: cfg.Registry.CacheDir,
-			Remote: ocisource.Remote{PlainHTTP: sc.PlainHTTP, Username: sc.Username, Password: tokenFrom(sc.PasswordEnv),
-				DockerConfig: dockerConfigPath(), Timeout: sc.Timeout, UserAgent: "ratchet-registry"}, Loader: loader}, order, log)
-		if err != nil {
-			return nil, err
-		}
-		if sc.MaxLoadBytes > 0 {
-			s.MaxLoadBytes = sc.MaxLoadBytes
-		}
-		return s, nil
-	case registry.SourceGit:
-		return gitsource.New(gitsource.Config{Name: sc.Name, URL: sc.URL, Ref: sc.Ref, Path: sc.Path, Interval: sc.Interval, Timeout: sc.Timeout,
-			Token: tokenFrom(sc.TokenEnv), SSHKey: sc.SSHKey, SSHKnownHosts: sc.SSHKnownHosts, CacheDir: cfg.Registry.CacheDir,
-			MaxLoadBytes: sc.MaxLoadBytes, MaxTaskBytes: sc.MaxTaskBytes, Loader: loader}, order, log)
-	default:
-		return nil, fmt.Errorf("source type %q is not supported yet", sc.Type)
-	}
-}
-
-func watchConfig(w WatchConfig) watcher.Config {
-	return watcher.Config{Mode: watcher.Mode(w.Mode), Debounce: w.Debounce, MaxWait: w.MaxWait,
-		PollInterval: w.PollInterval, PollCPU: w.PollCPU, RescanInterval: w.RescanInterval}
-}
-
-// tokenFrom reads a credential from the environment variable named in the
-// configuration, so that it is never written in the file.
-func tokenFrom(env string) string {
-	if env == "" {
-		return ""
-	}
-	return os.Getenv(env)
 }
 
 // allWatching waits until every source that follows files follows all

@@ -13,7 +13,7 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
-	"github.com/ratchet-tasks/ratchet-registry/registry/fssource"
+	"github.com/ratchet-tasks/ratchet-registry/registry/source"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
 
@@ -77,7 +77,7 @@ func loadPaths(ctx context.Context, paths []string) (*registry.Snapshot, []probl
 	quiet := slog.New(slog.DiscardHandler) // every problem is printed below
 	loader := taskformat.NewLoader()
 	for i, p := range paths {
-		src, err := fssource.New(fssource.Config{Path: p, Watch: watcher.Config{Mode: watcher.ModeOff}, Loader: loader}, i, quiet)
+		src, err := pathEntry(p).Config.Open(i, source.Deps{Loader: loader, Watch: watcher.Config{Mode: watcher.ModeOff}, Log: quiet})
 		if err != nil {
 			problems = append(problems, problem{path: p, msg: err.Error()})
 			continue
