@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	orasregistry "oras.land/oras-go/v2/registry"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // runPush validates a task tree as index does, then publishes it to an OCI
@@ -49,7 +51,7 @@ func runPush(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	warned := printWarnings(stderr, snap)
-	idx, bundles, err := bundleAll(snap)
+	idx, bundles, err := taskformat.BundleAll(snap)
 	if err != nil {
 		fmt.Fprintf(stderr, "push: %v\n", err)
 		return 1
