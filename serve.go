@@ -7,20 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"path/filepath"
-	"runtime/debug"
-	"sync"
-	"time"
-
-	"github.com/ratchet-tasks/ratchet-registry/httpapi"
-	"github.com/ratchet-tasks/ratchet-registry/registry"
-	"github.com/ratchet-tasks/ratchet-registry/registry/source"
-	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
-	"github.com/ratchet-tasks/ratchet-registry/schema"
-	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
 
 // runServe serves until ctx ends, then shuts down gracefully: in-flight
@@ -72,7 +59,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if len(cfg.Registry.Sources) == 0 {
 		return usageError(fs, errors.New("nothing to serve: give a PATH or a configuration with registry.sources"), stdout, stderr)
 	}
-	if err := serve(ctx, cfg, log); err != nil {
+	m := &Main{Config: cfg, Log: log}
+	err = m.Run(ctx)
+	if err == nil {
+		select {
+		case <-ctx.Done():
+		case err = <-m.Failed():
+		}
+	}
+	m.Close()
+	if err != nil {
 		log.Error("serve failed", "error", err)
 		return 1
 	}
@@ -100,217 +96,4 @@ func logConfigErrors(log *slog.Logger, err error) {
 		}
 		log.Error("bad configuration", "error", e)
 	}
-}
-
-// serve wires the parts together and runs them until ctx ends.
-func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
-	feed := registry.NewFeed(4096, 256)
-	reg := registry.New(time.Now, feed)
-	metrics := httpapi.NewMetrics(httpapi.MetricsSources{Registry: reg, Feed: feed})
-	hooks := metrics.Hooks()
-	hooks.Ready = func() {
-		// The first load makes garbage several times the size of what it
-		// keeps (every file read, parsed and compiled): hand it back now,
-		// rather than hold twice the catalogue's memory until the runtime
-		// scavenges it, minutes later.
-		debug.FreeOSMemory()
-		log.Info("ready", "tasks", reg.Snapshot().TaskCount())
-	}
-	svc := registry.NewService(reg, log, hooks)
-	addSources(svc, cfg, taskformat.NewLoader(), log)
-	content := taskformat.NewContent(64 << 20)
-	handler, err := newHandler(cfg, reg, feed, content, metrics, svc, log)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", cfg.Server.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
-	}
-	var tests func(context.Context) (func(), error)
-	if cfg.Tests.Enabled {
-		tests = func(ctx context.Context) (func(), error) {
-			return startTests(ctx, cfg.Tests, cfg.Registry.CacheDir, reg, content, log, metrics)
-		}
-	}
-	return runServer(ctx, log, svc, tests, handler, ln, func(ctx context.Context) bool { return allWatching(ctx, reg) })
-}
-
-// addSources makes the configured sources, in order, and adds them to the
-// service, all reading tasks with loader. A source that cannot be made (a
-// remote one whose cache folder cannot be written, say) is served as
-// failed, with why, and the other sources as usual.
-func addSources(svc *registry.Service, cfg Config, loader *taskformat.Loader, log *slog.Logger) {
-	deps := cfg.sourceDeps(loader, log)
-	cacheErr := sync.OnceValue(func() error { return checkCacheDir(cfg.Registry.CacheDir) })
-	for i, e := range cfg.Registry.Sources {
-		var src registry.Source
-		var err error
-		if k, _ := kindOf(e.Type); k.UsesCacheDir {
-			err = cacheErr()
-		}
-		if err == nil {
-			src, err = e.Config.Open(i, deps)
-		}
-		if err != nil {
-			name, location := e.Config.Shown()
-			src = source.Failed(e.Type, name, location, err)
-			log.Error("source not started; it shows as failed", "source", src.Name(), "error", err)
-		}
-		svc.Add(src)
-	}
-}
-
-// sourceDeps is what the sources of cfg are made with.
-func (c *Config) sourceDeps(loader *taskformat.Loader, log *slog.Logger) source.Deps {
-	w := c.Watch
-	return source.Deps{Loader: loader, CacheDir: c.Registry.CacheDir, Getenv: os.Getenv, Log: log,
-		Watch: watcher.Config{Mode: watcher.Mode(w.Mode), Debounce: w.Debounce, MaxWait: w.MaxWait,
-			PollInterval: w.PollInterval, PollCPU: w.PollCPU, RescanInterval: w.RescanInterval}}
-}
-
-// checkCacheDir makes sure registry.cache_dir (or the user's cache
-// folder, when it is empty) can be written, as remote sources need.
-func checkCacheDir(dir string) error {
-	if dir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			base = os.TempDir()
-		}
-		dir = filepath.Join(base, "ratchet-registry")
-	}
-	err := os.MkdirAll(dir, 0o755)
-	if err == nil {
-		var f *os.File
-		if f, err = os.CreateTemp(dir, ".probe-*"); err == nil {
-			f.Close()
-			err = os.Remove(f.Name())
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("registry.cache_dir %s cannot be written, and this source keeps what it fetches there: %w", dir, err)
-	}
-	return nil
-}
-
-// newHandler makes the HTTP side: the GraphQL schema over the registry and
-// the server that serves it, with the configured limits.
-func newHandler(cfg Config, reg *registry.Registry, feed *registry.Feed, content *taskformat.Content, metrics *httpapi.Metrics,
-	svc *registry.Service, log *slog.Logger) (*httpapi.Server, error) {
-	sch, err := schema.New(schema.Deps{Content: content, Feed: feed, Reload: svc.Rescan})
-	if err != nil {
-		return nil, err
-	}
-	limits := schema.DefaultLimits
-	limits.Timeout, limits.MaxCost, limits.MaxAnswerBytes = cfg.Server.Timeout, cfg.Server.MaxCost, cfg.Server.MaxAnswerBytes
-	return httpapi.New(httpapi.Config{
-		Registry:     reg,
-		Executor:     &schema.Executor{Schema: sch, Limits: limits},
-		Log:          log,
-		Feed:         feed,
-		Content:      content,
-		Metrics:      metrics,
-		Addr:         cfg.Server.Addr,
-		AllowedHosts: cfg.Server.AllowedHosts,
-		CORSOrigins:  cfg.Server.CORSOrigins,
-		Limits: httpapi.Limits{MaxConnections: cfg.Server.MaxConnections, MaxStreams: cfg.Server.MaxStreams,
-			MaxSubscriptions: cfg.Server.MaxSubscriptions, ReadTimeout: cfg.Server.ReadTimeout, IdleTimeout: cfg.Server.IdleTimeout},
-		AnswerCacheBytes: cfg.Server.AnswerCache,
-	}), nil
-}
-
-// runServer runs the sources, the test runner (when tests is set) and the HTTP
-// server until ctx ends or the server fails, rescanning on SIGHUP; then it
-// shuts down gracefully and returns once every goroutine has stopped.
-func runServer(ctx context.Context, log *slog.Logger, svc *registry.Service, tests func(context.Context) (func(), error),
-	handler *httpapi.Server, ln net.Listener, watching func(context.Context) bool) error {
-	// Streams (SSE, WebSocket) watch this context, so that shutdown ends
-	// them instead of waiting for them.
-	streams, stopStreams := context.WithCancel(context.Background())
-	defer stopStreams()
-	srv := handler.HTTPServer(streams)
-	srv.RegisterOnShutdown(stopStreams)
-	ln = handler.Listener(ln)
-
-	svcCtx, stopSvc := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer func() {
-		stopSvc()
-		wg.Wait()
-	}()
-	wg.Go(func() {
-		if err := svc.Run(svcCtx); err != nil {
-			log.Error("sources stopped", "error", err)
-		}
-	})
-	wg.Go(func() {
-		if watching(svcCtx) {
-			// The watchers' setup, after the load, leaves its own
-			// garbage (every folder's listing): handed back as well.
-			debug.FreeOSMemory()
-			log.Info("watching: every save shows from now on")
-		}
-	})
-	if tests != nil {
-		stopTests, err := tests(svcCtx)
-		if err != nil {
-			ln.Close() // Serve never ran, so nothing else closes it
-			return err
-		}
-		defer stopTests()
-	}
-	serveErr := make(chan error, 1)
-	wg.Go(func() {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			serveErr <- err
-		}
-	})
-	rescan, stopRescan := rescanSignals()
-	defer stopRescan()
-	log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/graphql")
-
-	var runErr error
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			break loop
-		case err := <-serveErr:
-			runErr = err
-			break loop
-		case <-rescan:
-			gen, err := svc.Rescan(svcCtx)
-			log.Info("rescan on SIGHUP", "generation", gen, "error", err)
-		}
-	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Warn("shutdown did not finish cleanly", "error", err)
-	}
-	stopStreams()
-	handler.Wait() // WebSockets, which Shutdown does not track
-	stopSvc()
-	wg.Wait()
-	log.Info("stopped")
-	return runErr
-}
-
-// allWatching waits until every source that follows files follows all
-// its folders; false when ctx ends first, or when nothing is watched (no
-// source that follows files, or watch.mode off), since then no save shows.
-func allWatching(ctx context.Context, reg *registry.Registry) bool {
-	watched := false
-	for _, st := range reg.Snapshot().Sources() {
-		select {
-		case <-st.Watching():
-		case <-ctx.Done():
-			return false
-		}
-		if w, ok := st.Watch(); ok && w.Mode != string(watcher.ModeOff) {
-			watched = true
-		}
-	}
-	return watched
 }
