@@ -41,6 +41,9 @@ type pushTarget struct {
 	getenv    func(string) string // for the Docker config, when username is empty
 }
 
+// checkPushTarget says whether push can publish to ref.
+func checkPushTarget(ref string) error { return ocisource.CheckTag(ref) }
+
 // pushed is what push did.
 type pushed struct {
 	digest            string

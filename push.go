@@ -8,8 +8,6 @@ import (
 	"os"
 	"strings"
 
-	orasregistry "oras.land/oras-go/v2/registry"
-
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
@@ -29,8 +27,8 @@ func runPush(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError(fs, errors.New("give the task PATHs, then the REGISTRY/REPOSITORY:TAG to push to"), stdout, stderr)
 	}
 	paths, target := positional[:len(positional)-1], positional[len(positional)-1]
-	if ref, err := orasregistry.ParseReference(target); err != nil || ref.Reference == "" || strings.Contains(target, "@") {
-		return usageError(fs, fmt.Errorf("%q is not REGISTRY/REPOSITORY:TAG", target), stdout, stderr)
+	if err := checkPushTarget(target); err != nil {
+		return usageError(fs, err, stdout, stderr)
 	}
 	to := pushTarget{ref: target, plainHTTP: *plainHTTP, username: *username, getenv: os.Getenv}
 	if *passwordEnv != "" {
