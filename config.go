@@ -17,9 +17,11 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 	"gopkg.in/yaml.v3"
 
+	"github.com/ratchet-tasks/ratchet-registry/httpapi"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/runner"
 	"github.com/ratchet-tasks/ratchet-registry/registry/source"
+	"github.com/ratchet-tasks/ratchet-registry/schema"
 )
 
 // Config is the YAML configuration file.
@@ -166,31 +168,45 @@ type setting struct{ key, value, about string }
 func defaults() []setting {
 	return append([]setting{
 		{"server.addr", "127.0.0.1:8080", "address to listen on (--addr)"},
-		{"server.timeout", "10s", "longest a GraphQL request may run, on every transport (HTTP, SSE, WebSocket; for a subscription, each event); the work stops with it"},
-		{"server.max_cost", "5000000", "most a request may cost before it runs: every field once per list item it is resolved for, aliases included"},
-		{"server.max_answer_bytes", "67108864", "largest answer (64 MiB); a request whose answer grows past it is stopped"},
-		{"server.answer_cache_bytes", "134217728", "answers kept for repeated queries (128 MiB), compressed forms counted; least recently used first out"},
+		{"server.timeout", shortDuration(schema.DefaultTimeout), "longest a GraphQL request may run, on every transport (HTTP, SSE, WebSocket; for a subscription, each event); the work stops with it"},
+		{"server.max_cost", strconv.Itoa(schema.DefaultMaxCost), "most a request may cost before it runs: every field once per list item it is resolved for, aliases included"},
+		{"server.max_answer_bytes", strconv.Itoa(schema.DefaultMaxAnswerBytes), "largest answer (" + mib(schema.DefaultMaxAnswerBytes) + "); a request whose answer grows past it is stopped"},
+		{"server.answer_cache_bytes", strconv.Itoa(httpapi.DefaultAnswerCacheBytes), "answers kept for repeated queries (" + mib(httpapi.DefaultAnswerCacheBytes) + "), compressed forms counted; least recently used first out"},
 		{"server.allowed_hosts", "", "Host names answered besides localhost, loopback addresses and the one of server.addr; `*` answers any"},
 		{"server.cors_origins", "", "browser origins (`https://dash.example.com`) that may read answers; none by default"},
-		{"server.max_connections", "512", "open connections; past it 8 more answer only /healthz, /readyz and /metrics, then 503"},
-		{"server.max_streams", "256", "open SSE and WebSocket streams; past it 503"},
-		{"server.max_subscriptions", "1024", "subscriptions over all streams (and at most 100 per WebSocket)"},
-		{"server.read_timeout", "30s", "longest a client may take to send a request with its body"},
-		{"server.idle_timeout", "1m", "a keep-alive connection with no request is closed after it"},
+		{"server.max_connections", strconv.Itoa(httpapi.DefaultMaxConnections), "open connections; past it 8 more answer only /healthz, /readyz and /metrics, then 503"},
+		{"server.max_streams", strconv.Itoa(httpapi.DefaultMaxStreams), "open SSE and WebSocket streams; past it 503"},
+		{"server.max_subscriptions", strconv.Itoa(httpapi.DefaultMaxSubscriptions), "subscriptions over all streams (and at most " + strconv.Itoa(httpapi.DefaultSocketSubscriptions) + " per WebSocket)"},
+		{"server.read_timeout", shortDuration(httpapi.DefaultReadTimeout), "longest a client may take to send a request with its body"},
+		{"server.idle_timeout", shortDuration(httpapi.DefaultIdleTimeout), "a keep-alive connection with no request is closed after it"},
 		{"watch.mode", "auto", "auto | fsnotify | poll | off (--watch)"},
-		{"watch.debounce", "50ms", "quiet time before a batch of changes is reloaded"},
-		{"watch.max_wait", "1s", "reload at least this often under a constant stream of writes"},
-		{"watch.poll_interval", "1s", "period of mode poll, minimum 100ms (--poll-interval)"},
-		{"watch.poll_cpu", "0.25", "share of the machine (all its cores) that polling may take, above 0 and at most 1; a larger share makes a round of a large polled tree shorter"},
+		{"watch.debounce", shortDuration(watcher.DefaultDebounce), "quiet time before a batch of changes is reloaded"},
+		{"watch.max_wait", shortDuration(watcher.DefaultMaxWait), "reload at least this often under a constant stream of writes"},
+		{"watch.poll_interval", "1s", "period of mode poll, minimum " + shortDuration(watcher.MinPollInterval) + " (--poll-interval)"},
+		{"watch.poll_cpu", strconv.FormatFloat(watcher.DefaultPollCPU, 'g', -1, 64), "share of the machine (all its cores) that polling may take, above 0 and at most 1; a larger share makes a round of a large polled tree shorter"},
 		{"watch.rescan_interval", "1m", "full rescan as a safety net; 0 turns it off"},
 		{"tests.enabled", "true", "serve runs every task's tests on every change, in sandboxed worker processes; false turns it off"},
 		{"tests.timeout", "2s", "wall time of one test case; past it the case is TIMEOUT"},
 		{"tests.memory", "256MiB", "memory of each test worker process beyond what it needs at rest; past it the case is ERROR"},
 		{"tests.workers", "0", "test worker processes; 0: one per CPU"},
-		{"tests.task_budget", runner.DefaultTaskBudget.String(), "time the cases of one task may take in one run, summed; the cases left when it runs out are ERROR, not run"},
+		{"tests.task_budget", shortDuration(runner.DefaultTaskBudget), "time the cases of one task may take in one run, summed; the cases left when it runs out are ERROR, not run"},
 		{"registry.cache_dir", "", "bundles of http sources, blobs of oci sources, repositories of git sources; empty: the user's cache folder"},
 	}, sourceDefaults(kinds())...)
 }
+
+// shortDuration writes a default as a user would: 1m, not 1m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	for _, zero := range []string{"m0s", "h0m"} {
+		if strings.HasSuffix(s, zero) {
+			s = s[:len(s)-2]
+		}
+	}
+	return s
+}
+
+// mib writes a size in MiB: 64 MiB.
+func mib(n int64) string { return strconv.FormatInt(n>>20, 10) + " MiB" }
 
 // sourceDefaults are the rows of the kinds' keys, registry.sources[].KEY:
 // one row for a key and a value, which says which kinds have it, and what
@@ -518,8 +534,8 @@ func (c *Config) check() error {
 	if c.Tests.TaskBudget <= 0 {
 		bad("tests.task_budget", "is %s: must be more than 0", c.Tests.TaskBudget)
 	}
-	if c.Watch.PollInterval < 100*time.Millisecond {
-		bad("watch.poll_interval", "is %s: the minimum is 100ms", c.Watch.PollInterval)
+	if c.Watch.PollInterval < watcher.MinPollInterval {
+		bad("watch.poll_interval", "is %s: the minimum is %s", c.Watch.PollInterval, shortDuration(watcher.MinPollInterval))
 	}
 	if !(c.Watch.PollCPU > 0 && c.Watch.PollCPU <= 1) {
 		bad("watch.poll_cpu", "is %g: want a share of the machine above 0 and at most 1, such as 0.25 or 0.5", c.Watch.PollCPU)

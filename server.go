@@ -52,6 +52,11 @@ type Main struct {
 	wg          sync.WaitGroup
 }
 
+// feedReplay is how many change events the feed keeps for subscribers to
+// replay, and feedLag how far beyond them a subscriber may lag before it
+// is dropped.
+const feedReplay, feedLag = 4096, 256
+
 // contentBudget is the bytes of main.js and test files kept once read,
 // for the API and the test runner.
 const contentBudget = 64 << 20
@@ -61,7 +66,7 @@ const contentBudget = 64 << 20
 // failure leaves nothing running that Close would not stop.
 func (m *Main) Run(ctx context.Context) error {
 	m.failed = make(chan error, 1)
-	m.feed = registry.NewFeed(4096, 256)
+	m.feed = registry.NewFeed(feedReplay, feedLag)
 	m.registry = registry.New(time.Now, m.feed)
 	m.metrics = httpapi.NewMetrics(httpapi.MetricsSources{Registry: m.registry, Feed: m.feed})
 	hooks := m.metrics.Hooks()
@@ -260,7 +265,7 @@ func (m *Main) newHandler() error {
 		return err
 	}
 	s := m.Config.Server
-	limits := schema.DefaultLimits
+	limits := schema.DefaultLimits()
 	limits.Timeout, limits.MaxCost, limits.MaxAnswerBytes = s.Timeout, s.MaxCost, s.MaxAnswerBytes
 	m.handler = httpapi.New(httpapi.Config{
 		Registry:     m.registry,

@@ -59,7 +59,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer pool.Close()
-	runs, err := runner.RunAll(ctx, snap, taskformat.NewContent(64<<20), pool.Run, pool.Workers())
+	runs, err := runner.RunAll(ctx, snap, taskformat.NewContent(contentBudget), pool.Run, pool.Workers())
 	if err != nil {
 		fmt.Fprintln(stderr, "test:", err)
 		return 1
