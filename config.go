@@ -624,11 +624,3 @@ func defaultsText() string {
 	}
 	return b.String()
 }
-
-// checkTestFlags holds `test`'s flags to the checks of tests.timeout,
-// tests.memory and tests.workers.
-func checkTestFlags(fs *flag.FlagSet, tests TestsConfig) error {
-	c := defaultConfig()
-	c.Tests = tests
-	return c.checkFlags(fs, map[string]string{"timeout": "tests.timeout", "memory": "tests.memory", "workers": "tests.workers"})
-}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 
@@ -28,16 +29,23 @@ func (f sizeFlag) Set(v string) error {
 	return nil
 }
 
+// testFlags adds the flags that mirror tests.timeout, tests.memory and
+// tests.workers, setting t, and returns which key each mirrors.
+func testFlags(fs *flag.FlagSet, t *TestsConfig) map[string]string {
+	fs.DurationVar(&t.Timeout, "timeout", t.Timeout, "wall time of one test case")
+	fs.Var(sizeFlag{&t.Memory}, "memory", "memory of each worker process beyond what it needs at rest, like `256MiB`")
+	fs.IntVar(&t.Workers, "workers", t.Workers, "worker processes; 0: one per CPU")
+	return map[string]string{"timeout": "tests.timeout", "memory": "tests.memory", "workers": "tests.workers"}
+}
+
 // runTest loads the paths as validate does and runs every test case of
 // every task version in the sandbox. The exit code is for CI: 0 when every
 // case passed and nothing failed to load, 1 otherwise, 2 on a usage error.
 func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("test", "[--junit FILE] PATH ...", "Loads each task folder, task .zip or collection as validate does, runs every\ntest case of every task in sandboxed worker processes, and prints each case\nthat did not pass as FILE:LINE:COL: message (the test file, or the place in\nmain.js where an error was thrown), then a summary. Exit status: 0 when every\ncase passed and nothing failed to load, 1 otherwise, 2 on a usage error.")
-	cfg := defaultConfig().Tests
+	c := defaultConfig()
 	junit := fs.String("junit", "", "also write the results as JUnit XML to `FILE`")
-	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "wall time of one case")
-	fs.Var(sizeFlag{&cfg.Memory}, "memory", "memory of each worker process beyond what it needs at rest, like `256MiB`")
-	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "worker processes; 0: one per CPU")
+	keys := testFlags(fs, &c.Tests) // checked as the configuration keys they mirror
 	paths, err := parseArgs(fs, args)
 	if err != nil {
 		return usageError(fs, err, stdout, stderr)
@@ -45,7 +53,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(paths) == 0 {
 		return usageError(fs, errors.New("no PATH: give the task folders, zips or collections to test"), stdout, stderr)
 	}
-	if err := checkTestFlags(fs, cfg); err != nil {
+	if err := c.checkFlags(fs, keys); err != nil {
 		return usageError(fs, err, stdout, stderr)
 	}
 	log := newLogger(fs, stderr)
@@ -53,7 +61,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, p := range problems {
 		fmt.Fprintln(stdout, p)
 	}
-	pool, err := newPool(cfg, log, nil)
+	pool, err := newPool(c.Tests, log, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "test:", err)
 		return 1
