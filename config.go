@@ -190,8 +190,20 @@ func defaults() []setting {
 		{"tests.memory", "256MiB", "memory of each test worker process beyond what it needs at rest; past it the case is ERROR"},
 		{"tests.workers", "0", "test worker processes; 0: one per CPU"},
 		{"tests.task_budget", shortDuration(runner.DefaultTaskBudget), "time the cases of one task may take in one run, summed; the cases left when it runs out are ERROR, not run"},
-		{"registry.cache_dir", "", "bundles of http sources, blobs of oci sources, repositories of git sources; empty: the user's cache folder"},
+		{"registry.cache_dir", "", "where " + orList(cachingKinds()) + " sources keep what they fetch, across restarts; empty: the user's cache folder"},
 	}, sourceDefaults(kinds())...)
+}
+
+// cachingKinds names the kinds that keep what they fetch in
+// registry.cache_dir.
+func cachingKinds() []string {
+	var names []string
+	for _, k := range kinds() {
+		if k.UsesCacheDir {
+			names = append(names, string(k.Type))
+		}
+	}
+	return names
 }
 
 // shortDuration writes a default as a user would: 1m, not 1m0s.
