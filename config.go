@@ -116,7 +116,7 @@ type SourceEntry struct {
 }
 
 // UnmarshalYAML decodes the entry into the configuration of its kind;
-// walkConfig has reported an unknown type and every key the kind does not
+// the walker has reported an unknown type and every key the kind does not
 // know.
 func (e *SourceEntry) UnmarshalYAML(n *yaml.Node) error {
 	typ, _ := typeOf(n)
@@ -441,9 +441,9 @@ func decodeConfig(file string, data []byte, cfg *Config) error {
 	if cfg.where == nil {
 		cfg.where = map[string]string{}
 	}
-	// walkConfig drops the values it refuses; yaml.v3 decodes the rest,
+	// The walker drops the values it refuses; yaml.v3 decodes the rest,
 	// and goes on past a value it cannot decode.
-	errs := walkConfig(file, root.Content[0], configType, "", cfg.where)
+	errs := walker{file, cfg.where}.walk(root.Content[0], configType, "")
 	if err := root.Content[0].Decode(cfg); err != nil {
 		errs = append(errs, yamlErrors(file, data, err))
 	}

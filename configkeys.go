@@ -20,44 +20,58 @@ var (
 	entryType    = reflect.TypeFor[SourceEntry]()
 )
 
-// walkConfig checks a YAML node against the Go type it will be decoded
-// into, before yaml.v3 does, because yaml.v3 reports unknown keys and bad
-// values with Go's type names. It records the line of every key in where,
-// reports each unknown key with the nearest known one, and rewrites a bare
-// 0 given for a duration as "0s", which yaml.v3 would refuse.
-func walkConfig(file string, n *yaml.Node, t reflect.Type, path string, where map[string]string) []error {
-	at := func(n *yaml.Node) string { return file + ":" + strconv.Itoa(n.Line) }
+// A walker checks a YAML document of file against the Go type it will be
+// decoded into, before yaml.v3 does, because yaml.v3 reports unknown keys
+// and bad values with Go's type names. It records the line of every key
+// in where, reports each unknown key with the nearest known one, and
+// rewrites a bare 0 given for a duration as "0s", which yaml.v3 would
+// refuse.
+type walker struct {
+	file  string
+	where map[string]string
+}
+
+// at is the place of n: FILE:LINE.
+func (w walker) at(n *yaml.Node) string { return w.file + ":" + strconv.Itoa(n.Line) }
+
+// bad is one problem of the value at n, whose key is path.
+func (w walker) bad(n *yaml.Node, path, msg string) []error {
+	return []error{&configError{Where: w.at(n), Key: path, Msg: msg}}
+}
+
+// walk checks n, the value of the key path, against t.
+func (w walker) walk(n *yaml.Node, t reflect.Type, path string) []error {
 	switch {
 	case t == durationType:
 		if n.Kind != yaml.ScalarNode {
-			return []error{&configError{Where: at(n), Key: path, Msg: "want a duration such as 50ms, 2s or 1m"}}
+			return w.bad(n, path, "want a duration such as 50ms, 2s or 1m")
 		}
 		if n.Tag == "!!int" || n.Tag == "!!float" {
 			if v, err := strconv.ParseFloat(n.Value, 64); err == nil && v == 0 {
 				n.Tag, n.Value = "!!str", "0s"
 				return nil
 			}
-			return []error{&configError{Where: at(n), Key: path, Msg: fmt.Sprintf("is %s without a unit: write %sms, %ss or %sm", n.Value, n.Value, n.Value, n.Value)}}
+			return w.bad(n, path, fmt.Sprintf("is %s without a unit: write %sms, %ss or %sm", n.Value, n.Value, n.Value, n.Value))
 		}
 		if _, err := time.ParseDuration(n.Value); err != nil {
-			return []error{&configError{Where: at(n), Key: path, Msg: fmt.Sprintf("is %q: want a duration such as 50ms, 2s or 1m", n.Value)}}
+			return w.bad(n, path, fmt.Sprintf("is %q: want a duration such as 50ms, 2s or 1m", n.Value))
 		}
 	case t == entryType:
-		return walkEntry(file, n, path, where)
+		return w.entry(n, path)
 	case t.Kind() == reflect.Struct:
 		if n.Kind != yaml.MappingNode {
-			return []error{&configError{Where: at(n), Key: path, Msg: "want a mapping of keys to values"}}
+			return w.bad(n, path, "want a mapping of keys to values")
 		}
-		return walkFields(file, n, yamlFields(t), path, where)
+		return w.fields(n, yamlFields(t), path)
 	case t.Kind() == reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			return []error{&configError{Where: at(n), Key: path, Msg: "want a list"}}
+			return w.bad(n, path, "want a list")
 		}
 		var errs []error
 		for i, item := range n.Content {
 			key := fmt.Sprintf("%s[%d]", path, i)
-			where[key] = at(item)
-			sub := walkConfig(file, item, t.Elem(), key, where)
+			w.where[key] = w.at(item)
+			sub := w.walk(item, t.Elem(), key)
 			errs = append(errs, sub...)
 			if refusesItself(sub, key) {
 				// Emptied rather than dropped, so that the items after it
@@ -71,31 +85,31 @@ func walkConfig(file string, n *yaml.Node, t reflect.Type, path string, where ma
 		return errs
 	case t.Kind() == reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			return []error{&configError{Where: at(n), Key: path, Msg: "want a mapping of names to values"}}
+			return w.bad(n, path, "want a mapping of names to values")
 		}
 	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64 || t.Kind() == reflect.Float64:
-		if err := checkNumber(at(n), path, n, t.Kind() == reflect.Float64); err != nil {
+		if err := checkNumber(w.at(n), path, n, t.Kind() == reflect.Float64); err != nil {
 			return []error{err}
 		}
 	case t.Kind() == reflect.Bool:
 		// yaml.v3 takes YAML 1.1's yes, no, on and off for a bool too.
 		old := n.Style == 0 && slices.Contains([]string{"y", "yes", "on", "n", "no", "off"}, strings.ToLower(n.Value))
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" && n.Tag != "!!null" && !old {
-			return []error{&configError{Where: at(n), Key: path, Msg: fmt.Sprintf("is %q: want true or false", n.Value)}}
+			return w.bad(n, path, fmt.Sprintf("is %q: want true or false", n.Value))
 		}
 	case t.Kind() == reflect.String:
 		if n.Kind != yaml.ScalarNode {
-			return []error{&configError{Where: at(n), Key: path, Msg: "want a single value, not a list or a mapping"}}
+			return w.bad(n, path, "want a single value, not a list or a mapping")
 		}
 	}
 	return nil
 }
 
-// walkEntry walks an entry of registry.sources against the keys of the
-// kind its type names, and type.
-func walkEntry(file string, n *yaml.Node, path string, where map[string]string) []error {
+// entry walks an entry of registry.sources against the keys of the kind
+// its type names, and type.
+func (w walker) entry(n *yaml.Node, path string) []error {
 	if n.Kind != yaml.MappingNode {
-		return []error{&configError{Where: file + ":" + strconv.Itoa(n.Line), Key: path, Msg: "want a mapping of keys to values"}}
+		return w.bad(n, path, "want a mapping of keys to values")
 	}
 	typ, ok := typeOf(n)
 	if !ok {
@@ -104,11 +118,10 @@ func walkEntry(file string, n *yaml.Node, path string, where map[string]string) 
 	k, known := kindOf(registry.SourceType(typ.Value))
 	if typ.Kind != yaml.ScalarNode && ok || !known {
 		// Its other keys are not known before its kind is.
-		return []error{&configError{Where: file + ":" + strconv.Itoa(typ.Line), Key: path + ".type",
-			Msg: fmt.Sprintf("is %q: want %s", typ.Value, kindNames())}}
+		return w.bad(typ, path+".type", fmt.Sprintf("is %q: want %s", typ.Value, kindNames()))
 	}
 	fields := append([]field{{"type", reflect.TypeFor[string]()}}, yamlFields(reflect.TypeOf(k.New()).Elem())...)
-	return walkFields(file, n, fields, path, where)
+	return w.fields(n, fields, path)
 }
 
 // field is a key of a mapping and the Go type of its value.
@@ -128,10 +141,10 @@ func yamlFields(t reflect.Type) []field {
 	return fields
 }
 
-// walkFields walks a mapping against its known keys: it reports each
-// unknown key with the nearest known one, and drops each value that
-// refuses itself.
-func walkFields(file string, n *yaml.Node, fields []field, path string, where map[string]string) []error {
+// fields walks a mapping against its known keys: it reports each unknown
+// key with the nearest known one, and drops each value that refuses
+// itself.
+func (w walker) fields(n *yaml.Node, fields []field, path string) []error {
 	names := make([]string, len(fields))
 	for i, f := range fields {
 		names[i] = f.name
@@ -152,11 +165,11 @@ func walkFields(file string, n *yaml.Node, fields []field, path string, where ma
 			} else {
 				msg += "; known keys: " + strings.Join(names, ", ")
 			}
-			errs = append(errs, &configError{Where: file + ":" + strconv.Itoa(k.Line), Key: key, Msg: msg, unknown: true})
+			errs = append(errs, &configError{Where: w.at(k), Key: key, Msg: msg, unknown: true})
 			continue
 		}
-		where[key] = file + ":" + strconv.Itoa(k.Line)
-		sub := walkConfig(file, v, fields[j].t, key, where)
+		w.where[key] = w.at(k)
+		sub := w.walk(v, fields[j].t, key)
 		errs = append(errs, sub...)
 		if refusesItself(sub, key) {
 			// Dropped, so that the default stays and every other
