@@ -78,13 +78,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // logConfigErrors logs each problem of a configuration as its own line,
 // with its place and key as attributes.
 func logConfigErrors(log *slog.Logger, err error) {
-	var errs []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	} else {
-		errs = []error{err}
-	}
-	for _, e := range errs {
+	for _, e := range unwrapAll(err) {
 		var ce *configError
 		if errors.As(e, &ce) {
 			attrs := []any{"at", ce.Where}
