@@ -17,9 +17,11 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 	"gopkg.in/yaml.v3"
 
+	"github.com/ratchet-tasks/ratchet-registry/httpapi"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
-	"github.com/ratchet-tasks/ratchet-registry/registry/gitsource"
 	"github.com/ratchet-tasks/ratchet-registry/registry/runner"
+	"github.com/ratchet-tasks/ratchet-registry/registry/source"
+	"github.com/ratchet-tasks/ratchet-registry/schema"
 )
 
 // Config is the YAML configuration file.
@@ -65,8 +67,8 @@ type WatchConfig struct {
 
 // RegistryConfig lists the sources in the order that decides conflicts.
 type RegistryConfig struct {
-	Sources  []SourceConfig `yaml:"sources"`
-	CacheDir string         `yaml:"cache_dir"` // bundles of HTTP sources; default: the user's cache folder
+	Sources  []SourceEntry `yaml:"sources"`
+	CacheDir string        `yaml:"cache_dir"` // bundles of HTTP sources; default: the user's cache folder
 }
 
 // TestsConfig says how serve runs the tasks' tests.
@@ -105,79 +107,170 @@ func parseSize(s string) (int64, error) {
 	return 0, fmt.Errorf("is %q: want a size such as 256MiB or 1GiB", s)
 }
 
-// SourceConfig is one source.
-type SourceConfig struct {
-	Type     string            `yaml:"type"` // filesystem | http | git
-	Name     string            `yaml:"name"`
-	Path     string            `yaml:"path"` // git: the folder in the repository
-	URL      string            `yaml:"url"`
-	Interval time.Duration     `yaml:"interval"`
-	Timeout  time.Duration     `yaml:"timeout"`
-	Headers  map[string]string `yaml:"headers"`
-	TokenEnv string            `yaml:"token_env"` // token read from this environment variable
-	// AllowHosts are hosts besides the url's own that bundles may come
-	// from ("*": any); by default none.
-	AllowHosts []string `yaml:"allow_hosts"`
-	// FollowSymlinksOutside lets a filesystem source follow symlinks that
-	// resolve outside its path.
-	FollowSymlinksOutside bool `yaml:"follow_symlinks_outside"`
+// SourceEntry is one entry of registry.sources: its type, which picks
+// the kind in the table of kinds, and the rest of it, decoded into that
+// kind's own configuration.
+type SourceEntry struct {
+	Type   registry.SourceType
+	Config source.Config // nil when the type is not a known kind, which decoding reports
+}
 
-	// OCI: the artifact to follow, and how to reach its registry.
-	// git: the branch, tag or commit to follow.
-	Ref         string `yaml:"ref"`          // OCI: REGISTRY/REPOSITORY:TAG or @DIGEST; git: branch, tag or commit
-	Username    string `yaml:"username"`     // else the Docker credential store and config
-	PasswordEnv string `yaml:"password_env"` // password or token read from this environment variable
-	PlainHTTP   bool   `yaml:"plain_http"`   // http:// for a registry on loopback
+// UnmarshalYAML decodes the entry into the configuration of its kind;
+// the walker has reported an unknown type and every key the kind does not
+// know.
+func (e *SourceEntry) UnmarshalYAML(n *yaml.Node) error {
+	typ, _ := typeOf(n)
+	e.Type = registry.SourceType(typ.Value)
+	k, ok := kindOf(e.Type)
+	if !ok {
+		return nil
+	}
+	e.Config = k.New()
+	return n.Decode(e.Config)
+}
 
-	SSHKey        string `yaml:"ssh_key"`         // git: private key file
-	SSHKnownHosts string `yaml:"ssh_known_hosts"` // git: known_hosts file
+// typeOf returns the node of an entry's type, when it has one.
+func typeOf(n *yaml.Node) (*yaml.Node, bool) {
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "type" {
+			return n.Content[i+1], true
+		}
+	}
+	return &yaml.Node{}, false
+}
 
-	// Budgets of what a remote source may read; 0 keeps the default.
-	MaxLoadBytes int64 `yaml:"max_load_bytes"` // http, oci, git: one load
-	MaxTaskBytes int64 `yaml:"max_task_bytes"` // git: one task
+// kindOf finds a kind in the table.
+func kindOf(typ registry.SourceType) (source.Kind, bool) {
+	for _, k := range kinds() {
+		if k.Type == typ {
+			return k, true
+		}
+	}
+	return source.Kind{}, false
+}
+
+// kindNames lists the kinds as a message does: filesystem, http, oci or git.
+func kindNames() string {
+	var names []string
+	for _, k := range kinds() {
+		names = append(names, string(k.Type))
+	}
+	return orList(names)
 }
 
 // setting is one row of the defaults table.
 type setting struct{ key, value, about string }
 
-// defaults is the one place where each default lives: defaultConfig is
-// decoded from it, `serve -h` prints it and the README shows it (a test
-// keeps the two equal). Keys under registry.sources[] apply to each source.
-var defaults = []setting{
-	{"server.addr", "127.0.0.1:8080", "address to listen on (--addr)"},
-	{"server.timeout", "10s", "longest a GraphQL request may run, on every transport (HTTP, SSE, WebSocket; for a subscription, each event); the work stops with it"},
-	{"server.max_cost", "5000000", "most a request may cost before it runs: every field once per list item it is resolved for, aliases included"},
-	{"server.max_answer_bytes", "67108864", "largest answer (64 MiB); a request whose answer grows past it is stopped"},
-	{"server.answer_cache_bytes", "134217728", "answers kept for repeated queries (128 MiB), compressed forms counted; least recently used first out"},
-	{"server.allowed_hosts", "", "Host names answered besides localhost, loopback addresses and the one of server.addr; `*` answers any"},
-	{"server.cors_origins", "", "browser origins (`https://dash.example.com`) that may read answers; none by default"},
-	{"server.max_connections", "512", "open connections; past it 8 more answer only /healthz, /readyz and /metrics, then 503"},
-	{"server.max_streams", "256", "open SSE and WebSocket streams; past it 503"},
-	{"server.max_subscriptions", "1024", "subscriptions over all streams (and at most 100 per WebSocket)"},
-	{"server.read_timeout", "30s", "longest a client may take to send a request with its body"},
-	{"server.idle_timeout", "1m", "a keep-alive connection with no request is closed after it"},
-	{"watch.mode", "auto", "auto | fsnotify | poll | off (--watch)"},
-	{"watch.debounce", "50ms", "quiet time before a batch of changes is reloaded"},
-	{"watch.max_wait", "1s", "reload at least this often under a constant stream of writes"},
-	{"watch.poll_interval", "1s", "period of mode poll, minimum 100ms (--poll-interval)"},
-	{"watch.poll_cpu", "0.25", "share of the machine (all its cores) that polling may take, above 0 and at most 1; a larger share makes a round of a large polled tree shorter"},
-	{"watch.rescan_interval", "1m", "full rescan as a safety net; 0 turns it off"},
-	{"tests.enabled", "true", "serve runs every task's tests on every change, in sandboxed worker processes; false turns it off"},
-	{"tests.timeout", "2s", "wall time of one test case; past it the case is TIMEOUT"},
-	{"tests.memory", "256MiB", "memory of each test worker process beyond what it needs at rest; past it the case is ERROR"},
-	{"tests.workers", "0", "test worker processes; 0: one per CPU"},
-	{"tests.task_budget", runner.DefaultTaskBudget.String(), "time the cases of one task may take in one run, summed; the cases left when it runs out are ERROR, not run"},
-	{"registry.cache_dir", "", "bundles of http sources, blobs of oci sources, repositories of git sources; empty: the user's cache folder"},
-	{"registry.sources[].interval", "30s", "poll period of an http, oci or git source, minimum 1s"},
-	{"registry.sources[].timeout", "30s", "one request of an http or oci source, one poll (ls-remote and fetch) of a git source"},
-	{"registry.sources[].max_load_bytes", "536870912", "http, oci or git source: most one load may read (512 MiB), each read counted, so that one blob or bundle listed many times counts as often; the bundles or layers it would fetch count before they are fetched. A load over it stops, is shown on the source, and what was served stays"},
-	{"registry.sources[].max_task_bytes", "104857600", "git source: most the files of one task may come to as they are read (100 MiB, what a task zip may hold); a task over it is a load error naming this key"},
-	{"registry.sources[].follow_symlinks_outside", "false", "filesystem source: follow symlinks that resolve outside its path; by default such a link is a load error, since it could serve any file the server can read"},
+// defaults is the one place where each default is shown: defaultConfig
+// is decoded from it, `serve -h` prints it and the operators' guide shows
+// it (a test keeps the two equal). Keys under registry.sources[] come
+// from the kinds of source, each documenting its own.
+func defaults() []setting {
+	return append([]setting{
+		{"server.addr", "127.0.0.1:8080", "address to listen on (--addr)"},
+		{"server.timeout", shortDuration(schema.DefaultTimeout), "longest a GraphQL request may run, on every transport (HTTP, SSE, WebSocket; for a subscription, each event); the work stops with it"},
+		{"server.max_cost", strconv.Itoa(schema.DefaultMaxCost), "most a request may cost before it runs: every field once per list item it is resolved for, aliases included"},
+		{"server.max_answer_bytes", strconv.Itoa(schema.DefaultMaxAnswerBytes), "largest answer (" + mib(schema.DefaultMaxAnswerBytes) + "); a request whose answer grows past it is stopped"},
+		{"server.answer_cache_bytes", strconv.Itoa(httpapi.DefaultAnswerCacheBytes), "answers kept for repeated queries (" + mib(httpapi.DefaultAnswerCacheBytes) + "), compressed forms counted; least recently used first out"},
+		{"server.allowed_hosts", "", "Host names answered besides localhost, loopback addresses and the one of server.addr; `*` answers any"},
+		{"server.cors_origins", "", "browser origins (`https://dash.example.com`) that may read answers; none by default"},
+		{"server.max_connections", strconv.Itoa(httpapi.DefaultMaxConnections), "open connections; past it 8 more answer only /healthz, /readyz and /metrics, then 503"},
+		{"server.max_streams", strconv.Itoa(httpapi.DefaultMaxStreams), "open SSE and WebSocket streams; past it 503"},
+		{"server.max_subscriptions", strconv.Itoa(httpapi.DefaultMaxSubscriptions), "subscriptions over all streams (and at most " + strconv.Itoa(httpapi.DefaultSocketSubscriptions) + " per WebSocket)"},
+		{"server.read_timeout", shortDuration(httpapi.DefaultReadTimeout), "longest a client may take to send a request with its body"},
+		{"server.idle_timeout", shortDuration(httpapi.DefaultIdleTimeout), "a keep-alive connection with no request is closed after it"},
+		{"watch.mode", "auto", "auto | fsnotify | poll | off (--watch)"},
+		{"watch.debounce", shortDuration(watcher.DefaultDebounce), "quiet time before a batch of changes is reloaded"},
+		{"watch.max_wait", shortDuration(watcher.DefaultMaxWait), "reload at least this often under a constant stream of writes"},
+		{"watch.poll_interval", "1s", "period of mode poll, minimum " + shortDuration(watcher.MinPollInterval) + " (--poll-interval)"},
+		{"watch.poll_cpu", strconv.FormatFloat(watcher.DefaultPollCPU, 'g', -1, 64), "share of the machine (all its cores) that polling may take, above 0 and at most 1; a larger share makes a round of a large polled tree shorter"},
+		{"watch.rescan_interval", "1m", "full rescan as a safety net; 0 turns it off"},
+		{"tests.enabled", "true", "serve runs every task's tests on every change, in sandboxed worker processes; false turns it off"},
+		{"tests.timeout", "2s", "wall time of one test case; past it the case is TIMEOUT"},
+		{"tests.memory", "256MiB", "memory of each test worker process beyond what it needs at rest; past it the case is ERROR"},
+		{"tests.workers", "0", "test worker processes; 0: one per CPU"},
+		{"tests.task_budget", shortDuration(runner.DefaultTaskBudget), "time the cases of one task may take in one run, summed; the cases left when it runs out are ERROR, not run"},
+		{"registry.cache_dir", "", "where " + orList(cachingKinds()) + " sources keep what they fetch, across restarts; empty: the user's cache folder"},
+	}, sourceDefaults(kinds())...)
+}
+
+// cachingKinds names the kinds that keep what they fetch in
+// registry.cache_dir.
+func cachingKinds() []string {
+	var names []string
+	for _, k := range kinds() {
+		if k.UsesCacheDir {
+			names = append(names, string(k.Type))
+		}
+	}
+	return names
+}
+
+// shortDuration writes a default as a user would: 1m, not 1m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	for _, zero := range []string{"m0s", "h0m"} {
+		if strings.HasSuffix(s, zero) {
+			s = s[:len(s)-2]
+		}
+	}
+	return s
+}
+
+// mib writes a size in MiB: 64 MiB.
+func mib(n int64) string { return strconv.FormatInt(n>>20, 10) + " MiB" }
+
+// sourceDefaults are the rows of the kinds' keys, registry.sources[].KEY:
+// one row for a key and a value, which says which kinds have it, and what
+// it means for each.
+func sourceDefaults(kinds []source.Kind) []setting {
+	type meaning struct {
+		about string
+		kinds []string
+	}
+	type row struct {
+		key, value string
+		meanings   []meaning
+	}
+	var rows []*row
+	for _, k := range kinds {
+		for _, d := range k.Defaults {
+			i := slices.IndexFunc(rows, func(r *row) bool { return r.key == d.Key && r.value == d.Value })
+			if i < 0 {
+				rows = append(rows, &row{key: d.Key, value: d.Value})
+				i = len(rows) - 1
+			}
+			r := rows[i]
+			j := slices.IndexFunc(r.meanings, func(m meaning) bool { return m.about == d.About })
+			if j < 0 {
+				r.meanings = append(r.meanings, meaning{about: d.About})
+				j = len(r.meanings) - 1
+			}
+			r.meanings[j].kinds = append(r.meanings[j].kinds, string(k.Type))
+		}
+	}
+	out := make([]setting, 0, len(rows))
+	for _, r := range rows {
+		var about []string
+		for _, m := range r.meanings {
+			about = append(about, orList(m.kinds)+" source: "+m.about)
+		}
+		out = append(out, setting{"registry.sources[]." + r.key, r.value, strings.Join(about, "; ")})
+	}
+	return out
+}
+
+// orList writes names as a sentence does: a, b or c.
+func orList(names []string) string {
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // defaultValue returns a default from the table, which it must hold.
 func defaultValue(key string) string {
-	for _, s := range defaults {
+	for _, s := range defaults() {
 		if s.key == key {
 			return s.value
 		}
@@ -189,7 +282,7 @@ func defaultValue(key string) string {
 func defaultsTable() string {
 	var b strings.Builder
 	b.WriteString("| key | default | meaning |\n| --- | --- | --- |\n")
-	for _, s := range defaults {
+	for _, s := range defaults() {
 		v := "`" + s.value + "`"
 		if s.value == "" {
 			v = "(empty)"
@@ -202,7 +295,7 @@ func defaultsTable() string {
 func defaultConfig() Config {
 	var doc strings.Builder
 	section := ""
-	for _, s := range defaults {
+	for _, s := range defaults() {
 		sec, key, _ := strings.Cut(s.key, ".")
 		if strings.Contains(key, ".") || strings.Contains(key, "[]") || s.value == "" {
 			continue // per-source defaults are applied to each source
@@ -257,21 +350,10 @@ func loadConfig(path string) (Config, error) {
 	// default, so that every problem of the file is reported in one run,
 	// values out of range together with those that do not parse.
 	decoded := decodeConfig(path, data, &cfg)
-	interval, _ := time.ParseDuration(defaultValue("registry.sources[].interval"))
-	timeout, _ := time.ParseDuration(defaultValue("registry.sources[].timeout"))
 	dir := filepath.Dir(path)
-	for i, s := range cfg.Registry.Sources {
-		if s.Type == "http" || s.Type == "oci" || s.Type == "git" {
-			cfg.Registry.Sources[i].Interval = cmp.Or(s.Interval, interval)
-			cfg.Registry.Sources[i].Timeout = cmp.Or(s.Timeout, timeout)
-		}
-		for _, p := range []*string{&cfg.Registry.Sources[i].SSHKey, &cfg.Registry.Sources[i].SSHKnownHosts} {
-			if *p != "" && !filepath.IsAbs(*p) && !strings.HasPrefix(*p, "~/") {
-				*p = filepath.Join(dir, *p)
-			}
-		}
-		if s.Type == "filesystem" && s.Path != "" && !filepath.IsAbs(s.Path) {
-			cfg.Registry.Sources[i].Path = filepath.Join(dir, s.Path)
+	for _, e := range cfg.Registry.Sources {
+		if e.Config != nil {
+			e.Config.Resolve(dir)
 		}
 	}
 	if cfg.Registry.CacheDir != "" && !filepath.IsAbs(cfg.Registry.CacheDir) {
@@ -359,9 +441,9 @@ func decodeConfig(file string, data []byte, cfg *Config) error {
 	if cfg.where == nil {
 		cfg.where = map[string]string{}
 	}
-	// walkConfig drops the values it refuses; yaml.v3 decodes the rest,
+	// The walker drops the values it refuses; yaml.v3 decodes the rest,
 	// and goes on past a value it cannot decode.
-	errs := walkConfig(file, root.Content[0], configType, "", cfg.where)
+	errs := walker{file, cfg.where}.walk(root.Content[0], configType, "")
 	if err := root.Content[0].Decode(cfg); err != nil {
 		errs = append(errs, yamlErrors(file, data, err))
 	}
@@ -464,59 +546,23 @@ func (c *Config) check() error {
 	if c.Tests.TaskBudget <= 0 {
 		bad("tests.task_budget", "is %s: must be more than 0", c.Tests.TaskBudget)
 	}
-	if c.Watch.PollInterval < 100*time.Millisecond {
-		bad("watch.poll_interval", "is %s: the minimum is 100ms", c.Watch.PollInterval)
+	if c.Watch.PollInterval < watcher.MinPollInterval {
+		bad("watch.poll_interval", "is %s: the minimum is %s", c.Watch.PollInterval, shortDuration(watcher.MinPollInterval))
 	}
 	if !(c.Watch.PollCPU > 0 && c.Watch.PollCPU <= 1) {
 		bad("watch.poll_cpu", "is %g: want a share of the machine above 0 and at most 1, such as 0.25 or 0.5", c.Watch.PollCPU)
 	}
-	for i, s := range c.Registry.Sources {
+	for i, e := range c.Registry.Sources {
+		if e.Config == nil {
+			continue // an unknown type, which decoding reported
+		}
 		at := fmt.Sprintf("registry.sources[%d]", i)
-		if s.MaxLoadBytes < 0 {
-			bad(at+".max_load_bytes", "is %d: want a number of bytes, or 0 for the default", s.MaxLoadBytes)
-		}
-		if s.MaxTaskBytes < 0 {
-			bad(at+".max_task_bytes", "is %d: want a number of bytes, or 0 for the default", s.MaxTaskBytes)
-		}
-		switch s.Type {
-		case "filesystem":
-			if s.Path == "" {
-				bad(at, "a filesystem source needs a path")
+		for _, p := range e.Config.Check(os.Getenv) {
+			if p.Key != "" {
+				bad(at+"."+p.Key, "%s", p.Msg)
+			} else {
+				bad(at, "%s", p.Msg)
 			}
-		case "http":
-			if !strings.HasPrefix(s.URL, "http://") && !strings.HasPrefix(s.URL, "https://") {
-				bad(at+".url", "is %q: an http source needs an http:// or https:// url", registry.RedactURL(s.URL))
-			}
-			if s.Interval != 0 && s.Interval < time.Second {
-				bad(at+".interval", "is %s: the minimum is 1s", s.Interval)
-			}
-			if s.TokenEnv != "" && os.Getenv(s.TokenEnv) == "" {
-				bad(at+".token_env", "names %s, which is not set", s.TokenEnv)
-			}
-		case "git":
-			if err := gitsource.CheckURL(s.URL); err != nil {
-				bad(at+".url", "%v", err)
-			}
-			if s.Interval != 0 && s.Interval < time.Second {
-				bad(at+".interval", "is %s: the minimum is 1s", s.Interval)
-			}
-			if s.TokenEnv != "" && os.Getenv(s.TokenEnv) == "" {
-				bad(at+".token_env", "names %s, which is not set", s.TokenEnv)
-			}
-		case "oci":
-			if s.Ref == "" {
-				bad(at, "an oci source needs a ref (REGISTRY/REPOSITORY:TAG or @DIGEST)")
-			}
-			if s.Interval != 0 && s.Interval < time.Second {
-				bad(at+".interval", "is %s: the minimum is 1s", s.Interval)
-			}
-			if (s.Username == "") != (s.PasswordEnv == "") {
-				bad(at, "username and password_env go together")
-			} else if s.PasswordEnv != "" && os.Getenv(s.PasswordEnv) == "" {
-				bad(at+".password_env", "names %s, which is not set", s.PasswordEnv)
-			}
-		default:
-			bad(at+".type", "is %q: want filesystem, http, oci or git", s.Type)
 		}
 	}
 	return errors.Join(errs...)
@@ -581,7 +627,7 @@ func (c *Config) setFlag(key, flag string) {
 // defaultsText renders the defaults for `serve -h`.
 func defaultsText() string {
 	var b strings.Builder
-	for _, s := range defaults {
+	for _, s := range defaults() {
 		v := s.value
 		if v == "" {
 			v = `""`
@@ -589,12 +635,4 @@ func defaultsText() string {
 		fmt.Fprintf(&b, "  %-28s %-15s %s\n", s.key, v, s.about)
 	}
 	return b.String()
-}
-
-// checkTestFlags holds `test`'s flags to the checks of tests.timeout,
-// tests.memory and tests.workers.
-func checkTestFlags(fs *flag.FlagSet, tests TestsConfig) error {
-	c := defaultConfig()
-	c.Tests = tests
-	return c.checkFlags(fs, map[string]string{"timeout": "tests.timeout", "memory": "tests.memory", "workers": "tests.workers"})
 }

@@ -31,12 +31,12 @@ func TestBudgetKeys(t *testing.T) {
 	}
 	cfg := defaultConfig()
 	cfg.Registry.CacheDir = t.TempDir()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h, err := newSource(SourceConfig{Type: "http", URL: "http://127.0.0.1:1/v1", MaxLoadBytes: 12345}, 0, cfg, taskformat.NewLoader(), log)
+	deps := cfg.sourceDeps(taskformat.NewLoader(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h, err := (&httpsource.Settings{URL: "http://127.0.0.1:1/v1", MaxLoadBytes: 12345}).Open(0, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := newSource(SourceConfig{Type: "oci", Ref: "127.0.0.1:1/a/b:c", MaxLoadBytes: 12345}, 1, cfg, taskformat.NewLoader(), log)
+	o, err := (&ocisource.Settings{Ref: "127.0.0.1:1/a/b:c", MaxLoadBytes: 12345}).Open(1, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,10 @@ func TestFlagsPassTheConfigurationChecks(t *testing.T) {
 		{"serve, addr without a port", []string{"serve", "--addr", "localhost", "examples"}, `--addr is \"localhost\": write HOST:PORT, such as localhost:8080 (server.addr)`},
 		{"serve, addr with a bad port", []string{"serve", "--addr", "127.0.0.1:http-alt", "examples"}, `is \"127.0.0.1:http-alt\": the port must be a number from 0 to 65535 (0: any free port) (server.addr)`},
 		{"serve, poll interval 0", []string{"serve", "--watch", "poll", "--poll-interval", "0s", "examples"}, "--poll-interval is 0s: the minimum is 100ms (watch.poll_interval)"},
+		{"lsp, memory under the minimum", []string{"lsp", "--memory", "1MiB"}, "--memory is 1MiB: the minimum is 32MiB (tests.memory)"},
+		{"lsp, negative workers", []string{"lsp", "--workers", "-1"}, "--workers is -1: want 0 (one per CPU) or more (tests.workers)"},
+		{"lsp, no time", []string{"lsp", "--timeout", "0s"}, "--timeout is 0s: must be more than 0 (tests.timeout)"},
+		{"lsp, a bad watch mode", []string{"lsp", "--watch", "inotify"}, `--watch is "inotify": want auto, fsnotify, poll or off (watch.mode)`},
 		{"serve, empty watch mode", []string{"serve", "--watch", "", "examples"}, `--watch is \"\": want auto, fsnotify, poll or off (watch.mode)`},
 	}
 	for _, tc := range tests {

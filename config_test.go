@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry/httpsource"
 )
 
 // TestConfigErrors: every problem names the file, the line and the key in
@@ -58,6 +60,13 @@ func TestConfigErrors(t *testing.T) {
 			`c.yaml:3: registry.sources[0]: want a mapping of keys to values`,
 			`c.yaml:4: registry.sources[1].path: want a single value, not a list or a mapping`,
 			`c.yaml:5: registry.sources[2].url: a git source needs a url`}},
+		{"a key of another kind of source", "registry:\n  sources:\n    - {type: filesystem, path: x, url: 'http://h/v1'}\n    - {type: http, url: 'http://h/v1', ssh_kye: k}\n", []string{
+			`c.yaml:3: registry.sources[0].url: is not a known key; known keys: type, name, path, follow_symlinks_outside`,
+			`c.yaml:4: registry.sources[1].ssh_kye: is not a known key; known keys: type, name, url, interval, timeout, headers, token_env, allow_hosts, max_load_bytes`}},
+		{"a type that is no kind", "registry:\n  sources:\n    - type: ftp\n      url: x\n    - {path: x}\n    - {type: gti, urll: x}\n", []string{
+			`c.yaml:3: registry.sources[0].type: is "ftp": want filesystem, http, oci or git`,
+			`c.yaml:5: registry.sources[1].type: is "": want filesystem, http, oci or git`,
+			`c.yaml:6: registry.sources[2].type: is "gti": want filesystem, http, oci or git`}},
 		{"a boolean", "tests:\n  enabled: maybe\n  workers: -1\nregistry:\n  sources:\n    - {type: filesystem, path: x, follow_symlinks_outside: yes}\n", []string{
 			`c.yaml:2: tests.enabled: is "maybe": want true or false`,
 			`c.yaml:3: tests.workers: is -1: want 0 (one per CPU) or more`}},
@@ -105,7 +114,7 @@ func TestConfigZeroDurations(t *testing.T) {
 	if cfg.Watch.RescanInterval != 0 || cfg.Watch.Debounce != 0 || cfg.Watch.MaxWait != 0 {
 		t.Errorf("got %+v, want zero durations", cfg.Watch)
 	}
-	if cfg.Watch.PollInterval != time.Second || cfg.Server.Addr != "127.0.0.1:8080" || cfg.Registry.Sources[0].Interval != 30*time.Second {
+	if cfg.Watch.PollInterval != time.Second || cfg.Server.Addr != "127.0.0.1:8080" || cfg.Registry.Sources[0].Config.(*httpsource.Settings).Interval != httpsource.DefaultInterval {
 		t.Errorf("got %+v, want the defaults of the table where the file is silent", cfg)
 	}
 }

@@ -347,8 +347,8 @@ func checkConfig(tb testing.TB, path string) error {
 	if cfg.Registry.CacheDir == "" {
 		cfg.Registry.CacheDir = tb.TempDir() // not the user's cache folder
 	}
-	for _, sc := range cfg.Registry.Sources {
-		if _, err := newSource(sc, 0, cfg, taskformat.NewLoader(), slog.New(slog.DiscardHandler)); err != nil {
+	for _, e := range cfg.Registry.Sources {
+		if _, err := e.Config.Open(0, cfg.sourceDeps(taskformat.NewLoader(), slog.New(slog.DiscardHandler))); err != nil {
 			return err
 		}
 	}

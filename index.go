@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
@@ -40,48 +37,11 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	warned := printWarnings(stderr, snap)
-	n, err := writeIndex(snap, *out)
+	n, err := taskformat.WriteIndex(snap, *out)
 	if err != nil {
 		fmt.Fprintf(stderr, "index: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "wrote %s with %s%s\n", filepath.Join(*out, "index.json"), plural(n, "bundle"), warned)
 	return 0
-}
-
-func writeIndex(snap *registry.Snapshot, out string) (int, error) {
-	idx, bundles, err := bundleAll(snap)
-	if err != nil {
-		return 0, err
-	}
-	for p, b := range bundles {
-		dst := filepath.Join(out, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return 0, err
-		}
-		if err := os.WriteFile(dst, b.Data, 0o644); err != nil {
-			return 0, err
-		}
-	}
-	data, err := json.MarshalIndent(idx, "", "  ")
-	if err != nil {
-		return 0, err
-	}
-	return len(bundles), os.WriteFile(filepath.Join(out, "index.json"), append(data, '\n'), 0o644)
-}
-
-// bundleAll packs every task version of a snapshot as the deterministic zip
-// that index and push publish, listed in an index; bundles are by their
-// path in it.
-func bundleAll(snap *registry.Snapshot) (taskformat.Index, map[string]taskformat.Bundle, error) {
-	content := taskformat.NewContent(0) // nothing to keep: each bundle is used once
-	bundles := map[string]taskformat.Bundle{}
-	idx, errs := taskformat.BuildIndex(snap, func(t *registry.Task) (taskformat.Bundle, error) {
-		b, err := content.Bundle(t)
-		if err == nil {
-			bundles[taskformat.BundlePath(t.ID, t.Version)] = b
-		}
-		return b, err
-	})
-	return idx, bundles, errors.Join(errs...)
 }

@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -134,9 +139,24 @@ func TestLayout(t *testing.T) {
 		}
 	})
 
+	// The concrete sources: every package of ours named *source beneath
+	// registry, but registry/source, the interface they offer main.
+	var sources []string
+	for path := range pkgs {
+		rel := strings.TrimPrefix(path, module+"/")
+		if under(path, module+"/registry") && strings.HasSuffix(rel, "source") && rel != "registry/source" {
+			sources = append(sources, rel)
+		}
+	}
+	slices.Sort(sources)
+	if len(sources) < 4 {
+		t.Fatalf("found the sources %v, want fssource, httpsource, gitsource, ocisource at least", sources)
+	}
+
+	t.Run("main is thin", thinMain)
+
 	t.Run("nothing above the sources names one", func(t *testing.T) {
-		sources := []string{"registry/fssource", "registry/httpsource", "registry/gitsource", "registry/ocisource"}
-		for _, rel := range []string{"schema", "httpapi", "registry", "registry/runner", "registry/taskformat", "registry/lsp", "watcher"} {
+		for _, rel := range []string{"schema", "httpapi", "registry", "registry/source", "registry/runner", "registry/taskformat", "registry/lsp", "watcher"} {
 			p := ours(rel)
 			for _, dep := range p.Deps {
 				for _, s := range sources {
@@ -154,6 +174,94 @@ func TestLayout(t *testing.T) {
 					if s != rel && under(dep, module+"/"+s) {
 						t.Errorf("%s imports the source package %s: %s", rel, dep, via(p, dep))
 					}
+				}
+			}
+		}
+	})
+}
+
+// thinMain holds the root package to what DESIGN.md gives main: the
+// command table, flags, configuration and wiring, with what a command does
+// in the package that owns it (issue 20).
+func thinMain(t *testing.T) {
+	fset := token.NewFileSet()
+	files := map[string]*ast.File{}
+	names, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = f
+	}
+	imports := func(f *ast.File) []string {
+		var out []string
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			out = append(out, path)
+		}
+		return out
+	}
+
+	// One file names the kinds of source: the registration table. The
+	// rest of main reaches a source through it, so that a new kind is its
+	// package and one line there.
+	t.Run("one file names the sources", func(t *testing.T) {
+		var naming []string
+		for name, f := range files {
+			for _, path := range imports(f) {
+				rel := strings.TrimPrefix(path, module+"/")
+				if under(path, module+"/registry") && strings.HasSuffix(rel, "source") && rel != "registry/source" {
+					naming = append(naming, name+" imports "+rel)
+				}
+			}
+		}
+		slices.Sort(naming)
+		for _, n := range naming {
+			if !strings.HasPrefix(n, "kinds.go ") {
+				t.Errorf("%s: only kinds.go, the table of kinds, names a source package", n)
+			}
+		}
+	})
+
+	// No task-format logic: main reads, parses, packs and writes no task
+	// file itself, so it imports none of the parsers, archives and
+	// formats that doing so takes (encoding/json included: the index
+	// and bundles are written by registry/taskformat, the JUnit XML by
+	// registry/runner, a version and a UUID are the task format's).
+	t.Run("no task format in main", func(t *testing.T) {
+		forbidden := []string{"archive", "compress", "encoding/json", "encoding/xml", "encoding/csv", "go/parser", "go/ast",
+			"github.com/dop251/goja", "github.com/santhosh-tekuri/jsonschema", "github.com/Masterminds/semver",
+			"github.com/google/uuid", "github.com/go-git/go-git", "oras.land/oras-go"}
+		for name, f := range files {
+			for _, path := range imports(f) {
+				if slices.ContainsFunc(forbidden, func(p string) bool { return under(path, p) || strings.HasPrefix(path, p+"/") }) {
+					t.Errorf("%s imports %s: what it is used for belongs to the package that owns the concept", name, path)
+				}
+			}
+		}
+	})
+
+	// Wiring, not work: a function of main that runs past a screen is a
+	// sign that a command's work, or a configuration's special case, has
+	// come back to main (before issue 20: check 104 lines, walkConfig
+	// 102, runTest 84, runServer 74).
+	t.Run("no long function in main", func(t *testing.T) {
+		const most = 80
+		for name, f := range files {
+			for _, d := range f.Decls {
+				fn, ok := d.(*ast.FuncDecl)
+				if !ok {
+					continue
+				}
+				if n := fset.Position(fn.End()).Line - fset.Position(fn.Pos()).Line + 1; n > most {
+					t.Errorf("%s: %s is %d lines, more than %d", name, fn.Name.Name, n, most)
 				}
 			}
 		}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"slices"
 	"syscall"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
@@ -25,12 +24,11 @@ Every task under the workspace folders is checked as validate checks it, with
 the editor's unsaved text in place of the disk's; the tests of the tasks open
 in the editor run in the sandbox, and their verdicts show where they fail.
 The log goes to standard error.`)
-	cfg := defaultConfig().Tests
+	c := defaultConfig()
 	debounce := fs.Duration("debounce", lsp.DefaultDebounce, "quiet time after a keystroke before the task is checked again")
-	mode := fs.String("watch", string(watcher.ModeAuto), "how files changed outside the editor are noticed, `MODE` auto, fsnotify, poll or off")
-	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "wall time of one test case")
-	fs.Var(sizeFlag{&cfg.Memory}, "memory", "memory of each worker process beyond what it needs at rest, like `256MiB`")
-	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "worker processes; 0: one per CPU")
+	fs.StringVar(&c.Watch.Mode, "watch", c.Watch.Mode, "how files changed outside the editor are noticed, `MODE` auto, fsnotify, poll or off")
+	keys := testFlags(fs, &c.Tests) // checked as the configuration keys they mirror
+	keys["watch"] = "watch.mode"
 	maxMessage := fs.Int64("max-message", lsp.DefaultMaxMessage, "bytes of one message from the editor; a larger one is refused")
 	maxOpen := fs.Int("max-open", lsp.DefaultMaxOpen, "documents open at once that are checked as the editor has them; others are checked as saved")
 	rest, err := parseArgs(fs, args)
@@ -42,15 +40,14 @@ The log goes to standard error.`)
 		return usageError(fs, fmt.Errorf("lsp takes no PATH, got %q: the editor names the workspace folders", rest[0]), stdout, stderr)
 	case *debounce <= 0:
 		return usageError(fs, fmt.Errorf("--debounce is %s: must be more than 0", *debounce), stdout, stderr)
-	case !slices.Contains([]watcher.Mode{watcher.ModeAuto, watcher.ModeFsnotify, watcher.ModePoll, watcher.ModeOff}, watcher.Mode(*mode)):
-		return usageError(fs, fmt.Errorf("--watch is %q: want auto, fsnotify, poll or off", *mode), stdout, stderr)
 	case *maxMessage <= 0 || *maxOpen <= 0:
 		return usageError(fs, errors.New("--max-message and --max-open must be more than 0"), stdout, stderr)
-	case cfg.Timeout <= 0:
-		return usageError(fs, fmt.Errorf("--timeout is %s: must be more than 0", cfg.Timeout), stdout, stderr)
+	}
+	if err := c.checkFlags(fs, keys); err != nil {
+		return usageError(fs, err, stdout, stderr)
 	}
 	log := newLogger(fs, stderr)
-	pool, err := newPool(cfg, log, nil)
+	pool, err := newPool(c.Tests, log, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "lsp:", err)
 		return 1
@@ -61,7 +58,7 @@ The log goes to standard error.`)
 		version = info.Main.Version
 	}
 	err = lsp.Serve(ctx, stdin(), stdout, lsp.Config{Debounce: *debounce, Run: pool.Run, Workers: pool.Workers(),
-		Watch: watcher.Config{Mode: watcher.Mode(*mode)}, Log: log, Version: version, MaxMessage: *maxMessage, MaxOpen: *maxOpen, Loader: taskformat.NewLoader()})
+		Watch: watcher.Config{Mode: watcher.Mode(c.Watch.Mode)}, Log: log, Version: version, MaxMessage: *maxMessage, MaxOpen: *maxOpen, Loader: taskformat.NewLoader()})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, "lsp:", err)
 		return 1

@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
-	orasregistry "oras.land/oras-go/v2/registry"
-
-	"github.com/ratchet-tasks/ratchet-registry/registry/ocisource"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // runPush validates a task tree as index does, then publishes it to an OCI
@@ -30,16 +27,16 @@ func runPush(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError(fs, errors.New("give the task PATHs, then the REGISTRY/REPOSITORY:TAG to push to"), stdout, stderr)
 	}
 	paths, target := positional[:len(positional)-1], positional[len(positional)-1]
-	if ref, err := orasregistry.ParseReference(target); err != nil || ref.Reference == "" || strings.Contains(target, "@") {
-		return usageError(fs, fmt.Errorf("%q is not REGISTRY/REPOSITORY:TAG", target), stdout, stderr)
+	if err := checkPushTarget(target); err != nil {
+		return usageError(fs, err, stdout, stderr)
 	}
-	remote := ocisource.Remote{PlainHTTP: *plainHTTP, Username: *username, DockerConfig: dockerConfigPath(), UserAgent: "ratchet-registry"}
+	to := pushTarget{ref: target, plainHTTP: *plainHTTP, username: *username, getenv: os.Getenv}
 	if *passwordEnv != "" {
-		if remote.Password = os.Getenv(*passwordEnv); remote.Password == "" {
+		if to.password = os.Getenv(*passwordEnv); to.password == "" {
 			return usageError(fs, fmt.Errorf("--password-env names %s, which is not set", *passwordEnv), stdout, stderr)
 		}
 	}
-	if (remote.Username == "") != (remote.Password == "") {
+	if (to.username == "") != (to.password == "") {
 		return usageError(fs, errors.New("--username and --password-env go together"), stdout, stderr)
 	}
 
@@ -52,34 +49,17 @@ func runPush(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	warned := printWarnings(stderr, snap)
-	idx, bundles, err := bundleAll(snap)
+	idx, bundles, err := taskformat.BundleAll(snap)
 	if err != nil {
 		fmt.Fprintf(stderr, "push: %v\n", err)
 		return 1
 	}
-	layers := make([]ocisource.Layer, 0, len(idx.Tasks))
-	for _, e := range idx.Tasks {
-		layers = append(layers, ocisource.Layer{ID: e.ID, Version: e.Version, Zip: bundles[e.Bundle].Data})
-	}
-	pushed, err := ocisource.Push(ctx, target, remote, layers)
+	done, err := publish(ctx, to, idx, bundles)
 	if err != nil {
 		fmt.Fprintf(stderr, "push: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "pushed %s@%s: %s, %d uploaded, %d already there%s\n",
-		target, pushed.Manifest.Digest, plural(len(layers), "task version"), pushed.Uploaded, pushed.Present, warned)
+		target, done.digest, plural(len(idx.Tasks), "task version"), done.uploaded, done.present, warned)
 	return 0
-}
-
-// dockerConfigPath is the config.json that docker, oras and helm read
-// credentials from: $DOCKER_CONFIG/config.json, else ~/.docker/config.json.
-func dockerConfigPath() string {
-	if dir := os.Getenv("DOCKER_CONFIG"); dir != "" {
-		return filepath.Join(dir, "config.json")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(home, ".docker", "config.json")
 }

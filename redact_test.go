@@ -18,32 +18,33 @@ func TestSourceURLsRedacted(t *testing.T) {
 	const secret = "s3cretPW"
 	tests := []struct {
 		name string
-		src  SourceConfig
+		src  string // an entry of registry.sources
 	}{
-		{"git, a port that is not a number", SourceConfig{Type: "git", URL: "https://user:" + secret + "@host:port/x.git"}},
-		{"git, an unknown scheme", SourceConfig{Type: "git", URL: "ftp://user:" + secret + "@host/x.git"}},
-		{"git, ssh with a bad port", SourceConfig{Type: "git", URL: "ssh://git:" + secret + "@host:port/x.git", SSHKey: "/nonexistent"}},
-		{"http, not http", SourceConfig{Type: "http", URL: "ftp://user:" + secret + "@host/v1"}},
-		{"http, a bad port", SourceConfig{Type: "http", URL: "https://user:" + secret + "@host:port/v1"}},
-		{"oci, userinfo in the ref", SourceConfig{Type: "oci", Ref: "user:" + secret + "@registry.example/repo:tag"}},
+		{"git, a port that is not a number", "{type: git, url: 'https://user:" + secret + "@host:port/x.git'}"},
+		{"git, an unknown scheme", "{type: git, url: 'ftp://user:" + secret + "@host/x.git'}"},
+		{"git, ssh with a bad port", "{type: git, url: 'ssh://git:" + secret + "@host:port/x.git', ssh_key: /nonexistent}"},
+		{"http, not http", "{type: http, url: 'ftp://user:" + secret + "@host/v1'}"},
+		{"http, a bad port", "{type: http, url: 'https://user:" + secret + "@host:port/v1'}"},
+		{"oci, userinfo in the ref", "{type: oci, ref: 'user:" + secret + "@registry.example/repo:tag'}"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "c.yaml")
-			yaml := "registry:\n  cache_dir: " + dir + "\n  sources:\n    - type: " + tc.src.Type + "\n      url: '" + tc.src.URL + "'\n      ref: '" + tc.src.Ref + "'\n"
+			yaml := "registry:\n  cache_dir: " + dir + "\n  sources:\n    - " + tc.src + "\n"
 			if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			var msgs []string
-			_, err := loadConfig(path)
+			cfg, err := loadConfig(path)
 			if err != nil {
 				msgs = append(msgs, err.Error())
 			}
-			cfg := defaultConfig()
-			cfg.Registry.CacheDir = dir
-			src, err := newSource(tc.src, 0, cfg, taskformat.NewLoader(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+			entry := cfg.Registry.Sources[0]
+			src, err := entry.Config.Open(0, cfg.sourceDeps(taskformat.NewLoader(), slog.New(slog.NewTextHandler(io.Discard, nil))))
 			if err != nil {
+				name, location := entry.Config.Shown()
+				msgs = append(msgs, name, location)
 				msgs = append(msgs, err.Error())
 			} else {
 				msgs = append(msgs, src.Name(), src.Location())

@@ -9,9 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/Masterminds/semver/v3"
-	"github.com/google/uuid"
-
+	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
@@ -40,14 +38,14 @@ for a task folder that was copied without one.`)
 		if len(names) > 0 || *from != "" || *version != "" || *description != "" {
 			return usageError(flags, errors.New("--uuid takes nothing else: it only prints a fresh UUID"), stdout, stderr)
 		}
-		fmt.Fprintln(stdout, uuid.NewString())
+		fmt.Fprintln(stdout, taskformat.NewID())
 		return 0
 	}
 	if len(names) > 1 {
 		return usageError(flags, fmt.Errorf("one NAME at a time, got %d: %s", len(names), strings.Join(names, " ")), stdout, stderr)
 	}
 	if *version != "" {
-		if _, err := semver.StrictNewVersion(*version); err != nil {
+		if _, err := registry.ParseVersion(*version); err != nil {
 			return usageError(flags, fmt.Errorf("--version %q is not a SemVer 2.0.0 version such as 1.2.0 (no leading v)", *version), stdout, stderr)
 		}
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat/taskschema"
@@ -32,22 +30,9 @@ schema files are replaced.`)
 	default:
 		return usageError(fs, fmt.Errorf("one DIR at a time, got %d: %s", len(dirs), strings.Join(dirs, " ")), stdout, stderr)
 	}
-	if err := os.MkdirAll(dirs[0], 0o755); err != nil {
+	if err := taskschema.Write(dirs[0], func(path string) { fmt.Fprintln(stdout, "wrote", path) }); err != nil {
 		fmt.Fprintf(stderr, "ratchet-registry schemas: %v\n", err)
 		return 1
-	}
-	for _, name := range taskschema.Names() {
-		data, err := taskschema.File(name)
-		if err == nil {
-			dst := filepath.Join(dirs[0], strings.TrimSuffix(name, ".json")+".schema.json")
-			if err = os.WriteFile(dst, data, 0o644); err == nil {
-				fmt.Fprintln(stdout, "wrote", dst)
-			}
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "ratchet-registry schemas: %v\n", err)
-			return 1
-		}
 	}
 	return 0
 }

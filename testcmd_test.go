@@ -4,19 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
-	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/ratchet-tasks/ratchet-registry/registry"
-	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
-	"github.com/ratchet-tasks/ratchet-registry/registry/runner"
-	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 const testcmdOutput = `testdata/testcmd/broken/main.js:1:1: main.js yields no function: define a function main, or make the script's value a function expression like (function(input) { ... })
@@ -135,63 +127,5 @@ func TestTestJUnit(t *testing.T) {
 	}
 	if errs["tests/missing.json"] != "ERROR threw ValidationError: name is required" || len(errs) != 2 {
 		t.Errorf("errors %v", errs)
-	}
-}
-
-// TestRunAllStreams: the test command reads each case as a worker runs
-// it, as serve does, so a task of many large test files is never held at
-// once: the heap grows by much less than its cases while they run one at
-// a time.
-func TestRunAllStreams(t *testing.T) {
-	const n, size = 16, 512 << 10
-	files := registrytest.Files{
-		"metadata.json":      `{"uuid": "` + registrytest.ID1 + `", "version": "1.0.0", "label": "large"}`,
-		"input.schema.json":  `{"type": "object"}`,
-		"output.schema.json": `{"type": "object"}`,
-		"main.js":            "(function(input) { return {n: input.s.length}; })",
-	}
-	for i := range n {
-		files[fmt.Sprintf("tests/c%02d.json", i)] = `{"input": {"s": "` + strings.Repeat("z", size) + `"}}`
-	}
-	dir := t.TempDir()
-	registrytest.WriteTree(t, dir, files)
-	snap, problems := loadPaths(t.Context(), []string{dir})
-	if len(problems) > 0 {
-		t.Fatalf("the task did not load: %v", problems)
-	}
-	cfg := defaultConfig().Tests
-	cfg.Workers = 1
-	pool, err := newPool(cfg, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	var peak uint64
-	run := func(ctx context.Context, c runner.Case) registry.CaseResult {
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		peak = max(peak, m.HeapAlloc) // one worker: no other goroutine writes it
-		return pool.Run(ctx, c)
-	}
-	runtime.GC()
-	var base runtime.MemStats
-	runtime.ReadMemStats(&base)
-	runs, err := runAll(t.Context(), snap, taskformat.NewContent(1<<20), run, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(runs) != 1 || len(runs[0].results) != n {
-		t.Fatalf("got %d runs, want 1 of %d cases", len(runs), n)
-	}
-	for _, r := range runs[0].results {
-		if r.Status != registry.CasePassed {
-			t.Errorf("%s: got %s %q, want PASSED", r.File, r.Status, r.Message)
-		}
-	}
-	grew := int64(peak) - int64(base.HeapAlloc)
-	t.Logf("the heap grew by %d bytes at most while %d cases of %d bytes ran", grew, n, size)
-	if limit := int64(n * size / 3); grew > limit {
-		t.Errorf("the heap grew by %d bytes while %d cases of %d bytes ran one at a time, want at most %d", grew, n, size, limit)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,26 +12,9 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
-	"github.com/ratchet-tasks/ratchet-registry/registry/fssource"
+	"github.com/ratchet-tasks/ratchet-registry/registry/source"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
-
-// problem is one line of validate's report.
-type problem struct {
-	path      string
-	line, col int
-	msg       string
-	warning   bool // printed, but no reason to fail
-}
-
-// String is PATH:LINE:COL: message, as a load error prints itself.
-func (p problem) String() string {
-	s := (&registry.LoadError{Path: p.path, Line: p.line, Column: p.col}).Location()
-	if p.warning {
-		s += ": warning"
-	}
-	return s + ": " + p.msg
-}
 
 // runValidate loads the paths as serve would and prints every problem.
 // The exit code is for CI: 0 valid, 1 problems, 2 usage.
@@ -46,8 +28,8 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return usageError(fs, errors.New("no PATH: give the task folders, zips or collections to check"), stdout, stderr)
 	}
 	snap, problems := loadPaths(ctx, paths)
-	warnings := testWarnings(snap)
-	for _, p := range sortProblems(append(slices.Clone(problems), warnings...)) {
+	warnings := taskformat.Warnings(snap)
+	for _, p := range taskformat.SortProblems(append(slices.Clone(problems), warnings...)) {
 		fmt.Fprintln(stdout, p)
 	}
 	summary := plural(len(problems), "problem")
@@ -70,31 +52,25 @@ func plural(n int, noun string) string {
 
 // loadPaths loads paths as serve would and lists every problem, sorted:
 // load errors, conflicts, paths that cannot be read.
-func loadPaths(ctx context.Context, paths []string) (*registry.Snapshot, []problem) {
+func loadPaths(ctx context.Context, paths []string) (*registry.Snapshot, []taskformat.Problem) {
 	reg := registry.New(time.Now, nil)
-	var problems []problem
+	var problems []taskformat.Problem
 	var sources []registry.Source
 	quiet := slog.New(slog.DiscardHandler) // every problem is printed below
 	loader := taskformat.NewLoader()
 	for i, p := range paths {
-		src, err := fssource.New(fssource.Config{Path: p, Watch: watcher.Config{Mode: watcher.ModeOff}, Loader: loader}, i, quiet)
+		src, err := pathEntry(p).Config.Open(i, source.Deps{Loader: loader, Watch: watcher.Config{Mode: watcher.ModeOff}, Log: quiet})
 		if err != nil {
-			problems = append(problems, problem{path: p, msg: err.Error()})
+			problems = append(problems, taskformat.Problem{Path: p, Msg: err.Error()})
 			continue
 		}
 		sources = append(sources, src)
 	}
 	if err := registry.LoadOnce(ctx, reg, sources...); err != nil {
-		problems = append(problems, problem{msg: err.Error()})
+		problems = append(problems, taskformat.Problem{Msg: err.Error()})
 	}
 	snap := reg.Snapshot()
-	for _, e := range snap.Errors() {
-		problems = append(problems, problem{path: e.Path, line: e.Line, col: e.Column, msg: e.Message()})
-	}
-	for _, c := range snap.Conflicts() {
-		problems = append(problems, problem{path: c.Path, msg: c.Message()})
-	}
-	return snap, sortProblems(problems)
+	return snap, taskformat.SortProblems(append(problems, taskformat.Problems(snap)...))
 }
 
 // printWarnings prints the warnings of the tasks in snap as validate
@@ -102,7 +78,7 @@ func loadPaths(ctx context.Context, paths []string) (*registry.Snapshot, []probl
 // file left out of a bundle (a symlink that leads outside, a FIFO) must
 // not go unsaid. It returns the summary's addition, "" for none.
 func printWarnings(w io.Writer, snap *registry.Snapshot) string {
-	warnings := sortProblems(testWarnings(snap))
+	warnings := taskformat.SortProblems(taskformat.Warnings(snap))
 	for _, p := range warnings {
 		fmt.Fprintln(w, p)
 	}
@@ -110,26 +86,4 @@ func printWarnings(w io.Writer, snap *registry.Snapshot) string {
 		return ""
 	}
 	return "; " + plural(len(warnings), "warning") + " (above)"
-}
-
-// testWarnings lists the problems in test files of the tasks served: a
-// case that cannot run is worth a line, not a failed build, since the task
-// itself is fine and `test` fails on that case anyway.
-func testWarnings(snap *registry.Snapshot) []problem {
-	var out []problem
-	for _, e := range snap.Entries() {
-		for _, t := range e.Versions {
-			for _, w := range t.Warnings {
-				out = append(out, problem{path: w.Path, line: w.Line, col: w.Column, msg: w.Message(), warning: true})
-			}
-		}
-	}
-	return out
-}
-
-func sortProblems(problems []problem) []problem {
-	slices.SortFunc(problems, func(a, b problem) int {
-		return cmp.Or(cmp.Compare(a.path, b.path), cmp.Compare(a.line, b.line), cmp.Compare(a.col, b.col), cmp.Compare(a.msg, b.msg))
-	})
-	return problems
 }

@@ -62,7 +62,7 @@ func loadedRegistry(tb testing.TB, dir string) *testServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ts.exec = &schema.Executor{Schema: sch, Limits: schema.DefaultLimits}
+	ts.exec = &schema.Executor{Schema: sch, Limits: schema.DefaultLimits()}
 	return ts
 }
 

@@ -297,7 +297,7 @@ func TestStreamTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	limits := schema.DefaultLimits
+	limits := schema.DefaultLimits()
 	limits.Timeout = 50 * time.Millisecond
 	s := startServer(t, catalogue, func(c *Config) { c.Executor = &schema.Executor{Schema: sch, Limits: limits} })
 	resp, read := openSSE(t, context.Background(), s.url, "mutation { reload }", nil, "")

@@ -33,7 +33,7 @@ func TestAnswerFollowsLiveState(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(New(Config{Registry: reg, Log: slog.New(slog.DiscardHandler), Content: taskformat.NewContent(0),
-		Executor: &schema.Executor{Schema: sch, Limits: schema.DefaultLimits}}))
+		Executor: &schema.Executor{Schema: sch, Limits: schema.DefaultLimits()}}))
 	t.Cleanup(srv.Close)
 	get := func(query, etag string) (int, string, string) {
 		t.Helper()

@@ -32,9 +32,10 @@ type Config struct {
 	// Feed is the change feed that subscriptions read; nil for none.
 	Feed *registry.Feed
 	// WSInitTimeout is how long a WebSocket may wait before
-	// connection_init; 0 means 3s.
+	// connection_init; 0 means DefaultWSInitTimeout.
 	WSInitTimeout time.Duration
-	// MaxSubscriptions caps the subscriptions of one WebSocket; 0 means 100.
+	// MaxSubscriptions caps the subscriptions of one WebSocket; 0 means
+	// DefaultSocketSubscriptions.
 	MaxSubscriptions int
 	// AnswerCacheBytes is the budget of the answer cache, every encoding
 	// of every answer counted, and apart of the rendered list items that
@@ -43,7 +44,8 @@ type Config struct {
 	// MaxPersistedQueries and PersistedQueryBytes bound the queries kept
 	// for automatic persisted queries; 0 means the defaults.
 	MaxPersistedQueries, PersistedQueryBytes int
-	// SSEHeartbeat is the interval of keep-alive comments; 0 means 15s.
+	// SSEHeartbeat is the interval of keep-alive comments; 0 means
+	// DefaultSSEHeartbeat.
 	SSEHeartbeat time.Duration
 
 	// Addr is the address the server is bound to: its host is answered
@@ -61,21 +63,41 @@ type Config struct {
 // GraphQL error naming the limit) and /healthz, /readyz and /metrics keep
 // answering when connections run out.
 type Limits struct {
-	MaxConnections    int           // open TCP connections; default 512
-	MaxStreams        int           // open SSE and WebSocket streams; default 256
-	MaxSubscriptions  int           // subscriptions across all streams; default 1024
-	ReadHeaderTimeout time.Duration // default 10s
-	ReadTimeout       time.Duration // a whole request with its body; default 30s
-	IdleTimeout       time.Duration // a keep-alive connection between requests; default 60s
+	MaxConnections    int // open TCP connections
+	MaxStreams        int // open SSE and WebSocket streams
+	MaxSubscriptions  int // subscriptions across all streams
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration // a whole request with its body
+	IdleTimeout       time.Duration // a keep-alive connection between requests
 }
 
-// DefaultLimits are what a server on a developer's machine needs, well
-// under the usual 1,024 file descriptors.
-var DefaultLimits = Limits{MaxConnections: 512, MaxStreams: 256, MaxSubscriptions: 1024,
-	ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
+// The defaults of Limits are what a server on a developer's machine
+// needs, well under the usual 1,024 file descriptors.
+const (
+	DefaultMaxConnections    = 512
+	DefaultMaxStreams        = 256
+	DefaultMaxSubscriptions  = 1024
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+)
+
+// The defaults of Config's WSInitTimeout, SSEHeartbeat and
+// MaxSubscriptions (of one WebSocket).
+const (
+	DefaultWSInitTimeout       = 3 * time.Second
+	DefaultSSEHeartbeat        = 15 * time.Second
+	DefaultSocketSubscriptions = 100
+)
+
+// DefaultLimits are the defaults of Limits.
+func DefaultLimits() Limits {
+	return Limits{MaxConnections: DefaultMaxConnections, MaxStreams: DefaultMaxStreams, MaxSubscriptions: DefaultMaxSubscriptions,
+		ReadHeaderTimeout: DefaultReadHeaderTimeout, ReadTimeout: DefaultReadTimeout, IdleTimeout: DefaultIdleTimeout}
+}
 
 func (l Limits) orDefaults() Limits {
-	d := DefaultLimits
+	d := DefaultLimits()
 	return Limits{
 		MaxConnections: orDefault(l.MaxConnections, d.MaxConnections), MaxStreams: orDefault(l.MaxStreams, d.MaxStreams),
 		MaxSubscriptions:  orDefault(l.MaxSubscriptions, d.MaxSubscriptions),
@@ -99,9 +121,9 @@ func (s *Server) Wait() { s.gql.sessions.Wait() }
 
 // New builds the router.
 func New(cfg Config) *Server {
-	cfg.WSInitTimeout = orDefault(cfg.WSInitTimeout, 3*time.Second)
-	cfg.SSEHeartbeat = orDefault(cfg.SSEHeartbeat, 15*time.Second)
-	cfg.MaxSubscriptions = orDefault(cfg.MaxSubscriptions, 100)
+	cfg.WSInitTimeout = orDefault(cfg.WSInitTimeout, DefaultWSInitTimeout)
+	cfg.SSEHeartbeat = orDefault(cfg.SSEHeartbeat, DefaultSSEHeartbeat)
+	cfg.MaxSubscriptions = orDefault(cfg.MaxSubscriptions, DefaultSocketSubscriptions)
 	limits := cfg.Limits.orDefaults()
 	r := chi.NewRouter()
 	r.Use(recoverer(cfg.Log))

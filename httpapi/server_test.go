@@ -30,7 +30,7 @@ func TestTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	limits := schema.DefaultLimits
+	limits := schema.DefaultLimits()
 	limits.Timeout = 20 * time.Millisecond
 	srv := httptest.NewServer(New(Config{Registry: registry.New(time.Now, nil), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Executor: &schema.Executor{Schema: s, Limits: limits}}))

@@ -83,12 +83,12 @@ func TestCost(t *testing.T) {
 		{"a page size from a variable's default", "query Q($n: Int = 1000) { taskPage(first: $n) { nodes { id } } }", nil, 1 + 1 + 1000, 0, true},
 		{"a sent variable beats its default", "query Q($n: Int = 1000) { taskPage(first: $n) { nodes { id } } }", map[string]any{"n": float64(3)}, 1 + 1 + 3, 0, true},
 		{"a fragment costs the page it is spread under", "{ z: taskPage(first: 0) { ...F } a: taskPage(first: 1000) { ...F } } fragment F on TaskPage { nodes { id } }", nil, (1 + 1) + (1 + 1 + 1000), 0, true},
-		{"an empty page first does not make a fragment cheap", "{ z: taskPage(first: 0) { ...F }" + pages(420, "taskPage(first: 1000) { ...F }") + " } fragment F on TaskPage { nodes { id version label description source path stale digest metadata inputSchema outputSchema script } }", nil, 0, DefaultLimits.MaxCost + 1, false},
+		{"an empty page first does not make a fragment cheap", "{ z: taskPage(first: 0) { ...F }" + pages(420, "taskPage(first: 1000) { ...F }") + " } fragment F on TaskPage { nodes { id version label description source path stale digest metadata inputSchema outputSchema script } }", nil, 0, DefaultLimits().MaxCost + 1, false},
 		{"a page is capped", "{ taskPage(first: 100000) { nodes { id } } }", nil, 1 + 1 + maxPage, 0, true},
 		{"the status page", statusPage, nil, 0, 0, true},
 		{"GraphiQL's introspection", readQuery(t, "introspection.graphql"), nil, 0, 0, true},
 		{"alias fan-out", aliases(400, "tasks { id label description }"), nil, 400 * (1 + 3*n), 0, true},
-		{"introspection fan-out", aliases(100, "__schema { types { fields { type { fields { type { fields { name } } } } } } }"), nil, 0, DefaultLimits.MaxCost + 1, false},
+		{"introspection fan-out", aliases(100, "__schema { types { fields { type { fields { type { fields { name } } } } } } }"), nil, 0, DefaultLimits().MaxCost + 1, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,7 +123,7 @@ func TestStatusPageAtScale(t *testing.T) {
 	p, _ := x.Prepare(Request{Query: statusPage})
 	fixed := x.Cost(registry.New(time.Now, nil).Snapshot(), p, nil)
 	perTask := (x.Cost(snap, p, nil) - fixed) / snap.TaskCount()
-	if at := fixed + perTask*100_000; at > DefaultLimits.MaxCost {
-		t.Errorf("the status page would cost %d at 100,000 tasks, over the default limit %d", at, DefaultLimits.MaxCost)
+	if at := fixed + perTask*100_000; at > DefaultLimits().MaxCost {
+		t.Errorf("the status page would cost %d at 100,000 tasks, over the default limit %d", at, DefaultLimits().MaxCost)
 	}
 }

@@ -27,7 +27,7 @@ func TestEventTasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := &Executor{Schema: sch, Limits: DefaultLimits}
+	x := &Executor{Schema: sch, Limits: DefaultLimits()}
 	q := `subscription($since: Int) { registryEvents(since: $since) { kind id version task { id stale verdict { status total } } error { path } } }`
 	req := Request{Query: q, Variables: map[string]any{"since": float64(snap.Generation)}}
 	p, f := x.Prepare(req)

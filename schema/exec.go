@@ -31,11 +31,22 @@ type Limits struct {
 	Timeout        time.Duration // one execution (one event, for a subscription); 0: no limit
 }
 
-// DefaultLimits fit every real dashboard query and GraphiQL's introspection
-// (which costs about 20,000); the status page's query costs about 17 per
-// task, so 100,000 tasks cost 1.7 million.
-var DefaultLimits = Limits{MaxQueryBytes: 64 << 10, MaxDepth: 15, MaxCost: 5_000_000,
-	MaxAnswerBytes: 64 << 20, Timeout: 10 * time.Second}
+// The defaults of Limits fit every real dashboard query and GraphiQL's
+// introspection (which costs about 20,000); the status page's query costs
+// about 17 per task, so 100,000 tasks cost 1.7 million.
+const (
+	DefaultMaxQueryBytes  = 64 << 10
+	DefaultMaxDepth       = 15
+	DefaultMaxCost        = 5_000_000
+	DefaultMaxAnswerBytes = 64 << 20
+	DefaultTimeout        = 10 * time.Second
+)
+
+// DefaultLimits are the defaults of Limits.
+func DefaultLimits() Limits {
+	return Limits{MaxQueryBytes: DefaultMaxQueryBytes, MaxDepth: DefaultMaxDepth, MaxCost: DefaultMaxCost,
+		MaxAnswerBytes: DefaultMaxAnswerBytes, Timeout: DefaultTimeout}
+}
 
 // Failure is a request that never ran.
 type Failure struct {

@@ -18,7 +18,7 @@ func newExecutor(tb testing.TB) *Executor {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Executor{Schema: s, Limits: DefaultLimits}
+	return &Executor{Schema: s, Limits: DefaultLimits()}
 }
 
 func TestPrepare(t *testing.T) {
@@ -39,7 +39,7 @@ func TestPrepare(t *testing.T) {
 		{"unknown fragment", "{ tasks { ...Nope } }", "", `Unknown fragment "Nope"`},
 		{"pick by name", "query A { tasks { id } } query B { registry { generation } }", "B", ""},
 		{"unknown name", "query A { tasks { id } }", "Z", `unknown operation named "Z"`},
-		{"too long", "{ tasks { id } }" + strings.Repeat(" ", DefaultLimits.MaxQueryBytes), "", "over the limit"},
+		{"too long", "{ tasks { id } }" + strings.Repeat(" ", DefaultLimits().MaxQueryBytes), "", "over the limit"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -34,6 +34,14 @@ const (
 // several ticks instead of taking the machine.
 const DefaultPollCPU = 0.25
 
+// DefaultDebounce and DefaultMaxWait are Config's unless set;
+// MinPollInterval is the shortest PollInterval.
+const (
+	DefaultDebounce = 50 * time.Millisecond
+	DefaultMaxWait  = time.Second
+	MinPollInterval = 100 * time.Millisecond
+)
+
 // Config says how to watch.
 type Config struct {
 	Mode         Mode
@@ -67,13 +75,13 @@ func (c Config) withDefaults() Config {
 		c.Mode = ModeAuto
 	}
 	if c.Debounce <= 0 {
-		c.Debounce = 50 * time.Millisecond
+		c.Debounce = DefaultDebounce
 	}
 	if c.MaxWait <= 0 {
-		c.MaxWait = time.Second
+		c.MaxWait = DefaultMaxWait
 	}
-	if c.PollInterval < 100*time.Millisecond {
-		c.PollInterval = max(c.PollInterval, 100*time.Millisecond)
+	if c.PollInterval < MinPollInterval {
+		c.PollInterval = MinPollInterval
 	}
 	if c.PollCPU <= 0 {
 		c.PollCPU = DefaultPollCPU

@@ -26,8 +26,8 @@ type Config struct {
 	URL      string        // https://, http://, ssh://, user@host:path, git:// or file://
 	Ref      string        // a branch, a tag or a full commit hash; "" is the remote's HEAD
 	Path     string        // the folder in the repository that holds the tasks; "" is its root
-	Interval time.Duration // between asks whether the ref moved; 0 means 30s
-	Timeout  time.Duration // one ls-remote or fetch; 0 means 2m
+	Interval time.Duration // between asks whether the ref moved; 0 means DefaultInterval
+	Timeout  time.Duration // one ls-remote or fetch; 0 means DefaultTimeout
 	Token    string        // HTTP(S) basic auth password, sent only to the URL's host; never logged
 	SSHKey   string        // private key file for ssh
 	// SSHKnownHosts is the known_hosts file that checks the server's key;
@@ -44,14 +44,11 @@ type Config struct {
 	Loader *taskformat.Loader
 	// MaxTaskBytes and MaxLoadBytes cap what loading reads from git
 	// objects, each read counted (a tree may name one blob many times):
-	// one task, 0 meaning taskformat.MaxTotalSize (what a task zip may
-	// inflate to), and one load, 0 meaning 512 MiB.
+	// one task, 0 meaning DefaultMaxTaskBytes (what a task zip may
+	// inflate to), and one load, 0 meaning DefaultMaxLoadBytes.
 	MaxTaskBytes int64
 	MaxLoadBytes int64
 }
-
-// DefaultMaxLoadBytes is what one load may read when MaxLoadBytes is 0.
-const DefaultMaxLoadBytes = 512 << 20
 
 // Source serves the tasks of one folder of one ref of a git repository.
 type Source struct {
@@ -92,16 +89,16 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		dir = "."
 	}
 	if cfg.Interval <= 0 {
-		cfg.Interval = 30 * time.Second
+		cfg.Interval = DefaultInterval
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 2 * time.Minute
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.MaxFetchBytes <= 0 {
 		cfg.MaxFetchBytes = 64 << 20
 	}
 	if cfg.MaxTaskBytes <= 0 {
-		cfg.MaxTaskBytes = taskformat.MaxTotalSize
+		cfg.MaxTaskBytes = DefaultMaxTaskBytes
 	}
 	if cfg.MaxLoadBytes <= 0 {
 		cfg.MaxLoadBytes = DefaultMaxLoadBytes

@@ -85,9 +85,9 @@ var _ registry.Source = (*Source)(nil)
 // Config configures an HTTP source.
 type Config struct {
 	Name     string
-	URL      string // the folder that holds index.json
-	Interval time.Duration
-	Timeout  time.Duration // one request; 0 means 30s
+	URL      string        // the folder that holds index.json
+	Interval time.Duration // 0 means DefaultInterval
+	Timeout  time.Duration // one request; 0 means DefaultTimeout
 	Headers  map[string]string
 	Token    string // bearer token; never logged
 	CacheDir string // bundles by sha256, kept across restarts, in a folder per source
@@ -112,10 +112,10 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		u.Path += "/"
 	}
 	if cfg.Interval <= 0 {
-		cfg.Interval = 30 * time.Second
+		cfg.Interval = DefaultInterval
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 30 * time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.CacheDir == "" {
 		dir, err := os.UserCacheDir()

@@ -22,7 +22,7 @@ type Remote struct {
 	// helpers are used when Username is empty, as docker, oras and helm use
 	// them; "" uses none.
 	DockerConfig string
-	Timeout      time.Duration // one request; 0 means 30s
+	Timeout      time.Duration // one request; 0 means DefaultTimeout
 	UserAgent    string
 }
 
@@ -41,7 +41,7 @@ func (r Remote) repository(ref string) (*remote.Repository, *http.Client, error)
 	repo.ManifestMediaTypes = manifestTypes
 	timeout := r.Timeout
 	if timeout <= 0 {
-		timeout = 30 * time.Second
+		timeout = DefaultTimeout
 	}
 	hc := &http.Client{Timeout: timeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	client := &auth.Client{

@@ -18,6 +18,7 @@ import (
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/memory"
+	orasregistry "oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 )
 
@@ -41,7 +42,7 @@ type Pushed struct {
 const created = "1980-01-01T00:00:00Z"
 
 // Push publishes layers as one catalogue artifact and tags it as ref
-// (REGISTRY/REPOSITORY:TAG). Each layer is uploaded only when the registry
+// (REGISTRY/REPOSITORY:TAG; CheckTag says whether it is one). Each layer is uploaded only when the registry
 // lacks its digest: the packing and the copy are oras-go's, as in `oras
 // push`, so that `oras pull` gives the zips back under their titles.
 func Push(ctx context.Context, ref string, r Remote, layers []Layer) (Pushed, error) {
@@ -138,3 +139,12 @@ type pushError struct {
 
 func (e *pushError) Error() string { return e.msg }
 func (e *pushError) Unwrap() error { return e.err }
+
+// CheckTag reports whether ref names a tag that push can publish to:
+// REGISTRY/REPOSITORY:TAG, not a digest.
+func CheckTag(ref string) error {
+	if r, err := orasregistry.ParseReference(ref); err != nil || r.Reference == "" || strings.Contains(ref, "@") {
+		return fmt.Errorf("%q is not REGISTRY/REPOSITORY:TAG", ref)
+	}
+	return nil
+}

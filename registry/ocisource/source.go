@@ -70,8 +70,8 @@ var _ registry.Source = (*Source)(nil)
 // Config configures a source.
 type Config struct {
 	Name     string
-	Ref      string // REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@DIGEST
-	Interval time.Duration
+	Ref      string        // REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@DIGEST
+	Interval time.Duration // 0 means DefaultInterval
 	Remote   Remote
 	CacheDir string // blobs and the last manifest served are kept in its oci/, across restarts; "" is the user's cache folder
 	// Loader reads the tasks; main shares one among every source and
@@ -102,7 +102,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		return nil, fmt.Errorf("oci source %s: %w", registry.RedactURL(cfg.Ref), err)
 	}
 	if cfg.Interval <= 0 {
-		cfg.Interval = time.Minute
+		cfg.Interval = DefaultInterval
 	}
 	name := cfg.Name
 	if name == "" {

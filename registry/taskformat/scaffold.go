@@ -69,7 +69,7 @@ func Scaffold(dst, version, description string) error {
 		Version     string `json:"version"`
 		Label       string `json:"label"`
 		Description string `json:"description"`
-	}{uuid.NewString(), version, labelFrom(base), description}, "", "  ")
+	}{NewID(), version, labelFrom(base), description}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -85,6 +85,10 @@ func Scaffold(dst, version, description string) error {
 		return nil
 	})
 }
+
+// NewID is a fresh identity for a task: a random UUID, which `new` writes
+// and `new --uuid` prints.
+func NewID() string { return uuid.NewString() }
 
 // labelFrom makes a label of a folder name: my-first_task is "My first task".
 func labelFrom(name string) string {

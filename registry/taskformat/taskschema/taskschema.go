@@ -6,6 +6,9 @@ package taskschema
 import (
 	"embed"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 )
 
 //go:embed metadata.json test.json
@@ -21,4 +24,25 @@ func File(name string) ([]byte, error) {
 		return nil, fmt.Errorf("no task schema named %q: %w", name, err)
 	}
 	return data, nil
+}
+
+// Write writes every schema into dir as NAME.schema.json, not
+// metadata.json, so that the folder is never taken for a task; existing
+// files are replaced. It calls wrote with each file's path once written.
+func Write(dir string, wrote func(path string)) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, name := range Names() {
+		data, err := File(name)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, strings.TrimSuffix(name, ".json")+".schema.json")
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			return err
+		}
+		wrote(dst)
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package runner
 
 import (
 	"encoding/xml"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // The JUnit XML shape that GitHub, GitLab and Jenkins read: testsuites of
@@ -47,20 +48,21 @@ type junitProblem struct {
 	Text    string `xml:",chardata"`
 }
 
-// writeJUnit writes every case: a FAILED case is a failure, ERROR and
-// TIMEOUT are errors; each load problem is an error in a suite of its own.
-func writeJUnit(path string, runs []*taskRun, problems []problem) error {
+// WriteJUnit writes every case to the file path as JUnit XML: a FAILED
+// case is a failure, ERROR and TIMEOUT are errors; each load problem is
+// an error in a suite of its own.
+func WriteJUnit(path string, runs []*TaskRun, problems []taskformat.Problem) error {
 	doc := junitSuites{Name: "ratchet-registry test"}
 	var total time.Duration
 	for _, r := range runs {
-		if len(r.results) == 0 {
+		if len(r.Results) == 0 {
 			continue
 		}
-		s := junitSuite{Name: fmt.Sprintf("%s %s (%s)", r.task.Label, r.task.Version, r.task.ID)}
+		s := junitSuite{Name: fmt.Sprintf("%s %s (%s)", r.Task.Label, r.Task.Version, r.Task.ID)}
 		var took time.Duration
-		for i, res := range r.results {
-			c := junitCase{Name: res.File, Classname: r.task.Label + " " + r.task.Version, File: r.task.FilePath(res.File), Time: elapsed(res.Duration)}
-			detail := caseProblem(r.task, r.names[i], res).String()
+		for i, res := range r.Results {
+			c := junitCase{Name: res.File, Classname: r.Task.Label + " " + r.Task.Version, File: r.Task.FilePath(res.File), Time: elapsed(res.Duration)}
+			detail := CaseProblem(r.Task, r.Names[i], res).String()
 			if len(res.Expected) > 0 || len(res.Actual) > 0 {
 				detail += fmt.Sprintf("\nexpected: %s\nactual:   %s", res.Expected, res.Actual)
 			}
@@ -83,8 +85,8 @@ func writeJUnit(path string, runs []*taskRun, problems []problem) error {
 	if len(problems) > 0 {
 		s := junitSuite{Name: "load", Time: elapsed(0)}
 		for _, p := range problems {
-			s.Cases = append(s.Cases, junitCase{Name: p.String(), Classname: "load", File: p.path, Time: elapsed(0),
-				Error: &junitProblem{Message: p.msg, Type: "LOAD", Text: p.String()}})
+			s.Cases = append(s.Cases, junitCase{Name: p.String(), Classname: "load", File: p.Path, Time: elapsed(0),
+				Error: &junitProblem{Message: p.Msg, Type: "LOAD", Text: p.String()}})
 			s.Tests++
 			s.Errors++
 		}
@@ -105,3 +107,6 @@ func writeJUnit(path string, runs []*taskRun, problems []problem) error {
 	}
 	return nil
 }
+
+// elapsed is a duration in seconds, as JUnit writes it.
+func elapsed(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
