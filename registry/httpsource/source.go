@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -485,7 +484,7 @@ func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *taskformat.I
 			f = failure{sha256: e.SHA256}
 		}
 		f.count++
-		f.next = now.Add(s.backoff(f.count))
+		f.next = now.Add(registry.Backoff(s.RetryAfter, time.Hour, f.count)) // an hour at most
 		failed[key] = f
 	}
 	for key, f := range s.failed {
@@ -495,14 +494,6 @@ func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *taskformat.I
 	}
 	s.entries, s.results, s.failed = entries, results, failed
 	return s.current(), nil
-}
-
-// backoff is how long a bundle that failed n times in a row waits: from
-// RetryAfter, doubled each time, up to an hour, with ±20% jitter so that
-// many failures do not come due together.
-func (s *Source) backoff(n int) time.Duration {
-	d := min(s.RetryAfter<<min(n-1, 20), time.Hour)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
 // fetchBundle gets one bundle, from the disk cache when its sha256 is
