@@ -152,7 +152,7 @@ func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-
 		wg.Wait()
 	}()
 	since := time.Now().Add(-s.catchUpSlack)
-	s.loadedSince, s.loadedRoot = since.UnixNano(), folderID(s.abs)
+	s.loadedSince, s.loadedRoot = since.UnixNano(), ftree.FolderID(s.abs)
 	u, ok := s.scan(ctx, time.Time{})
 	if !ok {
 		return nil // ctx ended
@@ -277,7 +277,7 @@ func (s *Source) checkRoot() error {
 // it is gone, its tasks go with their files; when it is there but cannot
 // be read (permissions, out of file descriptors), what it served stays.
 func (s *Source) rootFailed(u registry.Update, err error) registry.Update {
-	u.Err = unwrapPath(err)
+	u.Err = taskformat.UnwrapPath(err)
 	u.Complete = errors.Is(err, fs.ErrNotExist)
 	if u.Complete {
 		s.known = immutable.NewSortedMap[string, bool](nil)
@@ -508,24 +508,4 @@ func (s *Source) Group(p string) string {
 			return group
 		}
 	}
-}
-
-// unwrapPath drops the absolute path that os puts in its errors: the
-// message already names the source as the user gave it.
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// folderID is the folder at p now; zero when there is none.
-func folderID(p string) ftree.ID {
-	st, err := os.Stat(p)
-	if err != nil || !st.IsDir() {
-		return ftree.ID{}
-	}
-	id, _ := ftree.IDOf(st)
-	return id
 }

@@ -41,7 +41,7 @@ func (ld *Loader) LoadFS(r Root, fsys fs.FS) registry.RootResult {
 func (ld *Loader) LoadZipFile(r Root, path string) registry.RootResult {
 	f, size, err := openArchive(path)
 	if err != nil {
-		return r.fail(registry.KindIO, unwrapPath(err))
+		return r.fail(registry.KindIO, UnwrapPath(err))
 	}
 	defer f.Close()
 	return ld.loadZip(r, f, size, func(prefix string) registry.Opener {
@@ -139,7 +139,7 @@ func (r Root) fail(kind registry.Kind, err error) registry.RootResult {
 
 // unwrapPath drops the absolute path that os puts in its errors: the
 // message already names the file as the user gave it.
-func unwrapPath(err error) error {
+func UnwrapPath(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
