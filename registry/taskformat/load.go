@@ -446,6 +446,14 @@ func readFS(fsys fs.FS, name string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return ReadOpened(f, name, max)
+}
+
+// ReadOpened reads f, opened as name, to its end: only a regular file (a
+// FIFO or a device, opened without blocking, must not hold a reader up
+// nor feed it without end), of at most max bytes, counted before they are
+// read and again as they are, for a file that grows meanwhile.
+func ReadOpened(f fs.File, name string, max int64) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
