@@ -168,14 +168,9 @@ func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-
 // changes nothing.
 const DefaultCatchUpSlack = 2 * time.Second
 
-// Scan walks the whole source and loads every task root in lexical order,
-// as one complete update. It is what Run does first and on every rescan.
-func (s *Source) Scan(ctx context.Context) registry.Update {
-	u, _ := s.scan(ctx, time.Time{})
-	return u
-}
-
-// scan is Scan; false when ctx ended first, in which case nothing changed.
+// scan walks the whole source and loads every task root in lexical order,
+// as one complete update: what Run does first and on every rescan. It
+// returns false when ctx ended first, in which case nothing changed.
 func (s *Source) scan(ctx context.Context, seen time.Time) (registry.Update, bool) {
 	u := registry.Update{Complete: true, Started: time.Now(), Seen: seen}
 	if err := s.checkRoot(); err != nil {

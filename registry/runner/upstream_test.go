@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
-	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // TestUpstreamErrorClasses: the ten classes take upstream's arguments
@@ -95,7 +94,7 @@ func TestUpstreamTestFileKeys(t *testing.T) {
 		{"no input", `{"expected_output": {"sum": null}}`, `test case has no "input": it runs with {}`, registry.CasePassed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			parsed := taskformat.ParseTestCase("tests/case.json", []byte(tc.test))
+			parsed := loadCase(t, tc.test)
 			if len(parsed.Problems) != 0 || len(parsed.Advice) != 1 || parsed.Advice[0].Message() != tc.advice || !parsed.Advice[0].Advice {
 				t.Errorf("got problems %v advice %v, want the one advice %q", parsed.Problems, parsed.Advice, tc.advice)
 			}

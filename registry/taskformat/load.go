@@ -33,7 +33,6 @@ const (
 
 // loadInput is one task root to load, whatever holds it.
 type loadInput struct {
-	ctx     context.Context // stops a load that takes too long; nil for none
 	loader  *Loader         // what loads share: compiled schemas
 	fsys    fs.FS           // the task's files, rooted at the task
 	source  string          // source name
@@ -334,7 +333,7 @@ func (l *taskLoad) jsonSchema(name string) json.RawMessage {
 	if !l.decodeJSON(name, data, nil) {
 		return nil
 	}
-	sch, err := l.in.loader.compile(l.in.ctx, name, data, l.sums[name])
+	sch, err := l.in.loader.compile(context.Background(), name, data, l.sums[name])
 	var be *boundError
 	var pe *registry.PanicError
 	if errors.As(err, &be) || errors.As(err, &pe) {
