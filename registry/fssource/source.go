@@ -472,15 +472,9 @@ func (s *Source) load(key string) registry.RootResult {
 	r := taskformat.Root{Source: s.name, Order: s.order, Key: key, Display: s.displayPath(key)}
 	p := s.abspath(key)
 	if taskformat.IsZip(p) {
-		if s.within != "" {
-			// The walk refuses links that leave; this catches a zip that
-			// was replaced by one since.
-			if real, err := filepath.EvalSymlinks(p); err == nil && !taskformat.Inside(real, s.within) {
-				return registry.RootResult{Root: key, Errors: []*registry.LoadError{{Source: s.name, Root: key, Path: r.Display,
-					Kind: registry.KindIO, Err: taskformat.ErrOutside}}}
-			}
-		}
-		return s.loader.LoadZipFile(r, p)
+		// The walk refuses links that leave; this catches a zip that was
+		// replaced by one since.
+		return s.loader.LoadZipWithin(r, p, s.within)
 	}
 	return s.loader.LoadDir(r, s.tree(p))
 }

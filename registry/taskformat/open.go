@@ -36,6 +36,18 @@ func (ld *Loader) LoadFS(r Root, fsys fs.FS) registry.RootResult {
 	return ld.load(r, fsys, "/", func() (fs.FS, io.Closer, error) { return fsys, io.NopCloser(nil), nil }, 0)
 }
 
+// LoadZipWithin is LoadZipFile for an archive found in the folder within
+// (none: ""), as ConfinedFS reads a folder: one that a link, or a swap
+// since it was found, puts outside is refused with ErrOutside.
+func (ld *Loader) LoadZipWithin(r Root, path, within string) registry.RootResult {
+	if within != "" {
+		if real, err := filepath.EvalSymlinks(path); err == nil && !Inside(real, within) {
+			return r.fail(registry.KindIO, ErrOutside)
+		}
+	}
+	return ld.LoadZipFile(r, path)
+}
+
 // LoadZipFile loads a task archive on disk: a local .zip, a downloaded
 // bundle. Files are named Display!/FILE.
 func (ld *Loader) LoadZipFile(r Root, path string) registry.RootResult {
