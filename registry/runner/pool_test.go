@@ -119,7 +119,7 @@ func TestPoolHostile(t *testing.T) {
 		message            string
 	}
 	cases = append(cases, hostile...)
-	for _, class := range ErrorClasses {
+	for _, class := range errorClasses {
 		cases = append(cases, struct {
 			name, script, test string
 			status             registry.CaseStatus

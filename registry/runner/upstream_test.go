@@ -19,14 +19,14 @@ func TestUpstreamErrorClasses(t *testing.T) {
 		"ConfigurationError": "Configuration error", "RateLimitError": "Rate limit exceeded",
 		"ServiceUnavailableError": "Service unavailable", "TimeoutError": "Timeout error", "DataError": "Data error",
 	}
-	if len(ErrorClasses) != len(want) {
-		t.Fatalf("got %d classes, want %d", len(ErrorClasses), len(want))
+	if len(errorClasses) != len(want) {
+		t.Fatalf("got %d classes, want %d", len(errorClasses), len(want))
 	}
 	type row struct {
 		name, test, expected string
 	}
 	var rows []row
-	for _, c := range ErrorClasses {
+	for _, c := range errorClasses {
 		rows = append(rows, row{c.Name + " default", fmt.Sprintf(`{"name": %q, "args": []}`, c.Name),
 			fmt.Sprintf(`{"name": %q, "message": %q, "status": "none", "isError": true, "isOwn": true}`, c.Name, want[c.Name])})
 	}
