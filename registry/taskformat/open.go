@@ -149,8 +149,8 @@ func (r Root) fail(kind registry.Kind, err error) registry.RootResult {
 	return registry.RootResult{Root: r.Key, Errors: []*registry.LoadError{{Source: r.Source, Root: r.Key, Path: r.Display, Kind: kind, Err: err}}}
 }
 
-// unwrapPath drops the absolute path that os puts in its errors: the
-// message already names the file as the user gave it.
+// UnwrapPath drops the path that os and fs.FS put in their errors, for a
+// load error whose message already names the file as the user gave it.
 func UnwrapPath(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
