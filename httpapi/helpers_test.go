@@ -14,6 +14,7 @@ import (
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/fssource"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
@@ -25,7 +26,7 @@ type testServer struct {
 	*httptest.Server
 	reg  *registry.Registry
 	feed *registry.Feed
-	src  *fssource.Source
+	svc  *registry.Service // runs the catalogue's source, unwatched: tests rescan it by hand
 	idx  int
 	exec *schema.Executor
 
@@ -50,14 +51,13 @@ func loadedRegistry(tb testing.TB, dir string) *testServer {
 	tb.Helper()
 	feed := registry.NewFeed(64, 64)
 	reg := registry.New(time.Now, feed)
-	src := newCatalogueSource(tb, dir)
-	ts := &testServer{reg: reg, feed: feed, src: src, idx: reg.AddSource(src)}
+	// The source is the registry's first: its index is 0.
+	ts := &testServer{reg: reg, feed: feed, svc: sourcetest.Serve(tb, reg, newCatalogueSource(tb, dir))}
 	ts.rescan(tb)
 	sch, err := schema.New(schema.Deps{Content: taskformat.NewContent(1 << 20), Feed: feed,
-		Reload: func(context.Context) (int64, error) {
+		Reload: func(ctx context.Context) (int64, error) {
 			ts.reloads.Add(1)
-			ts.rescan(tb)
-			return reg.Snapshot().Generation, nil
+			return ts.svc.Rescan(ctx)
 		}})
 	if err != nil {
 		tb.Fatal(err)
@@ -67,9 +67,10 @@ func loadedRegistry(tb testing.TB, dir string) *testServer {
 }
 
 func (ts *testServer) rescan(tb testing.TB) {
-	u := ts.src.Scan(context.Background())
-	u.Source = ts.idx
-	ts.reg.Apply(u)
+	tb.Helper()
+	if _, err := ts.svc.Rescan(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // post sends a GraphQL request and decodes the answer.

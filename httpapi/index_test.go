@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -165,7 +164,7 @@ func TestIndexWaitsForTheFirstLoad(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("got %d, want 503 with Retry-After", resp.StatusCode)
 	}
-	u := second.Scan(context.Background())
+	u, _, _ := registry.FirstLoad(t.Context(), second)
 	u.Source = at
 	ts.reg.Apply(u)
 	if idx, _ := getIndex(t, ts.URL); len(idx.Tasks) == 0 {

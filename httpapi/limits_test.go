@@ -19,17 +19,14 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
+	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 )
 
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("never saw %s within 10s", what)
-		}
-		time.Sleep(time.Millisecond)
+	if !watchertest.Eventually(10*time.Second, cond) {
+		tb.Fatalf("never saw %s within 10s", what)
 	}
 }
 

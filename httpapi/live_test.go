@@ -25,7 +25,7 @@ func TestAnswerFollowsLiveState(t *testing.T) {
 	var watches atomic.Int64
 	reg := registry.New(time.Now, nil)
 	src := newCatalogueSource(t, catalogue)
-	u := src.Scan(t.Context())
+	u, _, _ := registry.FirstLoad(t.Context(), src)
 	u.Source = reg.AddSource(liveSource{Source: src, watches: &watches})
 	reg.Apply(u)
 	sch, err := schema.New(schema.Deps{Content: taskformat.NewContent(0)})

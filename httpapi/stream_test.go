@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 	"go.uber.org/goleak"
 )
 
@@ -155,12 +156,8 @@ func TestWebSocketSubscription(t *testing.T) {
 
 func waitSubscribers(t *testing.T, ts *testServer, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for ts.feed.Subscribers() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d subscribers, want %d", ts.feed.Subscribers(), n)
-		}
-		time.Sleep(time.Millisecond)
+	if !watchertest.Eventually(10*time.Second, func() bool { return ts.feed.Subscribers() == n }) {
+		t.Fatalf("got %d subscribers, want %d", ts.feed.Subscribers(), n)
 	}
 }
 

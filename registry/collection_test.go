@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 )
 
 func TestCollectionWalk(t *testing.T) {
@@ -35,7 +36,7 @@ func TestCollectionWalk(t *testing.T) {
 		t.Errorf("got versions %s, want %s", got, want)
 	}
 	if _, ok := s.Entry(id2); ok {
-		t.Errorf("hidden or nested tasks were loaded:\n%s", listing(s))
+		t.Errorf("hidden or nested tasks were loaded:\n%s", sourcetest.Listing(s))
 	}
 	// The symlinks reach the same tasks again by other paths: conflicts, reported.
 	for _, c := range s.Conflicts() {
@@ -71,7 +72,7 @@ func TestCollectionDeterministic(t *testing.T) {
 			name := fmt.Sprintf("t%02d", k)
 			writeTree(t, dir, tree[name].Under(name))
 		}
-		listings[pass] = strings.ReplaceAll(listing(loadDir(t, dir)), dir, "DIR")
+		listings[pass] = strings.ReplaceAll(sourcetest.Listing(loadDir(t, dir)), dir, "DIR")
 	}
 	if listings[0] != listings[1] {
 		t.Errorf("listings differ:\n%s\n---\n%s", listings[0], listings[1])

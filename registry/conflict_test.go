@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
@@ -22,14 +23,14 @@ func TestConflictPlaces(t *testing.T) {
 		write(t, filepath.Join(dir, "addition.zip"), string(zipBytes(t, task.With("tests/one.json", "").Under("addition"))))
 		s := loadDir(t, dir)
 		if got, _ := s.Task(id1, "1.0.0"); got.Path != filepath.Join(dir, "tasks", "addition") {
-			t.Errorf("got %s served, want the folder\n%s", got.Path, listing(s))
+			t.Errorf("got %s served, want the folder\n%s", got.Path, sourcetest.Listing(s))
 		}
 	})
 	t.Run("a folder made on a reload beats the archive served", func(t *testing.T) {
 		dir := t.TempDir()
 		write(t, filepath.Join(dir, "addition.zip"), string(zipBytes(t, task.Under("addition"))))
 		reg := registry.New(time.Now, nil)
-		src := reg.AddSource(fakeSource{name: dir})
+		src := reg.AddSource(sourcetest.Named(dir))
 		ld := taskformat.NewLoader()
 		apply := func() *registry.Snapshot {
 			u := scanDir(ld, dir, 0)
@@ -47,7 +48,7 @@ func TestConflictPlaces(t *testing.T) {
 		dir := t.TempDir()
 		writeTree(t, dir, task.Under("m"))
 		reg := registry.New(time.Now, nil)
-		src := reg.AddSource(fakeSource{name: dir})
+		src := reg.AddSource(sourcetest.Named(dir))
 		ld := taskformat.NewLoader()
 		apply := func() *registry.Snapshot {
 			u := scanDir(ld, dir, 0)
@@ -76,7 +77,7 @@ func TestConflictPlaces(t *testing.T) {
 		writeTree(t, a, task.Under("x"))
 		writeTree(t, b, task.Under("x"))
 		reg := registry.New(time.Now, nil)
-		sa, sb := reg.AddSource(fakeSource{name: a}), reg.AddSource(fakeSource{name: b})
+		sa, sb := reg.AddSource(sourcetest.Named(a)), reg.AddSource(sourcetest.Named(b))
 		ld := taskformat.NewLoader()
 		ub := scanDir(ld, b, 1)
 		ub.Source = sb

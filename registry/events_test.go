@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
@@ -20,7 +21,7 @@ func TestErrorEventsNameTheirTask(t *testing.T) {
 	writeTree(t, dir, taskFiles(id1, "1.0.0").Under("a"))
 	ld := taskformat.NewLoader()
 	reg := registry.New(time.Now, nil)
-	idx := reg.AddSource(fakeSource{name: dir})
+	idx := reg.AddSource(sourcetest.Named(dir))
 	scan := func() []registry.Event {
 		u := scanDir(ld, dir, 0)
 		u.Source = idx

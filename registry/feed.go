@@ -143,14 +143,6 @@ func (s *Subscription) Next(ctx context.Context) (Event, error) {
 	}
 }
 
-// Err is nil while the subscription is open, ErrSlow when the subscriber
-// was dropped, ErrClosed after Close.
-func (s *Subscription) Err() error {
-	s.feed.mu.Lock()
-	defer s.feed.mu.Unlock()
-	return s.err
-}
-
 // Close ends the subscription; it is safe to call more than once.
 func (s *Subscription) Close() {
 	s.feed.mu.Lock()

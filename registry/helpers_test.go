@@ -1,15 +1,13 @@
 package registry_test
 
 import (
-	"context"
-	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
@@ -33,7 +31,7 @@ func loadDir(tb testing.TB, dirs ...string) *registry.Snapshot {
 	ld := taskformat.NewLoader()
 	for i, d := range dirs {
 		u := scanDir(ld, d, i)
-		u.Source = reg.AddSource(fakeSource{name: d})
+		u.Source = reg.AddSource(sourcetest.Named(d))
 		reg.Apply(u)
 	}
 	return reg.Snapshot()
@@ -53,33 +51,6 @@ func scanDir(ld *taskformat.Loader, d string, order int) registry.Update {
 		}
 	}
 	return u
-}
-
-// fakeSource names a source for AddSource; tests here apply updates by hand.
-type fakeSource struct{ name string }
-
-func (f fakeSource) Name() string              { return f.name }
-func (f fakeSource) Type() registry.SourceType { return registry.SourceFilesystem }
-func (f fakeSource) Location() string          { return f.name }
-func (f fakeSource) Run(context.Context, func(registry.Update), <-chan registry.Rescan) error {
-	return nil
-}
-
-// listing renders a snapshot as text, for comparisons.
-func listing(s *registry.Snapshot) string {
-	var b strings.Builder
-	for _, e := range s.Entries() {
-		for _, t := range e.Versions {
-			fmt.Fprintf(&b, "%s %s %s %s %s stale=%v latest=%v\n", t.ID, t.Version, t.Label, t.Path, t.Digest, t.Stale, t == e.Latest)
-		}
-	}
-	for _, e := range s.Errors() {
-		fmt.Fprintf(&b, "error %s %s\n", e.Kind, e)
-	}
-	for _, c := range s.Conflicts() {
-		fmt.Fprintf(&b, "conflict %s\n", c)
-	}
-	return b.String()
 }
 
 const (

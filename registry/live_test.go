@@ -5,12 +5,13 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 )
 
 // watchedSource is a source that follows files: its live state is read
 // through registry.Live whenever it is shown.
 type watchedSource struct {
-	fakeSource
+	sourcetest.Named
 	watches  *int
 	watching chan struct{}
 }
@@ -26,9 +27,9 @@ func (w watchedSource) Watching() <-chan struct{} { return w.watching }
 func TestLiveState(t *testing.T) {
 	reg := registry.New(time.Now, nil)
 	watches := 3
-	live := watchedSource{fakeSource: fakeSource{name: "disk"}, watches: &watches, watching: make(chan struct{})}
+	live := watchedSource{Named: "disk", watches: &watches, watching: make(chan struct{})}
 	reg.AddSource(live)
-	reg.AddSource(fakeSource{name: "remote"})
+	reg.AddSource(sourcetest.Named("remote"))
 	snap := reg.Snapshot()
 	watches = 7
 	tests := []struct {

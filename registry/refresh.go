@@ -27,7 +27,7 @@ func Poll(ctx context.Context, interval time.Duration, load func(context.Context
 		}
 	}
 	step()
-	t := time.NewTimer(Backoff(interval, failures))
+	t := time.NewTimer(nextLoad(interval, failures))
 	defer t.Stop()
 	for {
 		select {
@@ -39,19 +39,28 @@ func Poll(ctx context.Context, interval time.Duration, load func(context.Context
 			step()
 			r.Done()
 		}
-		t.Reset(Backoff(interval, failures))
+		t.Reset(nextLoad(interval, failures))
 	}
 }
 
-// Backoff is the wait before the next load: the interval while all is well;
-// after failures, exponential from 1s with ±20% jitter, up to the interval
-// (at least 30s).
-func Backoff(interval time.Duration, failures int) time.Duration {
+// nextLoad is the wait before the next load: the interval while all is
+// well; after failures, the back-off from 1s up to the interval (at least
+// 30s).
+func nextLoad(interval time.Duration, failures int) time.Duration {
 	if failures == 0 {
 		return interval
 	}
-	limit := max(interval, 30*time.Second)
-	d := time.Second << min(failures-1, 20)
-	d = min(d, limit)
+	return Backoff(time.Second, max(interval, 30*time.Second), failures)
+}
+
+// Backoff is how long to wait after failures (one or more) in a row: first,
+// doubled at each failure after the first, up to most, with ±20% jitter so
+// that many waits begun together do not end together. The polled sources
+// and the HTTP source's failed bundles share it.
+func Backoff(first, most time.Duration, failures int) time.Duration {
+	d := most
+	if shift := min(max(failures-1, 0), 20); first <= most>>shift {
+		d = first << shift
+	}
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }

@@ -8,12 +8,12 @@ import (
 )
 
 func TestBackoff(t *testing.T) {
-	if got := Backoff(10*time.Second, 0); got != 10*time.Second {
+	if got := nextLoad(10*time.Second, 0); got != 10*time.Second {
 		t.Errorf("got %s with no failures, want the interval", got)
 	}
 	prev := time.Duration(0)
 	for f := 1; f <= 8; f++ {
-		d := Backoff(10*time.Second, f)
+		d := nextLoad(10*time.Second, f)
 		base := min(time.Second<<(f-1), 30*time.Second)
 		if d < base*8/10 || d > base*12/10 {
 			t.Errorf("failure %d: got %s, want %s ±20%%", f, d, base)
@@ -22,6 +22,11 @@ func TestBackoff(t *testing.T) {
 	}
 	if prev > 36*time.Second {
 		t.Errorf("backoff passed its cap: %s", prev)
+	}
+	// A first wait so long that doubling it twenty times would overflow
+	// still stops at the cap.
+	if d := Backoff(3*time.Hour, time.Hour, 30); d < 48*time.Minute || d > 72*time.Minute {
+		t.Errorf("got %s, want an hour ±20%%", d)
 	}
 }
 

@@ -234,24 +234,17 @@ func (s *Service) logFailure(ss *serviceSource, err error) {
 }
 
 // LoadOnce loads each source once into reg, in order: the first update of
-// its Run, after which the source is stopped. It is how `validate` and
-// tests read sources without keeping them current.
+// its Run, after which the source is stopped. It is how `validate` reads
+// sources without keeping them current.
 func LoadOnce(ctx context.Context, reg *Registry, sources ...Source) error {
 	var errs []error
 	for _, src := range sources {
 		idx := reg.AddSource(src)
-		runCtx, stop := context.WithCancel(ctx)
-		applied := false
-		err := src.Run(runCtx, func(u Update) {
-			if applied {
-				return
-			}
-			applied = true
+		u, ok, err := FirstLoad(ctx, src)
+		if ok {
 			u.Source = idx
 			reg.Apply(u)
-			stop()
-		}, nil)
-		stop()
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("source %s: %w", src.Name(), err))
 		}
@@ -260,4 +253,19 @@ func LoadOnce(ctx context.Context, reg *Registry, sources ...Source) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// FirstLoad runs src until its first update and returns it, once the
+// source has stopped; ok is false when it stopped, or ctx ended, before
+// it had one. err is what the source stopped with.
+func FirstLoad(ctx context.Context, src Source) (u Update, ok bool, err error) {
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	err = src.Run(runCtx, func(first Update) {
+		if !ok {
+			u, ok = first, true
+			stop()
+		}
+	}, nil)
+	return u, ok, err
 }

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 )
 
 // scriptedSource applies its updates in order, closes applied, then waits
 // for the end.
 type scriptedSource struct {
-	fakeSource
+	sourcetest.Named
 	updates []registry.Update
 	applied chan struct{}
 }
@@ -34,7 +35,7 @@ func (s scriptedSource) Run(ctx context.Context, apply func(registry.Update), _ 
 // its failure is not logged a second time as a load error.
 func TestServiceLogsAnOutageOnce(t *testing.T) {
 	down := errors.New("connection refused")
-	src := scriptedSource{fakeSource: fakeSource{name: "central"}, updates: []registry.Update{
+	src := scriptedSource{Named: "central", updates: []registry.Update{
 		{Complete: true, Err: down}, {Complete: true, Err: down}, {Complete: true, Err: errors.New("timeout")},
 		{Complete: true}, {Complete: true},
 		{Complete: true, Err: down}, {Complete: true},

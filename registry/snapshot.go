@@ -16,8 +16,8 @@ type Entry struct {
 	Updated  time.Time // when any of its versions last changed in this process
 }
 
-// VersionStrings lists the versions in ascending precedence.
-func (e *Entry) VersionStrings() []string {
+// versionStrings lists the versions in ascending precedence.
+func (e *Entry) versionStrings() []string {
 	out := make([]string, len(e.Versions))
 	for i, t := range e.Versions {
 		out[i] = t.Version
@@ -127,7 +127,7 @@ func (s *Snapshot) Versions(id string) []string {
 	if !ok {
 		return []string{}
 	}
-	return e.VersionStrings()
+	return e.versionStrings()
 }
 
 // Errors lists every load error: sources in configuration order, then

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
@@ -25,7 +26,7 @@ func TestSetVerdict(t *testing.T) {
 	feed := registry.NewFeed(64, 64)
 	ld := taskformat.NewLoader()
 	reg := registry.New(time.Now, feed)
-	idx := reg.AddSource(fakeSource{name: dir})
+	idx := reg.AddSource(sourcetest.Named(dir))
 	load := func() {
 		u := scanDir(ld, dir, 0)
 		u.Source = idx
@@ -148,7 +149,7 @@ func TestTouched(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, mergeFiles(taskFiles(id1, "1.0.0").Under("a"), taskFiles(id2, "1.0.0").Under("b"), taskFiles(id2, "2.0.0").Under("c")))
 	reg := registry.New(time.Now, nil)
-	idx := reg.AddSource(fakeSource{name: dir})
+	idx := reg.AddSource(sourcetest.Named(dir))
 	load := func() {
 		u := scanDir(taskformat.NewLoader(), dir, 0)
 		u.Source = idx

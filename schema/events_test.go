@@ -18,8 +18,7 @@ import (
 func TestEventTasks(t *testing.T) {
 	c := newCatalogue(t)
 	feed := registry.NewFeed(64, 64)
-	c.reg = registry.New(time.Now, feed)
-	c.idx = c.reg.AddSource(c.src)
+	c.reg = registry.New(time.Now, feed) // before the first rescan, which serves c.src on it
 	c.reg.EnableVerdicts()
 	c.write(1, "Add", "")
 	snap := c.rescan()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/fssource"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 )
 
 // catalogue is a real registry over task folders that a test writes.
@@ -21,14 +22,13 @@ type catalogue struct {
 	dir string
 	reg *registry.Registry
 	src *fssource.Source
-	idx int
+	svc *registry.Service // runs src on reg from the first rescan
 }
 
 func newCatalogue(tb testing.TB) *catalogue {
 	tb.Helper()
 	c := &catalogue{tb: tb, dir: tb.TempDir(), reg: registry.New(time.Now, nil)}
 	c.src = fsSource(tb, "tasks", c.dir)
-	c.idx = c.reg.AddSource(c.src)
 	return c
 }
 
@@ -66,10 +66,13 @@ func (c *catalogue) remove(n int) {
 // rescan loads what is on disk now and returns the snapshot.
 func (c *catalogue) rescan() *registry.Snapshot {
 	c.tb.Helper()
-	u := c.src.Scan(context.Background())
-	u.Source = c.idx
-	s, _ := c.reg.Apply(u)
-	return s
+	if c.svc == nil {
+		c.svc = sourcetest.Serve(c.tb, c.reg, c.src)
+	}
+	if _, err := c.svc.Rescan(context.Background()); err != nil {
+		c.tb.Fatal(err)
+	}
+	return c.reg.Snapshot()
 }
 
 // answer executes a query and decodes its data; errors fail the test unless

@@ -74,16 +74,13 @@ func (s *Stream) Close() {
 	<-s.done
 }
 
-// ErrNoFeed is returned for a subscription on a schema without a feed.
-var ErrNoFeed = errors.New("this server has no change feed")
-
 // Subscribe starts a prepared subscription. Each event is resolved
 // against the snapshot its change made (current gives one for an event
 // that carries none); resume, when set, overrides the since
 // argument (it comes from Last-Event-ID).
 func (x *Executor) Subscribe(ctx context.Context, feed *registry.Feed, current func() *registry.Snapshot, p *Prepared, req Request, resume *Position) (*Stream, *Failure) {
 	if feed == nil {
-		return nil, failf(nil, "%v", ErrNoFeed)
+		return nil, failf(nil, "this server has no change feed")
 	}
 	sel := p.op.SelectionSet.Selections
 	f, ok := sel[0].(*ast.Field)

@@ -38,7 +38,7 @@ func (w *Watcher) runFile(ctx context.Context, out chan<- Batch, fw *fsnotify.Wa
 	l := w.newLoop(out)
 	defer l.close()
 	f := &fileRoot{w: w, l: l, fw: fw, parent: filepath.Dir(w.root)}
-	f.parents = rootIdentity(f.parent)
+	f.parents = ftree.FolderID(f.parent)
 	if fw != nil {
 		if err := fw.Add(f.parent); err != nil {
 			switch {
@@ -101,7 +101,7 @@ func (w *Watcher) runFile(ctx context.Context, out chan<- Batch, fw *fsnotify.Wa
 			f.check(time.Now())
 			l.watchError(err, time.Now())
 		case now := <-tick.C:
-			if f.fw != nil && rootIdentity(f.parent) != f.parents {
+			if f.fw != nil && ftree.FolderID(f.parent) != f.parents {
 				// The folder went, and maybe came back: its watch
 				// went with it, and a new one must be set up.
 				return f.gone(ctx)
@@ -109,9 +109,7 @@ func (w *Watcher) runFile(ctx context.Context, out chan<- Batch, fw *fsnotify.Wa
 			f.check(now)
 		case <-l.timer.C:
 		case <-l.rescan:
-			if send(ctx, out, Batch{Full: true, Reason: ReasonPeriodic, First: time.Now()}) != nil {
-				return nil
-			}
+			l.periodic = true
 		}
 		if l.flush(ctx) != nil {
 			return nil

@@ -19,6 +19,9 @@ type loop struct {
 	timer  *time.Timer
 	rescan <-chan time.Time
 	stop   func()
+	// periodic is set when a tick of rescan came: the next flush sends
+	// the full rescan first.
+	periodic bool
 	// warned is when a watch error was last logged, and unsaid how many
 	// came since: an inotify queue that overflows again and again is one
 	// line a warnEvery, not one an error.
@@ -71,9 +74,16 @@ func (l *loop) close() {
 	l.stop()
 }
 
-// flush sends every batch that is due and sets the timer for the next.
+// flush sends the periodic rescan when one is asked for, then every
+// batch that is due, and sets the timer for the next.
 func (l *loop) flush(ctx context.Context) error {
 	now := time.Now()
+	if l.periodic {
+		l.periodic = false
+		if err := send(ctx, l.out, Batch{Full: true, Reason: ReasonPeriodic, First: now}); err != nil {
+			return err
+		}
+	}
 	for {
 		b, ok := l.d.take(now)
 		if !ok {
@@ -104,7 +114,7 @@ func (w *Watcher) run(ctx context.Context, out chan<- Batch, fw *fsnotify.Watche
 	// The root as it is followed: one removed and made again between two
 	// ticks (rm -rf, then a copy) is another folder, which nothing
 	// watches, though a stat of its path succeeds.
-	rootID := rootIdentity(w.root)
+	rootID := ftree.FolderID(w.root)
 	if err := t.start(); err != nil {
 		return rootGone(ctx, out, err)
 	}
@@ -152,7 +162,7 @@ func (w *Watcher) run(ctx context.Context, out chan<- Batch, fw *fsnotify.Watche
 			}
 			l.watchError(err, time.Now())
 		case now = <-tick.C:
-			if id := rootIdentity(w.root); id == (ftree.ID{}) || id != rootID {
+			if id := ftree.FolderID(w.root); id == (ftree.ID{}) || id != rootID {
 				_ = send(ctx, out, Batch{Full: true, Reason: "root removed", First: now})
 				return errRootGone
 			}
@@ -174,9 +184,7 @@ func (w *Watcher) run(ctx context.Context, out chan<- Batch, fw *fsnotify.Watche
 			}
 		case <-l.timer.C:
 		case <-l.rescan:
-			if send(ctx, out, Batch{Full: true, Reason: ReasonPeriodic, First: time.Now()}) != nil {
-				return nil
-			}
+			l.periodic = true
 		}
 		if l.flush(ctx) != nil {
 			return nil
@@ -220,14 +228,4 @@ func (t *tree) handle(ev fsnotify.Event, now time.Time) error {
 	}
 	t.found(ev.Name)
 	return nil
-}
-
-// rootIdentity is the folder at root now; zero when there is none.
-func rootIdentity(root string) ftree.ID {
-	st, err := os.Stat(root)
-	if err != nil || !st.IsDir() {
-		return ftree.ID{}
-	}
-	id, _ := ftree.IDOf(st)
-	return id
 }

@@ -166,9 +166,6 @@ func (w *Watcher) Status() Status {
 // Mode is the mode in force: fsnotify, poll or off, once Run has chosen.
 func (w *Watcher) Mode() Mode { return w.Status().Mode }
 
-// Watches is the number of folders watched through fsnotify.
-func (w *Watcher) Watches() int { return w.Status().Watches }
-
 func (w *Watcher) setMode(m Mode) {
 	w.mu.Lock()
 	w.status.Mode = m

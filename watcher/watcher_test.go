@@ -26,12 +26,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // waitLog waits for a line of the watcher's log.
 func (r *running) waitLog(t *testing.T, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(r.logs.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no log %q; got:\n%s", want, r.logs)
-		}
-		time.Sleep(time.Millisecond)
+	if !watchertest.Eventually(10*time.Second, func() bool { return strings.Contains(r.logs.String(), want) }) {
+		t.Fatalf("no log %q; got:\n%s", want, r.logs)
 	}
 }
 
@@ -89,20 +85,20 @@ func (r *running) waitPath(t *testing.T, p string) Batch {
 func (r *running) settled(t *testing.T) {
 	t.Helper()
 	probe := filepath.Join(r.dir, "probe-"+fmt.Sprint(time.Now().UnixNano()))
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	came := watchertest.Eventually(10*time.Second, func() bool {
 		write(t, probe, "x")
 		select {
 		case b := <-r.out:
-			if slices.Contains(b.Paths, probe) {
-				_ = os.Remove(probe)
-				r.waitPath(t, probe)
-				return
-			}
+			return slices.Contains(b.Paths, probe)
 		case <-time.After(200 * time.Millisecond):
+			return false
 		}
+	})
+	if !came {
+		t.Fatal("watcher never settled")
 	}
-	t.Fatal("watcher never settled")
+	_ = os.Remove(probe)
+	r.waitPath(t, probe)
 }
 
 // write saves a file, making its folders.
@@ -170,8 +166,8 @@ func TestNotifyEditorSaves(t *testing.T) {
 					t.Errorf("got scratch file %s in %v", p, b.Paths)
 				}
 			}
-			if r.w.Mode() != ModeFsnotify || r.w.Watches() != 2 {
-				t.Errorf("got mode %s with %d watches, want fsnotify with 2", r.w.Mode(), r.w.Watches())
+			if r.w.Mode() != ModeFsnotify || r.w.Status().Watches != 2 {
+				t.Errorf("got mode %s with %d watches, want fsnotify with 2", r.w.Mode(), r.w.Status().Watches)
 			}
 		})
 	}
@@ -620,12 +616,12 @@ func TestRunSince(t *testing.T) {
 			// filesystem's clock has moved on), and two files change
 			// during it.
 			fresh := []string{filepath.Join(dir, "t", "main.js"), filepath.Join(dir, "t", "tests", "new.json")}
-			deadline := time.Now().Add(10 * time.Second)
-			for write(t, fresh[0], "x"); ctime(fresh[0]) <= max(ctime(old[0]), ctime(old[1])); write(t, fresh[0], "x") {
-				if time.Now().After(deadline) {
-					t.Fatal("the file times never moved on")
-				}
-				time.Sleep(time.Millisecond)
+			moved := watchertest.Eventually(10*time.Second, func() bool {
+				write(t, fresh[0], "x")
+				return ctime(fresh[0]) > max(ctime(old[0]), ctime(old[1]))
+			})
+			if !moved {
+				t.Fatal("the file times never moved on")
 			}
 			since := time.Unix(0, ctime(fresh[0]))
 			write(t, fresh[1], "{}")

@@ -27,7 +27,7 @@ func BenchmarkReload(b *testing.B) {
 				b.Fatal(err)
 			}
 			idx := reg.AddSource(src)
-			u := src.Scan(context.Background())
+			u, _ := src.scan(context.Background(), time.Time{})
 			u.Source = idx
 			reg.Apply(u)
 			meta := filepath.Join(dir, "g000", "task00000", "metadata.json")

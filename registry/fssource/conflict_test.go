@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
 
@@ -43,7 +44,7 @@ func TestCopiedFolderKeepsOriginal(t *testing.T) {
 	})
 	s := l.reg.Snapshot()
 	if got, _ := s.Task(id1, "1.0.0"); got.Path != original {
-		t.Fatalf("got %s served, want the original %s\n%s", got.Path, original, listing(s))
+		t.Fatalf("got %s served, want the original %s\n%s", got.Path, original, sourcetest.Listing(s))
 	}
 	for _, e := range es {
 		if e.Kind == TaskUpdated {

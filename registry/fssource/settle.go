@@ -55,7 +55,7 @@ func (s *Source) follow(ctx context.Context, apply func(registry.Update), batche
 			return nil
 		case <-setUp:
 			setUp = nil
-			if id := folderID(s.abs); id != s.loadedRoot && id != (walk.ID{}) {
+			if id := walk.FolderID(s.abs); id != s.loadedRoot && id != (walk.ID{}) {
 				// Another folder put in the source's place during the
 				// setup: read it whole.
 				if u, ok := s.scan(ctx, time.Now()); ok {

@@ -152,7 +152,7 @@ func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-
 		wg.Wait()
 	}()
 	since := time.Now().Add(-s.catchUpSlack)
-	s.loadedSince, s.loadedRoot = since.UnixNano(), folderID(s.abs)
+	s.loadedSince, s.loadedRoot = since.UnixNano(), ftree.FolderID(s.abs)
 	u, ok := s.scan(ctx, time.Time{})
 	if !ok {
 		return nil // ctx ended
@@ -168,14 +168,9 @@ func (s *Source) Run(ctx context.Context, apply func(registry.Update), rescan <-
 // changes nothing.
 const DefaultCatchUpSlack = 2 * time.Second
 
-// Scan walks the whole source and loads every task root in lexical order,
-// as one complete update. It is what Run does first and on every rescan.
-func (s *Source) Scan(ctx context.Context) registry.Update {
-	u, _ := s.scan(ctx, time.Time{})
-	return u
-}
-
-// scan is Scan; false when ctx ended first, in which case nothing changed.
+// scan walks the whole source and loads every task root in lexical order,
+// as one complete update: what Run does first and on every rescan. It
+// returns false when ctx ended first, in which case nothing changed.
 func (s *Source) scan(ctx context.Context, seen time.Time) (registry.Update, bool) {
 	u := registry.Update{Complete: true, Started: time.Now(), Seen: seen}
 	if err := s.checkRoot(); err != nil {
@@ -277,7 +272,7 @@ func (s *Source) checkRoot() error {
 // it is gone, its tasks go with their files; when it is there but cannot
 // be read (permissions, out of file descriptors), what it served stays.
 func (s *Source) rootFailed(u registry.Update, err error) registry.Update {
-	u.Err = unwrapPath(err)
+	u.Err = taskformat.UnwrapPath(err)
 	u.Complete = errors.Is(err, fs.ErrNotExist)
 	if u.Complete {
 		s.known = immutable.NewSortedMap[string, bool](nil)
@@ -477,15 +472,9 @@ func (s *Source) load(key string) registry.RootResult {
 	r := taskformat.Root{Source: s.name, Order: s.order, Key: key, Display: s.displayPath(key)}
 	p := s.abspath(key)
 	if taskformat.IsZip(p) {
-		if s.within != "" {
-			// The walk refuses links that leave; this catches a zip that
-			// was replaced by one since.
-			if real, err := filepath.EvalSymlinks(p); err == nil && !taskformat.Inside(real, s.within) {
-				return registry.RootResult{Root: key, Errors: []*registry.LoadError{{Source: s.name, Root: key, Path: r.Display,
-					Kind: registry.KindIO, Err: taskformat.ErrOutside}}}
-			}
-		}
-		return s.loader.LoadZipFile(r, p)
+		// The walk refuses links that leave; this catches a zip that was
+		// replaced by one since.
+		return s.loader.LoadZipWithin(r, p, s.within)
 	}
 	return s.loader.LoadDir(r, s.tree(p))
 }
@@ -508,24 +497,4 @@ func (s *Source) Group(p string) string {
 			return group
 		}
 	}
-}
-
-// unwrapPath drops the absolute path that os puts in its errors: the
-// message already names the source as the user gave it.
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// folderID is the folder at p now; zero when there is none.
-func folderID(p string) ftree.ID {
-	st, err := os.Stat(p)
-	if err != nil || !st.IsDir() {
-		return ftree.ID{}
-	}
-	id, _ := ftree.IDOf(st)
-	return id
 }

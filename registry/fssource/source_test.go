@@ -17,6 +17,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 	"go.uber.org/goleak"
@@ -50,20 +51,6 @@ const (
 	StatusError  = registry.StatusError
 	StatusOK     = registry.StatusOK
 )
-
-// listing renders a snapshot as text, for failure messages.
-func listing(s *Snapshot) string {
-	var b strings.Builder
-	for _, e := range s.Entries() {
-		for _, t := range e.Versions {
-			fmt.Fprintf(&b, "%s %s %s %s stale=%v\n", t.ID, t.Version, t.Label, t.Path, t.Stale)
-		}
-	}
-	for _, e := range s.Errors() {
-		fmt.Fprintf(&b, "error %s %s\n", e.Kind, e)
-	}
-	return b.String()
-}
 
 // live is a service running over real folders, with a subscription to its
 // change feed.
@@ -149,17 +136,12 @@ func startSources(t testing.TB, base Config, hooks registry.Hooks, dirs ...strin
 // until waits for a snapshot that satisfies ok.
 func (l *live) until(t testing.TB, what string, ok func(*Snapshot) bool) *Snapshot {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second) // a first load of 10,000 tasks on a busy machine
-	for {
-		s := l.reg.Snapshot()
-		if ok(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never saw %s within 30s; last:\n%s", what, listing(s))
-		}
-		time.Sleep(2 * time.Millisecond)
+	var s *Snapshot
+	// 30s: a first load of 10,000 tasks on a busy machine.
+	if !watchertest.Eventually(30*time.Second, func() bool { s = l.reg.Snapshot(); return ok(s) }) {
+		t.Fatalf("never saw %s within 30s; last:\n%s", what, sourcetest.Listing(s))
 	}
+	return s
 }
 
 // events reads the feed until an event satisfies stop, returning all read.
@@ -472,10 +454,7 @@ func TestFsnotifyPastTheLimit(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for reg.Snapshot().Sources()[0].Error == "" && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	watchertest.Eventually(10*time.Second, func() bool { return reg.Snapshot().Sources()[0].Error != "" })
 	cancel()
 	runErr := <-done // the service runs on until it is stopped; it reports the source that stopped
 	var le *watcher.LimitError
@@ -565,7 +544,7 @@ func TestSaveDuringWatchSetup(t *testing.T) {
 		return ""
 	}
 	if labelOf(l.reg.Snapshot(), id1, "1.0.0") != "Task 1.0.0" {
-		t.Fatalf("not served before the watcher was set up:\n%s", listing(l.reg.Snapshot()))
+		t.Fatalf("not served before the watcher was set up:\n%s", sourcetest.Listing(l.reg.Snapshot()))
 	}
 	// While nothing watches: a save in place, a task added, one removed,
 	// one moved in, a test file removed, and a task folder swapped for
@@ -649,8 +628,8 @@ const shortSlack = 50 * time.Millisecond
 func startStalled(t *testing.T, dir, older string) (*live, func()) {
 	t.Helper()
 	probe := filepath.Join(t.TempDir(), "probe")
-	for write(t, probe, "x"); !ctimeAfter(t, probe, older, 2*shortSlack); write(t, probe, "x") {
-		time.Sleep(time.Millisecond)
+	if !watchertest.Eventually(10*time.Second, func() bool { write(t, probe, "x"); return ctimeAfter(t, probe, older, 2*shortSlack) }) {
+		t.Fatal("the file times never moved on")
 	}
 	held := make(chan struct{})
 	var once sync.Once

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
@@ -78,7 +79,7 @@ func TestSymlinksOutside(t *testing.T) {
 		}
 		for k := range tc.wantVersion {
 			if !got[k] {
-				t.Errorf("allow=%v: %s not served:\n%s", tc.allow, k, listing(s))
+				t.Errorf("allow=%v: %s not served:\n%s", tc.allow, k, sourcetest.Listing(s))
 			}
 		}
 		errs := s.Errors()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
 
@@ -69,7 +70,7 @@ func newUnwatched(t *testing.T, dir string) *Source {
 
 // scanInto applies one complete scan of src.
 func scanInto(reg *registry.Registry, idx int, src *Source) *Snapshot {
-	u := src.Scan(context.Background())
+	u, _ := src.scan(context.Background(), time.Time{})
 	u.Source = idx
 	s, _ := reg.Apply(u)
 	return s
@@ -102,7 +103,7 @@ func TestUnreadableKeepsTasks(t *testing.T) {
 				reg := registry.New(time.Now, nil)
 				idx := reg.AddSource(src)
 				if s := scanInto(reg, idx, src); s.VersionCount() != 3 {
-					t.Fatalf("got %d versions, want 3:\n%s", s.VersionCount(), listing(s))
+					t.Fatalf("got %d versions, want 3:\n%s", s.VersionCount(), sourcetest.Listing(s))
 				}
 				clean := src.tree
 				src.tree = func(d string) fs.FS {
@@ -114,7 +115,7 @@ func TestUnreadableKeepsTasks(t *testing.T) {
 				s := scanInto(reg, idx, src)
 				task, ok := s.Task(id1, "1.0.0")
 				if !ok || !task.Stale || task.Error == nil || task.Error.Kind != registry.KindIO {
-					t.Fatalf("got %+v, want the last good task served, stale, with an IO error:\n%s", task, listing(s))
+					t.Fatalf("got %+v, want the last good task served, stale, with an IO error:\n%s", task, sourcetest.Listing(s))
 				}
 				msg := task.Error.Error()
 				if !strings.Contains(msg, errno.Error()) || !strings.Contains(msg, place.how) ||
@@ -163,7 +164,7 @@ func TestUnreadableFromTheStart(t *testing.T) {
 	u.Source = idx
 	s, _ := reg.Apply(u)
 	if _, ok := s.Task(id1, ""); !ok || s.ErrorCount() != 0 {
-		t.Errorf("got %s, want the task and no error", listing(s))
+		t.Errorf("got %s, want the task and no error", sourcetest.Listing(s))
 	}
 }
 
@@ -233,14 +234,14 @@ func TestChmod000KeepsTasks(t *testing.T) {
 			reg := registry.New(time.Now, nil)
 			idx := reg.AddSource(src)
 			if s := scanInto(reg, idx, src); s.VersionCount() != 3 {
-				t.Fatalf("got %d versions, want 3:\n%s", s.VersionCount(), listing(s))
+				t.Fatalf("got %d versions, want 3:\n%s", s.VersionCount(), sourcetest.Listing(s))
 			}
 			target := filepath.Join(dir, tc.target)
 			clean := src.tree
 			src.tree = func(d string) fs.FS { return denied{FS: clean(d), dir: d, target: target} }
 			s := scanInto(reg, idx, src)
 			if s.VersionCount() != 3 {
-				t.Errorf("got %d versions, want all 3 still served:\n%s", s.VersionCount(), listing(s))
+				t.Errorf("got %d versions, want all 3 still served:\n%s", s.VersionCount(), sourcetest.Listing(s))
 			}
 			for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
 				task, ok := s.Task(id1, v)
@@ -261,7 +262,7 @@ func TestChmod000KeepsTasks(t *testing.T) {
 			src.tree = clean
 			s = scanInto(reg, idx, src)
 			if s.VersionCount() != 3 || s.ErrorCount() != 0 {
-				t.Errorf("got %s with errors %v once readable, want the three tasks clean", listing(s), s.Errors())
+				t.Errorf("got %s with errors %v once readable, want the three tasks clean", sourcetest.Listing(s), s.Errors())
 			}
 		})
 	}
@@ -361,10 +362,10 @@ func TestReloadCancelled(t *testing.T) {
 	g1, g2 := <-results, <-results
 	s := l.reg.Snapshot()
 	if _, ok := s.Task(id2, ""); ok {
-		t.Errorf("the deleted task is still served after the reload:\n%s", listing(s))
+		t.Errorf("the deleted task is still served after the reload:\n%s", sourcetest.Listing(s))
 	}
 	if _, ok := s.Task(id1, ""); !ok {
-		t.Errorf("the other task is gone:\n%s", listing(s))
+		t.Errorf("the other task is gone:\n%s", sourcetest.Listing(s))
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 	"github.com/ratchet-tasks/ratchet-registry/watcher"
 )
 
@@ -39,7 +40,7 @@ func TestZipAsSource(t *testing.T) {
 				}
 				l := startService(t, mode, p)
 				if s := l.reg.Snapshot(); s.VersionCount() != 1 || s.ErrorCount() != 0 {
-					t.Fatalf("got %s, want the task of the zip", listing(s))
+					t.Fatalf("got %s, want the task of the zip", sourcetest.Listing(s))
 				}
 				<-l.src[0].Watching()
 				only := func(version string) func(*Snapshot) bool {

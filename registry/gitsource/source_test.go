@@ -1,7 +1,6 @@
 package gitsource
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -22,31 +21,15 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 	"go.uber.org/goleak"
 )
 
 // running is a source fed into a real registry by the real service.
 type running struct {
 	reg  *registry.Registry
-	log  *logBuffer
+	log  *watchertest.Log
 	stop func()
-}
-
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // start runs a git source over cfg until the test ends.
@@ -58,7 +41,7 @@ func start(tb testing.TB, cfg Config) *running {
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = tb.TempDir()
 	}
-	r := &running{reg: registry.New(time.Now, registry.NewFeed(64, 16)), log: &logBuffer{}}
+	r := &running{reg: registry.New(time.Now, registry.NewFeed(64, 16)), log: &watchertest.Log{}}
 	log := slog.New(slog.NewTextHandler(r.log, nil))
 	src, err := New(cfg, 0, log)
 	if err != nil {
@@ -80,17 +63,11 @@ func start(tb testing.TB, cfg Config) *running {
 // waitFor polls the registry until cond holds, or fails after a deadline.
 func (r *running) waitFor(tb testing.TB, what string, cond func(*registry.Snapshot) bool) *registry.Snapshot {
 	tb.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		snap := r.reg.Snapshot()
-		if cond(snap) {
-			return snap
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s; sources: %+v; errors: %v", what, snap.Sources(), snap.Errors())
-		}
-		time.Sleep(5 * time.Millisecond)
+	var snap *registry.Snapshot
+	if !watchertest.Eventually(30*time.Second, func() bool { snap = r.reg.Snapshot(); return cond(snap) }) {
+		tb.Fatalf("timed out waiting for %s; sources: %+v; errors: %v", what, snap.Sources(), snap.Errors())
 	}
+	return snap
 }
 
 func (r *running) source(tb testing.TB) registry.SourceStatus {
@@ -174,13 +151,8 @@ func TestUnchangedCostsOneRequest(t *testing.T) {
 	r.waitFor(t, "the first load", servedRevision(first))
 	gen := r.reg.Snapshot().Generation
 	srv.take()
-	deadline := time.Now().Add(30 * time.Second)
 	var got []seen
-	for len(got) < 5 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-		got = append(got, srv.take()...)
-	}
-	if len(got) < 5 {
+	if !watchertest.Eventually(30*time.Second, func() bool { got = append(got, srv.take()...); return len(got) >= 5 }) {
 		t.Fatalf("only %d requests in 30s at a 10ms interval", len(got))
 	}
 	for _, s := range got {

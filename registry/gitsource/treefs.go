@@ -56,11 +56,21 @@ func (t treeFS) entry(op, name string) (object.TreeEntry, error) {
 func (t treeFS) Stat(name string) (fs.FileInfo, error) {
 	t.obj.mu.Lock()
 	defer t.obj.mu.Unlock()
-	e, err := t.entry("stat", name)
+	_, fi, err := t.stat("stat", name)
 	if err != nil {
 		return nil, err
 	}
-	return t.info(path.Base(name), e)
+	return fi, nil
+}
+
+// stat finds name's entry and describes it, for op; t.obj.mu is held.
+func (t treeFS) stat(op, name string) (object.TreeEntry, fileInfo, error) {
+	e, err := t.entry(op, name)
+	if err != nil {
+		return e, fileInfo{}, err
+	}
+	fi, err := t.info(path.Base(name), e)
+	return e, fi, err
 }
 
 // info describes an entry; a blob's size comes from its object header.
@@ -120,11 +130,7 @@ func (t treeFS) readDir(name string) ([]fs.DirEntry, error) {
 func (t treeFS) Open(name string) (fs.File, error) {
 	t.obj.mu.Lock()
 	defer t.obj.mu.Unlock()
-	e, err := t.entry("open", name)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := t.info(path.Base(name), e)
+	e, fi, err := t.stat("open", name)
 	if err != nil {
 		return nil, err
 	}

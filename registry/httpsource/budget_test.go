@@ -34,7 +34,7 @@ func TestLoadBudget(t *testing.T) {
 			up.list(id1, "1.0.0", "/good.zip", zipBytes(t, taskFiles(id1, "1.0.0")))
 			reg := registry.New(time.Now, nil)
 			src := newTestHTTPSource(t, up.URL, t.TempDir())
-			src.MaxIndexBytes = 1 << 20
+			src.maxIndexBytes = 1 << 20
 			idx := reg.AddSource(src)
 			if _, err := pull(t, reg, idx, src); err != nil {
 				t.Fatal(err)

@@ -174,9 +174,9 @@ func TestFailedBundlesBackOff(t *testing.T) {
 	}
 	reg := registry.New(time.Now, nil)
 	src := newTestHTTPSource(t, up.URL, t.TempDir())
-	src.MaxIndexBytes = 1 << 20
+	src.maxIndexBytes = 1 << 20
 	src.client.Timeout = time.Minute // a large index on a busy machine
-	src.RetryAfter = 10 * time.Minute
+	src.retryAfter = 10 * time.Minute
 	now := time.Now()
 	src.clock = func() time.Time { return now }
 	idx := reg.AddSource(src)

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -43,14 +42,14 @@ type Source struct {
 	log        *slog.Logger
 	clock      func() time.Time // when bundles that failed come due
 
-	// MaxIndexBytes caps the index document, MaxBundleBytes one bundle;
-	// Parallel caps downloads. RetryAfter is how long a bundle that failed
+	// maxIndexBytes caps the index document, MaxBundleBytes one bundle;
+	// Parallel caps downloads. retryAfter is how long a bundle that failed
 	// waits before it is fetched again, doubled at each failure up to an
 	// hour.
-	MaxIndexBytes  int64
+	maxIndexBytes  int64
 	MaxBundleBytes int64
 	Parallel       int
-	RetryAfter     time.Duration
+	retryAfter     time.Duration
 	// MaxLoadBytes is the budget of one load: the sizes of the bundles
 	// it fetches added up, each as often as the index lists it, before
 	// any is fetched; and what loading them inflates, counted as each is
@@ -147,7 +146,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		loader = taskformat.NewLoader()
 	}
 	s := &Source{name: name, base: u, order: order, loader: loader, interval: cfg.Interval, headers: h, allowHosts: cfg.AllowHosts, cacheDir: cacheDir, log: log,
-		MaxIndexBytes: 16 << 20, MaxBundleBytes: taskformat.MaxArchiveSize, Parallel: 4, RetryAfter: time.Minute, MaxLoadBytes: DefaultMaxLoadBytes,
+		maxIndexBytes: 16 << 20, MaxBundleBytes: taskformat.MaxArchiveSize, Parallel: 4, retryAfter: time.Minute, MaxLoadBytes: DefaultMaxLoadBytes,
 		clock: time.Now, entries: map[string]taskformat.IndexEntry{}, results: map[string]registry.RootResult{}, failed: map[string]failure{}}
 	s.client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: s.checkRedirect}
 	return s, nil
@@ -351,12 +350,12 @@ func (s *Source) fetchIndex(ctx context.Context, indexURL *url.URL) (data []byte
 	case resp.StatusCode != http.StatusOK:
 		return nil, false, fmt.Errorf("fetch %s: %s", shown(indexURL), resp.Status)
 	}
-	data, err = io.ReadAll(io.LimitReader(resp.Body, s.MaxIndexBytes+1))
+	data, err = io.ReadAll(io.LimitReader(resp.Body, s.maxIndexBytes+1))
 	if err != nil {
 		return nil, false, fmt.Errorf("fetch %s: %w", shown(indexURL), err)
 	}
-	if int64(len(data)) > s.MaxIndexBytes {
-		return nil, false, fmt.Errorf("fetch %s: index is over the %d-byte limit", shown(indexURL), s.MaxIndexBytes)
+	if int64(len(data)) > s.maxIndexBytes {
+		return nil, false, fmt.Errorf("fetch %s: index is over the %d-byte limit", shown(indexURL), s.maxIndexBytes)
 	}
 	s.etag, s.lastModified = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
 	return data, false, nil
@@ -485,7 +484,7 @@ func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *taskformat.I
 			f = failure{sha256: e.SHA256}
 		}
 		f.count++
-		f.next = now.Add(s.backoff(f.count))
+		f.next = now.Add(registry.Backoff(s.retryAfter, time.Hour, f.count)) // an hour at most
 		failed[key] = f
 	}
 	for key, f := range s.failed {
@@ -495,14 +494,6 @@ func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *taskformat.I
 	}
 	s.entries, s.results, s.failed = entries, results, failed
 	return s.current(), nil
-}
-
-// backoff is how long a bundle that failed n times in a row waits: from
-// RetryAfter, doubled each time, up to an hour, with ±20% jitter so that
-// many failures do not come due together.
-func (s *Source) backoff(n int) time.Duration {
-	d := min(s.RetryAfter<<min(n-1, 20), time.Hour)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
 // fetchBundle gets one bundle, from the disk cache when its sha256 is

@@ -18,7 +18,9 @@ import (
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 	"go.uber.org/goleak"
 )
 
@@ -62,7 +64,7 @@ var (
 func loadDir(t *testing.T, dir string) *Snapshot {
 	t.Helper()
 	reg := registry.New(time.Now, nil)
-	u := registry.Update{Source: reg.AddSource(fakeSource{}), Complete: true}
+	u := registry.Update{Source: reg.AddSource(sourcetest.Named("upstream")), Complete: true}
 	roots, _ := taskformat.Discover(taskformat.DirFS(dir), ".")
 	ld := taskformat.NewLoader()
 	for _, key := range roots {
@@ -71,15 +73,6 @@ func loadDir(t *testing.T, dir string) *Snapshot {
 	}
 	reg.Apply(u)
 	return reg.Snapshot()
-}
-
-type fakeSource struct{}
-
-func (fakeSource) Name() string              { return "upstream" }
-func (fakeSource) Type() registry.SourceType { return registry.SourceFilesystem }
-func (fakeSource) Location() string          { return "upstream" }
-func (fakeSource) Run(context.Context, func(registry.Update), <-chan registry.Rescan) error {
-	return nil
 }
 
 // upstream is an HTTP server of an index and its bundles, built from a
@@ -188,8 +181,8 @@ func newTestHTTPSource(t *testing.T, url, cache string) *Source {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.MaxIndexBytes = 1024
-	s.RetryAfter = time.Millisecond
+	s.maxIndexBytes = 1024
+	s.retryAfter = time.Millisecond
 	return s
 }
 
@@ -316,13 +309,7 @@ func TestHTTPSourceFailures(t *testing.T) {
 			// Recovery, once a bundle that failed has waited its back-off.
 			src.base.Host = strings.TrimPrefix(up.URL, "http://")
 			up.set("")
-			deadline := time.Now().Add(5 * time.Second)
-			for {
-				s, err = pull(t, reg, idx, src)
-				if err == nil || time.Now().After(deadline) {
-					break
-				}
-			}
+			watchertest.Eventually(5*time.Second, func() bool { s, err = pull(t, reg, idx, src); return err == nil })
 			if err != nil || s.Sources()[0].Status != StatusOK || s.ErrorCount() != 0 {
 				t.Errorf("no recovery: %v %+v %s", err, s.Sources()[0], fmtErrors(s))
 			}

@@ -2,7 +2,6 @@ package lsp
 
 import (
 	"io/fs"
-	"path/filepath"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/runner"
@@ -33,11 +32,7 @@ func confined(dir, within string) fs.FS { return taskformat.ConfinedFS(dir, with
 func loadRoot(ld *taskformat.Loader, name string, order int, key, dir string, zip bool, within string, files map[string]overlayFile) registry.RootResult {
 	r := taskformat.Root{Source: name, Order: order, Key: key, Display: dir}
 	if zip {
-		if real, err := filepath.EvalSymlinks(dir); err == nil && !taskformat.Inside(real, within) {
-			return registry.RootResult{Root: key, Errors: []*registry.LoadError{{Source: name, Root: key, Path: dir,
-				Kind: registry.KindIO, Err: taskformat.ErrOutside}}}
-		}
-		return ld.LoadZipFile(r, dir)
+		return ld.LoadZipWithin(r, dir, within)
 	}
 	base := confined(dir, within)
 	if len(files) == 0 {

@@ -30,11 +30,8 @@ func lineStart(text string, line int) int {
 
 // lineAt is the text of the line that starts at off, without its end.
 func lineAt(text string, off int) string {
-	rest := text[off:]
-	if i := strings.IndexByte(rest, '\n'); i >= 0 {
-		rest = rest[:i]
-	}
-	return strings.TrimSuffix(rest, "\r")
+	line, _, _ := strings.Cut(text[off:], "\n")
+	return strings.TrimSuffix(line, "\r")
 }
 
 // offsetOf turns an LSP position into a byte offset in text. A character

@@ -1,7 +1,6 @@
 package ocisource
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
+	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 )
 
 // Two task identities for tests.
@@ -79,13 +79,7 @@ func (r *testRegistry) restart() {
 	r.tb.Helper()
 	var ln net.Listener
 	var err error
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		if ln, err = net.Listen("tcp", r.Addr); err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err != nil {
+	if !watchertest.Eventually(5*time.Second, func() bool { ln, err = net.Listen("tcp", r.Addr); return err == nil }) {
 		r.tb.Fatalf("listen again on %s: %v", r.Addr, err)
 	}
 	r.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: r}}
@@ -172,22 +166,22 @@ type follower struct {
 	src *Source
 	reg *registry.Registry
 	idx int
-	log *bytes.Buffer
+	log *watchertest.Log // what the source logged
 }
 
 func follow(tb testing.TB, cfg Config) *follower {
 	tb.Helper()
-	var logs bytes.Buffer
+	logs := &watchertest.Log{}
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = tb.TempDir()
 	}
 	cfg.Remote.PlainHTTP = true
-	src, err := New(cfg, 0, slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil)))
+	src, err := New(cfg, 0, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(src.http.CloseIdleConnections)
-	f := &follower{src: src, reg: registry.New(time.Now, nil), log: &logs}
+	f := &follower{src: src, reg: registry.New(time.Now, nil), log: logs}
 	f.idx = f.reg.AddSource(src)
 	return f
 }
@@ -211,17 +205,6 @@ func versions(s *registry.Snapshot) []string {
 		}
 	}
 	return out
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 func sha256Hex(data []byte) string {

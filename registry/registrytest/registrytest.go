@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -119,16 +118,5 @@ func WriteGenerated(tb testing.TB, dir string, n int) {
 // than most benchmarks.
 func GeneratedTree(b *testing.B, n int) string {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("ratchet-bench-%d", n))
-	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
-		return dir
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		b.Fatal(err)
-	}
-	WriteGenerated(b, dir, n)
-	if err := os.WriteFile(filepath.Join(dir, "done"), nil, 0o644); err != nil {
-		b.Fatal(err)
-	}
-	return dir
+	return kept(b, fmt.Sprintf("ratchet-bench-%d", n), "done", func(dir string) { WriteGenerated(b, dir, n) })
 }

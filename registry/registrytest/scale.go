@@ -16,18 +16,27 @@ import (
 // runs and by every benchmark that asks for the same n.
 func ScaleTree(tb testing.TB, n int) string {
 	tb.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("ratchet-bench-scale-%d", n))
-	if _, err := os.Stat(filepath.Join(dir, ".done")); err == nil {
+	return kept(tb, fmt.Sprintf("ratchet-bench-scale-%d", n), ".done", func(dir string) {
+		for i := range n {
+			rel, id := ScaleTask(i)
+			WriteTree(tb, filepath.Join(dir, rel), Task(id, "1.0.0"))
+		}
+	})
+}
+
+// kept is the folder name in the system's temporary folder, written by
+// write unless a file marker in it says an earlier run wrote it whole.
+func kept(tb testing.TB, name, marker string, write func(dir string)) string {
+	tb.Helper()
+	dir := filepath.Join(os.TempDir(), name)
+	if _, err := os.Stat(filepath.Join(dir, marker)); err == nil {
 		return dir
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		tb.Fatal(err)
 	}
-	for i := range n {
-		rel, id := ScaleTask(i)
-		WriteTree(tb, filepath.Join(dir, rel), Task(id, "1.0.0"))
-	}
-	if err := os.WriteFile(filepath.Join(dir, ".done"), nil, 0o644); err != nil {
+	write(dir)
+	if err := os.WriteFile(filepath.Join(dir, marker), nil, 0o644); err != nil {
 		tb.Fatal(err)
 	}
 	return dir

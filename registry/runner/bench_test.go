@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
-	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // BenchmarkSaveToVerdict saves a one-case task's test file and measures
@@ -68,8 +67,10 @@ func BenchmarkSaveToVerdict(b *testing.B) {
 func BenchmarkCases(b *testing.B) {
 	const tasks, workers = 1000, 2
 	cases := make([]Case, tasks)
+	tc := loadCase(b, `{"input": {"a": 0, "b": 1}, "expected_output": {"sum": 1}}`)
 	for i := range cases {
-		c := NewCase(taskformat.ParseTestCase("tests/a.json", fmt.Appendf(nil, `{"input": {"a": %d, "b": 1}, "expected_output": {"sum": %d}}`, i, i+1)))
+		tc.Input, tc.ExpectedOutput = fmt.Appendf(nil, `{"a": %d, "b": 1}`, i), fmt.Appendf(nil, `{"sum": %d}`, i+1)
+		c := NewCase(tc)
 		c.Script = addScript
 		c.InputSchema, c.OutputSchema = []byte(`{"type": "object"}`), []byte(`{"type": "object"}`)
 		cases[i] = c

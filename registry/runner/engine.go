@@ -250,12 +250,12 @@ func throwPosition(ex *goja.Exception, v goja.Value) (int, int) {
 
 // parseStackPosition reads the first "main.js:LINE:COL" of a goja stack.
 func parseStackPosition(stack string) (int, int, bool) {
-	i := strings.Index(stack, "main.js:")
-	if i < 0 {
+	_, at, ok := strings.Cut(stack, "main.js:")
+	if !ok {
 		return 0, 0, false
 	}
 	var line, col int
-	if n, _ := fmt.Sscanf(stack[i+len("main.js:"):], "%d:%d", &line, &col); n < 1 {
+	if n, _ := fmt.Sscanf(at, "%d:%d", &line, &col); n < 1 {
 		return 0, 0, false
 	}
 	return line, col, true
@@ -302,8 +302,6 @@ func validate(sch *jsonschema.Schema, raw json.RawMessage) string {
 }
 
 func oneLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
+	s, _, _ = strings.Cut(s, "\n")
 	return strings.TrimSpace(s)
 }

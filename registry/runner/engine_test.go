@@ -47,7 +47,7 @@ func TestRunSemantics(t *testing.T) {
 		{"missing key in output", "add.js", `{"input": {"a": 1, "b": 2}, "expected_output": {"sum": 3, "product": 2}}`,
 			registry.CaseFailed, "expected_output differs at /product: got nothing, want 2"},
 		{"unknown key in the test file: a warning, the case runs", "add.js", `{"input": {"a": 1, "b": 2}, "expected_ouput": {"sum": 4}}`, registry.CasePassed, ""},
-		{"test file not JSON", "add.js", `{"input": `, registry.CaseError, "want a JSON object"},
+		{"test file not JSON", "add.js", `{"input": `, registry.CaseError, "invalid JSON"},
 		{"no input runs with {}", "add.js", `{"expected_output": {"sum": 3}}`, registry.CaseFailed, `expected_output differs at /sum: got null, want 3`},
 		{"input against the schema", "add.js", `{"input": 3}`, registry.CaseError, "input does not match input.schema.json"},
 		{"output against the schema", "number.js", `{"input": {}}`, registry.CaseFailed, "output does not match output.schema.json"},

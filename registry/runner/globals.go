@@ -9,10 +9,10 @@ import (
 	"github.com/dop251/goja"
 )
 
-// ErrorClasses are the error types that upstream Ratchet gives every task
+// errorClasses are the error types that upstream Ratchet gives every task
 // as globals, each with upstream's default message (ratchet-js's
 // JS_ERROR_CONFIGS): `new NetworkError()` has the message "Network error".
-var ErrorClasses = []struct{ Name, Message string }{
+var errorClasses = []struct{ Name, Message string }{
 	{"AuthenticationError", "Authentication failed"},
 	{"AuthorizationError", "Authorization failed"},
 	{"NetworkError", "Network error"},
@@ -60,7 +60,7 @@ func install(vm *goja.Runtime, mocks []Mock) error {
 		return err
 	}
 	fn, _ := goja.AssertFunction(def)
-	if _, err := fn(goja.Undefined(), vm.ToValue(ErrorClasses)); err != nil {
+	if _, err := fn(goja.Undefined(), vm.ToValue(errorClasses)); err != nil {
 		return err
 	}
 	return vm.Set("fetch", func(call goja.FunctionCall) goja.Value { return fetch(vm, mocks, call) })

@@ -55,14 +55,11 @@ func procStatus(pid int, field string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	i := bytes.Index(data, []byte(field))
-	if i < 0 {
+	_, rest, ok := bytes.Cut(data, []byte(field))
+	if !ok {
 		return 0, fmt.Errorf("/proc/%d/status has no %s", pid, field)
 	}
-	rest := data[i+len(field):]
-	if j := bytes.IndexByte(rest, '\n'); j >= 0 {
-		rest = rest[:j]
-	}
+	rest, _, _ = bytes.Cut(rest, []byte("\n"))
 	f := bytes.Fields(rest)
 	if len(f) == 0 {
 		return 0, fmt.Errorf("/proc/%d/status: empty %s", pid, field)

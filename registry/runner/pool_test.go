@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"go.uber.org/goleak"
 )
@@ -67,7 +68,7 @@ func script(tb testing.TB, name string) string {
 // newCase is a case of a task whose schemas accept anything.
 func newCase(tb testing.TB, scriptName, testFile string) Case {
 	tb.Helper()
-	c := NewCase(taskformat.ParseTestCase("tests/case.json", []byte(testFile)))
+	c := NewCase(loadCase(tb, testFile))
 	c.Script = script(tb, scriptName)
 	c.InputSchema = json.RawMessage(`{"type": "object"}`)
 	c.OutputSchema = json.RawMessage(`{"type": "object"}`)
@@ -118,7 +119,7 @@ func TestPoolHostile(t *testing.T) {
 		message            string
 	}
 	cases = append(cases, hostile...)
-	for _, class := range ErrorClasses {
+	for _, class := range errorClasses {
 		cases = append(cases, struct {
 			name, script, test string
 			status             registry.CaseStatus
@@ -153,4 +154,22 @@ func TestPoolHostile(t *testing.T) {
 	if r.Status != registry.CasePassed {
 		t.Errorf("after the hostile corpus: got %s %q, want PASSED", r.Status, r.Message)
 	}
+}
+
+// loadCase is testFile's case as the scheduler gets it: the test file of a
+// task loaded from disk, read back through the task's content, with what
+// the load found in it.
+func loadCase(tb testing.TB, testFile string) taskformat.TestCase {
+	tb.Helper()
+	dir := tb.TempDir()
+	registrytest.WriteTree(tb, dir, registrytest.Task(registrytest.ID1, "1.0.0").With("tests/one.json", "", "tests/case.json", testFile))
+	r := taskformat.NewLoader().LoadDir(taskformat.Root{Source: "test", Key: ".", Display: dir}, taskformat.DirFS(dir))
+	if r.Task == nil {
+		tb.Fatalf("load %s: %v", testFile, r.Errors)
+	}
+	tc, err := taskformat.NewContent(1<<20).TestCase(r.Task, "tests/case.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tc
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
+	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 )
 
 func taskID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
@@ -69,25 +70,7 @@ type fixture struct {
 	limits Limits
 	// caseDone, when set, is called as each case finishes.
 	caseDone func(registry.CaseStatus)
-	log      syncBuffer // what the scheduler logged
-}
-
-// syncBuffer is a log's output that a test reads while it is written.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	log      watchertest.Log // what the scheduler logged
 }
 
 func newFixture(tb testing.TB, dir string) *fixture {
@@ -152,18 +135,19 @@ const waitLimit = 3 * time.Minute
 // verdict waits until task i's verdict is no longer pending.
 func (f *fixture) verdict(tb testing.TB, i int) *registry.Verdict {
 	tb.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for time.Now().Before(deadline) {
+	var v *registry.Verdict
+	done := watchertest.Eventually(waitLimit, func() bool {
 		s := f.reg.Snapshot()
-		if t, ok := s.Task(taskID(i), "1.0.0"); ok {
-			if v := s.Verdict(t); v.Status != registry.VerdictPending {
-				return v
-			}
+		t, ok := s.Task(taskID(i), "1.0.0")
+		if ok {
+			v = s.Verdict(t)
 		}
-		time.Sleep(5 * time.Millisecond)
+		return ok && v.Status != registry.VerdictPending
+	})
+	if !done {
+		tb.Fatalf("task %d: no verdict within %s; the log:\n%s", i, waitLimit, f.log.String())
 	}
-	tb.Fatalf("task %d: no verdict within %s; the log:\n%s", i, waitLimit, f.log.String())
-	return nil
+	return v
 }
 
 const addScript = "(function(input) { return {sum: input.a + input.b}; })"
@@ -378,12 +362,8 @@ func TestSchedulerPrunes(t *testing.T) {
 	f.store = store
 	f.start(t, 1)
 	f.verdict(t, 1)
-	deadline := time.Now().Add(10 * time.Second)
-	for _, err := os.Stat(stale); err == nil; _, err = os.Stat(stale) {
-		if time.Now().After(deadline) {
-			t.Fatal("a verdict no task has had for 30 days is still there after 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !watchertest.Eventually(10*time.Second, func() bool { _, err := os.Stat(stale); return err != nil }) {
+		t.Fatal("a verdict no task has had for 30 days is still there after 10s")
 	}
 	task, _ := f.reg.Snapshot().Task(taskID(1), "1.0.0")
 	if v, err := store.Load(task); v == nil || err != nil {
@@ -416,12 +396,8 @@ func (f *fixture) timeouts() *atomic.Int64 {
 // waitFor waits until cond holds.
 func waitFor(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not within %s", what, waitLimit)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !watchertest.Eventually(waitLimit, cond) {
+		tb.Fatalf("%s: not within %s", what, waitLimit)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -115,24 +114,7 @@ func readRegular(p string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s)", p, st.Mode().Type())
-	}
-	if st.Size() > max {
-		return nil, fmt.Errorf("%s is %s, over the %s limit", p, registry.SizeString(st.Size()), registry.SizeString(max))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s grew over the %s limit", p, registry.SizeString(max))
-	}
-	return data, nil
+	return taskformat.ReadOpened(f, p, max)
 }
 
 func (s *Store) path(testDigest string) string {

@@ -115,7 +115,7 @@ func TestStoreRefuses(t *testing.T) {
 			if err := os.WriteFile(s.path(t1.TestDigest), bytes.Repeat([]byte(" "), maxStored+1), 0o644); err != nil {
 				t.Fatal(err)
 			}
-		}, "over the 16 MiB limit"},
+		}, "over the 16777216-byte limit"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

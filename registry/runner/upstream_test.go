@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
-	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // TestUpstreamErrorClasses: the ten classes take upstream's arguments
@@ -20,14 +19,14 @@ func TestUpstreamErrorClasses(t *testing.T) {
 		"ConfigurationError": "Configuration error", "RateLimitError": "Rate limit exceeded",
 		"ServiceUnavailableError": "Service unavailable", "TimeoutError": "Timeout error", "DataError": "Data error",
 	}
-	if len(ErrorClasses) != len(want) {
-		t.Fatalf("got %d classes, want %d", len(ErrorClasses), len(want))
+	if len(errorClasses) != len(want) {
+		t.Fatalf("got %d classes, want %d", len(errorClasses), len(want))
 	}
 	type row struct {
 		name, test, expected string
 	}
 	var rows []row
-	for _, c := range ErrorClasses {
+	for _, c := range errorClasses {
 		rows = append(rows, row{c.Name + " default", fmt.Sprintf(`{"name": %q, "args": []}`, c.Name),
 			fmt.Sprintf(`{"name": %q, "message": %q, "status": "none", "isError": true, "isOwn": true}`, c.Name, want[c.Name])})
 	}
@@ -95,7 +94,7 @@ func TestUpstreamTestFileKeys(t *testing.T) {
 		{"no input", `{"expected_output": {"sum": null}}`, `test case has no "input": it runs with {}`, registry.CasePassed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			parsed := taskformat.ParseTestCase("tests/case.json", []byte(tc.test))
+			parsed := loadCase(t, tc.test)
 			if len(parsed.Problems) != 0 || len(parsed.Advice) != 1 || parsed.Advice[0].Message() != tc.advice || !parsed.Advice[0].Advice {
 				t.Errorf("got problems %v advice %v, want the one advice %q", parsed.Problems, parsed.Advice, tc.advice)
 			}

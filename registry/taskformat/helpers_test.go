@@ -1,17 +1,16 @@
 package taskformat
 
 import (
-	"context"
-	"fmt"
+	"errors"
 	"maps"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 )
 
 // The one set of tree helpers, under the names these tests use.
@@ -36,7 +35,7 @@ func loadDir(tb testing.TB, dirs ...string) *registry.Snapshot {
 	ld := NewLoader()
 	for i, d := range dirs {
 		u := scanDir(ld, d, i)
-		u.Source = reg.AddSource(fakeSource{name: d})
+		u.Source = reg.AddSource(sourcetest.Named(d))
 		reg.Apply(u)
 	}
 	return reg.Snapshot()
@@ -58,34 +57,31 @@ func scanDir(ld *Loader, d string, order int) registry.Update {
 	return u
 }
 
-// fakeSource names a source for AddSource; tests here apply updates by hand.
-type fakeSource struct{ name string }
-
-func (f fakeSource) Name() string              { return f.name }
-func (f fakeSource) Type() registry.SourceType { return registry.SourceFilesystem }
-func (f fakeSource) Location() string          { return f.name }
-func (f fakeSource) Run(context.Context, func(registry.Update), <-chan registry.Rescan) error {
-	return nil
-}
-
-// listing renders a snapshot as text, for comparisons.
-func listing(s *registry.Snapshot) string {
-	var b strings.Builder
-	for _, e := range s.Entries() {
-		for _, t := range e.Versions {
-			fmt.Fprintf(&b, "%s %s %s %s %s stale=%v latest=%v\n", t.ID, t.Version, t.Label, t.Path, t.Digest, t.Stale, t == e.Latest)
-		}
-	}
-	for _, e := range s.Errors() {
-		fmt.Fprintf(&b, "error %s %s\n", e.Kind, e)
-	}
-	for _, c := range s.Conflicts() {
-		fmt.Fprintf(&b, "conflict %s\n", c)
-	}
-	return b.String()
-}
-
 const (
 	id1 = registrytest.ID1
 	id2 = registrytest.ID2
 )
+
+// parseTestFile reads one test file on its own, as a load does but without
+// the task's schemas: the case with the problems of its shape and of its
+// numbers, to hold against what the load found.
+func parseTestFile(name string, data []byte) TestCase {
+	var problems, advice []*registry.LoadError
+	report := func(to *[]*registry.LoadError, isAdvice bool) warnFunc {
+		return func(kind registry.Kind, off int, err error) {
+			e := &registry.LoadError{Path: name, File: name, Kind: kind, Err: err, Severity: registry.SeverityWarning, Advice: isAdvice}
+			if off >= 0 {
+				e.Line, e.Column = lineCol(data, off)
+			}
+			*to = append(*to, e)
+		}
+	}
+	warn := report(&problems, false)
+	var be *boundError
+	if err := jsonNumbers(data); errors.As(err, &be) {
+		warn(registry.KindInvalid, be.off, err)
+	}
+	tc := parseTestCase(name, data, warn, report(&advice, true))
+	tc.Problems, tc.Advice = problems, advice
+	return tc
+}

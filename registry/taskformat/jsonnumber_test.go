@@ -11,6 +11,7 @@ import (
 	"testing/fstest"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 )
 
 // numericKeywords are the keywords whose numbers the validator makes
@@ -75,7 +76,7 @@ func TestNumbersInTestFiles(t *testing.T) {
 				s := loadDir(t, dir)
 				task, ok := s.Task(id1, "1.0.0")
 				if !ok || len(s.Errors()) != 0 {
-					t.Fatalf("the task did not load:\n%s", listing(s))
+					t.Fatalf("the task did not load:\n%s", sourcetest.Listing(s))
 				}
 				if len(task.Warnings) != 1 {
 					t.Fatalf("got warnings %v, want one", task.Warnings)
@@ -97,9 +98,9 @@ func TestNumbersInTestFiles(t *testing.T) {
 				if err != nil || len(cases) != 1 || len(cases[0].Problems) != 1 || cases[0].Problems[0] != w {
 					t.Errorf("got cases %+v, %v; want tests/one.json carrying the warning", cases, err)
 				}
-				tc := ParseTestCase("tests/one.json", []byte(test))
+				tc := parseTestFile("tests/one.json", []byte(test))
 				if len(tc.Problems) != 1 || tc.Problems[0].Line != line || tc.Problems[0].Column != col || tc.Problems[0].Message() != w.Message() {
-					t.Errorf("ParseTestCase: got problems %v, want the same warning", tc.Problems)
+					t.Errorf("parseTestFile: got problems %v, want the same warning", tc.Problems)
 				}
 			})
 		}
@@ -121,7 +122,7 @@ func TestNumbersInSchemas(t *testing.T) {
 				writeTree(t, dir, taskFiles(id1, "1.0.0").With("input.schema.json", schema, "tests/one.json", test))
 				s := loadDir(t, dir)
 				if _, ok := s.Task(id1, "1.0.0"); ok {
-					t.Fatalf("the task loaded, want a load error:\n%s", listing(s))
+					t.Fatalf("the task loaded, want a load error:\n%s", sourcetest.Listing(s))
 				}
 				errs := s.Errors()
 				if len(errs) != 1 {

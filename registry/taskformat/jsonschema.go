@@ -97,9 +97,6 @@ func compileSchema(ctx context.Context, name string, data []byte) (*jsonschema.S
 	if err := jsonNumbers(data); err != nil {
 		return nil, err
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	return registry.Guard("compile "+name, func() (*jsonschema.Schema, error) { return compileDoc(ctx, name, data) })
 }
 

@@ -33,7 +33,6 @@ const (
 
 // loadInput is one task root to load, whatever holds it.
 type loadInput struct {
-	ctx     context.Context // stops a load that takes too long; nil for none
 	loader  *Loader         // what loads share: compiled schemas
 	fsys    fs.FS           // the task's files, rooted at the task
 	source  string          // source name
@@ -334,7 +333,7 @@ func (l *taskLoad) jsonSchema(name string) json.RawMessage {
 	if !l.decodeJSON(name, data, nil) {
 		return nil
 	}
-	sch, err := l.in.loader.compile(l.in.ctx, name, data, l.sums[name])
+	sch, err := l.in.loader.compile(context.Background(), name, data, l.sums[name])
 	var be *boundError
 	var pe *registry.PanicError
 	if errors.As(err, &be) || errors.As(err, &pe) {
@@ -446,6 +445,14 @@ func readFS(fsys fs.FS, name string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return ReadOpened(f, name, max)
+}
+
+// ReadOpened reads f, opened as name, to its end: only a regular file (a
+// FIFO or a device, opened without blocking, must not hold a reader up
+// nor feed it without end), of at most max bytes, counted before they are
+// read and again as they are, for a file that grows meanwhile.
+func ReadOpened(f fs.File, name string, max int64) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err

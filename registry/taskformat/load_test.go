@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 )
 
 // TestLoadBadTasks covers every kind of bad input: each must be reported
@@ -63,7 +64,7 @@ func TestLoadBadTasks(t *testing.T) {
 			writeTree(t, dir, taskFiles(id2, "1.0.0").Under("fine"))
 			s := loadDir(t, dir)
 			if _, ok := s.Task(id2, "1.0.0"); !ok {
-				t.Fatalf("the good task beside the broken one did not load:\n%s", listing(s))
+				t.Fatalf("the good task beside the broken one did not load:\n%s", sourcetest.Listing(s))
 			}
 			errs := s.Errors()
 			if tc.wantKind == "" {
@@ -148,7 +149,7 @@ func TestLoadUnknownMetadataFieldsKept(t *testing.T) {
 	s := loadDir(t, dir)
 	task, ok := s.Task(id1, "")
 	if !ok {
-		t.Fatalf("task not loaded: %s", listing(s))
+		t.Fatalf("task not loaded: %s", sourcetest.Listing(s))
 	}
 	if task.ID != id1 {
 		t.Errorf("got id %s, want the lowercase form %s", task.ID, id1)

@@ -1,6 +1,7 @@
 package taskformat
 
 import (
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 	"path/filepath"
 	"testing"
 )
@@ -29,7 +30,7 @@ func TestMetadataMisspeltKeys(t *testing.T) {
 			s := loadDir(t, dir)
 			task, ok := s.Task(id1, "1.0.0")
 			if !ok || len(s.Errors()) != 0 {
-				t.Fatalf("the task did not load as it is:\n%s", listing(s))
+				t.Fatalf("the task did not load as it is:\n%s", sourcetest.Listing(s))
 			}
 			if tc.msg == "" {
 				if len(task.Warnings) != 0 {
@@ -69,7 +70,7 @@ func TestNameWithoutUUID(t *testing.T) {
 		s := loadDir(t, dir)
 		task, ok := s.Task(got, "1.0.0")
 		if !ok || len(s.Errors()) != 0 {
-			t.Fatalf("the task did not load under %s:\n%s", got, listing(s))
+			t.Fatalf("the task did not load under %s:\n%s", got, sourcetest.Listing(s))
 		}
 		if task.Label != "addition" || len(task.Warnings) != 1 || !task.Warnings[0].Advice || task.Warnings[0].Line != 1 {
 			t.Errorf("got label %q warnings %v, want addition and the one advice at the name", task.Label, task.Warnings)

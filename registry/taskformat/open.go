@@ -36,12 +36,24 @@ func (ld *Loader) LoadFS(r Root, fsys fs.FS) registry.RootResult {
 	return ld.load(r, fsys, "/", func() (fs.FS, io.Closer, error) { return fsys, io.NopCloser(nil), nil }, 0)
 }
 
+// LoadZipWithin is LoadZipFile for an archive found in the folder within
+// (none: ""), as ConfinedFS reads a folder: one that a link, or a swap
+// since it was found, puts outside is refused with ErrOutside.
+func (ld *Loader) LoadZipWithin(r Root, path, within string) registry.RootResult {
+	if within != "" {
+		if real, err := filepath.EvalSymlinks(path); err == nil && !Inside(real, within) {
+			return r.fail(registry.KindIO, ErrOutside)
+		}
+	}
+	return ld.LoadZipFile(r, path)
+}
+
 // LoadZipFile loads a task archive on disk: a local .zip, a downloaded
 // bundle. Files are named Display!/FILE.
 func (ld *Loader) LoadZipFile(r Root, path string) registry.RootResult {
 	f, size, err := openArchive(path)
 	if err != nil {
-		return r.fail(registry.KindIO, unwrapPath(err))
+		return r.fail(registry.KindIO, UnwrapPath(err))
 	}
 	defer f.Close()
 	return ld.loadZip(r, f, size, func(prefix string) registry.Opener {
@@ -137,9 +149,9 @@ func (r Root) fail(kind registry.Kind, err error) registry.RootResult {
 	return registry.RootResult{Root: r.Key, Errors: []*registry.LoadError{{Source: r.Source, Root: r.Key, Path: r.Display, Kind: kind, Err: err}}}
 }
 
-// unwrapPath drops the absolute path that os puts in its errors: the
-// message already names the file as the user gave it.
-func unwrapPath(err error) error {
+// UnwrapPath drops the path that os and fs.FS put in their errors, for a
+// load error whose message already names the file as the user gave it.
+func UnwrapPath(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err

@@ -13,7 +13,7 @@ import (
 func didYouMean(word string, known []string) string {
 	best, bestDist := "", 3
 	for _, k := range known {
-		d := editDistance(fold(word), fold(k))
+		d := EditDistance(fold(word), fold(k))
 		if len(fold(word)) >= 3 && strings.HasPrefix(fold(k), fold(word)) {
 			d = min(d, 2)
 		}
@@ -32,8 +32,10 @@ func fold(s string) string {
 	return strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(s))
 }
 
-// editDistance is the Levenshtein distance between two short keys.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between two short words,
+// counted in runes: the one measure of "did you mean" for task files and
+// for the configuration file alike.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)

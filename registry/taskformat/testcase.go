@@ -107,30 +107,6 @@ func parseTestCase(name string, data []byte, warn, advise warnFunc) TestCase {
 	return tc
 }
 
-// ParseTestCase reads one test file on its own, as a load does but without
-// the task's schemas: the case with the problems of its shape and of its
-// numbers.
-func ParseTestCase(name string, data []byte) TestCase {
-	var problems, advice []*registry.LoadError
-	report := func(to *[]*registry.LoadError, isAdvice bool) warnFunc {
-		return func(kind registry.Kind, off int, err error) {
-			e := &registry.LoadError{Path: name, File: name, Kind: kind, Err: err, Severity: registry.SeverityWarning, Advice: isAdvice}
-			if off >= 0 {
-				e.Line, e.Column = lineCol(data, off)
-			}
-			*to = append(*to, e)
-		}
-	}
-	warn := report(&problems, false)
-	var be *boundError
-	if err := jsonNumbers(data); errors.As(err, &be) {
-		warn(registry.KindInvalid, be.off, err)
-	}
-	tc := parseTestCase(name, data, warn, report(&advice, true))
-	tc.Problems, tc.Advice = problems, advice
-	return tc
-}
-
 // splitAdvice parts a case's warnings into those that keep it from
 // running and those that leave it running.
 func splitAdvice(warnings []*registry.LoadError) (problems, advice []*registry.LoadError) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 )
 
 // TestTestFileProblemsAreWarnings checks that whatever is wrong with a
@@ -41,7 +42,7 @@ func TestTestFileProblemsAreWarnings(t *testing.T) {
 			s := loadDir(t, dir)
 			task, ok := s.Task(id1, "1.0.0")
 			if !ok {
-				t.Fatalf("the task did not load:\n%s", listing(s))
+				t.Fatalf("the task did not load:\n%s", sourcetest.Listing(s))
 			}
 			if len(s.Errors()) != 0 {
 				t.Errorf("got errors %v, want none", s.Errors())
@@ -101,7 +102,7 @@ func TestTestCaseShapes(t *testing.T) {
 			s := loadDir(t, dir)
 			task, ok := s.Task(id1, "1.0.0")
 			if !ok || len(task.Warnings) != 0 {
-				t.Fatalf("task loaded %v with warnings %v:\n%s", ok, task, listing(s))
+				t.Fatalf("task loaded %v with warnings %v:\n%s", ok, task, sourcetest.Listing(s))
 			}
 			cases, err := NewContent(1 << 20).Tests(task)
 			if err != nil || len(cases) != 1 {
@@ -125,7 +126,7 @@ func TestTestFileNameNotUTF8(t *testing.T) {
 	s := loadDir(t, dir)
 	task, ok := s.Task(id1, "1.0.0")
 	if !ok {
-		t.Fatalf("the task did not load:\n%s", listing(s))
+		t.Fatalf("the task did not load:\n%s", sourcetest.Listing(s))
 	}
 	if len(task.Warnings) != 1 || !strings.Contains(task.Warnings[0].Message(), "not valid UTF-8") {
 		t.Errorf("got warnings %v, want one on the name", task.Warnings)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/sourcetest"
 )
 
 func TestZipLayouts(t *testing.T) {
@@ -38,7 +39,7 @@ func TestZipLayouts(t *testing.T) {
 			s := loadDir(t, dir)
 			got, ok := s.Task(id1, "")
 			if !ok {
-				t.Fatalf("task not loaded:\n%s", listing(s))
+				t.Fatalf("task not loaded:\n%s", sourcetest.Listing(s))
 			}
 			data := zipBytes(t, tc.zip)
 			_, prefix, err := openZip(bytes.NewReader(data), int64(len(data)))

@@ -11,6 +11,7 @@ package walk
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -43,6 +44,18 @@ func IDOf(st fs.FileInfo) (ID, bool) {
 		return ID{dev: uint64(sys.Dev), ino: sys.Ino}, true //nolint:unconvert // Dev is not uint64 on every platform
 	}
 	return ID{}, false
+}
+
+// FolderID is the identity of the folder at p now; zero when there is
+// none (or p is a file): what tells a folder removed and made again
+// between two looks from the one that was there.
+func FolderID(p string) ID {
+	st, err := os.Stat(p)
+	if err != nil || !st.IsDir() {
+		return ID{}
+	}
+	id, _ := IDOf(st)
+	return id
 }
 
 // Visit is called for every entry walked, folders before what they hold.

@@ -1,6 +1,7 @@
 // Package watchertest holds what tests of code that follows files need
-// beside the real filesystem: saving a file as an editor does, and
-// reading the logs that goroutines under test write while they run.
+// beside the real filesystem: saving a file as an editor does, reading
+// the logs that goroutines under test write while they run, and waiting,
+// with a deadline and never a fixed sleep, for what they do.
 package watchertest
 
 import (
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Write saves content at path, making its folders first.
@@ -40,4 +42,18 @@ func (l *Log) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
+}
+
+// Eventually calls cond until it holds, a few milliseconds apart, for at
+// most within; it reports whether it held. The caller says what failed,
+// with what it saw last.
+func Eventually(within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
 }
