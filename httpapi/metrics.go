@@ -77,10 +77,10 @@ func NewMetrics(src MetricsSources) *Metrics {
 // Hooks are the registry's reload hooks, counting into these metrics.
 func (m *Metrics) Hooks() registry.Hooks {
 	return registry.Hooks{
-		Reload: func(source string, typ registry.SourceType, result string, took time.Duration) {
+		Reload: func(source string, fetched bool, result string, took time.Duration) {
 			m.reloads.WithLabelValues(source, result).Inc()
 			m.reloadSeconds.WithLabelValues(source).Observe(took.Seconds())
-			if typ != registry.SourceFilesystem {
+			if fetched {
 				m.sourceFetches.WithLabelValues(source, result).Inc()
 			}
 		},

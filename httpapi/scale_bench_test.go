@@ -22,7 +22,7 @@ import (
 type handFed struct{}
 
 func (handFed) Name() string                                                             { return "synthetic" }
-func (handFed) Type() registry.SourceType                                                { return registry.SourceFilesystem }
+func (handFed) Type() registry.SourceType                                                { return "filesystem" }
 func (handFed) Location() string                                                         { return "synthetic" }
 func (handFed) Run(context.Context, func(registry.Update), <-chan registry.Rescan) error { return nil }
 

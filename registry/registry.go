@@ -430,8 +430,10 @@ func (r *Registry) sourceError(u Update, ch *change) {
 	var now []*LoadError
 	if u.Err != nil {
 		st := r.sources[u.Source]
+		// A source that follows files on this machine failed to read
+		// them; any other fetches what it serves.
 		kind := KindFetch
-		if st.Type == SourceFilesystem {
+		if st.live != nil {
 			kind = KindIO
 		}
 		now = []*LoadError{{Source: st.Name, Path: st.Location, Kind: kind, Err: u.Err}}

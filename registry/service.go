@@ -13,8 +13,9 @@ import (
 // knowing how they are kept. Any of them may be nil.
 type Hooks struct {
 	// Reload is called after every update of a source is applied: result
-	// is "changed", "unchanged" or "failed".
-	Reload func(source string, typ SourceType, result string, took time.Duration)
+	// is "changed", "unchanged" or "failed"; fetched says the source
+	// fetches what it serves (it does not follow files on this machine).
+	Reload func(source string, fetched bool, result string, took time.Duration)
 	// SaveToSwap is the time from the first change seen to the swap of the
 	// snapshot that shows it.
 	SaveToSwap func(time.Duration)
@@ -211,7 +212,8 @@ func (s *Service) observe(ss *serviceSource, snap *Snapshot, changed bool, event
 		ss.failingSince, ss.failures = time.Time{}, 0
 	}
 	if s.hooks.Reload != nil {
-		s.hooks.Reload(ss.src.Name(), ss.src.Type(), result, took)
+		_, live := ss.src.(Live)
+		s.hooks.Reload(ss.src.Name(), !live, result, took)
 	}
 	if snap.Ready() && s.hooks.Ready != nil {
 		s.ready.Do(s.hooks.Ready)

@@ -8,14 +8,6 @@ import (
 // SourceType names a kind of source, as configured and as the API shows it.
 type SourceType string
 
-// The kinds of source.
-const (
-	SourceFilesystem SourceType = "filesystem"
-	SourceHTTP       SourceType = "http"
-	SourceGit        SourceType = "git"
-	SourceOCI        SourceType = "oci"
-)
-
 // Source is where tasks come from. Each kind lives in its own package and
 // owns its own loop: a watcher, a poll schedule, a back-off.
 type Source interface {

@@ -71,7 +71,7 @@ func BenchmarkTaskPage(b *testing.B) {
 type handFed struct{}
 
 func (handFed) Name() string                                                             { return "synthetic" }
-func (handFed) Type() registry.SourceType                                                { return registry.SourceFilesystem }
+func (handFed) Type() registry.SourceType                                                { return "filesystem" }
 func (handFed) Location() string                                                         { return "synthetic" }
 func (handFed) Run(context.Context, func(registry.Update), <-chan registry.Rescan) error { return nil }
 

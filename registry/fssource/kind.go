@@ -8,10 +8,14 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/registry/source"
 )
 
+// Type is this kind's name in the configuration and the API: a folder, a
+// collection or a zip on this machine.
+const Type registry.SourceType = "filesystem"
+
 // Kind is the filesystem source, as the configuration names it.
 func Kind() source.Kind {
 	return source.Kind{
-		Type: registry.SourceFilesystem,
+		Type: Type,
 		New:  func() source.Config { return new(Settings) },
 		Defaults: []source.Default{
 			{Key: "follow_symlinks_outside", Value: strconv.FormatBool(false), About: "follow symlinks that resolve outside its path; by default such a link is a load error, since it could serve any file the server can read"},

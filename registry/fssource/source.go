@@ -117,7 +117,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 }
 
 func (s *Source) Name() string              { return s.name }
-func (s *Source) Type() registry.SourceType { return registry.SourceFilesystem }
+func (s *Source) Type() registry.SourceType { return Type }
 func (s *Source) Location() string          { return s.display }
 
 // Watching is closed once the source's watcher follows every folder and

@@ -12,10 +12,14 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
+// Type is this kind's name in the configuration and the API: a folder of a
+// git repository.
+const Type registry.SourceType = "git"
+
 // Kind is the git source, as the configuration names it.
 func Kind() source.Kind {
 	return source.Kind{
-		Type: registry.SourceGit,
+		Type: Type,
 		New:  func() source.Config { return &Settings{Interval: DefaultInterval, Timeout: DefaultTimeout} },
 		Defaults: append(source.Polled(DefaultInterval, DefaultTimeout, "one poll (ls-remote and fetch)", DefaultMaxLoadBytes),
 			source.Default{Key: "max_task_bytes", Value: strconv.Itoa(DefaultMaxTaskBytes), About: fmt.Sprintf("most the files of one task may come to as they are read (%d MiB, what a task zip may hold); a task over it is a load error naming this key", DefaultMaxTaskBytes>>20)}),

@@ -138,7 +138,7 @@ func CheckURL(url string) error {
 }
 
 func (s *Source) Name() string              { return s.name }
-func (s *Source) Type() registry.SourceType { return registry.SourceGit }
+func (s *Source) Type() registry.SourceType { return Type }
 
 // Location is the URL with any credentials in it masked.
 func (s *Source) Location() string { return s.remote.display }

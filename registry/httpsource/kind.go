@@ -9,10 +9,14 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/registry/source"
 )
 
+// Type is this kind's name in the configuration and the API: a static host or
+// another registry over HTTP.
+const Type registry.SourceType = "http"
+
 // Kind is the HTTP source, as the configuration names it.
 func Kind() source.Kind {
 	return source.Kind{
-		Type:         registry.SourceHTTP,
+		Type:         Type,
 		New:          func() source.Config { return &Settings{Interval: DefaultInterval, Timeout: DefaultTimeout} },
 		Defaults:     source.Polled(DefaultInterval, DefaultTimeout, "one request", DefaultMaxLoadBytes),
 		UsesCacheDir: true,

@@ -153,7 +153,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 }
 
 func (s *Source) Name() string              { return s.name }
-func (s *Source) Type() registry.SourceType { return registry.SourceHTTP }
+func (s *Source) Type() registry.SourceType { return Type }
 
 // Location is the URL, with any password in it masked.
 func (s *Source) Location() string { return shown(s.base) }

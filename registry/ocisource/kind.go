@@ -9,10 +9,14 @@ import (
 	"github.com/ratchet-tasks/ratchet-registry/registry/source"
 )
 
+// Type is this kind's name in the configuration and the API: an artifact in
+// an OCI registry.
+const Type registry.SourceType = "oci"
+
 // Kind is the OCI source, as the configuration names it.
 func Kind() source.Kind {
 	return source.Kind{
-		Type:         registry.SourceOCI,
+		Type:         Type,
 		New:          func() source.Config { return &Settings{Interval: DefaultInterval, Timeout: DefaultTimeout} },
 		Defaults:     source.Polled(DefaultInterval, DefaultTimeout, "one request", DefaultMaxLoadBytes),
 		UsesCacheDir: true,

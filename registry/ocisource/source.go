@@ -118,7 +118,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 }
 
 func (s *Source) Name() string              { return s.name }
-func (s *Source) Type() registry.SourceType { return registry.SourceOCI }
+func (s *Source) Type() registry.SourceType { return Type }
 func (s *Source) Location() string          { return s.ref }
 
 // Run loads the artifact now, then polls the tag every interval (backing

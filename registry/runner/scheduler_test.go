@@ -50,7 +50,7 @@ func writeTask(tb testing.TB, dir string, i int, script string, tests map[string
 type folder struct{ dir string }
 
 func (f folder) Name() string              { return "tasks" }
-func (f folder) Type() registry.SourceType { return registry.SourceFilesystem }
+func (f folder) Type() registry.SourceType { return "filesystem" }
 func (f folder) Location() string          { return f.dir }
 func (f folder) Run(ctx context.Context, _ func(registry.Update), _ <-chan registry.Rescan) error {
 	<-ctx.Done()

@@ -21,8 +21,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // again on each rescan, and stops with its context.
 func TestFailed(t *testing.T) {
 	why := errors.New("cache folder cannot be written")
-	f := source.Failed(registry.SourceGit, "", "https://host/x.git", why)
-	if f.Name() != "https://host/x.git" || f.Location() != "https://host/x.git" || f.Type() != registry.SourceGit {
+	f := source.Failed(registry.SourceType("git"), "", "https://host/x.git", why)
+	if f.Name() != "https://host/x.git" || f.Location() != "https://host/x.git" || f.Type() != registry.SourceType("git") {
 		t.Errorf("got %s, %s, %s; want the location as the name, and git", f.Name(), f.Location(), f.Type())
 	}
 	var mu sync.Mutex

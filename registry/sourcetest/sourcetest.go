@@ -20,7 +20,7 @@ import (
 type Named string
 
 func (n Named) Name() string              { return string(n) }
-func (n Named) Type() registry.SourceType { return registry.SourceFilesystem }
+func (n Named) Type() registry.SourceType { return "filesystem" }
 func (n Named) Location() string          { return string(n) }
 func (n Named) Run(context.Context, func(registry.Update), <-chan registry.Rescan) error {
 	return nil
