@@ -15,6 +15,8 @@ import (
 	"time"
 
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 )
 
 // TestHostileRegistryInAProcess follows an OCI registry that turns hostile
@@ -94,13 +96,11 @@ func TestHostileRegistryInAProcess(t *testing.T) {
 func waitSourceError(tb testing.TB, p *program, want string) {
 	tb.Helper()
 	var last string
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	if !watchertest.Eventually(30*time.Second, func() bool {
 		src := p.query(tb, `{ sources { error } }`)["sources"].([]any)[0].(map[string]any)
-		if last, _ = src["error"].(string); strings.Contains(last, want) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+		last, _ = src["error"].(string)
+		return strings.Contains(last, want)
+	}) {
+		tb.Fatalf("source error is %q, want it to say %q", last, want)
 	}
-	tb.Fatalf("source error is %q, want it to say %q", last, want)
 }

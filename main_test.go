@@ -156,12 +156,8 @@ func (p *program) raw(tb testing.TB, q string) map[string]any {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(tb testing.TB, within time.Duration, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("condition not met within %s", within)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !watchertest.Eventually(within, cond) {
+		tb.Fatalf("condition not met within %s", within)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry/registrytest"
+	"github.com/ratchet-tasks/ratchet-registry/watcher/watchertest"
 )
 
 // TestSourceWatch: `sources` in GraphQL shows how each filesystem source
@@ -50,12 +51,10 @@ func TestSourceWatch(t *testing.T) {
 			// counts show once it has.
 			want := fmt.Sprintf("[map[name:%s watch:map[mode:%s polledFolders:%d watches:%d]]]", dir, tc.mode, tc.polled, tc.watches)
 			var got string
-			deadline := time.Now().Add(10 * time.Second)
-			for got != want && time.Now().Before(deadline) {
+			if !watchertest.Eventually(10*time.Second, func() bool {
 				got = fmt.Sprint(p.query(t, `{ sources { name watch { mode watches polledFolders } } }`)["sources"])
-				time.Sleep(5 * time.Millisecond)
-			}
-			if got != want {
+				return got == want
+			}) {
 				t.Errorf("got %s, want %s", got, want)
 			}
 			// A round is one tick of 200ms; a few, should the loop have
