@@ -271,7 +271,7 @@ func TestBundleSizeBound(t *testing.T) {
 	up.bundles["/long.zip"] = append(up.bundles["/long.zip"], make([]byte, 1<<20)...)
 	reg := registry.New(time.Now, nil)
 	src := newTestHTTPSource(t, up.URL, t.TempDir())
-	src.MaxBundleBytes = int64(len(big)) - 1
+	src.maxBundleBytes = int64(len(big)) - 1
 	s, _ := pull(t, reg, reg.AddSource(src), src)
 	if up.requests["/big.zip"] != 0 {
 		t.Errorf("the bundle over the limit was requested")

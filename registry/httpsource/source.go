@@ -42,13 +42,13 @@ type Source struct {
 	log        *slog.Logger
 	clock      func() time.Time // when bundles that failed come due
 
-	// maxIndexBytes caps the index document, MaxBundleBytes one bundle;
-	// Parallel caps downloads. retryAfter is how long a bundle that failed
+	// maxIndexBytes caps the index document, maxBundleBytes one bundle;
+	// parallel caps downloads. retryAfter is how long a bundle that failed
 	// waits before it is fetched again, doubled at each failure up to an
 	// hour.
 	maxIndexBytes  int64
-	MaxBundleBytes int64
-	Parallel       int
+	maxBundleBytes int64
+	parallel       int
 	retryAfter     time.Duration
 	// MaxLoadBytes is the budget of one load: the sizes of the bundles
 	// it fetches added up, each as often as the index lists it, before
@@ -146,7 +146,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		loader = taskformat.NewLoader()
 	}
 	s := &Source{name: name, base: u, order: order, loader: loader, interval: cfg.Interval, headers: h, allowHosts: cfg.AllowHosts, cacheDir: cacheDir, log: log,
-		maxIndexBytes: 16 << 20, MaxBundleBytes: taskformat.MaxArchiveSize, Parallel: 4, retryAfter: time.Minute, MaxLoadBytes: DefaultMaxLoadBytes,
+		maxIndexBytes: 16 << 20, maxBundleBytes: taskformat.MaxArchiveSize, parallel: 4, retryAfter: time.Minute, MaxLoadBytes: DefaultMaxLoadBytes,
 		clock: time.Now, entries: map[string]taskformat.IndexEntry{}, results: map[string]registry.RootResult{}, failed: map[string]failure{}}
 	s.client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: s.checkRedirect}
 	return s, nil
@@ -456,7 +456,7 @@ func (s *Source) apply(ctx context.Context, indexURL *url.URL, idx *taskformat.I
 	budget := taskformat.NewBudget("budget per load of an http source (max_load_bytes)", s.MaxLoadBytes)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(s.Parallel, 1))
+	sem := make(chan struct{}, max(s.parallel, 1))
 	for _, e := range todo {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -514,8 +514,8 @@ func (s *Source) fetchBundle(ctx context.Context, indexURL *url.URL, e taskforma
 	if !s.allowed(u) {
 		return fail(s.errNotAllowed(u))
 	}
-	if e.Size > s.MaxBundleBytes {
-		return fail(fmt.Errorf("bundle is %d bytes by the index, over the %d-byte limit", e.Size, s.MaxBundleBytes))
+	if e.Size > s.maxBundleBytes {
+		return fail(fmt.Errorf("bundle is %d bytes by the index, over the %d-byte limit", e.Size, s.maxBundleBytes))
 	}
 	cached := filepath.Join(s.cacheDir, e.SHA256+".zip")
 	if st, err := os.Stat(cached); err != nil || st.Size() != e.Size {
