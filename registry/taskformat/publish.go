@@ -1,7 +1,6 @@
 package taskformat
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -29,9 +28,18 @@ func BundleAll(snap *registry.Snapshot) (Index, map[string]Bundle, error) {
 // into the folder out, ready for any static host, and returns how many
 // bundles it wrote.
 func WriteIndex(snap *registry.Snapshot, out string) (int, error) {
-	idx, bundles, err := BundleAll(snap)
-	if err != nil {
-		return 0, err
+	content := NewContent(0) // nothing to keep: each bundle is used once
+	bundles := map[string]Bundle{}
+	var w IndexWriter
+	data, errs := w.Write(snap, func(t *registry.Task) (Bundle, error) {
+		b, err := content.Bundle(t)
+		if err == nil {
+			bundles[BundlePath(t.ID, t.Version)] = b
+		}
+		return b, err
+	})
+	if len(errs) > 0 {
+		return 0, errors.Join(errs...)
 	}
 	for p, b := range bundles {
 		dst := filepath.Join(out, filepath.FromSlash(p))
@@ -41,10 +49,6 @@ func WriteIndex(snap *registry.Snapshot, out string) (int, error) {
 		if err := os.WriteFile(dst, b.Data, 0o644); err != nil {
 			return 0, err
 		}
-	}
-	data, err := json.MarshalIndent(idx, "", "  ")
-	if err != nil {
-		return 0, err
 	}
 	return len(bundles), os.WriteFile(filepath.Join(out, "index.json"), append(data, '\n'), 0o644)
 }
