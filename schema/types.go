@@ -102,6 +102,25 @@ func contentField(desc string, get func(*registry.Task) json.RawMessage) *graphq
 
 func (t *types) build() {
 	loadErrorKind, sourceStatus := enums()
+	t.loadError = loadErrorType(loadErrorKind)
+	t.conflict = conflictType()
+	t.source = sourceType(sourceStatus)
+	t.registry = t.registryType()
+	t.testCase = testCaseType()
+	t.list.verdict = verdictStatusEnum()
+	t.verdict = verdictType(t.list.verdict)
+	t.task = t.taskType()
+	// Added once Task exists, since it lists Tasks.
+	t.task.AddFieldConfig("versions", field(list(t.task), "Every version of this task served now, ascending, each with its own verdict: where an older version's tests fail while the latest's pass.", func(p graphql.ResolveParams) (any, error) {
+		if e, ok := snapshotOf(p.Context).Entry(src[*registry.Task](p).ID); ok {
+			return e.Versions, nil
+		}
+		return []*registry.Task{}, nil
+	}))
+}
+
+// loadErrorType is LoadError, with the Severity it names.
+func loadErrorType(kind *graphql.Enum) *graphql.Object {
 	severity := graphql.NewEnum(graphql.EnumConfig{
 		Name:        "Severity",
 		Description: "Whether a problem keeps its task out of the catalogue.",
@@ -110,7 +129,7 @@ func (t *types) build() {
 			string(registry.SeverityWarning): {Value: registry.SeverityWarning, Description: "The task is served. A problem in a test file makes that case an ERROR when tests run, unless its message says the case runs (an unknown key, no input); one in metadata.json (a misspelt optional key, a uuid derived from the name) changes nothing served."},
 		},
 	})
-	t.loadError = graphql.NewObject(graphql.ObjectConfig{
+	return graphql.NewObject(graphql.ObjectConfig{
 		Name:        "LoadError",
 		Description: "A problem found while loading a task: the file, where in it, and what is wrong.",
 		Fields: graphql.Fields{
@@ -120,11 +139,14 @@ func (t *types) build() {
 			"file":     field(nn(graphql.String), "The file relative to its task root, like metadata.json; empty for a whole archive or source.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).File, nil }),
 			"line":     field(graphql.Int, "1-based line, null when unknown.", func(p graphql.ResolveParams) (any, error) { return intOrNil(src[*registry.LoadError](p).Line), nil }),
 			"column":   field(graphql.Int, "1-based column in characters, null when unknown.", func(p graphql.ResolveParams) (any, error) { return intOrNil(src[*registry.LoadError](p).Column), nil }),
-			"kind":     field(nn(loadErrorKind), "What sort of problem it is.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Kind, nil }),
+			"kind":     field(nn(kind), "What sort of problem it is.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Kind, nil }),
 			"message":  field(nn(graphql.String), "What is wrong.", func(p graphql.ResolveParams) (any, error) { return src[*registry.LoadError](p).Message(), nil }),
 		},
 	})
-	t.conflict = graphql.NewObject(graphql.ObjectConfig{
+}
+
+func conflictType() *graphql.Object {
+	return graphql.NewObject(graphql.ObjectConfig{
 		Name:        "Conflict",
 		Description: "A task version found twice. On a cold start the first copy in configuration and path order is served, a folder before an archive of the same source; on a reload the copy already served keeps its place.",
 		Fields: graphql.Fields{
@@ -136,6 +158,10 @@ func (t *types) build() {
 			"message": field(nn(graphql.String), "What the conflict is and what to do about it.", func(p graphql.ResolveParams) (any, error) { return src[registry.Conflict](p).Message(), nil }),
 		},
 	})
+}
+
+// sourceType is Source, with the SourceWatch it names.
+func sourceType(status *graphql.Enum) *graphql.Object {
 	watch := graphql.NewObject(graphql.ObjectConfig{
 		Name: "SourceWatch",
 		Description: "How a filesystem source follows changes to its files now. Past the kernel's inotify limit, the folders changed most lately " +
@@ -158,14 +184,14 @@ func (t *types) build() {
 				}),
 		},
 	})
-	t.source = graphql.NewObject(graphql.ObjectConfig{
+	return graphql.NewObject(graphql.ObjectConfig{
 		Name:        "Source",
 		Description: "Where tasks come from: a folder, a zip or collection on disk, or another registry over HTTP, and its health.",
 		Fields: graphql.Fields{
 			"name":     field(nn(graphql.String), "The source's name: its path or URL unless the configuration names it.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Name, nil }),
 			"type":     field(nn(graphql.String), "The kind of source: filesystem, http, git or oci.", func(p graphql.ResolveParams) (any, error) { return string(src[registry.SourceStatus](p).Type), nil }),
 			"location": field(nn(graphql.String), "Path or URL as configured.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Location, nil }),
-			"status":   field(nn(sourceStatus), "How the source is doing.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Status, nil }),
+			"status":   field(nn(status), "How the source is doing.", func(p graphql.ResolveParams) (any, error) { return src[registry.SourceStatus](p).Status, nil }),
 			"error": field(graphql.String, "Why the source is degraded or in error.", func(p graphql.ResolveParams) (any, error) {
 				return nilIfEmpty(src[registry.SourceStatus](p).Error), nil
 			}),
@@ -188,7 +214,10 @@ func (t *types) build() {
 			}),
 		},
 	})
-	t.registry = graphql.NewObject(graphql.ObjectConfig{
+}
+
+func (t *types) registryType() *graphql.Object {
+	return graphql.NewObject(graphql.ObjectConfig{
 		Name:        "Registry",
 		Description: "The catalogue as a whole, at the generation this request reads.",
 		Fields: graphql.Fields{
@@ -207,7 +236,10 @@ func (t *types) build() {
 			}),
 		},
 	})
-	t.testCase = graphql.NewObject(graphql.ObjectConfig{
+}
+
+func testCaseType() *graphql.Object {
+	return graphql.NewObject(graphql.ObjectConfig{
 		Name:        "TestCase",
 		Description: "One test case of a task, from one file under tests/.",
 		Fields: graphql.Fields{
@@ -216,9 +248,11 @@ func (t *types) build() {
 			"expectedOutput": field(jsonScalar, "The output the task must return (expected_output), as written; null when the case gives none.", func(p graphql.ResolveParams) (any, error) { return src[taskformat.TestCase](p).ExpectedOutput, nil }),
 		},
 	})
-	t.list.verdict = verdictStatusEnum()
-	t.verdict = verdictType(t.list.verdict)
-	t.task = graphql.NewObject(graphql.ObjectConfig{
+}
+
+// taskType is Task, but for its versions, which list Tasks.
+func (t *types) taskType() *graphql.Object {
+	return graphql.NewObject(graphql.ObjectConfig{
 		Name:        "Task",
 		Description: "One version of one task.",
 		Fields: graphql.Fields{
@@ -261,13 +295,6 @@ func (t *types) build() {
 			}),
 		},
 	})
-	// Added once Task exists, since it lists Tasks.
-	t.task.AddFieldConfig("versions", field(list(t.task), "Every version of this task served now, ascending, each with its own verdict: where an older version's tests fail while the latest's pass.", func(p graphql.ResolveParams) (any, error) {
-		if e, ok := snapshotOf(p.Context).Entry(src[*registry.Task](p).ID); ok {
-			return e.Versions, nil
-		}
-		return []*registry.Task{}, nil
-	}))
 }
 
 // intOrNil gives null for an unknown line or column rather than a 0 that
