@@ -19,9 +19,10 @@ const (
 	ByUpdated              // by when the task last changed in this process, then uuid
 )
 
-// orderKey is where an entry sits in an index. Keys end with the uuid, so
-// they are unique and a key names one place even after that entry moved.
-func orderKey(o Order, e *Entry) string {
+// Key is where an entry sits in order o, as Walk gives it. Keys end with
+// the uuid, so they are unique and a key names one place even after that
+// entry moved.
+func (o Order) Key(e *Entry) string {
 	switch o {
 	case ByLabel:
 		return strings.ToLower(e.Latest.Label) + "\x00" + e.ID
@@ -41,10 +42,10 @@ func (s *Snapshot) reindex(old, e *Entry) {
 	for _, o := range []Order{ByLabel, ByUpdated} {
 		m := s.index(o)
 		if old != nil {
-			m = m.Delete(orderKey(o, old))
+			m = m.Delete(o.Key(old))
 		}
 		if e != nil {
-			m = m.Set(orderKey(o, e), e)
+			m = m.Set(o.Key(e), e)
 		}
 		if o == ByLabel {
 			s.byLabel = m
