@@ -192,7 +192,7 @@ func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp res
 		}
 		writeJSON(w, resp.media, code, map[string]any{"errors": errs})
 	}
-	prepared, fail := h.exec.Prepare(req)
+	prepared, fail := h.lists.Prepare(h.exec, req)
 	if fail != nil {
 		requestFailed(fail.Errors)
 		return
@@ -236,7 +236,7 @@ func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp res
 func (h *graphqlHandler) run(w http.ResponseWriter, r *http.Request, resp response, snap *registry.Snapshot,
 	prepared *schema.Prepared, req schema.Request, requestFailed func(any)) (body [][]byte, clean, ok bool) {
 	var tooLarge *schema.AnswerTooLargeError
-	if rendered, ok, err := h.exec.Render(r.Context(), snap, prepared, h.lists); ok {
+	if rendered, ok, err := h.exec.Render(r.Context(), snap, prepared, req, h.lists); ok {
 		switch {
 		case errors.As(err, &tooLarge):
 			requestFailed(errorList(err.Error()))
@@ -358,7 +358,10 @@ func readRequest(r *http.Request) (schema.Request, int, error) {
 // show (see graphqlHandler.live).
 func requestKey(req schema.Request, vars []byte, live string) string {
 	sum := sha256.New()
-	fmt.Fprintf(sum, "%s\x00%s\x00%s\x00%s", req.Query, req.OperationName, vars, live)
+	for _, part := range [][]byte{[]byte(req.Query), []byte(req.OperationName), vars, []byte(live)} {
+		sum.Write(part)
+		sum.Write([]byte{0})
+	}
 	return hex.EncodeToString(sum.Sum(nil))
 }
 

@@ -100,6 +100,7 @@ func BenchmarkAnswerAfterSave(b *testing.B) {
 		{"tasks", tasksQuery},
 		{"taskPage", `{ taskPage(first: 50, orderBy: {field: LABEL}) { nodes { id label version } pageInfo { endCursor hasNextPage } } }`},
 		{"filtered", `{ tasks(filter: {search: "task 00"}) { id version label } }`},
+		{"filteredPage", `{ taskPage(first: 50, filter: {search: "task 00"}) { nodes { id label version } totalCount pageInfo { endCursor hasNextPage } } }`},
 	}
 	saves := 0 // across sub-benchmarks: a save applied before would change nothing
 	for _, n := range []int{1_000, 100_000} {

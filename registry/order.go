@@ -70,7 +70,12 @@ func (s *Snapshot) index(o Order) *immutable.SortedMap[string, *Entry] {
 // until fn returns false. A key from an earlier snapshot is a valid
 // start: the walk goes on from where that key would sit now.
 func (s *Snapshot) Walk(o Order, desc bool, after string, fn func(key string, e *Entry) bool) {
-	m := s.index(o)
+	WalkSorted(s.index(o), desc, after, fn)
+}
+
+// WalkSorted is Walk over a map of entries by their keys in one order, such
+// as a reader's own subset of an index.
+func WalkSorted(m *immutable.SortedMap[string, *Entry], desc bool, after string, fn func(key string, e *Entry) bool) {
 	if m == nil {
 		return
 	}
