@@ -254,7 +254,8 @@ func newHandler(cfg Config, reg *registry.Registry, feed *registry.Feed, content
 		CORSOrigins:  cfg.Server.CORSOrigins,
 		Limits: httpapi.Limits{MaxConnections: cfg.Server.MaxConnections, MaxStreams: cfg.Server.MaxStreams,
 			MaxSubscriptions: cfg.Server.MaxSubscriptions, ReadTimeout: cfg.Server.ReadTimeout, IdleTimeout: cfg.Server.IdleTimeout},
-		AnswerCacheBytes: cfg.Server.AnswerCache,
+		AnswerCacheBytes:    cfg.Server.AnswerCache,
+		MaxPersistedQueries: cfg.Server.PersistedQueries, PersistedQueryBytes: cfg.Server.PersistedQueryBytes,
 	}), nil
 }
 
