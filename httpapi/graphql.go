@@ -166,7 +166,7 @@ type answerKeys struct{ cache, coding string }
 
 // send writes an answer in coding, compressing it as it goes, and keeps
 // the compressed form when keep is set. Small answers go as they are.
-func (h *graphqlHandler) send(w http.ResponseWriter, media, coding, ckey string, plain [][]byte, keep bool) {
+func (h *graphqlHandler) send(w http.ResponseWriter, media, coding, ckey string, plain []schema.Part, keep bool) {
 	if coding == "" || size(plain) < minCompressBytes {
 		writeEncoded(w, media, "", plain)
 		return
@@ -176,7 +176,7 @@ func (h *graphqlHandler) send(w http.ResponseWriter, media, coding, ckey string,
 	w.WriteHeader(http.StatusOK)
 	body, err := h.codings.compress(w, coding, plain)
 	if err == nil && keep {
-		h.cache.put(ckey, coding, [][]byte{body})
+		h.cache.put(ckey, coding, body)
 	}
 }
 
@@ -234,7 +234,7 @@ func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp res
 // are kept); ok is false when run has answered the request itself, with
 // the reason it has no answer.
 func (h *graphqlHandler) run(w http.ResponseWriter, r *http.Request, resp response, snap *registry.Snapshot,
-	prepared *schema.Prepared, req schema.Request, requestFailed func(any)) (body [][]byte, clean, ok bool) {
+	prepared *schema.Prepared, req schema.Request, requestFailed func(any)) (body []schema.Part, clean, ok bool) {
 	var tooLarge *schema.AnswerTooLargeError
 	if rendered, ok, err := h.exec.Render(r.Context(), snap, prepared, req, h.lists); ok {
 		switch {
@@ -272,7 +272,7 @@ func (h *graphqlHandler) run(w http.ResponseWriter, r *http.Request, resp respon
 		requestFailed(errorList((&schema.AnswerTooLargeError{Limit: limit}).Error()))
 		return nil, false, false
 	}
-	return [][]byte{plain}, len(result.Errors) == 0, true
+	return []schema.Part{{Bytes: plain}}, len(result.Errors) == 0, true
 }
 
 // instanceShown is the run of the server, for a query that can show it:

@@ -270,7 +270,15 @@ func boundary(id string) bool {
 type chunk struct {
 	entries []*registry.Entry
 	body    []byte // the items, comma-separated
+
+	mu      sync.Mutex
+	encoded map[string][]byte // see Part.Encoded
 }
+
+// chunkBytes is what a chunk is counted in the budget: its items, its
+// entries, and room for its encoded forms (compressed JSON takes a fifth
+// to a tenth of it, and a chunk keeps at most maxEncodings of them).
+func chunkBytes(c *chunk) int64 { return int64(len(c.body))*3/2 + int64(len(c.entries))*8 + 64 }
 
 // chunks renders the items of a list, list naming it: the chunks that the
 // last rendering of the same list and selection made are used again
@@ -297,7 +305,7 @@ func (c *ListCache) chunks(ctx context.Context, list string, item *itemPlan, wal
 		}
 		next[first] = ch
 		out = append(out, ch)
-		bytes += int64(len(ch.body)) + int64(len(ch.entries))*8 + 64
+		bytes += chunkBytes(ch)
 		group = group[:0]
 	}
 	// While the entries are those of the chunk that the group began as

@@ -177,7 +177,7 @@ func checkRender(t *testing.T, x *Executor, snap *registry.Snapshot, lists *List
 		return
 	}
 	want := executed(t, x, snap, req, c.wantErr)
-	if got := bytes.Join(parts, nil); ok && !bytes.Equal(got, want) {
+	if got := joinParts(parts); ok && !bytes.Equal(got, want) {
 		t.Errorf("%s %s (%s):\ngot  %.900s\nwant %.900s", c.query, c.vars, round, got, want)
 	}
 }
@@ -346,5 +346,13 @@ func viewList(v *view) []string {
 		out = append(out, key+"="+fmt.Sprintf("%p", e))
 		return true
 	})
+	return out
+}
+
+func joinParts(parts []Part) []byte {
+	var out []byte
+	for _, p := range parts {
+		out = append(out, p.Bytes...)
+	}
 	return out
 }

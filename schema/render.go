@@ -34,7 +34,7 @@ import (
 // other: most are chunks of list items kept in lists, and copying 17 MB of
 // them into one slice at every answer would cost more than the rest of an
 // answer after a save. The error is *AnswerTooLargeError or the context's.
-func (x *Executor) Render(ctx context.Context, snap *registry.Snapshot, p *Prepared, req Request, lists *ListCache) (parts [][]byte, ok bool, err error) {
+func (x *Executor) Render(ctx context.Context, snap *registry.Snapshot, p *Prepared, req Request, lists *ListCache) (parts []Part, ok bool, err error) {
 	if lists == nil {
 		return nil, false, nil
 	}
@@ -66,17 +66,59 @@ func (x *Executor) Render(ctx context.Context, snap *registry.Snapshot, p *Prepa
 	return a.parts, true, nil
 }
 
+// Part is one part of an answer. A part that is a chunk of list items
+// kept in a ListCache can keep its encoded forms (compressed, say) with it,
+// so that an answer made mostly of kept chunks is encoded at the cost of
+// the chunks that are new.
+type Part struct {
+	Bytes []byte
+	chunk *chunk
+}
+
+// Encoded is the form of the part that encode makes, named key: made once
+// and kept with the chunk while the chunk is kept, or made afresh for a
+// part that is no kept chunk.
+func (p Part) Encoded(key string, encode func() []byte) []byte {
+	c := p.chunk
+	if c == nil {
+		return encode()
+	}
+	c.mu.Lock()
+	b, ok := c.encoded[key]
+	c.mu.Unlock()
+	if ok {
+		return b
+	}
+	b = encode()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.encoded == nil {
+		c.encoded = map[string][]byte{}
+	}
+	if len(c.encoded) < maxEncodings {
+		c.encoded[key] = b
+	}
+	return b
+}
+
+// Kept says whether the part is a chunk that keeps its encoded forms.
+func (p Part) Kept() bool { return p.chunk != nil }
+
+// maxEncodings bounds the encoded forms one chunk keeps; the budget of a
+// chunk counts room for them (see chunkBytes).
+const maxEncodings = 4
+
 // answerParts is an answer being written: the parts so far, and the bytes
 // after them not yet made a part.
 type answerParts struct {
-	parts [][]byte
+	parts []Part
 	head  []byte
 	size  int
 }
 
 func (a *answerParts) flush() {
 	if len(a.head) > 0 {
-		a.parts = append(a.parts, a.head)
+		a.parts = append(a.parts, Part{Bytes: a.head})
 		a.size += len(a.head)
 		a.head = nil
 	}
@@ -99,7 +141,7 @@ func (a *answerParts) items(chunks []*chunk) {
 			a.head = append(a.head, ',')
 		}
 		a.flush()
-		a.parts = append(a.parts, c.body)
+		a.parts = append(a.parts, Part{Bytes: c.body, chunk: c})
 		a.size += len(c.body)
 	}
 	a.head = append(a.head, ']')
