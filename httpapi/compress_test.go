@@ -154,4 +154,3 @@ func freshParts(before, after []schema.Part) int {
 	}
 	return n
 }
-

@@ -61,12 +61,9 @@ func serve(ts *testServer) *Server {
 	return New(Config{Registry: ts.reg, Log: slog.New(slog.DiscardHandler), Content: taskformat.NewContent(0), Executor: ts.exec})
 }
 
-// poll GETs query as a dashboard that takes no compression does, and
-// returns the answer's size. The answer is counted, not kept: a
-// recorder's growing buffer would cost more than the answer.
-func poll(tb testing.TB, h http.Handler, query string) int { return pollIn(tb, h, query, "") }
-
-// pollIn is poll with an Accept-Encoding.
+// pollIn GETs query as a dashboard does, in the content coding given
+// ("" for none), and returns the answer's size. The answer is counted,
+// not kept: a recorder's growing buffer would cost more than the answer.
 func pollIn(tb testing.TB, h http.Handler, query, coding string) int {
 	w := &countingWriter{header: http.Header{}}
 	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/graphql?query="+url.QueryEscape(query), nil)
