@@ -259,7 +259,10 @@ func (x *Executor) plan(ctx context.Context, snap *registry.Snapshot, p *Prepare
 	if ok {
 		ok = x.capture(ctx, snap, p, req, plan)
 	}
-	if !ok {
+	switch {
+	case !ok && ctx.Err() != nil:
+		return nil // the request went away: it says nothing of the plan
+	case !ok:
 		lists.keep(key, noPlan{}, int64(len(key)))
 		return nil
 	}
