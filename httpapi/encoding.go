@@ -119,7 +119,9 @@ func (c *codings) compress(dst io.Writer, coding string, plain []schema.Part) ([
 		}
 	}
 	for _, p := range plain {
-		crc, n = crc32.Update(crc, crc32.IEEETable, p.Bytes), n+len(p.Bytes)
+		if coding == "gzip" {
+			crc, n = crc32.Update(crc, crc32.IEEETable, p.Bytes), n+len(p.Bytes)
+		}
 		if !p.Kept() {
 			pending = append(pending, p)
 			continue
