@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -222,24 +223,50 @@ func entryBytes(key string) int64 { return int64(len(key)) + 64 }
 // by its place in snap, when it matches there.
 func (v *view) update(snap *registry.Snapshot, q listQuery, uuids []string) *view {
 	out := &view{snap: snap, entries: v.entries, bytes: v.bytes}
+	q.places(v.snap, snap, uuids, func(key string, e *registry.Entry, now bool) {
+		if now {
+			out.entries = out.entries.Set(key, e)
+			out.bytes += entryBytes(key)
+		} else {
+			out.entries = out.entries.Delete(key)
+			out.bytes -= entryBytes(key)
+		}
+	})
+	return out
+}
+
+// places calls fn with the place in q's list of each task of uuids: in
+// old (now false) where it was listed there, then in snap (now true)
+// where it is listed there.
+func (q listQuery) places(old, snap *registry.Snapshot, uuids []string, fn func(key string, e *registry.Entry, now bool)) {
 	seen := map[string]bool{}
 	for _, id := range uuids {
 		if seen[id] {
 			continue
 		}
 		seen[id] = true
-		if e, ok := v.snap.Entry(id); ok && q.filter.matches(v.snap, e) {
-			key := q.order.Key(e)
-			out.entries = out.entries.Delete(key)
-			out.bytes -= entryBytes(key)
+		if e, ok := old.Entry(id); ok && q.filter.matches(old, e) {
+			fn(q.order.Key(e), e, false)
 		}
 		if e, ok := snap.Entry(id); ok && q.filter.matches(snap, e) {
-			key := q.order.Key(e)
-			out.entries = out.entries.Set(key, e)
-			out.bytes += entryBytes(key)
+			fn(q.order.Key(e), e, true)
 		}
 	}
-	return out
+}
+
+// dirty is the places in q's list over snap of the tasks that differ
+// from old, before and after; ok is false where they cannot be known
+// (verdicts change without a save).
+func (q listQuery) dirty(snap *registry.Snapshot) func(old *registry.Snapshot) ([]string, bool) {
+	return func(old *registry.Snapshot) ([]string, bool) {
+		uuids, ok := snap.ChangedSince(old)
+		if !ok || q.filter.verdict != nil {
+			return nil, false
+		}
+		var keys []string
+		q.places(old, snap, uuids, func(key string, _ *registry.Entry, _ bool) { keys = append(keys, key) })
+		return keys, true
+	}
 }
 
 // walker walks the view in ascending order of its keys, or descending.
@@ -280,65 +307,173 @@ type chunk struct {
 // to a tenth of it, and a chunk keeps at most maxEncodings of them).
 func chunkBytes(c *chunk) int64 { return int64(len(c.body))*3/2 + int64(len(c.entries))*8 + 64 }
 
-// chunks renders the items of a list, list naming it: the chunks that the
-// last rendering of the same list and selection made are used again
-// where they hold the same entries.
-func (c *ListCache) chunks(ctx context.Context, list string, item *itemPlan, walk func(fn func(e *registry.Entry) bool)) ([]*chunk, error) {
+// chunkSource is a list to render in chunks: its tasks in order with
+// their keys, and, where it can tell, the keys of the tasks that differ
+// between an older snapshot and its own.
+type chunkSource struct {
+	snap  *registry.Snapshot // nil: a list that no snapshot names alone (a page)
+	walk  walker
+	desc  bool
+	dirty func(old *registry.Snapshot) (keys []string, ok bool)
+}
+
+// listChunks is a list as last rendered for one selection: its chunks in
+// order, with the keys each starts and ends at, and the snapshot it was
+// rendered from.
+type listChunks struct {
+	snap        *registry.Snapshot
+	chunks      []*chunk
+	first, last []string
+	byFirst     map[string]*chunk // by the id of the chunk's first entry
+}
+
+// chunks renders the items of a list, list naming it. After a save, the
+// chunks whose stretch of the list holds no changed task are the chunks
+// of the last rendering, taken as they are; the stretches around the
+// changed tasks are walked again, and cut into chunks where the last
+// rendering cut them, as far as their entries are the same. Where the
+// changes are not known, the whole list is walked, and its chunks are
+// matched to the last rendering's by their entries.
+func (c *ListCache) chunks(ctx context.Context, list string, item *itemPlan, src chunkSource) ([]*chunk, error) {
 	key := "chunks\x00" + list + "\x00" + item.key
-	var prev map[string]*chunk
+	prev := &listChunks{}
 	if v, ok := c.get(key); ok {
-		prev = v.(map[string]*chunk)
+		prev = v.(*listChunks)
 	}
-	var out []*chunk
-	next := map[string]*chunk{}
-	var bytes int64
-	group := make([]*registry.Entry, 0, 64)
+	if src.snap != nil && prev.snap == src.snap {
+		return prev.chunks, nil
+	}
+	b := &chunker{item: item, prev: prev.byFirst, next: &listChunks{snap: src.snap, byFirst: map[string]*chunk{}}}
+	var dirty []bool
+	if prev.snap != nil && src.snap != nil && src.dirty != nil && len(prev.chunks) > 0 {
+		if keys, ok := src.dirty(prev.snap); ok {
+			dirty = prev.dirtyChunks(keys, src.desc)
+		}
+	}
 	var err error
-	flush := func() {
-		if len(group) == 0 {
-			return
+	if dirty == nil {
+		err = b.walk(ctx, src.walk, "", "", src.desc)
+	} else {
+		for i := 0; i < len(prev.chunks) && err == nil; {
+			if !dirty[i] {
+				b.take(prev.chunks[i], prev.first[i], prev.last[i])
+				i++
+				continue
+			}
+			// A run of changed chunks: walk from the end of the chunk
+			// before it (from the start for the first) to the start of
+			// the next unchanged chunk.
+			j := i
+			for j < len(prev.chunks) && dirty[j] {
+				j++
+			}
+			from, to := "", ""
+			if i > 0 {
+				from = prev.last[i-1]
+			}
+			if j < len(prev.chunks) {
+				to = prev.first[j]
+			}
+			err = b.walk(ctx, src.walk, from, to, src.desc)
+			i = j
 		}
-		first := group[0].ID
-		ch, ok := prev[first]
-		if !ok || !slices.Equal(ch.entries, group) {
-			ch = &chunk{entries: slices.Clone(group), body: renderItems(item, group)}
-		}
-		next[first] = ch
-		out = append(out, ch)
-		bytes += chunkBytes(ch)
-		group = group[:0]
 	}
-	// While the entries are those of the chunk that the group began as
-	// before, that chunk says where the group ends: no id is hashed
-	// again for the entries a save left alone.
-	var was *chunk
-	walk(func(e *registry.Entry) bool {
-		if len(group) == 0 {
-			was = prev[e.ID]
+	if err != nil {
+		return nil, err
+	}
+	c.keep(key, b.next, b.bytes)
+	return b.next.chunks, nil
+}
+
+// dirtyChunks marks the chunks whose stretch of the list holds one of
+// keys: from the chunk's first key to the next chunk's. A key before the
+// first chunk marks the first.
+func (l *listChunks) dirtyChunks(keys []string, desc bool) []bool {
+	dirty := make([]bool, len(l.chunks))
+	for _, k := range keys {
+		i := sort.Search(len(l.first), func(i int) bool { return before(k, l.first[i], desc) }) - 1
+		dirty[max(i, 0)] = true
+	}
+	return dirty
+}
+
+// before says whether key a comes before b in the list's order.
+func before(a, b string, desc bool) bool {
+	if desc {
+		return a > b
+	}
+	return a < b
+}
+
+// chunker cuts a list into chunks as it is walked.
+type chunker struct {
+	item  *itemPlan
+	prev  map[string]*chunk
+	next  *listChunks
+	bytes int64
+
+	group    []*registry.Entry
+	firstKey string
+	lastKey  string
+	was      *chunk
+}
+
+func (b *chunker) take(ch *chunk, first, last string) {
+	b.next.chunks = append(b.next.chunks, ch)
+	b.next.first = append(b.next.first, first)
+	b.next.last = append(b.next.last, last)
+	b.next.byFirst[ch.entries[0].ID] = ch
+	b.bytes += chunkBytes(ch) + int64(len(first)+len(last))
+}
+
+func (b *chunker) flush() {
+	if len(b.group) == 0 {
+		return
+	}
+	ch, ok := b.prev[b.group[0].ID]
+	if !ok || !slices.Equal(ch.entries, b.group) {
+		ch = &chunk{entries: slices.Clone(b.group), body: renderItems(b.item, b.group)}
+	}
+	b.take(ch, b.firstKey, b.lastKey)
+	b.group = b.group[:0]
+}
+
+// walk cuts the list from after the key from ("" for the start) to
+// before the key to ("" for the end), and ends the last chunk there.
+// While the entries are those of the chunk that the group began as
+// before, that chunk says where the group ends: no id is hashed again for
+// the entries a save left alone.
+func (b *chunker) walk(ctx context.Context, walk walker, from, to string, desc bool) error {
+	var err error
+	walk(from, func(key string, e *registry.Entry) bool {
+		if to != "" && !before(key, to, desc) {
+			return false
 		}
-		k := len(group)
-		group = append(group, e)
+		if len(b.group) == 0 {
+			b.was, b.firstKey = b.prev[e.ID], key
+		}
+		k := len(b.group)
+		b.group = append(b.group, e)
+		b.lastKey = key
 		var end bool
-		if was != nil && k < len(was.entries) && was.entries[k] == e {
-			end = k == len(was.entries)-1
+		if b.was != nil && k < len(b.was.entries) && b.was.entries[k] == e {
+			end = k == len(b.was.entries)-1
 		} else {
-			was = nil
-			end = boundary(e.ID) || len(group) == maxChunkItems
+			b.was = nil
+			end = boundary(e.ID) || len(b.group) == maxChunkItems
 		}
 		if end {
 			if err = ctx.Err(); err != nil {
 				return false
 			}
-			flush()
+			b.flush()
 		}
 		return true
 	})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		b.flush()
 	}
-	flush()
-	c.keep(key, next, bytes)
-	return out, nil
+	return err
 }
 
 func renderItems(item *itemPlan, entries []*registry.Entry) []byte {

@@ -212,10 +212,9 @@ func TestRenderAfterASave(t *testing.T) {
 	const query = "{ tasks { id version label description availableVersions tags } }"
 	p, _ := x.Prepare(Request{Query: query})
 	plan, _ := planLists(p)
-	all := func(snap *registry.Snapshot) func(func(*registry.Entry) bool) {
-		return func(fn func(*registry.Entry) bool) {
-			snap.Walk(registry.ByID, false, "", func(_ string, e *registry.Entry) bool { return fn(e) })
-		}
+	all := func(snap *registry.Snapshot) chunkSource {
+		q := listQuery{order: registry.ByID}
+		return chunkSource{snap: snap, walk: q.walker(snap), dirty: q.dirty(snap)}
 	}
 	before, err := lists.chunks(context.Background(), "all", plan[0].item, all(reg.Snapshot()))
 	if err != nil {
@@ -355,4 +354,42 @@ func joinParts(parts []Part) []byte {
 		out = append(out, p.Bytes...)
 	}
 	return out
+}
+
+// TestRenderFollowsSaves: over a run of saves, additions and removals
+// (labels that move tasks in the label order, tags that move them in and
+// out of a filter), every list that Render answers after each step from
+// what it kept is the executor's answer, in every order and direction.
+func TestRenderFollowsSaves(t *testing.T) {
+	const n = 2000
+	reg, idx, task := handFedCatalogue(t, n)
+	x := newExecutor(t)
+	lists := NewListCache(64 << 20)
+	queries := []string{
+		"{ tasks { id label tags } }",
+		"{ tasks(orderBy: {field: LABEL, direction: DESC}) { id label } }",
+		"{ tasks(orderBy: {field: UPDATED, direction: DESC}) { id label } }",
+		`{ tasks(filter: {tags: ["a"]}, orderBy: {field: LABEL}) { id label } }`,
+		`{ tasks(filter: {search: "1"}, orderBy: {field: ID, direction: DESC}) { id label } }`,
+		`{ taskPage(first: 300, filter: {search: "task"}, orderBy: {field: LABEL}) { nodes { id label } totalCount pageInfo { endCursor } } }`,
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for step := range 25 {
+		if step > 0 {
+			u := registry.Update{Source: idx}
+			for range rng.IntN(4) + 1 {
+				i := rng.IntN(n + 100)
+				if rng.IntN(5) == 0 {
+					u.Removed = append(u.Removed, fmt.Sprintf("t%06d", i))
+					continue
+				}
+				u.Results = append(u.Results, task(i+rng.IntN(3)*(n+100), fmt.Sprintf("Task %d", rng.IntN(3*n))))
+			}
+			reg.Apply(u)
+		}
+		snap := reg.Snapshot()
+		for _, q := range queries {
+			checkRender(t, x, snap, lists, renderCase{query: q, takes: true}, fmt.Sprintf("step %d", step))
+		}
+	}
 }

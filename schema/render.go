@@ -152,9 +152,8 @@ func (a *answerParts) list(ctx context.Context, snap *registry.Snapshot, lists *
 	if err != nil {
 		return err
 	}
-	chunks, err := lists.chunks(ctx, "tasks\x00"+l.key, root.item, func(fn func(*registry.Entry) bool) {
-		l.walk("", func(_ string, e *registry.Entry) bool { return fn(e) })
-	})
+	chunks, err := lists.chunks(ctx, "tasks\x00"+l.key, root.item,
+		chunkSource{snap: snap, walk: l.walk, desc: root.call.q.desc, dirty: root.call.q.dirty(snap)})
 	if err != nil {
 		return err
 	}
@@ -192,13 +191,13 @@ func (a *answerParts) page(ctx context.Context, snap *registry.Snapshot, lists *
 			a.head = append(a.head, '}')
 		case "nodes":
 			list := "page\x00" + l.key + "\x00" + strconv.Itoa(root.call.first) + "\x00" + root.call.after
-			chunks, err := lists.chunks(ctx, list, root.item, func(fn func(*registry.Entry) bool) {
+			chunks, err := lists.chunks(ctx, list, root.item, chunkSource{walk: func(_ string, fn func(string, *registry.Entry) bool) {
 				for _, e := range entries {
-					if !fn(e) {
+					if !fn("", e) {
 						return
 					}
 				}
-			})
+			}})
 			if err != nil {
 				return err
 			}
