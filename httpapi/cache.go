@@ -57,6 +57,14 @@ func newAnswerCache(maxBytes int64) *answerCache {
 	return c
 }
 
+// listCacheBytes shows what the parts of answers take: prepared queries,
+// each filter's matches, rendered tasks and their compressed forms.
+func listCacheBytes(lists *schema.ListCache) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "list_cache_bytes",
+		Help: "Bytes kept to answer lists of tasks after a save (prepared queries, filter matches, rendered and compressed tasks), within server.answer_cache_bytes of their own."},
+		func() float64 { return float64(lists.Bytes()) })
+}
+
 func (c *answerCache) collectors() []prometheus.Collector {
 	return []prometheus.Collector{c.hits, c.misses, c.evictions, c.size}
 }

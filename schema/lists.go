@@ -44,6 +44,13 @@ func NewListCache(maxBytes int64) *ListCache {
 	return &ListCache{lru: lru.New(), byKey: map[string]*lru.Element{}, maxBytes: maxBytes}
 }
 
+// Bytes is what the cache holds, as its budget counts it.
+func (c *ListCache) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
+}
+
 func (c *ListCache) get(key string) (any, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
