@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/graphql-go/graphql"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
@@ -322,8 +323,8 @@ func (f taskFilter) empty() bool {
 
 func (f taskFilter) match(snap *registry.Snapshot, t *registry.Task) bool {
 	switch {
-	case f.search != "" && !strings.Contains(strings.ToLower(t.Label), f.search) &&
-		!strings.Contains(strings.ToLower(t.Description), f.search) && !strings.Contains(t.ID, f.search):
+	case f.search != "" && !containsLower(t.Label, f.search) &&
+		!containsLower(t.Description, f.search) && !strings.Contains(t.ID, f.search):
 		return false
 	case f.source != nil && t.Source != *f.source:
 		return false
@@ -338,6 +339,34 @@ func (f taskFilter) match(snap *registry.Snapshot, t *registry.Task) bool {
 		}
 	}
 	return true
+}
+
+// containsLower says whether strings.ToLower(s) contains sub, without
+// making the lowered copy where s is ASCII: a filter looks at every
+// task's label and description, 200,000 copies at 100,000 tasks.
+func containsLower(s, sub string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return strings.Contains(strings.ToLower(s), sub)
+		}
+	}
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for j < len(sub) && lowerASCII(s[i+j]) == sub[j] {
+			j++
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // verdictStatus is where a task's tests stand, for the verdict filter.
