@@ -310,7 +310,7 @@ type taskFilter struct {
 
 // matches reports whether a task matches, by its latest version or, with
 // anyVersion, by any one of them.
-func (f taskFilter) matches(snap *registry.Snapshot, e *registry.Entry) bool {
+func (f *taskFilter) matches(snap *registry.Snapshot, e *registry.Entry) bool {
 	if !f.anyVersion {
 		return f.match(snap, e.Latest)
 	}
@@ -321,7 +321,7 @@ func (f taskFilter) empty() bool {
 	return f.search == "" && len(f.tags) == 0 && f.source == nil && f.stale == nil && f.verdict == nil
 }
 
-func (f taskFilter) match(snap *registry.Snapshot, t *registry.Task) bool {
+func (f *taskFilter) match(snap *registry.Snapshot, t *registry.Task) bool {
 	switch {
 	case f.search != "" && !containsLower(t.Label, f.search) &&
 		!containsLower(t.Description, f.search) && !strings.Contains(t.ID, f.search):
