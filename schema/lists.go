@@ -23,7 +23,7 @@ import (
 // adding or removing a task changes one chunk and leaves the cuts of the
 // others where they were; a chunk is used again while it holds the very
 // same entries (an entry is replaced whenever a version of its task
-// changes), whatever list it is part of.
+// changes).
 type ListCache struct {
 	mu       sync.Mutex
 	lru      *lru.List // of *kept, most recent first
@@ -130,8 +130,8 @@ func (c *ListCache) list(ctx context.Context, snap *registry.Snapshot, call list
 	return l, nil
 }
 
-// key names what q lists: its order, then its direction, then its
-// filter.
+// key names what q lists: its order, its filter, then its direction,
+// last, so that both directions find one view (see view).
 func (q listQuery) key() string {
 	return fmt.Sprintf("%d\x00%s\x00%t", q.order, q.filter.key(), q.desc)
 }
