@@ -133,12 +133,11 @@ func (c *codings) compress(dst io.Writer, coding string, plain []schema.Part) ([
 		if err := flush(); err != nil {
 			return nil, err
 		}
-		var err error
-		b := p.Encoded(coding+string(sep.Bytes), func() []byte {
+		b, err := p.Encoded(coding+string(sep.Bytes), func() ([]byte, error) {
 			var buf bytes.Buffer
 			buf.Grow(len(p.Bytes) / 4)
-			err = c.piece(&buf, coding, sep, p)
-			return buf.Bytes()
+			err := c.piece(&buf, coding, sep, p)
+			return buf.Bytes(), err
 		})
 		if err != nil {
 			return nil, err

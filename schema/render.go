@@ -77,8 +77,8 @@ type Part struct {
 
 // Encoded is the form of the part that encode makes, named key: made once
 // and kept with the chunk while the chunk is kept, or made afresh for a
-// part that is no kept chunk.
-func (p Part) Encoded(key string, encode func() []byte) []byte {
+// part that is no kept chunk. A form that failed is not kept.
+func (p Part) Encoded(key string, encode func() ([]byte, error)) ([]byte, error) {
 	c := p.chunk
 	if c == nil {
 		return encode()
@@ -87,9 +87,12 @@ func (p Part) Encoded(key string, encode func() []byte) []byte {
 	b, ok := c.encoded[key]
 	c.mu.Unlock()
 	if ok {
-		return b
+		return b, nil
 	}
-	b = encode()
+	b, err := encode()
+	if err != nil {
+		return nil, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.encoded == nil {
@@ -98,7 +101,7 @@ func (p Part) Encoded(key string, encode func() []byte) []byte {
 	if len(c.encoded) < maxEncodings {
 		c.encoded[key] = b
 	}
-	return b
+	return b, nil
 }
 
 // Kept says whether the part is a chunk that keeps its encoded forms.
