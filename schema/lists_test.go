@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -392,4 +393,50 @@ func TestRenderFollowsSaves(t *testing.T) {
 			checkRender(t, x, snap, lists, renderCase{query: q, takes: true}, fmt.Sprintf("step %d", step))
 		}
 	}
+}
+
+// TestRenderConcurrently: requests share what ListCache keeps (prepared
+// requests, plans, views, chunks) and graphql-go runs the shared syntax
+// trees, while saves swap snapshots; under -race nothing is written that
+// another reads, and every answer is the executor's.
+func TestRenderConcurrently(t *testing.T) {
+	reg, idx, task := handFedCatalogue(t, 600)
+	x := newExecutor(t)
+	lists := NewListCache(16 << 20)
+	cases := renderCases(t, x, reg.Snapshot())
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range cases {
+				c := cases[(i+g*7)%len(cases)]
+				req := c.request(t)
+				snap := reg.Snapshot()
+				p, f := lists.Prepare(x, req)
+				if f != nil {
+					t.Error(f.Errors)
+					return
+				}
+				parts, ok, err := x.Render(context.Background(), snap, p, req, lists)
+				if err != nil || ok != c.takes {
+					t.Errorf("%s: got ok %v (%v), want %v", c.query, ok, err, c.takes)
+					continue
+				}
+				res, err := x.Execute(context.Background(), snap, p, req)
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				want, _ := json.Marshal(res)
+				if ok && !bytes.Equal(joinParts(parts), want) {
+					t.Errorf("%s: rendered answer differs from the executor's", c.query)
+				}
+			}
+		}()
+	}
+	for i := range 20 {
+		reg.Apply(registry.Update{Source: idx, Results: []registry.RootResult{task(i*13, fmt.Sprintf("Saved %d", i))}})
+	}
+	wg.Wait()
 }
