@@ -48,6 +48,9 @@ type ServerConfig struct {
 
 	AnswerCache int64 `yaml:"answer_cache_bytes"` // every cached answer, each encoding counted
 
+	PersistedQueries    int `yaml:"persisted_queries"`     // automatic persisted queries kept
+	PersistedQueryBytes int `yaml:"persisted_query_bytes"` // their text, summed
+
 	MaxConnections   int           `yaml:"max_connections"`
 	MaxStreams       int           `yaml:"max_streams"`       // open SSE and WebSocket streams
 	MaxSubscriptions int           `yaml:"max_subscriptions"` // across all streams
@@ -172,6 +175,8 @@ func defaults() []setting {
 		{"server.max_cost", strconv.Itoa(schema.DefaultMaxCost), "most a request may cost before it runs: every field once per list item it is resolved for, aliases included"},
 		{"server.max_answer_bytes", strconv.Itoa(schema.DefaultMaxAnswerBytes), "largest answer (" + mib(schema.DefaultMaxAnswerBytes) + "); a request whose answer grows past it is stopped"},
 		{"server.answer_cache_bytes", strconv.Itoa(httpapi.DefaultAnswerCacheBytes), "answers kept for repeated queries (" + mib(httpapi.DefaultAnswerCacheBytes) + "), compressed forms counted; least recently used first out"},
+		{"server.persisted_queries", strconv.Itoa(httpapi.DefaultPersistedQueries), "automatic persisted queries kept (Apollo's extensions.persistedQuery); least recently used first out"},
+		{"server.persisted_query_bytes", strconv.Itoa(httpapi.DefaultPersistedQueryBytes), "the text of the persisted queries kept, summed (" + mib(httpapi.DefaultPersistedQueryBytes) + "); a query over it runs and is not kept"},
 		{"server.allowed_hosts", "", "Host names answered besides localhost, loopback addresses and the one of server.addr; `*` answers any"},
 		{"server.cors_origins", "", "browser origins (`https://dash.example.com`) that may read answers; none by default"},
 		{"server.max_connections", strconv.Itoa(httpapi.DefaultMaxConnections), "open connections; past it 8 more answer only /healthz, /readyz and /metrics, then 503"},
@@ -527,6 +532,7 @@ func (c *Config) check() error {
 		{"server.max_streams", int64(c.Server.MaxStreams)}, {"server.max_subscriptions", int64(c.Server.MaxSubscriptions)},
 		{"server.read_timeout", int64(c.Server.ReadTimeout)}, {"server.idle_timeout", int64(c.Server.IdleTimeout)},
 		{"server.answer_cache_bytes", c.Server.AnswerCache},
+		{"server.persisted_queries", int64(c.Server.PersistedQueries)}, {"server.persisted_query_bytes", int64(c.Server.PersistedQueryBytes)},
 	} {
 		if v.n <= 0 {
 			bad(v.key, "is %d: must be more than 0", v.n)

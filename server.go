@@ -279,7 +279,8 @@ func (m *Main) newHandler() error {
 		CORSOrigins:  s.CORSOrigins,
 		Limits: httpapi.Limits{MaxConnections: s.MaxConnections, MaxStreams: s.MaxStreams,
 			MaxSubscriptions: s.MaxSubscriptions, ReadTimeout: s.ReadTimeout, IdleTimeout: s.IdleTimeout},
-		AnswerCacheBytes: s.AnswerCache,
+		AnswerCacheBytes:    s.AnswerCache,
+		MaxPersistedQueries: s.PersistedQueries, PersistedQueryBytes: s.PersistedQueryBytes,
 	})
 	return nil
 }

@@ -225,6 +225,11 @@ func TestAnswerCacheBudget(t *testing.T) {
 	if hits := testutil.ToFloat64(srv.gql.cache.hits); hits != 1 {
 		t.Errorf("under the budget: got %v hits, want 1", hits)
 	}
+	// What the list answers are made of is kept within a budget of its
+	// own, and shown.
+	if got := testutil.ToFloat64(listCacheBytes(srv.gql.lists)); got <= 0 || got > float64(len(plain)+10) {
+		t.Errorf("got list_cache_bytes %v, want more than 0 and at most the budget of %d", got, len(plain)+10)
+	}
 	// A second answer does not fit beside the first: the first goes.
 	getQuery(t, base, "{ tasks { id } }", nil)
 	if ev := testutil.ToFloat64(srv.gql.cache.evictions); ev != 1 {

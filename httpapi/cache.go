@@ -36,7 +36,7 @@ type answerCache struct {
 
 type answer struct {
 	key   string
-	forms map[string][][]byte // by content coding, in parts to write in turn; "" is the JSON itself
+	forms map[string][]schema.Part // by content coding, in parts to write in turn; "" is the JSON itself
 	bytes int64
 }
 
@@ -57,13 +57,21 @@ func newAnswerCache(maxBytes int64) *answerCache {
 	return c
 }
 
+// listCacheBytes shows what the parts of answers take: prepared queries,
+// each filter's matches, rendered tasks and their compressed forms.
+func listCacheBytes(lists *schema.ListCache) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "list_cache_bytes",
+		Help: "Bytes kept to answer lists of tasks after a save (prepared queries, filter matches, rendered and compressed tasks), within server.answer_cache_bytes of their own."},
+		func() float64 { return float64(lists.Bytes()) })
+}
+
 func (c *answerCache) collectors() []prometheus.Collector {
 	return []prometheus.Collector{c.hits, c.misses, c.evictions, c.size}
 }
 
 // get returns the answer in the coding asked for, if it is kept, and the
 // answer itself, to compress when it is kept only uncompressed.
-func (c *answerCache) get(key, coding string) (body, plain [][]byte) {
+func (c *answerCache) get(key, coding string) (body, plain []schema.Part) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.byKey[key]
@@ -77,7 +85,7 @@ func (c *answerCache) get(key, coding string) (body, plain [][]byte) {
 
 // put stores one form of an answer, evicting the least recently used
 // answers to make room; a form larger than the whole budget is not kept.
-func (c *answerCache) put(key, coding string, body [][]byte) {
+func (c *answerCache) put(key, coding string, body []schema.Part) {
 	n := int64(size(body))
 	if n > c.maxBytes {
 		return
@@ -86,7 +94,7 @@ func (c *answerCache) put(key, coding string, body [][]byte) {
 	defer c.mu.Unlock()
 	el, ok := c.byKey[key]
 	if !ok {
-		el = c.lru.PushFront(&answer{key: key, forms: map[string][][]byte{}})
+		el = c.lru.PushFront(&answer{key: key, forms: map[string][]schema.Part{}})
 		c.byKey[key] = el
 	}
 	a := el.Value.(*answer)
@@ -135,10 +143,10 @@ func answerETag(shown, key string) string {
 	return `W/"` + shown[:32] + shown[64:] + "-" + key[:16] + `"`
 }
 
-func size(parts [][]byte) int {
+func size(parts []schema.Part) int {
 	n := 0
 	for _, p := range parts {
-		n += len(p)
+		n += len(p.Bytes)
 	}
 	return n
 }

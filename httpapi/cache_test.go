@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/ratchet-tasks/ratchet-registry/schema"
 )
 
 // TestAnswerCacheEvictsLeastRecentlyUsedByBytes: a full cache makes room
@@ -38,7 +39,7 @@ func TestAnswerCacheEvictsLeastRecentlyUsedByBytes(t *testing.T) {
 				}
 				parts := strings.Split(op, ":")
 				size, _ := strconv.Atoi(parts[2])
-				c.put(parts[0], parts[1], [][]byte{make([]byte, size)})
+				c.put(parts[0], parts[1], []schema.Part{{Bytes: make([]byte, size)}})
 			}
 			for _, w := range tc.want {
 				key, coding, _ := strings.Cut(w, ":")

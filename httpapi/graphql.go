@@ -166,7 +166,7 @@ type answerKeys struct{ cache, coding string }
 
 // send writes an answer in coding, compressing it as it goes, and keeps
 // the compressed form when keep is set. Small answers go as they are.
-func (h *graphqlHandler) send(w http.ResponseWriter, media, coding, ckey string, plain [][]byte, keep bool) {
+func (h *graphqlHandler) send(w http.ResponseWriter, media, coding, ckey string, plain []schema.Part, keep bool) {
 	if coding == "" || size(plain) < minCompressBytes {
 		writeEncoded(w, media, "", plain)
 		return
@@ -176,7 +176,7 @@ func (h *graphqlHandler) send(w http.ResponseWriter, media, coding, ckey string,
 	w.WriteHeader(http.StatusOK)
 	body, err := h.codings.compress(w, coding, plain)
 	if err == nil && keep {
-		h.cache.put(ckey, coding, [][]byte{body})
+		h.cache.put(ckey, coding, body)
 	}
 }
 
@@ -192,7 +192,7 @@ func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp res
 		}
 		writeJSON(w, resp.media, code, map[string]any{"errors": errs})
 	}
-	prepared, fail := h.exec.Prepare(req)
+	prepared, fail := h.lists.Prepare(h.exec, req)
 	if fail != nil {
 		requestFailed(fail.Errors)
 		return
@@ -234,9 +234,9 @@ func (h *graphqlHandler) answer(w http.ResponseWriter, r *http.Request, resp res
 // are kept); ok is false when run has answered the request itself, with
 // the reason it has no answer.
 func (h *graphqlHandler) run(w http.ResponseWriter, r *http.Request, resp response, snap *registry.Snapshot,
-	prepared *schema.Prepared, req schema.Request, requestFailed func(any)) (body [][]byte, clean, ok bool) {
+	prepared *schema.Prepared, req schema.Request, requestFailed func(any)) (body []schema.Part, clean, ok bool) {
 	var tooLarge *schema.AnswerTooLargeError
-	if rendered, ok, err := h.exec.Render(r.Context(), snap, prepared, h.lists); ok {
+	if rendered, ok, err := h.exec.Render(r.Context(), snap, prepared, req, h.lists); ok {
 		switch {
 		case errors.As(err, &tooLarge):
 			requestFailed(errorList(err.Error()))
@@ -272,7 +272,7 @@ func (h *graphqlHandler) run(w http.ResponseWriter, r *http.Request, resp respon
 		requestFailed(errorList((&schema.AnswerTooLargeError{Limit: limit}).Error()))
 		return nil, false, false
 	}
-	return [][]byte{plain}, len(result.Errors) == 0, true
+	return []schema.Part{{Bytes: plain}}, len(result.Errors) == 0, true
 }
 
 // instanceShown is the run of the server, for a query that can show it:
@@ -358,7 +358,10 @@ func readRequest(r *http.Request) (schema.Request, int, error) {
 // show (see graphqlHandler.live).
 func requestKey(req schema.Request, vars []byte, live string) string {
 	sum := sha256.New()
-	fmt.Fprintf(sum, "%s\x00%s\x00%s\x00%s", req.Query, req.OperationName, vars, live)
+	for _, part := range [][]byte{[]byte(req.Query), []byte(req.OperationName), vars, []byte(live)} {
+		sum.Write(part)
+		sum.Write([]byte{0})
+	}
 	return hex.EncodeToString(sum.Sum(nil))
 }
 

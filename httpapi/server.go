@@ -144,7 +144,7 @@ func New(cfg Config) *Server {
 		subscriptions:  newGauge("server.max_subscriptions", limits.MaxSubscriptions)}
 	r.Handle("/graphql", cfg.Metrics.instrument(gql))
 	if cfg.Metrics != nil {
-		cfg.Metrics.prom.MustRegister(append(gql.cache.collectors(), gql.persisted.lookups)...)
+		cfg.Metrics.prom.MustRegister(append(gql.cache.collectors(), gql.persisted.lookups, listCacheBytes(gql.lists))...)
 		r.Handle("/metrics", cfg.Metrics.Handler())
 	}
 	page, static, graphiql := webHandlers()

@@ -19,9 +19,10 @@ const (
 	ByUpdated              // by when the task last changed in this process, then uuid
 )
 
-// orderKey is where an entry sits in an index. Keys end with the uuid, so
-// they are unique and a key names one place even after that entry moved.
-func orderKey(o Order, e *Entry) string {
+// Key is where an entry sits in order o, as Walk gives it. Keys end with
+// the uuid, so they are unique and a key names one place even after that
+// entry moved.
+func (o Order) Key(e *Entry) string {
 	switch o {
 	case ByLabel:
 		return strings.ToLower(e.Latest.Label) + "\x00" + e.ID
@@ -41,10 +42,10 @@ func (s *Snapshot) reindex(old, e *Entry) {
 	for _, o := range []Order{ByLabel, ByUpdated} {
 		m := s.index(o)
 		if old != nil {
-			m = m.Delete(orderKey(o, old))
+			m = m.Delete(o.Key(old))
 		}
 		if e != nil {
-			m = m.Set(orderKey(o, e), e)
+			m = m.Set(o.Key(e), e)
 		}
 		if o == ByLabel {
 			s.byLabel = m
@@ -69,7 +70,12 @@ func (s *Snapshot) index(o Order) *immutable.SortedMap[string, *Entry] {
 // until fn returns false. A key from an earlier snapshot is a valid
 // start: the walk goes on from where that key would sit now.
 func (s *Snapshot) Walk(o Order, desc bool, after string, fn func(key string, e *Entry) bool) {
-	m := s.index(o)
+	WalkSorted(s.index(o), desc, after, fn)
+}
+
+// WalkSorted is Walk over a map of entries by their keys in one order, such
+// as a reader's own subset of an index.
+func WalkSorted(m *immutable.SortedMap[string, *Entry], desc bool, after string, fn func(key string, e *Entry) bool) {
 	if m == nil {
 		return
 	}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -183,6 +184,7 @@ func (r *Registry) successor(prev *Snapshot) *Snapshot {
 		ready:         !slices.Contains(r.loaded, false),
 		sum:           prev.sum,
 		vsum:          prev.vsum,
+		log:           prev.log,
 	}
 }
 
@@ -224,6 +226,7 @@ func (r *Registry) applyConflicts(next *Snapshot, ch *change) {
 
 // applyEntries rebuilds the version lists of the tasks that changed.
 func (r *Registry) applyEntries(next *Snapshot, ch *change) {
+	next.log = next.log.with(next.Generation, slices.Collect(maps.Keys(ch.uuids)))
 	for id := range ch.uuids {
 		old, _ := next.tasks.Get(id)
 		e := r.entry(id)

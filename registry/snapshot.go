@@ -46,6 +46,7 @@ type Snapshot struct {
 	ready         bool
 	sum           contentSum // see ContentDigest; verdicts aside
 	vsum          contentSum // of the verdicts, so that CatalogueDigest can leave them out
+	log           changeLog  // see ChangedSince
 }
 
 func emptySnapshot() *Snapshot {
@@ -56,6 +57,7 @@ func emptySnapshot() *Snapshot {
 		byLabel:   immutable.NewSortedMap[string, *Entry](nil),
 		byUpdated: immutable.NewSortedMap[string, *Entry](nil),
 		verdicts:  immutable.NewSortedMap[string, *Verdict](nil),
+		log:       changeLog{lineage: new(int)},
 	}
 }
 

@@ -3,281 +3,284 @@ package schema
 import (
 	lru "container/list"
 	"context"
-	"encoding/json"
+	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
-	"github.com/graphql-go/graphql/language/ast"
+	"github.com/benbjohnson/immutable"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
 )
 
-// The query dashboards poll most, `{ tasks { id version label ... } }`,
-// is a list with one item per task, each a function of that task's entry
-// alone. graphql-go builds a map per item and encoding/json walks it
-// again: 13 times what writing the JSON costs. Render writes such
-// answers directly, and keeps each list's rendered items, in chunks, by
-// the selection and the entries they show, so that after a save the next
-// answer renders the chunk of the changed task and copies the rest.
-
-// Render answers a request that asks only for `tasks`, without arguments,
-// with plain fields of each task (aliases and __typename allowed),
-// byte for byte as Execute with encoding/json would. ok is false for any
-// other request, which Execute answers. The answer comes in parts, to be
-// written one after the other: most are chunks of list items kept in
-// lists, and copying 17 MB of them into one slice at every answer would
-// cost more than the rest of an answer after a save. The error is
-// *AnswerTooLargeError or the context's.
-func (x *Executor) Render(ctx context.Context, snap *registry.Snapshot, p *Prepared, lists *ListCache) (parts [][]byte, ok bool, err error) {
-	plan, ok := planList(p)
-	if !ok || lists == nil {
-		return nil, false, nil
-	}
-	size := 0
-	comma := []byte{','}
-	var head []byte
-	head = append(head, `{"data":{`...)
-	for i, root := range plan {
-		if i > 0 {
-			head = append(head, ',')
-		}
-		head = appendString(head, root.name)
-		head = append(head, ':')
-		if root.item == nil { // __typename
-			head = append(head, `"Query"`...)
-			continue
-		}
-		chunks, err := lists.render(ctx, snap, root.item)
-		if err != nil {
-			return nil, true, err
-		}
-		head = append(head, '[')
-		parts = append(parts, head)
-		size += len(head)
-		for j, c := range chunks {
-			if j > 0 {
-				parts = append(parts, comma)
-			}
-			parts = append(parts, c.body)
-			size += len(c.body) + 1
-		}
-		head = []byte{']'}
-	}
-	head = append(head, "}}"...)
-	parts = append(parts, head)
-	size += len(head)
-	if limit := x.Limits.MaxAnswerBytes; limit > 0 && int64(size) > limit {
-		return nil, true, &AnswerTooLargeError{Limit: limit}
-	}
-	return parts, true, nil
-}
-
-// rootPlan is one entry of the answer's data: a tasks list, or the
-// Query's __typename (item nil).
-type rootPlan struct {
-	name string
-	item *itemPlan
-}
-
-// itemPlan is what each task of a list shows: fields sorted by the name
-// they take in the answer, as encoding/json sorts a map's keys.
-type itemPlan struct {
-	key    string // names the selection, for the cache
-	fields []itemField
-}
-
-type itemField struct {
-	name  string // alias or field name
-	write func(dst []byte, e *registry.Entry) []byte
-}
-
-// itemWriter writes a Task field that an item may select: each reads the
-// entry and its latest version only, as the field's resolver does.
-func itemWriter(field string) (func(dst []byte, e *registry.Entry) []byte, bool) {
-	str := func(get func(*registry.Task) string) func([]byte, *registry.Entry) []byte {
-		return func(d []byte, e *registry.Entry) []byte { return appendString(d, get(e.Latest)) }
-	}
-	switch field {
-	case "id":
-		return str(func(t *registry.Task) string { return t.ID }), true
-	case "version":
-		return str(func(t *registry.Task) string { return t.Version }), true
-	case "label":
-		return str(func(t *registry.Task) string { return t.Label }), true
-	case "description":
-		return str(func(t *registry.Task) string { return t.Description }), true
-	case "source":
-		return str(func(t *registry.Task) string { return t.Source }), true
-	case "path":
-		return str(func(t *registry.Task) string { return t.Path }), true
-	case "digest":
-		return str(func(t *registry.Task) string { return t.Digest }), true
-	case "__typename":
-		return func(d []byte, _ *registry.Entry) []byte { return append(d, `"Task"`...) }, true
-	case "stale":
-		return func(d []byte, e *registry.Entry) []byte { return strconv.AppendBool(d, e.Latest.Stale) }, true
-	case "tags":
-		return func(d []byte, e *registry.Entry) []byte { return appendStrings(d, e.Latest.Tags) }, true
-	case "availableVersions":
-		return func(d []byte, e *registry.Entry) []byte {
-			d = append(d, '[')
-			for i, t := range e.Versions {
-				if i > 0 {
-					d = append(d, ',')
-				}
-				d = appendString(d, t.Version)
-			}
-			return append(d, ']')
-		}, true
-	}
-	return nil, false
-}
-
-// planList reads a prepared request as lists of plain task fields; ok is
-// false when it asks for anything else. The validated document is
-// trusted for names and types: only its shape is checked here.
-func planList(p *Prepared) ([]rootPlan, bool) {
-	if p.op.Operation != ast.OperationTypeQuery || len(p.op.Directives) > 0 {
-		return nil, false
-	}
-	var plan []rootPlan
-	for _, sel := range p.op.SelectionSet.Selections {
-		f, ok := sel.(*ast.Field)
-		if !ok || len(f.Directives) > 0 || len(f.Arguments) > 0 {
-			return nil, false
-		}
-		name := responseName(f)
-		switch {
-		case f.Name.Value == "__typename":
-			plan = append(plan, rootPlan{name: name})
-		case f.Name.Value == "tasks" && f.SelectionSet != nil:
-			item, ok := planItem(f.SelectionSet)
-			if !ok {
-				return nil, false
-			}
-			plan = append(plan, rootPlan{name: name, item: item})
-		default:
-			return nil, false
-		}
-	}
-	plan, merged := sortMerged(plan, func(r rootPlan) string { return r.name })
-	for _, name := range merged {
-		for _, r := range plan {
-			if r.name == name && r.item != nil {
-				return nil, false // two lists under one name merge their selections: graphql-go's job
-			}
-		}
-	}
-	return plan, true
-}
-
-func planItem(set *ast.SelectionSet) (*itemPlan, bool) {
-	var fields []itemField
-	for _, sel := range set.Selections {
-		f, ok := sel.(*ast.Field)
-		if !ok || len(f.Directives) > 0 || len(f.Arguments) > 0 || f.SelectionSet != nil {
-			return nil, false
-		}
-		w, ok := itemWriter(f.Name.Value)
-		if !ok {
-			return nil, false
-		}
-		fields = append(fields, itemField{name: responseName(f), write: w})
-	}
-	fields, _ = sortMerged(fields, func(f itemField) string { return f.name })
-	if len(fields) == 0 {
-		return nil, false
-	}
-	var key strings.Builder
-	for _, set := range set.Selections {
-		f := set.(*ast.Field)
-		key.WriteString(responseName(f) + ":" + f.Name.Value + ",")
-	}
-	names := strings.Split(strings.TrimSuffix(key.String(), ","), ",")
-	slices.Sort(names)
-	return &itemPlan{key: strings.Join(slices.Compact(names), ","), fields: fields}, true
-}
-
-// sortMerged orders entries by their name in the answer, as encoding/json
-// orders a map's keys, and keeps one of each name (validation has made
-// sure that entries of one name ask for the same field); merged lists the
-// names that came more than once.
-func sortMerged[T any](xs []T, name func(T) string) (out []T, merged []string) {
-	sort.SliceStable(xs, func(i, j int) bool { return name(xs[i]) < name(xs[j]) })
-	for i, x := range xs {
-		if i > 0 && name(x) == name(xs[i-1]) {
-			merged = append(merged, name(x))
-			continue
-		}
-		out = append(out, x)
-	}
-	return out, merged
-}
-
-func responseName(f *ast.Field) string {
-	if f.Alias != nil {
-		return f.Alias.Value
-	}
-	return f.Name.Value
-}
-
-// appendString writes s as encoding/json does; the common string, printable
-// ASCII with nothing to escape, is copied as it is.
-func appendString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b, _ := json.Marshal(s)
-			return append(dst, b...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
-}
-
-// appendStrings writes a list that is [] when empty, as orEmpty makes it.
-func appendStrings(dst []byte, ss []string) []byte {
-	dst = append(dst, '[')
-	for i, s := range ss {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendString(dst, s)
-	}
-	return append(dst, ']')
-}
-
-// ListCache keeps rendered list items, within a byte budget, by the
-// selection that made them: for each selection, the chunks of the last
-// list rendered. A chunk is a run of entries in id order, cut where an
-// entry's id hashes to a boundary, so that adding or removing a task
-// changes one chunk and leaves the cuts of the others where they were; a
-// chunk is used again while it holds the very same entries (an entry is
-// replaced whenever a version of its task changes).
+// ListCache keeps what the answers that Render writes are made of, within
+// one byte budget, least recently used out first: prepared requests and
+// their plans, the tasks each filter matches (a view, brought up to date
+// from the tasks a save changed), and each list's rendered items, in
+// chunks, by the list and the selection that made them. A chunk is a run
+// of entries, cut where an entry's id hashes to a boundary, so that
+// adding or removing a task changes one chunk and leaves the cuts of the
+// others where they were; a chunk is used again while it holds the very
+// same entries (an entry is replaced whenever a version of its task
+// changes).
 type ListCache struct {
 	mu       sync.Mutex
-	lru      *lru.List // of *selectionChunks, most recent first
-	bySel    map[string]*lru.Element
+	lru      *lru.List // of *kept, most recent first
+	byKey    map[string]*lru.Element
 	bytes    int64
 	maxBytes int64
+	scans    atomic.Int64 // views built by looking at every task, for tests
 }
 
-type selectionChunks struct {
-	key    string
-	chunks map[string]*chunk // by the id of the chunk's first entry
-	bytes  int64
+type kept struct {
+	key   string
+	value any
+	bytes int64
 }
 
-type chunk struct {
-	entries []*registry.Entry
-	body    []byte // the items, comma-separated
-}
-
-// NewListCache keeps up to maxBytes of rendered items.
+// NewListCache keeps up to maxBytes.
 func NewListCache(maxBytes int64) *ListCache {
-	return &ListCache{lru: lru.New(), bySel: map[string]*lru.Element{}, maxBytes: maxBytes}
+	return &ListCache{lru: lru.New(), byKey: map[string]*lru.Element{}, maxBytes: maxBytes}
+}
+
+// Bytes is what the cache holds, as its budget counts it.
+func (c *ListCache) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
+}
+
+func (c *ListCache) get(key string) (any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byKey[key]
+	if !ok {
+		return nil, false
+	}
+	c.lru.MoveToFront(el)
+	return el.Value.(*kept).value, true
+}
+
+// keep replaces what is kept under key, and forgets what was used
+// longest ago while over the budget; a value larger than the whole budget
+// is not kept.
+func (c *ListCache) keep(key string, value any, bytes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byKey[key]; ok {
+		c.bytes -= el.Value.(*kept).bytes
+		c.lru.Remove(el)
+		delete(c.byKey, key)
+	}
+	if bytes > c.maxBytes {
+		return
+	}
+	c.byKey[key] = c.lru.PushFront(&kept{key: key, value: value, bytes: bytes})
+	c.bytes += bytes
+	for c.bytes > c.maxBytes {
+		el := c.lru.Back()
+		old := el.Value.(*kept)
+		c.lru.Remove(el)
+		delete(c.byKey, old.key)
+		c.bytes -= old.bytes
+	}
+}
+
+// Prepare is Executor.Prepare, kept by the text of the request: a
+// dashboard sends the same few queries at every poll, and parsing and
+// validating one costs more than answering it from what is kept.
+func (c *ListCache) Prepare(x *Executor, req Request) (*Prepared, *Failure) {
+	key := "prepared\x00" + req.OperationName + "\x00" + req.Query
+	if p, ok := c.get(key); ok {
+		return p.(*Prepared), nil
+	}
+	p, f := x.Prepare(req)
+	if f == nil {
+		c.keep(key, p, preparedBytes(req.Query))
+	}
+	return p, f
+}
+
+// preparedBytes is about what a parsed and validated query holds: its
+// syntax tree takes some ten times its text.
+func preparedBytes(query string) int64 { return 16*int64(len(query)) + 1024 }
+
+// taskList is the tasks a listQuery shows over one snapshot, in its order.
+type taskList struct {
+	key   string // names the list among those kept
+	walk  walker
+	count func() int
+}
+
+// list is what call lists over snap: the snapshot's own index when it
+// has no filter, else the view of the filter, kept and brought up to
+// date.
+func (c *ListCache) list(ctx context.Context, snap *registry.Snapshot, call listCall) (taskList, error) {
+	q := call.q
+	l := taskList{key: call.key, walk: q.walker(snap), count: snap.TaskCount}
+	if q.filter.empty() {
+		return l, nil
+	}
+	v, err := c.view(ctx, snap, q, call.key)
+	if err != nil {
+		return taskList{}, err
+	}
+	l.walk, l.count = v.walker(q.desc), v.entries.Len
+	return l, nil
+}
+
+// key names what q lists: its order, its filter, then its direction,
+// last, so that both directions find one view (see view).
+func (q listQuery) key() string {
+	return fmt.Sprintf("%d\x00%s\x00%t", q.order, q.filter.key(), q.desc)
+}
+
+// key names the filter; a filter says the same whatever order its tags
+// come in, but is kept apart for each, which costs only memory.
+func (f taskFilter) key() string {
+	deref := func(p any) string {
+		switch p := p.(type) {
+		case *string:
+			if p != nil {
+				return fmt.Sprintf("%q", *p)
+			}
+		case *bool:
+			if p != nil {
+				return fmt.Sprint(*p)
+			}
+		case *registry.VerdictStatus:
+			if p != nil {
+				return string(*p)
+			}
+		}
+		return "-"
+	}
+	return fmt.Sprintf("%q\x00%q\x00%s\x00%s\x00%s\x00%t", f.search, f.tags, deref(f.source), deref(f.stale), deref(f.verdict), f.anyVersion)
+}
+
+// view is the tasks of one snapshot that a filter matches, by their keys
+// in one order. It is never changed once built: the next is built beside
+// it, sharing all that a save did not touch.
+type view struct {
+	snap    *registry.Snapshot
+	entries *immutable.SortedMap[string, *registry.Entry]
+	bytes   int64
+}
+
+// view is the filter and order of q over snap. Filtering a whole
+// catalogue costs a look at every task (about 100 ms at 100,000 tasks), so
+// the view of the last snapshot is kept and brought up to date from the
+// tasks that changed since (registry.Snapshot.ChangedSince): after a save,
+// the cost of the save. A filter on verdicts is looked at again whenever
+// the snapshot changes, as verdicts change without a save.
+func (c *ListCache) view(ctx context.Context, snap *registry.Snapshot, q listQuery, listKey string) (*view, error) {
+	// Both directions share the view: the list's key without its
+	// direction.
+	key := "view\x00" + listKey[:strings.LastIndexByte(listKey, 0)]
+	var v *view
+	if old, ok := c.get(key); ok {
+		old := old.(*view)
+		if old.snap == snap {
+			return old, nil
+		}
+		if q.filter.verdict == nil {
+			if uuids, ok := snap.ChangedSince(old.snap); ok {
+				v = old.update(snap, q, uuids)
+			}
+		}
+	}
+	if v == nil {
+		c.scans.Add(1)
+		var err error
+		if v, err = buildView(ctx, snap, q); err != nil {
+			return nil, err
+		}
+	}
+	c.keep(key, v, v.bytes)
+	return v, nil
+}
+
+func buildView(ctx context.Context, snap *registry.Snapshot, q listQuery) (*view, error) {
+	b := immutable.NewSortedMapBuilder[string, *registry.Entry](nil)
+	var bytes int64
+	var err error
+	n := 0
+	snap.Walk(q.order, false, "", func(key string, e *registry.Entry) bool {
+		if n++; n%4096 == 0 {
+			if err = ctx.Err(); err != nil {
+				return false
+			}
+		}
+		if q.filter.matches(snap, e) {
+			b.Set(key, e)
+			bytes += entryBytes(key)
+		}
+		return true
+	})
+	return &view{snap: snap, entries: b.Map(), bytes: bytes}, err
+}
+
+// entryBytes is about what one task of a view holds: its key, the
+// pointers, and its share of the tree.
+func entryBytes(key string) int64 { return int64(len(key)) + 64 }
+
+// update is v for snap, a later snapshot in which only the tasks of uuids
+// may differ: each is taken out by its place in v's snapshot and put back
+// by its place in snap, when it matches there.
+func (v *view) update(snap *registry.Snapshot, q listQuery, uuids []string) *view {
+	out := &view{snap: snap, entries: v.entries, bytes: v.bytes}
+	q.places(v.snap, snap, uuids, func(key string, e *registry.Entry, now bool) {
+		if now {
+			out.entries = out.entries.Set(key, e)
+			out.bytes += entryBytes(key)
+		} else {
+			out.entries = out.entries.Delete(key)
+			out.bytes -= entryBytes(key)
+		}
+	})
+	return out
+}
+
+// places calls fn with the place in q's list of each task of uuids: in
+// old (now false) where it was listed there, then in snap (now true)
+// where it is listed there.
+func (q listQuery) places(old, snap *registry.Snapshot, uuids []string, fn func(key string, e *registry.Entry, now bool)) {
+	seen := map[string]bool{}
+	for _, id := range uuids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if e, ok := old.Entry(id); ok && q.filter.matches(old, e) {
+			fn(q.order.Key(e), e, false)
+		}
+		if e, ok := snap.Entry(id); ok && q.filter.matches(snap, e) {
+			fn(q.order.Key(e), e, true)
+		}
+	}
+}
+
+// dirty is the places in q's list over snap of the tasks that differ
+// from old, before and after; ok is false where they cannot be known
+// (verdicts change without a save).
+func (q listQuery) dirty(snap *registry.Snapshot) func(old *registry.Snapshot) ([]string, bool) {
+	return func(old *registry.Snapshot) ([]string, bool) {
+		uuids, ok := snap.ChangedSince(old)
+		if !ok || q.filter.verdict != nil {
+			return nil, false
+		}
+		var keys []string
+		q.places(old, snap, uuids, func(key string, _ *registry.Entry, _ bool) { keys = append(keys, key) })
+		return keys, true
+	}
+}
+
+// walker walks the view in ascending order of its keys, or descending.
+func (v *view) walker(desc bool) walker {
+	return func(after string, fn func(string, *registry.Entry) bool) {
+		registry.WalkSorted(v.entries, desc, after, fn)
+	}
 }
 
 // Chunks end on an entry whose id hashes to 0 modulo chunkItems (about
@@ -298,65 +301,186 @@ func boundary(id string) bool {
 	return h%chunkItems == 0
 }
 
-func (c *ListCache) render(ctx context.Context, snap *registry.Snapshot, item *itemPlan) ([]*chunk, error) {
-	c.mu.Lock()
-	var prev map[string]*chunk
-	if el, ok := c.bySel[item.key]; ok {
-		prev = el.Value.(*selectionChunks).chunks
-		c.lru.MoveToFront(el)
-	}
-	c.mu.Unlock()
+type chunk struct {
+	entries []*registry.Entry
+	body    []byte // the items, comma-separated
 
-	var out []*chunk
-	next := map[string]*chunk{}
-	var bytes int64
-	group := make([]*registry.Entry, 0, maxChunkItems)
-	var err error
-	flush := func() {
-		if len(group) == 0 {
-			return
-		}
-		first := group[0].ID
-		ch, ok := prev[first]
-		if !ok || !slices.Equal(ch.entries, group) {
-			ch = &chunk{entries: slices.Clone(group), body: renderItems(item, group)}
-		}
-		next[first] = ch
-		out = append(out, ch)
-		bytes += int64(len(ch.body)) + int64(len(ch.entries))*8
-		group = group[:0]
+	mu      sync.Mutex
+	encoded map[string][]byte // see Part.Encoded
+}
+
+// chunkBytes is what a chunk is counted in the budget: its items, its
+// entries, and room for its encoded forms (compressed JSON takes a fifth
+// to a tenth of it, and a chunk keeps at most maxEncodings of them).
+func chunkBytes(c *chunk) int64 { return int64(len(c.body))*3/2 + int64(len(c.entries))*8 + 64 }
+
+// chunkSource is a list to render in chunks: its tasks in order with
+// their keys, and, where it can tell, the keys of the tasks that differ
+// between an older snapshot and its own.
+type chunkSource struct {
+	snap  *registry.Snapshot // nil: a list that no snapshot names alone (a page)
+	walk  walker
+	desc  bool
+	dirty func(old *registry.Snapshot) (keys []string, ok bool)
+}
+
+// listChunks is a list as last rendered for one selection: its chunks in
+// order, with the keys each starts and ends at, and the snapshot it was
+// rendered from.
+type listChunks struct {
+	snap        *registry.Snapshot
+	chunks      []*chunk
+	first, last []string
+	byFirst     map[string]*chunk // by the id of the chunk's first entry
+}
+
+// chunks renders the items of a list, list naming it. After a save, the
+// chunks whose stretch of the list holds no changed task are the chunks
+// of the last rendering, taken as they are; the stretches around the
+// changed tasks are walked again, and cut into chunks where the last
+// rendering cut them, as far as their entries are the same. Where the
+// changes are not known, the whole list is walked, and its chunks are
+// matched to the last rendering's by their entries.
+func (c *ListCache) chunks(ctx context.Context, list string, item *itemPlan, src chunkSource) ([]*chunk, error) {
+	key := "chunks\x00" + list + "\x00" + item.key
+	prev := &listChunks{}
+	if v, ok := c.get(key); ok {
+		prev = v.(*listChunks)
 	}
-	// While the entries are those of the chunk that the group began as
-	// before, that chunk says where the group ends: no id is hashed
-	// again for the entries a save left alone.
-	var was *chunk
-	snap.Walk(registry.ByID, false, "", func(_ string, e *registry.Entry) bool {
-		if len(group) == 0 {
-			was = prev[e.ID]
+	if src.snap != nil && prev.snap == src.snap {
+		return prev.chunks, nil
+	}
+	b := &chunker{item: item, prev: prev.byFirst, next: &listChunks{snap: src.snap, byFirst: map[string]*chunk{}}}
+	var dirty []bool
+	if prev.snap != nil && src.snap != nil && src.dirty != nil && len(prev.chunks) > 0 {
+		if keys, ok := src.dirty(prev.snap); ok {
+			dirty = prev.dirtyChunks(keys, src.desc)
 		}
-		k := len(group)
-		group = append(group, e)
+	}
+	var err error
+	if dirty == nil {
+		err = b.walk(ctx, src.walk, "", "", src.desc)
+	} else {
+		for i := 0; i < len(prev.chunks) && err == nil; {
+			if !dirty[i] {
+				b.take(prev.chunks[i], prev.first[i], prev.last[i])
+				i++
+				continue
+			}
+			// A run of changed chunks: walk from the end of the chunk
+			// before it (from the start for the first) to the start of
+			// the next unchanged chunk.
+			j := i
+			for j < len(prev.chunks) && dirty[j] {
+				j++
+			}
+			from, to := "", ""
+			if i > 0 {
+				from = prev.last[i-1]
+			}
+			if j < len(prev.chunks) {
+				to = prev.first[j]
+			}
+			err = b.walk(ctx, src.walk, from, to, src.desc)
+			i = j
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.keep(key, b.next, b.bytes)
+	return b.next.chunks, nil
+}
+
+// dirtyChunks marks the chunks whose stretch of the list holds one of
+// keys: from the chunk's first key to the next chunk's. A key before the
+// first chunk marks the first.
+func (l *listChunks) dirtyChunks(keys []string, desc bool) []bool {
+	dirty := make([]bool, len(l.chunks))
+	for _, k := range keys {
+		i := sort.Search(len(l.first), func(i int) bool { return before(k, l.first[i], desc) }) - 1
+		dirty[max(i, 0)] = true
+	}
+	return dirty
+}
+
+// before says whether key a comes before b in the list's order.
+func before(a, b string, desc bool) bool {
+	if desc {
+		return a > b
+	}
+	return a < b
+}
+
+// chunker cuts a list into chunks as it is walked.
+type chunker struct {
+	item  *itemPlan
+	prev  map[string]*chunk
+	next  *listChunks
+	bytes int64
+
+	group    []*registry.Entry
+	firstKey string
+	lastKey  string
+	was      *chunk
+}
+
+func (b *chunker) take(ch *chunk, first, last string) {
+	b.next.chunks = append(b.next.chunks, ch)
+	b.next.first = append(b.next.first, first)
+	b.next.last = append(b.next.last, last)
+	b.next.byFirst[ch.entries[0].ID] = ch
+	b.bytes += chunkBytes(ch) + int64(len(first)+len(last))
+}
+
+func (b *chunker) flush() {
+	if len(b.group) == 0 {
+		return
+	}
+	ch, ok := b.prev[b.group[0].ID]
+	if !ok || !slices.Equal(ch.entries, b.group) {
+		ch = &chunk{entries: slices.Clone(b.group), body: renderItems(b.item, b.group)}
+	}
+	b.take(ch, b.firstKey, b.lastKey)
+	b.group = b.group[:0]
+}
+
+// walk cuts the list from after the key from ("" for the start) to
+// before the key to ("" for the end), and ends the last chunk there.
+// While the entries are those of the chunk that the group began as
+// before, that chunk says where the group ends: no id is hashed again for
+// the entries a save left alone.
+func (b *chunker) walk(ctx context.Context, walk walker, from, to string, desc bool) error {
+	var err error
+	walk(from, func(key string, e *registry.Entry) bool {
+		if to != "" && !before(key, to, desc) {
+			return false
+		}
+		if len(b.group) == 0 {
+			b.was, b.firstKey = b.prev[e.ID], key
+		}
+		k := len(b.group)
+		b.group = append(b.group, e)
+		b.lastKey = key
 		var end bool
-		if was != nil && k < len(was.entries) && was.entries[k] == e {
-			end = k == len(was.entries)-1
+		if b.was != nil && k < len(b.was.entries) && b.was.entries[k] == e {
+			end = k == len(b.was.entries)-1
 		} else {
-			was = nil
-			end = boundary(e.ID) || len(group) == maxChunkItems
+			b.was = nil
+			end = boundary(e.ID) || len(b.group) == maxChunkItems
 		}
 		if end {
 			if err = ctx.Err(); err != nil {
 				return false
 			}
-			flush()
+			b.flush()
 		}
 		return true
 	})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		b.flush()
 	}
-	flush()
-	c.keep(&selectionChunks{key: item.key, chunks: next, bytes: bytes})
-	return out, nil
+	return err
 }
 
 func renderItems(item *itemPlan, entries []*registry.Entry) []byte {
@@ -380,29 +504,4 @@ func renderItems(item *itemPlan, entries []*registry.Entry) []byte {
 		out = append(out, '}')
 	}
 	return out
-}
-
-// keep replaces a selection's chunks, and forgets the selections used
-// longest ago while over the budget; a list larger than the whole budget
-// is not kept.
-func (c *ListCache) keep(s *selectionChunks) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.bySel[s.key]; ok {
-		c.bytes -= el.Value.(*selectionChunks).bytes
-		c.lru.Remove(el)
-		delete(c.bySel, s.key)
-	}
-	if s.bytes > c.maxBytes {
-		return
-	}
-	c.bySel[s.key] = c.lru.PushFront(s)
-	c.bytes += s.bytes
-	for c.bytes > c.maxBytes {
-		el := c.lru.Back()
-		old := el.Value.(*selectionChunks)
-		c.lru.Remove(el)
-		delete(c.bySel, old.key)
-		c.bytes -= old.bytes
-	}
 }

@@ -362,3 +362,16 @@ func TestSourceCountsServed(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
+
+// TestContainsLower: the search filter's match is strings.ToLower and
+// strings.Contains, ASCII or not.
+func TestContainsLower(t *testing.T) {
+	for _, s := range []string{"", "Add Two Numbers", "aDD", "ÜBER upper", "\u212a kelvin", "İstanbul", "\xff bad", "abcabd", "ABCABD"} {
+		for _, query := range []string{"", "add", "two n", "über", "k", "i̇", "abd", "bca", "x", "\xff"} {
+			sub := strings.ToLower(query)
+			if got, want := containsLower(s, sub), strings.Contains(strings.ToLower(s), sub); got != want {
+				t.Errorf("containsLower(%q, %q): got %t, want %t", s, sub, got, want)
+			}
+		}
+	}
+}
