@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -15,6 +16,13 @@ import (
 // maxChanges bounds the content changes of one didChange: each costs a
 // copy of the document.
 const maxChanges = 1000
+
+// maxEditBytes bounds what the edits of one didChange may cost together:
+// each range change scans the document for its place and copies it, so
+// a thousand of them on a document at the file limit made 5 GB of work
+// out of a message of a few kilobytes, with the server deaf meanwhile.
+// An editor sends one change a keystroke, or one a cursor.
+const maxEditBytes = 16 * taskformat.MaxFileSize
 
 // protocolHandler is the library's dispatch table, filled with what the
 // server answers.
@@ -168,6 +176,7 @@ func (s *server) didChange(_ *glsp.Context, p *protocol.DidChangeTextDocumentPar
 	// A document over the limit for one file kept only its size: edits
 	// to it cannot be applied, only a whole new text replaces it.
 	text, lost := d.text, d.size > int64(len(d.text))
+	budget := int64(maxEditBytes)
 	for _, c := range p.ContentChanges {
 		switch c := c.(type) {
 		case protocol.TextDocumentContentChangeEventWhole:
@@ -175,6 +184,17 @@ func (s *server) didChange(_ *glsp.Context, p *protocol.DidChangeTextDocumentPar
 		case protocol.TextDocumentContentChangeEvent:
 			if lost || c.Range == nil {
 				continue
+			}
+			if budget -= int64(len(text) + len(c.Text)); budget < 0 {
+				// Its text can no longer be known: the disk's stands in
+				// for it until the editor opens it again.
+				s.ws.openBytes -= int64(len(d.text))
+				delete(s.ws.docs, path)
+				s.changedPath(path, 0)
+				msg := fmt.Sprintf("%s is checked as saved on disk: the edits of one change of it would cost more than %d bytes (the limit); close it and open it again",
+					filepath.Base(path), maxEditBytes)
+				s.showMessage(protocol.MessageTypeWarning, "ratchet-registry: "+msg)
+				return errors.New(msg)
 			}
 			from, to := offsetOf(text, c.Range.Start), offsetOf(text, c.Range.End)
 			if to < from {

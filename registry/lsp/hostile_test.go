@@ -78,6 +78,35 @@ func TestHostileInput(t *testing.T) {
 			var items []protocol.CompletionItem
 			c.call(protocol.MethodTextDocumentCompletion, position(meta, 4000000000, 4000000000), &items)
 		}, func() { c.diagnostics(meta, "the edit applied at a clamped place", has("SYNTAX")) }},
+		{"a place nested 5 MiB deep", func() {
+			deep := filepath.Join(dir, "deep", "metadata.json")
+			c.openText(deep, strings.Repeat("[", int(taskformat.MaxFileSize)))
+			var h *protocol.Hover
+			if msg := c.call(protocol.MethodTextDocumentHover, position(deep, 0, int(taskformat.MaxFileSize)), &h); msg != "" || h != nil {
+				t.Errorf("hover deep inside got %+v, %q; want nothing", h, msg)
+			}
+			var items []protocol.CompletionItem
+			if msg := c.call(protocol.MethodTextDocumentCompletion, position(deep, 0, int(taskformat.MaxFileSize)), &items); msg != "" || items != nil {
+				t.Errorf("completion deep inside got %d items, %q; want none", len(items), msg)
+			}
+			c.close(deep)
+		}, nil},
+		{"edits that cost more than their budget", func() {
+			lines := filepath.Join(dir, "lines.json")
+			c.openText(lines, strings.Repeat("\n", int(taskformat.MaxFileSize)/2)) // 5 MiB escaped, under --max-message
+			changes := make([]any, 1000)
+			for i := range changes {
+				changes[i] = map[string]any{"range": map[string]any{"start": map[string]any{"line": 5000000, "character": 0},
+					"end": map[string]any{"line": 5000000, "character": 0}}, "text": "x"}
+			}
+			c.notify(protocol.MethodTextDocumentDidChange, map[string]any{
+				"textDocument": map[string]any{"uri": uri(lines), "version": 2}, "contentChanges": changes})
+		}, func() {
+			c.waitFor("the refusal", func() bool {
+				return strings.Contains(strings.Join(c.messages, "\n"),
+					fmt.Sprintf("lines.json is checked as saved on disk: the edits of one change of it would cost more than %d bytes (the limit)", 16*taskformat.MaxFileSize))
+			})
+		}},
 		{"too many content changes", func() {
 			changes := make([]any, 1001)
 			for i := range changes {
