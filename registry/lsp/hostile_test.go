@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 
@@ -161,4 +162,36 @@ func TestBrokenFraming(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTypingDoesNotQueueRuns types a script that spins, pausing past the
+// debounce after each keystroke so that every text is loaded and its
+// tests start, then the fixed script: the texts typed over are not run
+// to their end one after the other. Only the case in the worker when
+// the typing began runs on; the fixed script's verdict comes next.
+func TestTypingDoesNotQueueRuns(t *testing.T) {
+	dir := t.TempDir()
+	task := copyTask(t, "add", dir, "add")
+	script := filepath.Join(task, "main.js")
+	c := start(t, dir, "--timeout", "5s", "--memory", "64MiB", "--workers", "1")
+	good := c.open(script)
+	c.waitRequest(protocol.ServerWorkspaceCodeLensRefresh, 0) // the first verdict
+	// It spins for longer than the typing lasts, then eats memory until
+	// its worker is killed, which the log says: a case run shows.
+	const eater = "(function(input) { var t = Date.now(); while (Date.now() - t < 1500) {} var a = []; while (true) { a.push(new Array(100000).fill(%d)); } })"
+	for i := range 5 {
+		c.change(script, fmt.Sprintf(eater, i))
+		time.Sleep(100 * time.Millisecond) // past the 30 ms debounce: this text is loaded and its run starts
+	}
+	c.change(script, good)
+	c.waitRequest(protocol.ServerWorkspaceCodeLensRefresh, 1) // the fixed script's verdict
+	var lenses []protocol.CodeLens
+	c.call(protocol.MethodTextDocumentCodeLens, map[string]any{"textDocument": map[string]any{"uri": uri(filepath.Join(task, "tests", "small.json"))}}, &lenses)
+	if len(lenses) != 1 {
+		t.Fatalf("got %d code lenses on small.json, want 1: the fixed script's case passed", len(lenses))
+	}
+	if n := strings.Count(c.stderrText(), "test worker replaced"); n > 2 {
+		t.Errorf("%d cases ran until their worker was killed, want at most 2: the texts typed over were run one after the other\n%s", n, c.stderrText())
+	}
+	c.shutdown()
 }

@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -58,7 +59,8 @@ type root struct {
 	running   string            // TestDigest of the run in flight
 	published map[string]string // path to URI of the files whose last diagnostics were not empty
 	removed   bool
-	indexed   string // the uuid it is indexed under in workspace.ids; "" for none
+	indexed   string             // the uuid it is indexed under in workspace.ids; "" for none
+	stopRun   context.CancelFunc // ends the wait for a worker of the run in flight
 }
 
 // doc is an open document.
@@ -343,11 +345,12 @@ func (w *workspace) update(l loads) {
 	republish := map[*root]bool{}
 	for _, r := range l.removed {
 		w.unindex(r, touched)
+		r.stale()
 		republish[r] = true
 	}
 	for _, r := range l.loaded {
 		w.unindex(r, touched)
-		r.gen.Add(1)
+		r.stale()
 		if t := r.res.Task; t != nil {
 			if w.ids[t.ID] == nil {
 				w.ids[t.ID] = map[*root]bool{}
@@ -378,6 +381,16 @@ func (w *workspace) update(l loads) {
 	}
 	for _, r := range l.loaded {
 		w.test(r)
+	}
+}
+
+// stale makes the test run of r in flight stale: it starts no more cases
+// and no longer waits for a worker.
+func (r *root) stale() {
+	r.gen.Add(1)
+	if r.stopRun != nil {
+		r.stopRun()
+		r.stopRun = nil
 	}
 }
 
