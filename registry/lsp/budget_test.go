@@ -67,3 +67,22 @@ func TestLineStartSkipsBlocks(t *testing.T) {
 		}
 	}
 }
+
+func TestWithin(t *testing.T) {
+	for _, tc := range []struct {
+		rel  string
+		n    int
+		want string
+	}{
+		{"a/b/c/d.json", 2, "a/b/c"},
+		{"a/b/c/d.json", 3, "a/b/c/d.json"},
+		{"a/b/c/d.json", 9, "a/b/c/d.json"},
+		{"a", 0, "a"},
+		{"a/b", 0, "a"},
+		{".", 0, "."},
+	} {
+		if got := within(tc.rel, tc.n); got != tc.want || depth(got) > tc.n {
+			t.Errorf("within(%q, %d) = %q, want %q", tc.rel, tc.n, got, tc.want)
+		}
+	}
+}

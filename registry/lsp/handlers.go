@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
@@ -112,8 +113,14 @@ func (s *server) open(uri protocol.DocumentUri, text string, version protocol.In
 	if !ok {
 		return "", false
 	}
-	if _, _, inside := s.ws.folderOf(p); !inside {
+	_, rel, inside := s.ws.folderOf(p)
+	if !inside {
 		return "", false // the server reads nothing outside the workspace folders
+	}
+	if depth(rel) > maxDepth {
+		s.showMessage(protocol.MessageTypeWarning, fmt.Sprintf(
+			"ratchet-registry: %s is checked as saved on disk: it is %d folders deep in its workspace folder, past the limit of %d", filepath.Base(p), depth(rel), maxDepth))
+		return "", false
 	}
 	old := s.ws.docs[p]
 	if old == nil && len(s.ws.docs) >= s.cfg.MaxOpen {
@@ -254,8 +261,31 @@ func (s *server) changedPath(path string, d time.Duration) {
 	if !ok {
 		return
 	}
-	s.ws.changed(f, rel)
+	s.ws.changed(f, within(rel, maxDepth))
 	s.schedule(d)
+}
+
+// maxDepth bounds how deep below its workspace folder a path that the
+// client names is followed: finding the task of a path looks at each
+// folder on the way to it, and each look walks the path again, so a path
+// 1,500 folders deep cost half a second, and the client sends thousands.
+// Deeper paths are taken for their folder at the limit.
+const maxDepth = 32
+
+// depth is the folders a slash-separated relative path goes through.
+func depth(rel string) int { return strings.Count(rel, "/") }
+
+// within is rel cut to its folder n deep, when it is deeper.
+func within(rel string, n int) string {
+	i := 0
+	for range n + 1 {
+		j := strings.IndexByte(rel[i:], '/')
+		if j < 0 {
+			return rel
+		}
+		i += j + 1
+	}
+	return rel[:i-1]
 }
 
 // diskChanged takes a batch of changes from a folder's watcher.

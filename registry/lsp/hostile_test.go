@@ -108,6 +108,20 @@ func TestHostileInput(t *testing.T) {
 					fmt.Sprintf("lines.json is checked as saved on disk: the edits of one change of it would cost more than %d bytes (the limit)", 16*taskformat.MaxFileSize))
 			})
 		}},
+		{"documents and changed files 1,500 folders deep", func() {
+			for i := range 30 {
+				c.openText(filepath.Join(dir, fmt.Sprintf("d%d", i), strings.Repeat("a/", 1500)+"x.json"), "{}")
+			}
+			changes := make([]any, 5000)
+			for i := range changes {
+				changes[i] = map[string]any{"uri": uri(filepath.Join(dir, fmt.Sprintf("e%d", i), strings.Repeat("b/", 1500), "metadata.json")), "type": 2}
+			}
+			c.notify(protocol.MethodWorkspaceDidChangeWatchedFiles, map[string]any{"changes": changes})
+		}, func() {
+			c.waitFor("the refusal", func() bool {
+				return strings.Contains(strings.Join(c.messages, "\n"), "x.json is checked as saved on disk: it is 1501 folders deep in its workspace folder, past the limit of 32")
+			})
+		}},
 		{"too many content changes", func() {
 			changes := make([]any, 1001)
 			for i := range changes {
