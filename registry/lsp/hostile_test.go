@@ -61,6 +61,38 @@ func TestHostileInput(t *testing.T) {
 				t.Errorf("hover outside the workspace answered %+v: the file was read", h)
 			}
 		}, nil},
+		{"URIs that spell a way out of the workspace", func() {
+			// The same text inside the workspace is answered: the hovers
+			// below would show a document taken in.
+			inside := filepath.Join(dir, "ctl", "metadata.json")
+			c.openText(inside, `{"uuid": "x"}`)
+			var h *protocol.Hover
+			if c.call(protocol.MethodTextDocumentHover, position(inside, 0, 3), &h); h == nil {
+				t.Fatal("hover inside the workspace answered nothing")
+			}
+			c.close(inside)
+			rel, err := filepath.Rel(dir, outside)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range []string{
+				"file://" + dir + "/" + rel,
+				"file://" + dir + "/" + strings.ReplaceAll(rel, "..", "%2e%2e"),
+				"file://" + dir + "/add/..%2f" + strings.ReplaceAll(rel, "/", "%2f"),
+				"file://localhost" + outside,
+				"file://evil.example" + outside,
+				"file://" + outside + "%00",
+				"untitled:" + outside,
+			} {
+				c.notify(protocol.MethodTextDocumentDidOpen, map[string]any{"textDocument": map[string]any{
+					"uri": u, "languageId": "json", "version": 1, "text": `{"uuid": "x"}`}})
+				var h *protocol.Hover
+				if msg := c.call(protocol.MethodTextDocumentHover, map[string]any{"textDocument": map[string]any{"uri": u},
+					"position": map[string]any{"line": 0, "character": 3}}, &h); h != nil {
+					t.Errorf("hover on %s answered %+v (%q): a file outside the workspace was read or kept", u, h, msg)
+				}
+			}
+		}, nil},
 		{"a document over the file limit", func() {
 			c.openText(script, "("+strings.Repeat(" ", int(taskformat.MaxFileSize))+")")
 		}, func() {
