@@ -41,6 +41,13 @@ func TestHostileInput(t *testing.T) {
 			})
 		}},
 		{"a body that is not JSON", func() { c.sendRaw([]byte("Content-Length: 5\r\n\r\n{{{{{")) }, nil},
+		{"a second initialize", func() {
+			other := t.TempDir()
+			copyTask(t, "add", other, "add")
+			if msg := c.call(protocol.MethodInitialize, map[string]any{"processId": nil, "rootUri": uri(other), "capabilities": map[string]any{}}, nil); !strings.Contains(msg, "initialize was sent already") {
+				t.Errorf("a second initialize got %q, want it refused", msg)
+			}
+		}, nil},
 		{"an unknown method", func() {
 			if msg := c.call("ratchet/unknown", nil, nil); !strings.Contains(msg, "method not supported") {
 				t.Errorf("got %q, want method not supported", msg)

@@ -254,6 +254,14 @@ func (s *server) handle(body []byte) {
 		}
 		return
 	}
+	if msg.Method == protocol.MethodInitialize && s.loaded {
+		// The folders are read and watched once: a second initialize
+		// would add folders that are neither.
+		if isRequest {
+			s.respond(msg.ID, nil, &rpcError{Code: codeInvalidRequest, Message: "initialize was sent already: the workspace folders are fixed for the session"})
+		}
+		return
+	}
 	if s.shutdown && isRequest {
 		s.respond(msg.ID, nil, &rpcError{Code: codeInvalidRequest, Message: "server is shutting down"})
 		return
