@@ -248,3 +248,27 @@ func TestTypingDoesNotQueueRuns(t *testing.T) {
 	}
 	c.shutdown()
 }
+
+// TestInitializeAgainAfterTooManyFolders: an initialize refused for its
+// number of folders leaves none behind, so that the editor may send it
+// again with fewer.
+func TestInitializeAgainAfterTooManyFolders(t *testing.T) {
+	dir := t.TempDir()
+	task := copyTask(t, "add", dir, "add")
+	c := launch(t, dir)
+	var folders []any
+	for i := range 65 {
+		folders = append(folders, map[string]any{"uri": uri(filepath.Join(dir, fmt.Sprint(i))), "name": fmt.Sprint(i)})
+	}
+	if msg := c.call(protocol.MethodInitialize, map[string]any{"processId": nil, "workspaceFolders": folders, "capabilities": map[string]any{}}, nil); !strings.Contains(msg, "more than 64 workspace folders (the limit)") {
+		t.Fatalf("65 folders got %q, want the limit named", msg)
+	}
+	if msg := c.call(protocol.MethodInitialize, map[string]any{"processId": nil, "rootUri": uri(dir), "capabilities": map[string]any{}}, nil); msg != "" {
+		t.Fatalf("initialize with one folder after the refusal: %s", msg)
+	}
+	c.notify(protocol.MethodInitialized, map[string]any{})
+	meta := filepath.Join(task, "metadata.json")
+	c.openText(meta, `{"lable": 1}`)
+	c.diagnostics(meta, "the document checked", has("lable"))
+	c.shutdown()
+}

@@ -105,6 +105,7 @@ func (w *workspace) uri(p string) protocol.DocumentUri {
 
 // setFolders takes the workspace folders of initialize.
 func (w *workspace) setFolders(uris []string) error {
+	w.folders = nil // an initialize refused for its folders may be sent again
 	seen := map[string]bool{}
 	for _, u := range uris {
 		p, ok := uriPath(u)
