@@ -100,6 +100,35 @@ func TestHostileInput(t *testing.T) {
 				}
 			}
 		}, nil},
+		{"a document in a linked folder that leads outside", func() {
+			away := t.TempDir()
+			write(t, filepath.Join(away, "tests", "secret.json"), `{"input": {"a": 1, "b": 2}, "expected_output": "SECRET"}`)
+			write(t, filepath.Join(away, "main.js"), "(function(input) { return 'nope'; })") // a verdict would show what was expected
+			if err := os.Symlink(away, filepath.Join(dir, "linked")); err != nil {
+				t.Fatal(err)
+			}
+			linked := filepath.Join(dir, "linked", "metadata.json")
+			c.openText(linked, `{"uuid": "7f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b", "version": "1.0.0", "label": "L", "description": "D."}`)
+			// A document opened after it is checked in the same load or a later one.
+			later := filepath.Join(dir, "later", "metadata.json")
+			c.openText(later, `{"lable": 1}`)
+			c.diagnostics(later, "a load after the linked document's", has("lable"))
+			c.close(later)
+			var h *protocol.Hover
+			c.call(protocol.MethodTextDocumentHover, position(filepath.Join(dir, "linked", "tests", "secret.json"), 0, 30), &h)
+			c.alive()
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			for _, p := range c.history {
+				if strings.Contains(messages(p.diags), "SECRET") {
+					t.Errorf("%s shows a file outside the workspace: %s", p.path, messages(p.diags))
+				}
+			}
+			if h != nil {
+				t.Errorf("hover on a test file behind the link answered %+v", h)
+			}
+			c.close(linked)
+		}, nil},
 		{"a document over the file limit", func() {
 			c.openText(script, "("+strings.Repeat(" ", int(taskformat.MaxFileSize))+")")
 		}, func() {
