@@ -129,6 +129,22 @@ func TestHostileInput(t *testing.T) {
 			}
 			c.close(linked)
 		}, nil},
+		{"URIs of a megabyte", func() {
+			long := filepath.Join(dir, "long", "metadata.json")
+			for i := range 20 {
+				c.notify(protocol.MethodTextDocumentDidOpen, map[string]any{"textDocument": map[string]any{
+					"uri": uri(long) + "?" + strings.Repeat("q", 1<<20) + fmt.Sprint(i), "languageId": "json", "version": 1, "text": `{"lable": 1}`}})
+			}
+			later := filepath.Join(dir, "later", "metadata.json")
+			c.openText(later, `{"lable": 1}`)
+			c.diagnostics(later, "a load after the long URIs", has("lable"))
+			c.close(later)
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if d := c.diags[long]; len(d) > 0 {
+				t.Errorf("a document named by a URI of a megabyte was kept: its diagnostics are %s", messages(d))
+			}
+		}, nil},
 		{"a document over the file limit", func() {
 			c.openText(script, "("+strings.Repeat(" ", int(taskformat.MaxFileSize))+")")
 		}, func() {

@@ -76,8 +76,18 @@ func newWorkspace(s *server) *workspace {
 	return &workspace{s: s, docs: map[string]*doc{}, uris: map[string]protocol.DocumentUri{}, ids: map[string]map[*root]bool{}, pending: map[*folder]map[string]bool{}}
 }
 
+// maxURI bounds the length of a URI the server takes: a path is at most
+// 4 KiB (PATH_MAX), percent-encoded three times that. The client's
+// spelling of a URI is kept, for thousands of files, and sent back with
+// every diagnostic of its file: unbounded, a URI of megabytes (a query
+// string or fragment that names the same path) made each of them a copy.
+const maxURI = 16 << 10
+
 // uriPath turns a file: URI into a clean absolute path.
 func uriPath(uri string) (string, bool) {
+	if len(uri) > maxURI {
+		return "", false
+	}
 	u, err := url.Parse(uri)
 	if err != nil || u.Scheme != "file" || (u.Host != "" && u.Host != "localhost") {
 		return "", false
