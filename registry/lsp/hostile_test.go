@@ -145,6 +145,17 @@ func TestHostileInput(t *testing.T) {
 				t.Errorf("a document named by a URI of a megabyte was kept: its diagnostics are %s", messages(d))
 			}
 		}, nil},
+		{"a document with thousands of problems on one line", func() {
+			many := filepath.Join(copyTask(t, "add", dir, "many"), "metadata.json")
+			c.openText(many, `{"uuid": "8f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b", "version": "1.0.0", "label": "A", "description": "B", `+
+				strings.Repeat(`"lable": 1, `, 2500)+`"x": 1}`)
+		}, func() {
+			d := c.diagnostics(filepath.Join(dir, "many", "metadata.json"), "the problems", has("lable"))
+			if len(d) != 1001 || !strings.Contains(d[1000].Message, "1500 more problems in this file are not shown: the first 1000 are (the limit)") {
+				t.Errorf("got %d diagnostics, the last %q; want 1,000 and one that counts the 1,500 others", len(d), d[len(d)-1].Message)
+			}
+			c.close(filepath.Join(dir, "many", "metadata.json"))
+		}},
 		{"a document over the file limit", func() {
 			c.openText(script, "("+strings.Repeat(" ", int(taskformat.MaxFileSize))+")")
 		}, func() {
