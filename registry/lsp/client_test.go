@@ -91,6 +91,26 @@ func start(tb testing.TB, folder string, args ...string) *client {
 func startFolders(tb testing.TB, folders []string, args ...string) *client {
 	tb.Helper()
 	folder := folders[0]
+	c := launch(tb, folder, args...)
+	refresh := true
+	params := map[string]any{"processId": nil, "rootUri": uri(folder),
+		"capabilities": map[string]any{"workspace": map[string]any{"codeLens": map[string]any{"refreshSupport": refresh}}}}
+	if len(folders) > 1 {
+		var wf []any
+		for _, f := range folders {
+			wf = append(wf, map[string]any{"uri": uri(f), "name": filepath.Base(f)})
+		}
+		params["workspaceFolders"] = wf
+	}
+	c.call(protocol.MethodInitialize, params, nil)
+	c.notify(protocol.MethodInitialized, map[string]any{})
+	return c
+}
+
+// launch runs `ratchet-registry lsp`, not initialized yet; folder is
+// where alive looks.
+func launch(tb testing.TB, folder string, args ...string) *client {
+	tb.Helper()
 	cmd := exec.Command(binary(tb), append([]string{"lsp", "--debounce", "30ms"}, args...)...)
 	c := &client{tb: tb, cmd: cmd, folder: folder, results: map[int]json.RawMessage{}, errors: map[int]string{},
 		diags: map[string][]diagnostic{}, stderr: &strings.Builder{}}
@@ -110,18 +130,6 @@ func startFolders(tb testing.TB, folders []string, args ...string) *client {
 	c.wg.Add(1)
 	go c.read(stdout)
 	tb.Cleanup(c.stop)
-	refresh := true
-	params := map[string]any{"processId": nil, "rootUri": uri(folder),
-		"capabilities": map[string]any{"workspace": map[string]any{"codeLens": map[string]any{"refreshSupport": refresh}}}}
-	if len(folders) > 1 {
-		var wf []any
-		for _, f := range folders {
-			wf = append(wf, map[string]any{"uri": uri(f), "name": filepath.Base(f)})
-		}
-		params["workspaceFolders"] = wf
-	}
-	c.call(protocol.MethodInitialize, params, nil)
-	c.notify(protocol.MethodInitialized, map[string]any{})
 	return c
 }
 

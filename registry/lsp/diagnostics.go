@@ -17,6 +17,15 @@ const diagSource = "ratchet-registry"
 // errors' codes are their kinds, the verdicts' their case status.
 const codeConflict = "CONFLICT"
 
+// maxDiagnostics bounds the load problems shown in one file, and codeLimit
+// is the code of the diagnostic that counts the rest. Placing each costs a
+// walk of its line: a metadata.json of one line with 5,000 misspelt keys
+// made 5,000 walks of up to 60 KB, and an editor shows no more anyway.
+const (
+	maxDiagnostics = 1000
+	codeLimit      = "LIMIT"
+)
+
 // publish sends the diagnostics of every file of r: its load errors and
 // warnings, its conflict, its test verdicts. A file that had diagnostics
 // and has none now gets an empty list, so that the editor clears it.
@@ -74,8 +83,13 @@ func (w *workspace) diagnose(r *root, byPath map[string][]protocol.Diagnostic) {
 	if r.res.Task != nil {
 		problems = r.res.Task.Warnings
 	}
+	dropped := map[string]int{}
 	for _, e := range problems {
 		p := w.filePath(r, e.File)
+		if len(byPath[p]) >= maxDiagnostics {
+			dropped[p]++
+			continue
+		}
 		unit := unitRunes
 		if e.File == "main.js" && e.Kind == registry.KindSyntax && strings.HasPrefix(e.Message(), "JavaScript syntax error") {
 			unit = unitBytes // goja's parser counts bytes
@@ -91,6 +105,10 @@ func (w *workspace) diagnose(r *root, byPath map[string][]protocol.Diagnostic) {
 			end = tokenEnd(t, off)
 		}
 		byPath[p] = append(byPath[p], diagnostic(t, off, end, sev, string(e.Kind), e.Message()))
+	}
+	for p, n := range dropped {
+		byPath[p] = append(byPath[p], diagnostic(text(p), 0, 0, protocol.DiagnosticSeverityWarning, codeLimit,
+			fmt.Sprintf("%d more problems in this file are not shown: the first %d are (the limit)", n, maxDiagnostics)))
 	}
 	if c, ok := w.conflict(r); ok {
 		p := filepath.Join(r.dir, "metadata.json")

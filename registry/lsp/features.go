@@ -55,7 +55,8 @@ func (w *workspace) place(p string, pos protocol.Position) (schema map[string]an
 	r, _, _ = w.rootOf(p)
 	text = w.text(r, p)
 	off = offsetOf(text, pos)
-	return schema, r, text, off, locate(text, off), true
+	sp = locate(text, off)
+	return schema, r, text, off, sp, !sp.deep
 }
 
 // keyOfValue finds the top-level key whose value holds off, in a well

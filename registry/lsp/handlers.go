@@ -1,8 +1,10 @@
 package lsp
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
@@ -15,6 +17,13 @@ import (
 // maxChanges bounds the content changes of one didChange: each costs a
 // copy of the document.
 const maxChanges = 1000
+
+// maxEditBytes bounds what the edits of one didChange may cost together:
+// each range change scans the document for its place and copies it, so
+// a thousand of them on a document at the file limit made 5 GB of work
+// out of a message of a few kilobytes, with the server deaf meanwhile.
+// An editor sends one change a keystroke, or one a cursor.
+const maxEditBytes = 16 * taskformat.MaxFileSize
 
 // protocolHandler is the library's dispatch table, filled with what the
 // server answers.
@@ -104,8 +113,14 @@ func (s *server) open(uri protocol.DocumentUri, text string, version protocol.In
 	if !ok {
 		return "", false
 	}
-	if _, _, inside := s.ws.folderOf(p); !inside {
+	_, rel, inside := s.ws.folderOf(p)
+	if !inside {
 		return "", false // the server reads nothing outside the workspace folders
+	}
+	if depth(rel) > maxDepth {
+		s.showMessage(protocol.MessageTypeWarning, fmt.Sprintf(
+			"ratchet-registry: %s is checked as saved on disk: it is %d folders deep in its workspace folder, past the limit of %d", filepath.Base(p), depth(rel), maxDepth))
+		return "", false
 	}
 	old := s.ws.docs[p]
 	if old == nil && len(s.ws.docs) >= s.cfg.MaxOpen {
@@ -168,6 +183,7 @@ func (s *server) didChange(_ *glsp.Context, p *protocol.DidChangeTextDocumentPar
 	// A document over the limit for one file kept only its size: edits
 	// to it cannot be applied, only a whole new text replaces it.
 	text, lost := d.text, d.size > int64(len(d.text))
+	budget := int64(maxEditBytes)
 	for _, c := range p.ContentChanges {
 		switch c := c.(type) {
 		case protocol.TextDocumentContentChangeEventWhole:
@@ -175,6 +191,17 @@ func (s *server) didChange(_ *glsp.Context, p *protocol.DidChangeTextDocumentPar
 		case protocol.TextDocumentContentChangeEvent:
 			if lost || c.Range == nil {
 				continue
+			}
+			if budget -= int64(len(text) + len(c.Text)); budget < 0 {
+				// Its text can no longer be known: the disk's stands in
+				// for it until the editor opens it again.
+				s.ws.openBytes -= int64(len(d.text))
+				delete(s.ws.docs, path)
+				s.changedPath(path, 0)
+				msg := fmt.Sprintf("%s is checked as saved on disk: the edits of one change of it would cost more than %d bytes (the limit); close it and open it again",
+					filepath.Base(path), maxEditBytes)
+				s.showMessage(protocol.MessageTypeWarning, "ratchet-registry: "+msg)
+				return errors.New(msg)
 			}
 			from, to := offsetOf(text, c.Range.Start), offsetOf(text, c.Range.End)
 			if to < from {
@@ -234,8 +261,31 @@ func (s *server) changedPath(path string, d time.Duration) {
 	if !ok {
 		return
 	}
-	s.ws.changed(f, rel)
+	s.ws.changed(f, within(rel, maxDepth))
 	s.schedule(d)
+}
+
+// maxDepth bounds how deep below its workspace folder a path that the
+// client names is followed: finding the task of a path looks at each
+// folder on the way to it, and each look walks the path again, so a path
+// 1,500 folders deep cost half a second, and the client sends thousands.
+// Deeper paths are taken for their folder at the limit.
+const maxDepth = 32
+
+// depth is the folders a slash-separated relative path goes through.
+func depth(rel string) int { return strings.Count(rel, "/") }
+
+// within is rel cut to its folder n deep, when it is deeper.
+func within(rel string, n int) string {
+	i := 0
+	for range n + 1 {
+		j := strings.IndexByte(rel[i:], '/')
+		if j < 0 {
+			return rel
+		}
+		i += j + 1
+	}
+	return rel[:i-1]
 }
 
 // diskChanged takes a batch of changes from a folder's watcher.

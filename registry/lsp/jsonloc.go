@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
 // valueSpan finds the value of a top-level key of a JSON object: its byte
@@ -53,6 +55,11 @@ type spot struct {
 	key      string // that key
 	from, to int    // its span, quotes included
 	keyPlace bool   // a key may be typed here: after { or , or inside a key
+	// deep is a place nested deeper than the loader reads a task file:
+	// nothing is said of it. The path to it would cost memory in
+	// proportion to the document (a client's 5 MiB of "[" made hundreds
+	// of megabytes and seconds of each hover).
+	deep bool
 }
 
 // frame is an object or an array open at the place scanned.
@@ -89,10 +96,11 @@ func locate(text string, off int) spot {
 			return result()
 		}
 		switch c := text[i]; c {
-		case '{':
-			stack = append(stack, frame{object: true, wantKey: true})
-		case '[':
-			stack = append(stack, frame{})
+		case '{', '[':
+			if len(stack) == taskformat.MaxNesting {
+				return spot{deep: true}
+			}
+			stack = append(stack, frame{object: c == '{', wantKey: c == '{'})
 		case '}', ']':
 			if len(stack) > 0 {
 				stack = stack[:len(stack)-1]

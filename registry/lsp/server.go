@@ -103,6 +103,7 @@ type server struct {
 
 	events   chan event
 	verdicts chan verdictDone
+	slots    chan struct{} // a token for each worker: a case holds one while it runs
 
 	ws          *workspace
 	loaded      bool // the workspace's first load is done
@@ -131,7 +132,7 @@ func Serve(ctx context.Context, r io.ReadCloser, w io.Writer, cfg Config) error 
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(ctx)
 	s := &server{cfg: cfg, conn: newConn(r, w, cfg.MaxMessage), log: cfg.Log, content: taskformat.NewContent(64 << 20), loader: cfg.Loader,
-		ctx: ctx, events: make(chan event), verdicts: make(chan verdictDone)}
+		ctx: ctx, events: make(chan event), verdicts: make(chan verdictDone), slots: make(chan struct{}, cfg.Workers)}
 	s.ws = newWorkspace(s)
 	var err error
 	if s.schemas, err = loadSchemas(); err != nil {
@@ -250,6 +251,14 @@ func (s *server) handle(body []byte) {
 	if !s.handler.IsInitialized() && msg.Method != protocol.MethodInitialize {
 		if isRequest {
 			s.respond(msg.ID, nil, &rpcError{Code: codeNotInitialized, Message: "server not initialized"})
+		}
+		return
+	}
+	if msg.Method == protocol.MethodInitialize && s.loaded {
+		// The folders are read and watched once: a second initialize
+		// would add folders that are neither.
+		if isRequest {
+			s.respond(msg.ID, nil, &rpcError{Code: codeInvalidRequest, Message: "initialize was sent already: the workspace folders are fixed for the session"})
 		}
 		return
 	}

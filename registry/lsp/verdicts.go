@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 
@@ -47,8 +48,15 @@ func (w *workspace) test(r *root) {
 	r.running = t.TestDigest
 	gen := r.gen.Load()
 	v := &verdict{digest: t.TestDigest, cases: cases, results: make([]registry.CaseResult, len(cases))}
-	ctx, run, workers := w.s.ctx, w.s.cfg.Run, min(w.s.cfg.Workers, len(cases))
+	ctx, run, workers, slots := w.s.ctx, w.s.cfg.Run, min(w.s.cfg.Workers, len(cases)), w.s.slots
+	// A run waits for a worker here, not in the pool: a later text of the
+	// task ends the wait, so that typing never queues up the cases of
+	// every text typed, each to run to its end (a script that spins ran
+	// a timeout for every pause in the typing, one after the other).
+	waiting, stop := context.WithCancel(ctx)
+	r.stopRun = stop
 	w.s.wg.Go(func() {
+		defer stop()
 		var next atomic.Int64
 		var wg sync.WaitGroup
 		for range workers {
@@ -58,12 +66,18 @@ func (w *workspace) test(r *root) {
 					if i >= len(cases) {
 						return
 					}
+					select {
+					case slots <- struct{}{}:
+					case <-waiting.Done():
+						return
+					}
 					v.results[i] = run(ctx, cases[i])
+					<-slots
 				}
 			})
 		}
 		wg.Wait()
-		if ctx.Err() != nil || r.gen.Load() != gen {
+		if ctx.Err() != nil || waiting.Err() != nil || r.gen.Load() != gen {
 			v = nil // stale: some cases never ran
 		}
 		select {

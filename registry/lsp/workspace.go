@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -58,7 +59,8 @@ type root struct {
 	running   string            // TestDigest of the run in flight
 	published map[string]string // path to URI of the files whose last diagnostics were not empty
 	removed   bool
-	indexed   string // the uuid it is indexed under in workspace.ids; "" for none
+	indexed   string             // the uuid it is indexed under in workspace.ids; "" for none
+	stopRun   context.CancelFunc // ends the wait for a worker of the run in flight
 }
 
 // doc is an open document.
@@ -74,8 +76,18 @@ func newWorkspace(s *server) *workspace {
 	return &workspace{s: s, docs: map[string]*doc{}, uris: map[string]protocol.DocumentUri{}, ids: map[string]map[*root]bool{}, pending: map[*folder]map[string]bool{}}
 }
 
+// maxURI bounds the length of a URI the server takes: a path is at most
+// 4 KiB (PATH_MAX), percent-encoded three times that. The client's
+// spelling of a URI is kept, for thousands of files, and sent back with
+// every diagnostic of its file: unbounded, a URI of megabytes (a query
+// string or fragment that names the same path) made each of them a copy.
+const maxURI = 16 << 10
+
 // uriPath turns a file: URI into a clean absolute path.
 func uriPath(uri string) (string, bool) {
+	if len(uri) > maxURI {
+		return "", false
+	}
 	u, err := url.Parse(uri)
 	if err != nil || u.Scheme != "file" || (u.Host != "" && u.Host != "localhost") {
 		return "", false
@@ -103,6 +115,7 @@ func (w *workspace) uri(p string) protocol.DocumentUri {
 
 // setFolders takes the workspace folders of initialize.
 func (w *workspace) setFolders(uris []string) error {
+	w.folders = nil // an initialize refused for its folders may be sent again
 	seen := map[string]bool{}
 	for _, u := range uris {
 		p, ok := uriPath(u)
@@ -343,11 +356,12 @@ func (w *workspace) update(l loads) {
 	republish := map[*root]bool{}
 	for _, r := range l.removed {
 		w.unindex(r, touched)
+		r.stale()
 		republish[r] = true
 	}
 	for _, r := range l.loaded {
 		w.unindex(r, touched)
-		r.gen.Add(1)
+		r.stale()
 		if t := r.res.Task; t != nil {
 			if w.ids[t.ID] == nil {
 				w.ids[t.ID] = map[*root]bool{}
@@ -378,6 +392,16 @@ func (w *workspace) update(l loads) {
 	}
 	for _, r := range l.loaded {
 		w.test(r)
+	}
+}
+
+// stale makes the test run of r in flight stale: it starts no more cases
+// and no longer waits for a worker.
+func (r *root) stale() {
+	r.gen.Add(1)
+	if r.stopRun != nil {
+		r.stopRun()
+		r.stopRun = nil
 	}
 }
 
