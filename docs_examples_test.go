@@ -209,7 +209,9 @@ func (d *docRun) runOne(f fence, cmd string, strict bool) (string, bool) {
 		return d.curl(f, cmd), true
 	case byShell.MatchString(cmd):
 		if d.server != nil && !d.changed {
-			d.server.waitReady(t)
+			// Settled first: a verdict arriving after the generation is
+			// taken would pass for the change these commands make.
+			d.settle()
 			d.changed, d.seen = true, d.generation()
 		}
 		out, err := exec.Command("sh", "-c", cmd).CombinedOutput()
