@@ -54,6 +54,30 @@ type taskLoad struct {
 	scriptFile registry.File   // main.js, once it parses
 	testFiles  []registry.File // the test files, in name order
 	schema     map[string]*jsonschema.Schema
+	// listed counts the problems of each file; past MaxProblemsPerFile
+	// one more, kept in over, counts the rest.
+	listed map[string]int
+	over   map[string]*overflow
+	// at is where the last problem was placed, so that placing the next
+	// one further on counts from there, not from the start of the file.
+	at place
+}
+
+// MaxProblemsPerFile bounds the problems listed for one file: a file can
+// repeat one mistake (a misspelt key, valid JSON) for every line it has,
+// and each listed problem costs its place and its share of every answer.
+const MaxProblemsPerFile = 1000
+
+// overflow is the problem that stands for those past the bound.
+type overflow struct {
+	e *registry.LoadError
+	n int
+}
+
+// place is a byte offset in a file's data and its line and column.
+type place struct {
+	data           []byte
+	off, line, col int
 }
 
 // loadTask reads and checks one task. It never stops at the first
@@ -106,29 +130,74 @@ func loadFiles(in loadInput) (*registry.Task, []*registry.LoadError) {
 }
 
 func (l *taskLoad) fail(file string, kind registry.Kind, data []byte, off int, err error) {
-	e := l.problem(file, kind, data, off, err)
 	if isTestFile(file) {
-		e.Severity = registry.SeverityWarning
-		l.warns = append(l.warns, e)
+		l.keep(&l.warns, file, kind, data, off, err, false)
 		return
 	}
-	l.errs = append(l.errs, e)
+	l.keep(&l.errs, file, kind, data, off, err, false)
 }
 
 // advise reports a warning that leaves everything running: the test case
 // it is about still runs; the task loads as it is.
 func (l *taskLoad) advise(file string, kind registry.Kind, data []byte, off int, err error) {
+	l.keep(&l.warns, file, kind, data, off, err, true)
+}
+
+// keep adds a problem to list, or counts it past MaxProblemsPerFile.
+// Problems in test files, and advice, are warnings.
+func (l *taskLoad) keep(list *[]*registry.LoadError, file string, kind registry.Kind, data []byte, off int, err error, advice bool) {
+	if l.listed == nil {
+		l.listed, l.over = map[string]int{}, map[string]*overflow{}
+	}
+	if l.listed[file] >= MaxProblemsPerFile {
+		o := l.over[file]
+		if o == nil {
+			o = &overflow{e: l.problem(file, registry.KindInvalid, nil, -1, nil)}
+			o.e.Severity = registry.SeverityWarning
+			l.warns = append(l.warns, o.e)
+			l.over[file] = o
+		}
+		o.n++
+		o.e.Err = fmt.Errorf("%d more problems in this file are not listed: at most %d are listed for one file (the limit)", o.n, MaxProblemsPerFile)
+		return
+	}
+	l.listed[file]++
 	e := l.problem(file, kind, data, off, err)
-	e.Severity, e.Advice = registry.SeverityWarning, true
-	l.warns = append(l.warns, e)
+	if isTestFile(file) || advice {
+		e.Severity = registry.SeverityWarning
+	}
+	e.Advice = advice
+	*list = append(*list, e)
 }
 
 func (l *taskLoad) problem(file string, kind registry.Kind, data []byte, off int, err error) *registry.LoadError {
 	e := &registry.LoadError{Source: l.in.source, Root: l.in.root, File: file, Path: l.in.display + l.in.sep + file, Kind: kind, Err: err}
 	if off >= 0 && data != nil {
-		e.Line, e.Column = lineCol(data, off)
+		e.Line, e.Column = l.place(data, off)
 	}
 	return e
+}
+
+// place is lineCol, counting on from the last place in the same data when
+// off lies after it: problems come mostly in file order, so placing all
+// of a file's costs one pass over it, not one pass each.
+func (l *taskLoad) place(data []byte, off int) (line, col int) {
+	off = min(max(off, 0), len(data))
+	p := l.at
+	if len(p.data) != len(data) || len(data) == 0 || &p.data[0] != &data[0] || off < p.off {
+		line, col = lineCol(data, off)
+		l.at = place{data: data, off: off, line: line, col: col}
+		return line, col
+	}
+	between := data[p.off:off]
+	if nl := bytes.LastIndexByte(between, '\n'); nl >= 0 {
+		line = p.line + bytes.Count(between, []byte{'\n'})
+		col = utf8.RuneCount(between[nl+1:]) + 1
+	} else {
+		line, col = p.line, p.col+utf8.RuneCount(between)
+	}
+	l.at = place{data: data, off: off, line: line, col: col}
+	return line, col
 }
 
 // bound reports a file that passes a bound (nesting, a number), where it
@@ -294,11 +363,17 @@ func (l *taskLoad) misspeltKeys(data []byte, fields map[string]json.RawMessage) 
 	if len(fields) <= len(metadataKeys) && allKnown(fields) {
 		return // the usual file: no scan for positions
 	}
+	hints := map[string]string{} // a key repeated is looked up once
 	for _, k := range objectKeys(data) {
 		if slices.Contains(metadataKeys, k.name) {
 			continue
 		}
-		if hint := didYouMean(k.name, metadataKeys); hint != "" {
+		hint, ok := hints[k.name]
+		if !ok {
+			hint = didYouMean(k.name, metadataKeys)
+			hints[k.name] = hint
+		}
+		if hint != "" {
 			l.advise(metadataFile, registry.KindInvalid, data, k.off, fmt.Errorf("unknown key %q is ignored%s", k.name, hint))
 		}
 	}

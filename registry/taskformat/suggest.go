@@ -28,9 +28,12 @@ func didYouMean(word string, known []string) string {
 }
 
 // fold drops case and the separators that naming styles disagree on.
-func fold(s string) string {
-	return strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(s))
-}
+func fold(s string) string { return separators.Replace(strings.ToLower(s)) }
+
+// separators is built once: a Replacer is safe for concurrent use and is
+// never changed, and building one per call cost more than the rest of a
+// load of a file with many unknown keys.
+var separators = strings.NewReplacer("_", "", "-", "")
 
 // EditDistance is the Levenshtein distance between two short words,
 // counted in runes: the one measure of "did you mean" for task files and
