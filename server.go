@@ -223,27 +223,11 @@ func (c *Config) sourceDeps(loader *taskformat.Loader, log *slog.Logger) source.
 			PollInterval: w.PollInterval, PollCPU: w.PollCPU, RescanInterval: w.RescanInterval}}
 }
 
-// cacheDir is registry.cache_dir, or the user's cache folder when it is
-// empty.
-func cacheDir(dir string) (string, error) {
-	if dir != "" {
-		return dir, nil
-	}
-	base, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(base, "ratchet-registry"), nil
-}
-
 // checkCacheDir makes sure registry.cache_dir (or the user's cache
 // folder, when it is empty) can be written, as remote sources need.
 func checkCacheDir(dir string) error {
-	dir, err := cacheDir(dir)
-	if err != nil {
-		dir = filepath.Join(os.TempDir(), "ratchet-registry")
-	}
-	err = os.MkdirAll(dir, 0o755)
+	dir = source.CacheDir(dir)
+	err := os.MkdirAll(dir, 0o755)
 	if err == nil {
 		var f *os.File
 		if f, err = os.CreateTemp(dir, ".probe-*"); err == nil {
@@ -294,9 +278,7 @@ func (m *Main) runTests(ctx context.Context) (stop func(), err error) {
 		return nil, err
 	}
 	var store *runner.Store
-	if dir, err := cacheDir(m.Config.Registry.CacheDir); err != nil {
-		m.Log.Warn("verdicts are not kept across restarts", "error", err)
-	} else if store, err = runner.NewStore(filepath.Join(dir, "verdicts"), runner.Limits{Timeout: cfg.Timeout, Memory: cfg.MemoryBytes(), TaskBudget: cfg.TaskBudget}); err != nil {
+	if store, err = runner.NewStore(filepath.Join(source.CacheDir(m.Config.Registry.CacheDir), "verdicts"), runner.Limits{Timeout: cfg.Timeout, Memory: cfg.MemoryBytes(), TaskBudget: cfg.TaskBudget}); err != nil {
 		m.Log.Warn("verdicts are not kept across restarts", "error", err)
 		store = nil
 	}

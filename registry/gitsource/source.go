@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/source"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
@@ -103,13 +104,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	if cfg.MaxLoadBytes <= 0 {
 		cfg.MaxLoadBytes = DefaultMaxLoadBytes
 	}
-	if cfg.CacheDir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			base = os.TempDir()
-		}
-		cfg.CacheDir = filepath.Join(base, "ratchet-registry")
-	}
+	cfg.CacheDir = source.CacheDir(cfg.CacheDir)
 	name := cfg.Name
 	if name == "" {
 		name = rem.display

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/source"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 )
 
@@ -117,11 +118,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.CacheDir == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			dir = os.TempDir()
-		}
-		cfg.CacheDir = filepath.Join(dir, "ratchet-registry", "bundles")
+		cfg.CacheDir = filepath.Join(source.CacheDir(""), "bundles")
 	}
 	// A folder per source: pruning one source's bundles never touches
 	// another's.

@@ -18,6 +18,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/source"
 	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2/errdef"
@@ -89,14 +90,7 @@ func New(cfg Config, order int, log *slog.Logger) (*Source, error) {
 	if repo.Reference.Reference == "" {
 		return nil, fmt.Errorf("oci source %s: name a tag (:stable) or a digest (@sha256:...)", registry.RedactURL(cfg.Ref))
 	}
-	dir := cfg.CacheDir
-	if dir == "" {
-		user, err := os.UserCacheDir()
-		if err != nil {
-			user = os.TempDir()
-		}
-		dir = filepath.Join(user, "ratchet-registry")
-	}
+	dir := source.CacheDir(cfg.CacheDir)
 	c, err := newCache(filepath.Join(dir, "oci"), cfg.Ref)
 	if err != nil {
 		return nil, fmt.Errorf("oci source %s: %w", registry.RedactURL(cfg.Ref), err)

@@ -11,6 +11,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -71,6 +73,20 @@ type Deps struct {
 	CacheDir string              // registry.cache_dir; "" for the user's cache folder
 	Getenv   func(string) string // reads the variables that credentials are named by
 	Log      *slog.Logger
+}
+
+// CacheDir is registry.cache_dir, or, when it is empty, ratchet-registry
+// in the user's cache folder (in the temporary folder on a machine that
+// has none): where the kinds that fetch keep what they fetched.
+func CacheDir(dir string) string {
+	if dir != "" {
+		return dir
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "ratchet-registry")
 }
 
 // Env reads the variable name through getenv, "" for no name.
