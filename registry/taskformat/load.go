@@ -206,6 +206,21 @@ func (l *taskLoad) decodeJSON(name string, data []byte, v any) bool {
 	return true
 }
 
+// decodeObject checks that a file is JSON whose value is an object (or
+// null, which decodes as none), as decodeJSON into a map would, without
+// building the map: a test file's values are copied or decoded later only
+// where a check needs them.
+func (l *taskLoad) decodeObject(name string, data []byte) bool {
+	if !l.decodeJSON(name, data, nil) {
+		return false
+	}
+	if p := skipSpace(data, 0); data[p] == '{' || data[p] == 'n' {
+		return true
+	}
+	// Not an object: decode only to word the error as decodeJSON does.
+	return l.decodeJSON(name, data, new(map[string]json.RawMessage))
+}
+
 func (l *taskLoad) metadata() {
 	data, ok := l.read(metadataFile, true)
 	if !ok {

@@ -57,15 +57,16 @@ type warnFunc func(kind registry.Kind, off int, err error)
 
 // parseTestCase turns a test file that is a JSON object into a case and
 // the problems with its shape: warn reports those that keep the case from
-// running, advise those that leave it running.
-func parseTestCase(name string, data []byte, warn, advise warnFunc) TestCase {
+// running, advise those that leave it running. keys are the file's keys
+// as objectKeys lists them, each not in testKeys advised of (nil: none).
+func parseTestCase(name string, data []byte, keys []jsonKey, warn, advise warnFunc) TestCase {
 	tc := TestCase{Name: name}
 	var tf testFile
 	if err := json.Unmarshal(data, &tf); err != nil {
 		warn(registry.KindInvalid, skipSpace(data, 0), fmt.Errorf("want a JSON object: %v", err))
 		return tc
 	}
-	for _, k := range objectKeys(data) {
+	for _, k := range keys {
 		if slices.Contains(testKeys, k.name) {
 			continue
 		}
@@ -162,7 +163,7 @@ func (l *taskLoad) tests() {
 		// The file is the task's even when it is broken: its case shows as
 		// an ERROR, and an edit to it is a change of the task.
 		l.testFiles = append(l.testFiles, registry.File{Name: name, Size: int64(len(data)), SHA256: l.sums[name]})
-		if !l.decodeJSON(name, data, new(map[string]json.RawMessage)) {
+		if !l.decodeObject(name, data) {
 			continue
 		}
 		// A number the validator cannot take is kept from it; the case
@@ -171,31 +172,24 @@ func (l *taskLoad) tests() {
 		if numErr != nil {
 			l.bound(name, registry.KindInvalid, data, numErr)
 		}
-		tc := parseTestCase(name, data,
+		keys := objectKeys(data)
+		tc := parseTestCase(name, data, keys,
 			func(kind registry.Kind, off int, err error) { l.fail(name, kind, data, off, err) },
 			func(kind registry.Kind, off int, err error) { l.advise(name, kind, data, off, err) })
 		if numErr != nil {
 			continue
 		}
-		if _, written := l.keys(data)["input"]; written && tc.Input != nil {
+		if hasKey(keys, "input") && tc.Input != nil {
 			l.checkAgainst(name, data, "input", tc.Input, l.schema[inputSchema])
 		}
 		if tc.ExpectedOutput != nil {
 			field := "expected_output"
-			if _, ok := l.keys(data)["expected_output"]; !ok {
+			if !hasKey(keys, "expected_output") {
 				field = "expected"
 			}
 			l.checkAgainst(name, data, field, tc.ExpectedOutput, l.schema[outputSchema])
 		}
 	}
-}
-
-func (l *taskLoad) keys(data []byte) map[string]bool {
-	out := map[string]bool{}
-	for _, k := range objectKeys(data) {
-		out[k.name] = true
-	}
-	return out
 }
 
 // isTestFile is true for the files whose problems are warnings.
