@@ -413,8 +413,14 @@ func (l *taskLoad) checkAgainst(name string, data []byte, field string, raw json
 	if sch == nil {
 		return
 	}
-	verr := ValidateJSON(sch, raw)
+	verr := validateJSON(sch, raw, checkLimit(len(raw)))
 	if verr == nil {
+		return
+	}
+	var ce *checkCostError
+	if errors.As(verr, &ce) {
+		off, _ := pointerOffset(data, []string{field})
+		l.advise(name, registry.KindTest, data, off, fmt.Errorf("%s is not checked against %s at load, the case's worker checks it when it runs: %w", field, schemaFor(field), verr))
 		return
 	}
 	ptr := []string{field}

@@ -1,0 +1,113 @@
+package taskformat
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// bigInputs are test files' inputs of about 4 MiB, within the 5 MiB limit
+// of one file, each a shape that costs the validator's values the most for
+// its bytes.
+func bigInputs() []struct {
+	name, input string
+	unchecked   bool // the input is not checked against its schema at load: its values would cost too much
+} {
+	deep := strings.Repeat(`{"a":`, 200) + "1" + strings.Repeat("}", 200)
+	var keys strings.Builder
+	keys.WriteString("{")
+	for i := range 300_000 {
+		fmt.Fprintf(&keys, `"k%d":1,`, i)
+	}
+	keys.WriteString(`"z":1}`)
+	return []struct {
+		name, input string
+		unchecked   bool
+	}{
+		{"many small numbers", `{"a": 1, "b": 2, "x": [` + strings.Repeat("1,", 2<<20) + `1]}`, false},
+		{"many large numbers", `{"x": [` + strings.Repeat("123456789.5,", 350_000) + `1]}`, false},
+		{"deep objects", `{"x": [` + strings.Repeat(deep+",", 4<<20/len(deep)) + `1]}`, true},
+		{"small objects", `{"x": [` + strings.Repeat(`{"a":1},`, 500_000) + `1]}`, true},
+		{"empty objects and arrays", `{"x": [` + strings.Repeat(`{},[],`, 650_000) + `1]}`, false},
+		{"a long string", `{"x": "` + strings.Repeat("x", 4<<20) + `"}`, false},
+		{"many short strings", `{"x": [` + strings.Repeat(`"ab",`, 800_000) + `"a"]}`, false},
+		{"many keys", keys.String(), false},
+	}
+}
+
+// TestLoadingTestFilesCostsAboutTheirSize: a task whose test file is large
+// loads with allocations in proportion to the file's bytes. A test file of
+// two million 1s (4 MiB) allocated 73 times its size: each of
+// jsonschema.UnmarshalJSON (for the schema check) and objectKeys, three
+// times, decoded the whole file. A value whose check would still cost more
+// than CheckFactor times its bytes is not checked at load: advice on the
+// case names the limit, and the case runs.
+func TestLoadingTestFilesCostsAboutTheirSize(t *testing.T) {
+	const bound = 32 // times the file's bytes
+	for _, tc := range bigInputs() {
+		t.Run(tc.name, func(t *testing.T) {
+			test := `{"input": ` + tc.input + `, "expected_output": {"sum": 3}}`
+			dir := t.TempDir()
+			writeTree(t, dir, taskFiles(id1, "1.0.0").With("input.schema.json", `{"type": "object"}`, "tests/big.json", test))
+			ld := NewLoader()
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			res := ld.LoadDir(Root{Source: "s", Key: ".", Display: dir}, DirFS(dir))
+			runtime.ReadMemStats(&after)
+			if len(res.Errors) > 0 || res.Task == nil {
+				t.Fatalf("got load errors %v, want none", res.Errors)
+			}
+			if n, limit := after.TotalAlloc-before.TotalAlloc, uint64(bound*len(test)); n > limit {
+				t.Errorf("loading a test file of %d bytes allocated %d bytes (%.1f times), want at most %d times",
+					len(test), n, float64(n)/float64(len(test)), bound)
+			}
+			// The check is made, or skipped by name, as its cost says.
+			var got []string
+			for _, w := range res.Task.Warnings {
+				got = append(got, w.Message())
+			}
+			switch {
+			case tc.unchecked && (len(got) != 1 || !strings.Contains(got[0], "input is not checked against input.schema.json at load") ||
+				!strings.Contains(got[0], "16 times its size") || !res.Task.Warnings[0].Advice):
+				t.Errorf("got warnings %q, want advice that the input is not checked, naming the limit", got)
+			case !tc.unchecked && len(got) != 0:
+				t.Errorf("got warnings %q, want none", got)
+			}
+		})
+	}
+}
+
+// BenchmarkLoadBigTestFile loads a task with one test file of two million
+// 1s (4 MiB) against reading the same files (BenchmarkLoadBigTestFile/read):
+// the ratio of their B/op is what the loader spends on a test file.
+func BenchmarkLoadBigTestFile(b *testing.B) {
+	test := `{"input": {"a": 1, "b": 2, "x": [` + strings.Repeat("1,", 2<<20) + `1]}, "expected_output": {"sum": 3}}`
+	dir := b.TempDir()
+	writeTree(b, dir, taskFiles(id1, "1.0.0").With("input.schema.json", `{"type": "object"}`, "tests/big.json", test))
+	names := []string{"metadata.json", "input.schema.json", "output.schema.json", "main.js", "tests/big.json"}
+	b.Run("read", func(b *testing.B) {
+		b.SetBytes(int64(len(test)))
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, n := range names {
+				if _, err := os.ReadFile(filepath.Join(dir, n)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("load", func(b *testing.B) {
+		b.SetBytes(int64(len(test)))
+		b.ReportAllocs()
+		ld := NewLoader()
+		for b.Loop() {
+			if res := ld.LoadDir(Root{Source: "s", Key: ".", Display: dir}, DirFS(dir)); res.Task == nil {
+				b.Fatal(res.Errors)
+			}
+		}
+	})
+}
