@@ -42,6 +42,8 @@ type loadInput struct {
 	sep     string          // "/" for folders, "!/" straight after a zip's name
 	open    registry.Opener // reads the files again, for lazy content
 	maxFile int64
+	// maxTests bounds the bytes of test files read; 0: MaxTestBytes.
+	maxTests int64
 }
 
 // taskLoad gathers a task's parts and every problem found on the way.

@@ -52,6 +52,13 @@ type testFile struct {
 	Mock           json.RawMessage `json:"mock"`
 }
 
+// MaxTestBytes bounds the bytes of one task's test files that a load
+// reads. Every load of a task reads all of them (the language server loads
+// at every keystroke in the task), and checking one costs some times its
+// size: without it, a task of 5 MiB test files costs in proportion to how
+// many it has.
+const MaxTestBytes = 64 << 20
+
 // warnFunc reports a problem of a test file at a byte offset.
 type warnFunc func(kind registry.Kind, off int, err error)
 
@@ -155,11 +162,26 @@ func (l *taskLoad) tests() {
 		names = append(names, path.Join(testsDir, n))
 	}
 	sort.Strings(names)
+	limit := l.in.maxTests
+	if limit <= 0 {
+		limit = MaxTestBytes
+	}
+	var used int64
+	sizes := listedSizes(entries)
 	for _, name := range names {
+		// Counted before the file is read, from its size as listed, and
+		// again as read, for a file that grows meanwhile. Once one passes
+		// the budget, none after it is read: each is a case in ERROR.
+		if used+sizes[path.Base(name)] > limit {
+			used = limit + 1
+			l.fail(name, registry.KindIO, nil, -1, fmt.Errorf("not read: the task's test files up to this one come to over %d bytes, the budget for one task's test files", limit))
+			continue
+		}
 		data, ok := l.read(name, true)
 		if !ok {
 			continue
 		}
+		used += int64(len(data))
 		// The file is the task's even when it is broken: its case shows as
 		// an ERROR, and an edit to it is a change of the task.
 		l.testFiles = append(l.testFiles, registry.File{Name: name, Size: int64(len(data)), SHA256: l.sums[name]})
@@ -190,6 +212,18 @@ func (l *taskLoad) tests() {
 			l.checkAgainst(name, data, field, tc.ExpectedOutput, l.schema[outputSchema])
 		}
 	}
+}
+
+// listedSizes are the sizes of files as their folder lists them; a file
+// whose size it cannot say is absent (0).
+func listedSizes(entries []fs.DirEntry) map[string]int64 {
+	sizes := make(map[string]int64, len(entries))
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil {
+			sizes[e.Name()] = info.Size()
+		}
+	}
+	return sizes
 }
 
 // isTestFile is true for the files whose problems are warnings.

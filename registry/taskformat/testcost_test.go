@@ -2,6 +2,8 @@ package taskformat
 
 import (
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -110,4 +112,57 @@ func BenchmarkLoadBigTestFile(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestTestFilesOverTheirBudget: a task's test files are read in name order
+// until they pass the budget for one task's test files; the rest are not
+// read, each a case with a warning naming the budget, and the task loads.
+func TestTestFilesOverTheirBudget(t *testing.T) {
+	one := `{"input": {"a": 1}, "expected_output": {}}` // 42 bytes
+	tests := []struct {
+		name     string
+		limit    int64
+		unread   []string
+		problems int
+	}{
+		{"all within", 3 * int64(len(one)), nil, 0},
+		{"the third over", 3*int64(len(one)) - 1, []string{"tests/c.json"}, 1},
+		{"every one after the first over", int64(len(one)) + 1, []string{"tests/b.json", "tests/c.json"}, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, taskFiles(id1, "1.0.0").With("tests/one.json", "", "tests/a.json", one, "tests/b.json", one, "tests/c.json", one))
+			fsys := DirFS(dir)
+			open := func() (fs.FS, io.Closer, error) { return fsys, io.NopCloser(nil), nil }
+			task, errs := loadTask(loadInput{loader: NewLoader(), fsys: fsys, open: open, source: "s", root: ".", display: dir, sep: "/", maxTests: tc.limit})
+			if task == nil {
+				t.Fatalf("got errors %v, want the task loaded", errs)
+			}
+			var unread []string
+			for _, w := range task.Warnings {
+				if !strings.Contains(w.Message(), fmt.Sprintf("not read: the task's test files up to this one come to over %d bytes, the budget for one task's test files", tc.limit)) || w.Advice {
+					t.Errorf("got warning %v, want the budget named", w)
+				}
+				unread = append(unread, w.File)
+			}
+			if fmt.Sprint(unread) != fmt.Sprint(tc.unread) {
+				t.Errorf("got %v not read, want %v", unread, tc.unread)
+			}
+			if got := len(task.TestFiles()); got != 3-len(tc.unread) {
+				t.Errorf("got %d test files read, want %d", got, 3-len(tc.unread))
+			}
+			cases, err := NewContent(1<<20).Tests(task)
+			if err != nil {
+				t.Fatal(err)
+			}
+			problems := 0
+			for _, c := range cases {
+				problems += len(c.Problems)
+			}
+			if len(cases) != 3 || problems != tc.problems {
+				t.Errorf("got %d cases with %d problems, want 3 with %d", len(cases), problems, tc.problems)
+			}
+		})
+	}
 }
