@@ -152,7 +152,7 @@ func TestTestFilesOverTheirBudget(t *testing.T) {
 			if got := len(task.TestFiles()); got != 3-len(tc.unread) {
 				t.Errorf("got %d test files read, want %d", got, 3-len(tc.unread))
 			}
-			cases, err := NewContent(1<<20).Tests(task)
+			cases, err := NewContent(1 << 20).Tests(task)
 			if err != nil {
 				t.Fatal(err)
 			}
