@@ -227,12 +227,13 @@ func CompileSchema(name string, data []byte) (*jsonschema.Schema, error) {
 // inside it is an error. The error is the validator's, a *boundError or
 // a *PanicError; SchemaErrorMessage words any of them.
 func ValidateJSON(sch *jsonschema.Schema, raw json.RawMessage) error {
-	return validateJSON(sch, raw, 0)
+	return validateJSON(sch, reachOf(sch), raw, 0)
 }
 
-// validateJSON is ValidateJSON refusing, with a *checkCostError, text
-// whose values would take over limit bytes (0: no limit).
-func validateJSON(sch *jsonschema.Schema, raw json.RawMessage, limit int64) error {
+// validateJSON is ValidateJSON with what the schema reads found already,
+// refusing with a *checkCostError text whose check would take over limit
+// bytes (0: no limit).
+func validateJSON(sch *jsonschema.Schema, reach schemaReach, raw json.RawMessage, limit int64) error {
 	if err := jsonNumbers(raw); err != nil {
 		return err
 	}
@@ -243,7 +244,7 @@ func validateJSON(sch *jsonschema.Schema, raw json.RawMessage, limit int64) erro
 			_, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 			return struct{}{}, err
 		}
-		sh := measureJSON(raw)
+		sh := measureJSON(raw, reach)
 		if limit > 0 && sh.cost > limit {
 			return struct{}{}, &checkCostError{cost: sh.cost, limit: limit}
 		}

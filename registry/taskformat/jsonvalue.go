@@ -30,15 +30,20 @@ const (
 )
 
 // jsonShape is what measureJSON finds: the members of each object and
-// array in the order they open, and what their values will take.
+// array in the order they open, and what their values and their check
+// will take.
 type jsonShape struct {
+	depth int // how deep it measured
 	sizes []int32
 	cost  int64
 }
 
-// measureJSON sizes the values of valid JSON text without building them.
-func measureJSON(data []byte) jsonShape {
-	var sh jsonShape
+// measureJSON sizes the values of valid JSON text without building them,
+// down to the depth the schema reads, and counts what checking them will
+// take. Deeper values are skipped: decodeJSON makes them nil.
+func measureJSON(data []byte, reach schemaReach) jsonShape {
+	depth := reach.depth
+	sh := jsonShape{depth: depth}
 	sh.cost = int64(len(data)) // the copy of the text that strings share
 	type open struct {
 		at  int
@@ -46,13 +51,16 @@ func measureJSON(data []byte) jsonShape {
 	}
 	var stack []open
 	empty := false // the innermost open container has no member yet
+	key := false   // the next string is an object's key
 	for i := 0; i < len(data); i++ {
 		c := data[i]
 		switch c {
 		case ' ', '\t', '\r', '\n', ':':
 			continue
 		case ',':
-			sh.sizes[stack[len(stack)-1].at]++
+			top := stack[len(stack)-1]
+			sh.sizes[top.at]++
+			key = top.obj
 			continue
 		case '}', ']':
 			top := stack[len(stack)-1]
@@ -65,12 +73,22 @@ func measureJSON(data []byte) jsonShape {
 			continue
 		}
 		empty = false
+		isKey := key
+		key = false
+		if !isKey {
+			if len(stack) > depth {
+				i = skipJSONValue(data, i) - 1
+				continue
+			}
+			sh.cost += reach.applied(len(stack)) * applyBytes
+		}
 		switch c {
 		case '{', '[':
 			stack = append(stack, open{len(sh.sizes), c == '{'})
 			sh.sizes = append(sh.sizes, 1)
 			sh.cost += 4
 			empty = true
+			key = c == '{'
 		case '"':
 			end := skipJSONString(data, i)
 			sh.cost += boxBytes
@@ -115,20 +133,26 @@ type valueDecoder struct {
 	text        string // data, copied once: strings and numbers without escapes are slices of it
 	sizes       []int32
 	next        int // the next of sizes to use
+	depth       int // values deeper are nil: no schema looks at them
 	pos         int
 	emptyObject map[string]any // shared by every {}: the validator never writes to a value
 	emptyArray  any
 }
 
 // decodeJSON decodes valid JSON text, measured by measureJSON, into the
-// values jsonschema.UnmarshalJSON would make.
+// values jsonschema.UnmarshalJSON would make, down to the depth measured.
 func decodeJSON(data []byte, sh jsonShape) any {
-	d := &valueDecoder{data: data, text: string(data), sizes: sh.sizes, emptyObject: map[string]any{}, emptyArray: []any{}}
-	return d.value()
+	d := &valueDecoder{data: data, text: string(data), sizes: sh.sizes, depth: sh.depth, emptyObject: map[string]any{}, emptyArray: []any{}}
+	return d.value(0)
 }
 
-func (d *valueDecoder) value() any {
+// value decodes the value at pos, at depth from the top.
+func (d *valueDecoder) value(depth int) any {
 	d.pos = skipSpace(d.data, d.pos)
+	if depth > d.depth {
+		d.pos = skipJSONValue(d.data, d.pos)
+		return nil
+	}
 	switch c := d.data[d.pos]; c {
 	case '{':
 		n := d.sizes[d.next]
@@ -143,7 +167,7 @@ func (d *valueDecoder) value() any {
 			d.pos = skipSpace(d.data, d.pos)
 			k := d.string()
 			d.pos = skipSpace(d.data, d.pos) + 1 // the colon
-			m[k] = d.value()
+			m[k] = d.value(depth + 1)
 			d.pos = skipSpace(d.data, d.pos) + 1 // the comma or the brace
 		}
 		return m
@@ -157,7 +181,7 @@ func (d *valueDecoder) value() any {
 		}
 		a := make([]any, n)
 		for i := range a {
-			a[i] = d.value()
+			a[i] = d.value(depth + 1)
 			d.pos = skipSpace(d.data, d.pos) + 1 // the comma or the bracket
 		}
 		return a

@@ -2,7 +2,10 @@ package taskformat
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,6 +27,15 @@ func TestCheckSeesWhatTheValidatorsDecoderMakes(t *testing.T) {
 		`{"type": "array", "items": {"enum": [0, 1, 255, 256, "é", "\u0000", true, {}, []]}}`,
 		`{"type": "array", "items": {"type": "string", "pattern": "^[a-z]*$", "maxLength": 2}}`,
 		`{"type": "object", "propertyNames": {"maxLength": 1}, "minProperties": 2}`,
+		`{"properties": {"x": {"items": [{"type": "object"}, {"required": ["a"]}], "additionalItems": {"type": "array", "maxItems": 0}}}}`,
+		`{"patternProperties": {"^a": {"properties": {"b": {"items": {"type": "string"}}}}}, "additionalProperties": {"type": "integer"}}`,
+		`{"if": {"required": ["a"]}, "then": {"properties": {"a": {"properties": {"b": {"type": "array", "minItems": 3}}}}}, "else": {"maxProperties": 1}}`,
+		`{"dependencies": {"a": {"properties": {"c": {"type": "integer"}}}, "c": ["x"]}, "items": {"contains": {"type": "null"}}}`,
+		`{"$ref": "#/definitions/t", "definitions": {"t": {"type": ["object", "array", "integer", "string", "null"], "additionalProperties": {"$ref": "#/definitions/t"}, "items": {"$ref": "#/definitions/t"}}}}`,
+		`{"$schema": "https://json-schema.org/draft/2020-12/schema", "properties": {"a": true}, "unevaluatedProperties": {"type": "object", "properties": {"b": {"type": "array", "prefixItems": [{"type": "integer"}], "items": false}}}}`,
+		`{"$schema": "https://json-schema.org/draft/2020-12/schema", "items": {"anyOf": [{"type": "integer"}, {"type": "object", "properties": {"a": {"not": {"type": "string"}}}}]}}`,
+		`{"properties": {"x": {"items": {"properties": {"a": {"properties": {"a": {"minProperties": 1}}}}}}}}`,
+		`true`, `false`,
 	}
 	texts := []string{
 		`{}`, `[]`, `null`, `true`, `0`, `-0`, `255`, `256`, `1.0`, `1e2`, `-1`, `"s"`,
@@ -34,6 +46,11 @@ func TestCheckSeesWhatTheValidatorsDecoderMakes(t *testing.T) {
 		` { "a" : 1 , "a" : 2 , "bb" : [ ] , "c" : { } } `,
 		"[\n\t1 ,\r\n2\n]",
 		`{"x": [{"a": {"a": 1}}, [[[]]], [{}], {"": ""}]}`,
+		`{"x": [{"a": {"a": {}}}, {"a": {"a": {"b": 1}}}], "a": {"b": [1, 2]}, "ab": {"b": ["x", 1]}, "c": 1.5}`,
+		`{"x": [{}, {"a": 1}, [1]], "a": {"b": [[], [], []]}, "c": 2}`,
+		`{"x": [{}, {"b": 1}], "y": [true]}`,
+		`[[null], [1], [{"a": "s"}], {"a": 1}]`,
+		`{"a": 1, "b": [1, [2], {"a": "x"}], "c": {"b": [1, {"q": true}]}}`,
 	}
 	for i, st := range schemas {
 		sch, err := CompileSchema("s.json", []byte(st))
@@ -46,17 +63,69 @@ func TestCheckSeesWhatTheValidatorsDecoderMakes(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := decodeJSON([]byte(text), measureJSON([]byte(text)))
+				got := decodeJSON([]byte(text), measureJSON([]byte(text), schemaReach{depth: allDepths}))
 				if !reflect.DeepEqual(asNumbers(got), want) {
 					t.Errorf("got %#v, want %#v", got, want)
 				}
 				wantErr, gotErr := sch.Validate(want), ValidateJSON(sch, json.RawMessage(text))
-				if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && SchemaErrorMessage(gotErr) != SchemaErrorMessage(wantErr)) {
+				// The validator lists an error's causes in map order: the
+				// same errors, in any order.
+				if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && errorLines(gotErr) != errorLines(wantErr)) {
 					t.Errorf("got %v, want %v", gotErr, wantErr)
 				}
 			})
 		}
 	}
+}
+
+// TestSchemaReach: how deep a check reads a value, and how many
+// subschemas it may apply to one value at each depth.
+func TestSchemaReach(t *testing.T) {
+	tests := []struct {
+		schema string
+		depth  int
+		at     []int
+	}{
+		{`true`, -1, nil},
+		{`{}`, -1, nil}, // compiled as true
+		{`{"type": "object"}`, 0, []int{1}},
+		{`{"properties": {"x": {"items": {"type": "integer"}}}}`, 2, []int{1, 1, 1}},
+		{`{"properties": {"x": {"items": true}}}`, 1, []int{1, 1}},
+		{`{"allOf": [{"properties": {"a": {}}}, {"$ref": "#/definitions/d"}], "definitions": {"d": {"additionalProperties": {"required": ["b"]}}}}`, 1, []int{4, 1}},
+		{`{"properties": {"x": {"const": 1}}}`, allDepths, nil},
+		{`{"items": {"$ref": "#"}}`, allDepths, nil},
+	}
+	for _, tc := range tests {
+		sch, err := CompileSchema("s.json", []byte(tc.schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := reachOf(sch)
+		if r.depth != tc.depth || (tc.at != nil && !reflect.DeepEqual(r.at, tc.at)) {
+			t.Errorf("%s: got depth %d, applied %v; want %d, %v", tc.schema, r.depth, r.at, tc.depth, tc.at)
+		}
+	}
+}
+
+// errorLines lists the places and kinds of an error's causes, sorted:
+// the validator lists causes, and the names in some messages, in map
+// order.
+func errorLines(err error) string {
+	var lines []string
+	var walk func(ve *jsonschema.ValidationError)
+	walk = func(ve *jsonschema.ValidationError) {
+		lines = append(lines, fmt.Sprintf("%q %T", ve.InstanceLocation, ve.ErrorKind))
+		for _, c := range ve.Causes {
+			walk(c)
+		}
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return err.Error()
+	}
+	walk(ve)
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
 }
 
 // asNumbers turns the ints decodeJSON makes into the json.Numbers

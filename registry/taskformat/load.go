@@ -56,6 +56,7 @@ type taskLoad struct {
 	scriptFile registry.File   // main.js, once it parses
 	testFiles  []registry.File // the test files, in name order
 	schema     map[string]*jsonschema.Schema
+	reach      map[*jsonschema.Schema]schemaReach // what each schema reads of a test case, found once a load
 }
 
 // loadTask reads and checks one task. It never stops at the first
@@ -84,7 +85,8 @@ func loadTask(in loadInput) (*registry.Task, []*registry.LoadError) {
 
 // loadFiles is loadTask without its guard.
 func loadFiles(in loadInput) (*registry.Task, []*registry.LoadError) {
-	l := &taskLoad{in: in, sums: map[string][32]byte{}, task: &registry.Task{}, schema: map[string]*jsonschema.Schema{}}
+	l := &taskLoad{in: in, sums: map[string][32]byte{}, task: &registry.Task{}, schema: map[string]*jsonschema.Schema{},
+		reach: map[*jsonschema.Schema]schemaReach{}}
 	l.metadata()
 	l.task.InputSchema = l.jsonSchema(inputSchema)
 	l.task.OutputSchema = l.jsonSchema(outputSchema)
@@ -415,7 +417,12 @@ func (l *taskLoad) checkAgainst(name string, data []byte, field string, raw json
 	if sch == nil {
 		return
 	}
-	verr := validateJSON(sch, raw, checkLimit(len(raw)))
+	reach, ok := l.reach[sch]
+	if !ok {
+		reach = reachOf(sch)
+		l.reach[sch] = reach
+	}
+	verr := validateJSON(sch, reach, raw, checkLimit(len(raw)))
 	if verr == nil {
 		return
 	}
