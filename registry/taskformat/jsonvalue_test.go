@@ -18,7 +18,59 @@ import (
 // the json.Number of the same digits) and the same verdict and message
 // from schemas that read every kind of value.
 func TestCheckSeesWhatTheValidatorsDecoderMakes(t *testing.T) {
-	schemas := []string{
+	for i, st := range checkSchemas {
+		sch, err := CompileSchema("s.json", []byte(st))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, text := range checkTexts {
+			t.Run(strconv.Itoa(i)+"/"+text, func(t *testing.T) { sameCheck(t, sch, text) })
+		}
+	}
+}
+
+// FuzzCheck holds ValidateJSON, which builds only what the schema reads,
+// to the validator on jsonschema.UnmarshalJSON's values.
+func FuzzCheck(f *testing.F) {
+	for _, st := range checkSchemas {
+		for _, text := range checkTexts {
+			f.Add(st, text)
+		}
+	}
+	f.Fuzz(func(t *testing.T, schema, text string) {
+		sch, err := CompileSchema("s.json", []byte(schema))
+		if err != nil || jsonNumbers([]byte(text)) != nil {
+			return
+		}
+		if _, err := jsonschema.UnmarshalJSON(strings.NewReader(text)); err != nil {
+			return
+		}
+		sameCheck(t, sch, text)
+	})
+}
+
+// sameCheck compares decodeJSON's values and ValidateJSON's verdict with
+// those of jsonschema.UnmarshalJSON's values.
+func sameCheck(t *testing.T, sch *jsonschema.Schema, text string) {
+	t.Helper()
+	want, err := jsonschema.UnmarshalJSON(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := decodeJSON([]byte(text), measureJSON([]byte(text), schemaReach{depth: allDepths}))
+	if !reflect.DeepEqual(asNumbers(got), want) {
+		t.Errorf("got %#v, want %#v", got, want)
+	}
+	wantErr, gotErr := sch.Validate(want), ValidateJSON(sch, json.RawMessage(text))
+	// The validator lists an error's causes in map order: the same
+	// errors, in any order.
+	if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && errorLines(gotErr) != errorLines(wantErr)) {
+		t.Errorf("got %v, want %v", gotErr, wantErr)
+	}
+}
+
+var (
+	checkSchemas = []string{
 		`{"type": "object"}`,
 		`{"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 255}}`,
 		`{"type": "array", "uniqueItems": true}`,
@@ -37,7 +89,7 @@ func TestCheckSeesWhatTheValidatorsDecoderMakes(t *testing.T) {
 		`{"properties": {"x": {"items": {"properties": {"a": {"properties": {"a": {"minProperties": 1}}}}}}}}`,
 		`true`, `false`,
 	}
-	texts := []string{
+	checkTexts = []string{
 		`{}`, `[]`, `null`, `true`, `0`, `-0`, `255`, `256`, `1.0`, `1e2`, `-1`, `"s"`,
 		`[0, 1, 255, 256, 999, -0, 0.5, 1e2, 1E+2, 12345678901234567890, 1.5e-300]`,
 		`[1, 1]`, `[{}, {}]`, `[[], []]`, `[1, 1.0]`,
@@ -52,31 +104,7 @@ func TestCheckSeesWhatTheValidatorsDecoderMakes(t *testing.T) {
 		`[[null], [1], [{"a": "s"}], {"a": 1}]`,
 		`{"a": 1, "b": [1, [2], {"a": "x"}], "c": {"b": [1, {"q": true}]}}`,
 	}
-	for i, st := range schemas {
-		sch, err := CompileSchema("s.json", []byte(st))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, text := range texts {
-			t.Run(strconv.Itoa(i)+"/"+text, func(t *testing.T) {
-				want, err := jsonschema.UnmarshalJSON(strings.NewReader(text))
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := decodeJSON([]byte(text), measureJSON([]byte(text), schemaReach{depth: allDepths}))
-				if !reflect.DeepEqual(asNumbers(got), want) {
-					t.Errorf("got %#v, want %#v", got, want)
-				}
-				wantErr, gotErr := sch.Validate(want), ValidateJSON(sch, json.RawMessage(text))
-				// The validator lists an error's causes in map order: the
-				// same errors, in any order.
-				if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && errorLines(gotErr) != errorLines(wantErr)) {
-					t.Errorf("got %v, want %v", gotErr, wantErr)
-				}
-			})
-		}
-	}
-}
+)
 
 // TestSchemaReach: how deep a check reads a value, and how many
 // subschemas it may apply to one value at each depth.

@@ -85,8 +85,7 @@ func loadTask(in loadInput) (*registry.Task, []*registry.LoadError) {
 
 // loadFiles is loadTask without its guard.
 func loadFiles(in loadInput) (*registry.Task, []*registry.LoadError) {
-	l := &taskLoad{in: in, sums: map[string][32]byte{}, task: &registry.Task{}, schema: map[string]*jsonschema.Schema{},
-		reach: map[*jsonschema.Schema]schemaReach{}}
+	l := &taskLoad{in: in, sums: map[string][32]byte{}, task: &registry.Task{}, schema: map[string]*jsonschema.Schema{}}
 	l.metadata()
 	l.task.InputSchema = l.jsonSchema(inputSchema)
 	l.task.OutputSchema = l.jsonSchema(outputSchema)
@@ -419,6 +418,9 @@ func (l *taskLoad) checkAgainst(name string, data []byte, field string, raw json
 	}
 	reach, ok := l.reach[sch]
 	if !ok {
+		if l.reach == nil {
+			l.reach = map[*jsonschema.Schema]schemaReach{}
+		}
 		reach = reachOf(sch)
 		l.reach[sch] = reach
 	}
