@@ -254,9 +254,11 @@ func validateJSON(sch *jsonschema.Schema, reach schemaReach, raw json.RawMessage
 }
 
 // Bounds on checking a test case against the task's schemas at load. The
-// validator needs the case as Go values, which can take tens of times the
-// text (an object of one key is a map of some 300 bytes): such a case is
-// not checked at load, and its worker checks it when it runs.
+// validator needs the values its schema reads as Go values, which can take
+// tens of times their text (an object of one key is a map of some 300
+// bytes), and spends some hundreds of bytes on each value and subschema it
+// applies: such a case is not checked at load, and its worker checks it
+// when it runs.
 const (
 	CheckFactor = 16      // times the bytes of the value checked
 	checkFloor  = 1 << 20 // bytes any value may take, however short its text
@@ -271,7 +273,7 @@ type checkCostError struct {
 }
 
 func (e *checkCostError) Error() string {
-	return fmt.Sprintf("as the validator's values it would take about %d bytes, over the %d-byte limit for checking a test case at load (%d times its size, at least %d bytes)",
+	return fmt.Sprintf("checking it would take about %d bytes (the values the schema reads and the validator's work on them), over the %d-byte limit for checking a test case at load (%d times its size, at least %d bytes)",
 		e.cost, e.limit, CheckFactor, checkFloor)
 }
 
