@@ -244,7 +244,7 @@ func validateJSON(sch *jsonschema.Schema, reach schemaReach, raw json.RawMessage
 			_, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 			return struct{}{}, err
 		}
-		sh := measureJSON(raw, reach)
+		sh := measureJSON(raw, reach, limit)
 		if limit > 0 && sh.cost > limit {
 			return struct{}{}, &checkCostError{cost: sh.cost, limit: limit}
 		}

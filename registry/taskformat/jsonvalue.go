@@ -40,8 +40,9 @@ type jsonShape struct {
 
 // measureJSON sizes the values of valid JSON text without building them,
 // down to the depth the schema reads, and counts what checking them will
-// take. Deeper values are skipped: decodeJSON makes them nil.
-func measureJSON(data []byte, reach schemaReach) jsonShape {
+// take. Deeper values are skipped: decodeJSON makes them nil. It stops
+// once the count passes limit (0: no limit), with a shape unfit to decode.
+func measureJSON(data []byte, reach schemaReach, limit int64) jsonShape {
 	depth := reach.depth
 	sh := jsonShape{depth: depth}
 	sh.cost = int64(len(data)) // the copy of the text that strings share
@@ -70,6 +71,9 @@ func measureJSON(data []byte, reach schemaReach) jsonShape {
 			}
 			empty = false
 			sh.cost += containerCost(int(sh.sizes[top.at]), top.obj)
+			if limit > 0 && sh.cost > limit {
+				return sh
+			}
 			continue
 		}
 		empty = false
@@ -81,6 +85,9 @@ func measureJSON(data []byte, reach schemaReach) jsonShape {
 				continue
 			}
 			sh.cost += reach.applied(len(stack)) * applyBytes
+			if limit > 0 && sh.cost > limit {
+				return sh
+			}
 		}
 		switch c {
 		case '{', '[':

@@ -57,7 +57,7 @@ func sameCheck(t *testing.T, sch *jsonschema.Schema, text string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := decodeJSON([]byte(text), measureJSON([]byte(text), schemaReach{depth: allDepths}))
+	got := decodeJSON([]byte(text), measureJSON([]byte(text), schemaReach{depth: allDepths}, 0))
 	if !reflect.DeepEqual(asNumbers(got), want) {
 		t.Errorf("got %#v, want %#v", got, want)
 	}
