@@ -129,7 +129,7 @@ func (c *Content) TestCase(t *registry.Task, name string) (TestCase, error) {
 	}
 	if len(problems) == 0 || json.Valid(data) {
 		ignore := func(registry.Kind, int, error) {}
-		tc = parseTestCase(name, data, ignore, ignore)
+		tc = parseTestCase(name, data, nil, ignore, ignore)
 		tc.Problems, tc.Advice = splitAdvice(problems)
 	}
 	return tc, nil

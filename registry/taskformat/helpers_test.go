@@ -81,7 +81,7 @@ func parseTestFile(name string, data []byte) TestCase {
 	if err := jsonNumbers(data); errors.As(err, &be) {
 		warn(registry.KindInvalid, be.off, err)
 	}
-	tc := parseTestCase(name, data, warn, report(&advice, true))
+	tc := parseTestCase(name, data, objectKeys(data), warn, report(&advice, true))
 	tc.Problems, tc.Advice = problems, advice
 	return tc
 }

@@ -120,28 +120,82 @@ type jsonKey struct {
 
 // objectKeys lists the top-level keys of a JSON object in the order
 // written, each with its place, so that a problem with a key can point at
-// it. It returns what it read before any syntax error.
+// it. It returns what it read before any syntax error. It scans the
+// bytes: a test file's keys are read at every load of its task, and a
+// decoder would copy each value (a 4 MiB input, several times) only to
+// step over it.
 func objectKeys(data []byte) []jsonKey {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
 		return nil
 	}
 	var keys []jsonKey
-	var raw json.RawMessage
-	for dec.More() {
-		off := skipSpace(data, int(dec.InputOffset()))
-		if off < len(data) && data[off] == ',' {
-			off = skipSpace(data, off+1)
-		}
-		k, err := dec.Token()
-		if err != nil {
+	for i = skipSpace(data, i+1); i < len(data) && data[i] == '"'; {
+		end := skipJSONString(data, i)
+		if end >= len(data) || data[end] != '"' {
 			return keys
 		}
-		name, _ := k.(string)
-		keys = append(keys, jsonKey{name: name, off: off})
-		if dec.Decode(&raw) != nil {
+		var name string
+		if bytes.IndexByte(data[i+1:end], '\\') < 0 {
+			name = string(data[i+1 : end])
+		} else if json.Unmarshal(data[i:end+1], &name) != nil {
 			return keys
 		}
+		keys = append(keys, jsonKey{name: name, off: i})
+		i = skipSpace(data, end+1)
+		if i >= len(data) || data[i] != ':' {
+			return keys
+		}
+		i = skipSpace(data, skipJSONValue(data, skipSpace(data, i+1)))
+		if i >= len(data) || data[i] != ',' {
+			return keys
+		}
+		i = skipSpace(data, i+1)
 	}
 	return keys
+}
+
+// skipJSONValue returns the offset just past the value that starts at i,
+// or len(data) when it does not end. Like jsonNesting it is no validator.
+func skipJSONValue(data []byte, i int) int {
+	if i >= len(data) {
+		return i
+	}
+	switch data[i] {
+	case '"':
+		return skipJSONString(data, i) + 1
+	case '{', '[':
+		depth := 0
+		for ; i < len(data); i++ {
+			switch data[i] {
+			case '"':
+				i = skipJSONString(data, i)
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return i
+	}
+	for i < len(data) {
+		switch data[i] {
+		case ',', '}', ']', ' ', '\t', '\r', '\n':
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+// hasKey reports whether keys holds name.
+func hasKey(keys []jsonKey, name string) bool {
+	for _, k := range keys {
+		if k.name == name {
+			return true
+		}
+	}
+	return false
 }

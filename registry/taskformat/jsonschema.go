@@ -227,17 +227,54 @@ func CompileSchema(name string, data []byte) (*jsonschema.Schema, error) {
 // inside it is an error. The error is the validator's, a *boundError or
 // a *PanicError; SchemaErrorMessage words any of them.
 func ValidateJSON(sch *jsonschema.Schema, raw json.RawMessage) error {
+	return validateJSON(sch, reachOf(sch), raw, 0)
+}
+
+// validateJSON is ValidateJSON with what the schema reads found already,
+// refusing with a *checkCostError text whose check would take over limit
+// bytes (0: no limit).
+func validateJSON(sch *jsonschema.Schema, reach schemaReach, raw json.RawMessage, limit int64) error {
 	if err := jsonNumbers(raw); err != nil {
 		return err
 	}
 	_, err := registry.Guard("validate against the schema", func() (struct{}, error) {
-		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-		if err != nil {
+		if !json.Valid(raw) {
+			// Only for its error, worded as the validator's own decoder
+			// words it (encoding/json's, which also bounds the nesting).
+			_, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 			return struct{}{}, err
 		}
-		return struct{}{}, sch.Validate(v)
+		sh := measureJSON(raw, reach, limit)
+		if limit > 0 && sh.cost > limit {
+			return struct{}{}, &checkCostError{cost: sh.cost, limit: limit}
+		}
+		return struct{}{}, sch.Validate(decodeJSON(raw, sh))
 	})
 	return err
+}
+
+// Bounds on checking a test case against the task's schemas at load. The
+// validator needs the values its schema reads as Go values, which can take
+// tens of times their text (an object of one key is a map of some 300
+// bytes), and spends some hundreds of bytes on each value and subschema it
+// applies: such a case is not checked at load, and its worker checks it
+// when it runs.
+const (
+	CheckFactor = 16      // times the bytes of the value checked
+	checkFloor  = 1 << 20 // bytes any value may take, however short its text
+)
+
+// checkLimit is what checking a value of n bytes at load may take.
+func checkLimit(n int) int64 { return max(CheckFactor*int64(n), checkFloor) }
+
+// checkCostError is a value whose check would take more than its limit.
+type checkCostError struct {
+	cost, limit int64
+}
+
+func (e *checkCostError) Error() string {
+	return fmt.Sprintf("checking it would take about %d bytes (the values the schema reads and the validator's work on them), over the %d-byte limit for checking a test case at load (%d times its size, at least %d bytes)",
+		e.cost, e.limit, CheckFactor, checkFloor)
 }
 
 // SchemaErrorMessage is a validation error as one line for an author.

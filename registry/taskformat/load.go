@@ -42,6 +42,8 @@ type loadInput struct {
 	sep     string          // "/" for folders, "!/" straight after a zip's name
 	open    registry.Opener // reads the files again, for lazy content
 	maxFile int64
+	// maxTests bounds the bytes of test files read; 0: MaxTestBytes.
+	maxTests int64
 }
 
 // taskLoad gathers a task's parts and every problem found on the way.
@@ -54,6 +56,7 @@ type taskLoad struct {
 	scriptFile registry.File   // main.js, once it parses
 	testFiles  []registry.File // the test files, in name order
 	schema     map[string]*jsonschema.Schema
+	reach      map[*jsonschema.Schema]schemaReach // what each schema reads of a test case, found once a load
 	// listed counts the problems of each file; past MaxProblemsPerFile
 	// one more, kept in over, counts the rest.
 	listed map[string]int
@@ -275,6 +278,21 @@ func (l *taskLoad) decodeJSON(name string, data []byte, v any) bool {
 	return true
 }
 
+// decodeObject checks that a file is JSON whose value is an object (or
+// null, which decodes as none), as decodeJSON into a map would, without
+// building the map: a test file's values are copied or decoded later only
+// where a check needs them.
+func (l *taskLoad) decodeObject(name string, data []byte) bool {
+	if !l.decodeJSON(name, data, nil) {
+		return false
+	}
+	if p := skipSpace(data, 0); data[p] == '{' || data[p] == 'n' {
+		return true
+	}
+	// Not an object: decode only to word the error as decodeJSON does.
+	return l.decodeJSON(name, data, new(map[string]json.RawMessage))
+}
+
 func (l *taskLoad) metadata() {
 	data, ok := l.read(metadataFile, true)
 	if !ok {
@@ -473,8 +491,22 @@ func (l *taskLoad) checkAgainst(name string, data []byte, field string, raw json
 	if sch == nil {
 		return
 	}
-	verr := ValidateJSON(sch, raw)
+	reach, ok := l.reach[sch]
+	if !ok {
+		if l.reach == nil {
+			l.reach = map[*jsonschema.Schema]schemaReach{}
+		}
+		reach = reachOf(sch)
+		l.reach[sch] = reach
+	}
+	verr := validateJSON(sch, reach, raw, checkLimit(len(raw)))
 	if verr == nil {
+		return
+	}
+	var ce *checkCostError
+	if errors.As(verr, &ce) {
+		off, _ := pointerOffset(data, []string{field})
+		l.advise(name, registry.KindTest, data, off, fmt.Errorf("%s is not checked against %s at load, the case's worker checks it when it runs: %w", field, schemaFor(field), verr))
 		return
 	}
 	ptr := []string{field}

@@ -52,20 +52,28 @@ type testFile struct {
 	Mock           json.RawMessage `json:"mock"`
 }
 
+// MaxTestBytes bounds the bytes of one task's test files that a load
+// reads. Every load of a task reads all of them (the language server loads
+// at every keystroke in the task), and checking one costs some times its
+// size: without it, a task of 5 MiB test files costs in proportion to how
+// many it has.
+const MaxTestBytes = 64 << 20
+
 // warnFunc reports a problem of a test file at a byte offset.
 type warnFunc func(kind registry.Kind, off int, err error)
 
 // parseTestCase turns a test file that is a JSON object into a case and
 // the problems with its shape: warn reports those that keep the case from
-// running, advise those that leave it running.
-func parseTestCase(name string, data []byte, warn, advise warnFunc) TestCase {
+// running, advise those that leave it running. keys are the file's keys
+// as objectKeys lists them, each not in testKeys advised of (nil: none).
+func parseTestCase(name string, data []byte, keys []jsonKey, warn, advise warnFunc) TestCase {
 	tc := TestCase{Name: name}
 	var tf testFile
 	if err := json.Unmarshal(data, &tf); err != nil {
 		warn(registry.KindInvalid, skipSpace(data, 0), fmt.Errorf("want a JSON object: %v", err))
 		return tc
 	}
-	for _, k := range objectKeys(data) {
+	for _, k := range keys {
 		if slices.Contains(testKeys, k.name) {
 			continue
 		}
@@ -154,15 +162,30 @@ func (l *taskLoad) tests() {
 		names = append(names, path.Join(testsDir, n))
 	}
 	sort.Strings(names)
+	limit := l.in.maxTests
+	if limit <= 0 {
+		limit = MaxTestBytes
+	}
+	var used int64
+	sizes := listedSizes(entries)
 	for _, name := range names {
+		// Counted before the file is read, from its size as listed, and
+		// again as read, for a file that grows meanwhile. Once one passes
+		// the budget, none after it is read: each is a case in ERROR.
+		if used+sizes[path.Base(name)] > limit {
+			used = limit + 1
+			l.fail(name, registry.KindIO, nil, -1, fmt.Errorf("not read: the task's test files up to this one come to over %d bytes, the budget for one task's test files", limit))
+			continue
+		}
 		data, ok := l.read(name, true)
 		if !ok {
 			continue
 		}
+		used += int64(len(data))
 		// The file is the task's even when it is broken: its case shows as
 		// an ERROR, and an edit to it is a change of the task.
 		l.testFiles = append(l.testFiles, registry.File{Name: name, Size: int64(len(data)), SHA256: l.sums[name]})
-		if !l.decodeJSON(name, data, new(map[string]json.RawMessage)) {
+		if !l.decodeObject(name, data) {
 			continue
 		}
 		// A number the validator cannot take is kept from it; the case
@@ -171,18 +194,19 @@ func (l *taskLoad) tests() {
 		if numErr != nil {
 			l.bound(name, registry.KindInvalid, data, numErr)
 		}
-		tc := parseTestCase(name, data,
+		keys := objectKeys(data)
+		tc := parseTestCase(name, data, keys,
 			func(kind registry.Kind, off int, err error) { l.fail(name, kind, data, off, err) },
 			func(kind registry.Kind, off int, err error) { l.advise(name, kind, data, off, err) })
 		if numErr != nil {
 			continue
 		}
-		if _, written := l.keys(data)["input"]; written && tc.Input != nil {
+		if hasKey(keys, "input") && tc.Input != nil {
 			l.checkAgainst(name, data, "input", tc.Input, l.schema[inputSchema])
 		}
 		if tc.ExpectedOutput != nil {
 			field := "expected_output"
-			if _, ok := l.keys(data)["expected_output"]; !ok {
+			if !hasKey(keys, "expected_output") {
 				field = "expected"
 			}
 			l.checkAgainst(name, data, field, tc.ExpectedOutput, l.schema[outputSchema])
@@ -190,12 +214,16 @@ func (l *taskLoad) tests() {
 	}
 }
 
-func (l *taskLoad) keys(data []byte) map[string]bool {
-	out := map[string]bool{}
-	for _, k := range objectKeys(data) {
-		out[k.name] = true
+// listedSizes are the sizes of files as their folder lists them; a file
+// whose size it cannot say is absent (0).
+func listedSizes(entries []fs.DirEntry) map[string]int64 {
+	sizes := make(map[string]int64, len(entries))
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil {
+			sizes[e.Name()] = info.Size()
+		}
 	}
-	return out
+	return sizes
 }
 
 // isTestFile is true for the files whose problems are warnings.
