@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/taskformat"
 	protocol "github.com/tliron/glsp/protocol_3_16"
 )
 
@@ -20,9 +21,11 @@ const codeConflict = "CONFLICT"
 // maxDiagnostics bounds the load problems shown in one file, and codeLimit
 // is the code of the diagnostic that counts the rest. Placing each costs a
 // walk of its line: a metadata.json of one line with 5,000 misspelt keys
-// made 5,000 walks of up to 60 KB, and an editor shows no more anyway.
+// made 5,000 walks of up to 60 KB, and an editor shows no more anyway. The
+// loader lists as many and one warning that counts the rest, which is
+// shown; this bound holds should anything else add to a file's list.
 const (
-	maxDiagnostics = 1000
+	maxDiagnostics = taskformat.MaxProblemsPerFile + 1
 	codeLimit      = "LIMIT"
 )
 

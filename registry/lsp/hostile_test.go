@@ -151,7 +151,7 @@ func TestHostileInput(t *testing.T) {
 				strings.Repeat(`"lable": 1, `, 2500)+`"x": 1}`)
 		}, func() {
 			d := c.diagnostics(filepath.Join(dir, "many", "metadata.json"), "the problems", has("lable"))
-			if len(d) != 1001 || !strings.Contains(d[1000].Message, "1500 more problems in this file are not shown: the first 1000 are (the limit)") {
+			if len(d) != 1001 || !strings.Contains(d[1000].Message, "1500 more problems in this file are not listed: at most 1000 are listed for one file (the limit)") {
 				t.Errorf("got %d diagnostics, the last %q; want 1,000 and one that counts the 1,500 others", len(d), d[len(d)-1].Message)
 			}
 			c.close(filepath.Join(dir, "many", "metadata.json"))
