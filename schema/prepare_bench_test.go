@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -14,6 +15,7 @@ func allowedQueries(tb testing.TB) []struct{ name, query string } {
 	return []struct{ name, query string }{
 		{"a dashboard's query", "{ tasks { id version label description tags availableVersions verdict { status } } }"},
 		{"GraphiQL's introspection", readQuery(tb, "introspection.graphql")},
+		{"distinct aliases", "{" + distinctAliases(MaxSelections) + "}"},
 		{"one field repeated", "{" + rep("tasks{id}", half) + "}"},
 		{"one alias repeated", "{" + rep("a:__typename ", MaxSelections) + "}"},
 		{"aliases repeated in two fragments", "{...A ...B} fragment A on Query {" + rep("tasks{id}", half/2-1) + "} fragment B on Query {" + rep("tasks{id}", half/2-1) + "}"},
@@ -21,6 +23,14 @@ func allowedQueries(tb testing.TB) []struct{ name, query string } {
 		{"a fragment spread under repeated fields", "{" + rep("tasks{...F}", half-20) + "} fragment F on Task {" + rep("id ", 38) + "}"},
 		{"spreads of fragments under repeated fields", "{" + rep("tasks{...F ...G}", MaxSelections/3-40) + "} fragment F on Task {" + rep("id ", 50) + "} fragment G on Task {" + rep("id ", 50) + "}"},
 	}
+}
+
+func distinctAliases(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "a%d:__typename ", i)
+	}
+	return b.String()
 }
 
 // BenchmarkPrepareAllowed: what the most costly queries within
