@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"runtime"
 	"slices"
 	"strings"
@@ -119,4 +120,46 @@ func TestHeaderLists(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHeaderListsOverHTTP: what a client gets when what it means comes
+// past the 64th item of a list header: the limit named in a 406, a full
+// answer to a conditional request; and a megabyte of commas is read.
+func TestHeaderListsOverHTTP(t *testing.T) {
+	ts := newTestServer(t, catalogue)
+	u := ts.URL + "/graphql?query=" + url.QueryEscape("{ tasks { id } }")
+	_, h, _ := do(t, mustRequest(t, u, nil))
+	etag := h.Get("ETag")
+	tags := func(n int) string { return strings.Repeat(`"x", `, n) }
+	for _, tc := range []struct {
+		name     string
+		header   map[string]string
+		status   int
+		contains string
+	}{
+		{"Accept past the limit", map[string]string{"Accept": strings.Repeat("text/html, ", maxListItems) + "application/json"}, http.StatusNotAcceptable, "first 64 media ranges"},
+		{"Accept within the limit", map[string]string{"Accept": strings.Repeat("text/html, ", maxListItems-1) + "application/json"}, http.StatusOK, ""},
+		{"If-None-Match past the limit", map[string]string{"If-None-Match": tags(maxListItems) + etag}, http.StatusOK, ""},
+		{"If-None-Match within the limit", map[string]string{"If-None-Match": tags(maxListItems-1) + etag}, http.StatusNotModified, ""},
+		{"a megabyte of commas", map[string]string{"Accept": strings.Repeat(",", 512<<10) + "application/json", "If-None-Match": strings.Repeat(",", 500<<10) + etag}, http.StatusNotModified, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, body := do(t, mustRequest(t, u, tc.header))
+			if status != tc.status || !strings.Contains(messages(body), tc.contains) {
+				t.Errorf("got %d %v, want %d naming %q", status, body, tc.status, tc.contains)
+			}
+		})
+	}
+}
+
+func mustRequest(tb testing.TB, u string, header map[string]string) *http.Request {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	return req
 }
