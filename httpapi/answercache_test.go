@@ -198,15 +198,18 @@ func TestCompressedAnswers(t *testing.T) {
 		}
 	}
 	// Each coding is compressed once and kept: the cache holds the three.
-	srv.gql.cache.mu.Lock()
-	n := len(srv.gql.cache.byKey)
-	var forms int
-	for _, el := range srv.gql.cache.byKey {
-		forms += len(el.Value.(*answer).forms)
-	}
-	srv.gql.cache.mu.Unlock()
-	if n != 1 || forms != 3 {
-		t.Errorf("got %d answers in %d forms, want 1 in 3", n, forms)
+	n, kept := 0, 0
+	srv.gql.cache.lru.Each(func(_ string, f forms) bool {
+		n++
+		for _, form := range f {
+			if form != nil {
+				kept++
+			}
+		}
+		return true
+	})
+	if n != 1 || kept != 3 {
+		t.Errorf("got %d answers in %d forms, want 1 in 3", n, kept)
 	}
 }
 
@@ -215,8 +218,14 @@ func TestCompressedAnswers(t *testing.T) {
 // as the metrics show.
 func TestAnswerCacheBudget(t *testing.T) {
 	ts := loadedRegistry(t, catalogue)
-	_, _, plain := getQuery(t, func() string { _, u := servedWith(t, ts, 0); return u }(), verdictFree, nil)
-	srv, base := servedWith(t, ts, int64(len(plain))+10)
+	// What the answer costs the budget: its bytes, its key and bookkeeping.
+	free, freeURL := servedWith(t, ts, 0)
+	_, _, plain := getQuery(t, freeURL, verdictFree, nil)
+	cost := free.gql.cache.lru.Bytes()
+	if cost <= int64(len(plain)) {
+		t.Fatalf("an answer of %d bytes costs %d, want its key and bookkeeping counted too", len(plain), cost)
+	}
+	srv, base := servedWith(t, ts, cost+10)
 	for range 2 {
 		if status, _, body := getQuery(t, base, verdictFree, nil); status != http.StatusOK || !bytes.Equal(body, plain) {
 			t.Fatalf("got %d %s", status, body)
@@ -227,15 +236,15 @@ func TestAnswerCacheBudget(t *testing.T) {
 	}
 	// What the list answers are made of is kept within a budget of its
 	// own, and shown.
-	if got := testutil.ToFloat64(listCacheBytes(srv.gql.lists)); got <= 0 || got > float64(len(plain)+10) {
-		t.Errorf("got list_cache_bytes %v, want more than 0 and at most the budget of %d", got, len(plain)+10)
+	if got := testutil.ToFloat64(listCacheBytes(srv.gql.lists)); got <= 0 || got > float64(cost+10) {
+		t.Errorf("got list_cache_bytes %v, want more than 0 and at most the budget of %d", got, cost+10)
 	}
 	// A second answer does not fit beside the first: the first goes.
 	getQuery(t, base, "{ tasks { id } }", nil)
 	if ev := testutil.ToFloat64(srv.gql.cache.evictions); ev != 1 {
 		t.Errorf("got %v evictions, want 1", ev)
 	}
-	small, smallURL := servedWith(t, ts, int64(len(plain))-1)
+	small, smallURL := servedWith(t, ts, cost-1)
 	for range 2 {
 		getQuery(t, smallURL, verdictFree, nil)
 	}

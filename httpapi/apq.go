@@ -1,14 +1,13 @@
 package httpapi
 
 import (
-	"container/list"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/ratchet-tasks/ratchet-registry/registry/lru"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
 )
 
@@ -30,59 +29,27 @@ const (
 )
 
 // persistedQueries keeps registered queries by their hash, least recently
-// used first out, within a number and a byte budget.
+// used first out, within a number and a byte budget (each query's hash
+// and bookkeeping counted with its text).
 type persistedQueries struct {
-	mu       sync.Mutex
-	lru      *list.List // of *persisted, most recent first
-	byHash   map[string]*list.Element
-	bytes    int
-	maxCount int
-	maxBytes int
+	lru *lru.Cache[string]
 
 	lookups *prometheus.CounterVec
 }
 
-type persisted struct{ hash, query string }
-
 func newPersistedQueries(maxCount, maxBytes int) *persistedQueries {
-	return &persistedQueries{lru: list.New(), byHash: map[string]*list.Element{}, maxCount: maxCount, maxBytes: maxBytes,
+	return &persistedQueries{lru: lru.New[string](int64(maxBytes), maxCount),
 		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "persisted_queries_total",
 			Help: "Persisted query requests, by result: hit, miss (PersistedQueryNotFound), registered, refused."}, []string{"result"})}
 }
 
-func (p *persistedQueries) get(hash string) (string, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	el, ok := p.byHash[hash]
-	if !ok {
-		return "", false
-	}
-	p.lru.MoveToFront(el)
-	return el.Value.(*persisted).query, true
-}
+func (p *persistedQueries) get(hash string) (string, bool) { return p.lru.Get(hash) }
 
 // put keeps a query, unless it alone is over the byte budget: it would
 // push out every other query for itself.
 func (p *persistedQueries) put(hash, query string) bool {
-	if len(query) > p.maxBytes {
-		return false
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if el, ok := p.byHash[hash]; ok {
-		p.lru.MoveToFront(el)
-		return true
-	}
-	p.byHash[hash] = p.lru.PushFront(&persisted{hash: hash, query: query})
-	p.bytes += len(query)
-	for p.lru.Len() > p.maxCount || p.bytes > p.maxBytes {
-		el := p.lru.Back()
-		old := el.Value.(*persisted)
-		p.lru.Remove(el)
-		delete(p.byHash, old.hash)
-		p.bytes -= len(old.query)
-	}
-	return true
+	kept, _ := p.lru.Put(hash, query, int64(len(query)))
+	return kept
 }
 
 // apqError is a persisted query request that cannot run; notFound is the

@@ -124,9 +124,7 @@ func TestPersistedQueries(t *testing.T) {
 			t.Errorf("%s after two more: got %s, want %s", q, body, want)
 		}
 	}
-	srv.gql.persisted.mu.Lock()
-	defer srv.gql.persisted.mu.Unlock()
-	if n, b := srv.gql.persisted.lru.Len(), srv.gql.persisted.bytes; n > 2 || b > 1<<10 {
+	if n, b := srv.gql.persisted.lru.Len(), srv.gql.persisted.lru.Bytes(); n > 2 || b > 1<<10 {
 		t.Errorf("the store holds %d queries in %d bytes, over 2 and 1 KiB", n, b)
 	}
 }

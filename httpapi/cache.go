@@ -1,12 +1,12 @@
 package httpapi
 
 import (
-	"container/list"
 	"strconv"
-	"sync"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/lru"
 	"github.com/ratchet-tasks/ratchet-registry/schema"
 )
 
@@ -20,28 +20,37 @@ const DefaultAnswerCacheBytes = 128 << 20
 // can show (see shownKey) and the request, and dashboards send the same
 // few queries again and again: only the first of each pays for the
 // executor, and only the first of each encoding for its compression. The
-// budget is in bytes, every form counted; once over it, the least
+// budget is in bytes, every form, key and piece of bookkeeping counted
+// (a flood of distinct queries with tiny answers held 75 MB under a
+// budget of 1 MiB when only the answers counted); once over it, the least
 // recently used answers go first, so answers that name a past catalogue
 // make way for current ones.
 type answerCache struct {
-	mu       sync.Mutex
-	lru      *list.List // of *answer, most recent first
-	byKey    map[string]*list.Element
-	bytes    int64
+	lru      *lru.Cache[forms]
 	maxBytes int64
 
 	hits, misses, evictions prometheus.Counter
 	size                    prometheus.GaugeFunc
 }
 
-type answer struct {
-	key   string
-	forms map[string][]schema.Part // by content coding, in parts to write in turn; "" is the JSON itself
-	bytes int64
+// forms are one answer by content coding (see codingForms), each in parts
+// to write in turn; nil where not made yet.
+type forms [len(codingForms)][]schema.Part
+
+// codingForms are the codings an answer is kept in; "" is the JSON itself.
+var codingForms = [...]string{"", "gzip", "zstd"}
+
+func formOf(coding string) int {
+	for i, c := range codingForms {
+		if c == coding {
+			return i
+		}
+	}
+	return -1
 }
 
 func newAnswerCache(maxBytes int64) *answerCache {
-	c := &answerCache{lru: list.New(), byKey: map[string]*list.Element{}, maxBytes: maxBytes}
+	c := &answerCache{lru: lru.New[forms](maxBytes, 0), maxBytes: maxBytes}
 	c.hits = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "answer_cache_hits_total",
 		Help: "GraphQL answers served from the answer cache, any encoding."})
 	c.misses = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "answer_cache_misses_total",
@@ -49,11 +58,8 @@ func newAnswerCache(maxBytes int64) *answerCache {
 	c.evictions = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "answer_cache_evictions_total",
 		Help: "Answers dropped from the answer cache to keep it within server.answer_cache_bytes."})
 	c.size = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "answer_cache_bytes",
-		Help: "Bytes the answer cache holds, every encoding of every answer counted."}, func() float64 {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return float64(c.bytes)
-	})
+		Help: "Bytes the answer cache holds, every encoding of every answer, its key and bookkeeping counted."},
+		func() float64 { return float64(c.lru.Bytes()) })
 	return c
 }
 
@@ -61,7 +67,7 @@ func newAnswerCache(maxBytes int64) *answerCache {
 // each filter's matches, rendered tasks and their compressed forms.
 func listCacheBytes(lists *schema.ListCache) prometheus.Collector {
 	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "list_cache_bytes",
-		Help: "Bytes kept to answer lists of tasks after a save (prepared queries, filter matches, rendered and compressed tasks), within server.answer_cache_bytes of their own."},
+		Help: "Bytes kept to answer lists of tasks after a save (prepared queries, filter matches, rendered and compressed tasks, keys and bookkeeping), within server.answer_cache_bytes of their own."},
 		func() float64 { return float64(lists.Bytes()) })
 }
 
@@ -72,47 +78,38 @@ func (c *answerCache) collectors() []prometheus.Collector {
 // get returns the answer in the coding asked for, if it is kept, and the
 // answer itself, to compress when it is kept only uncompressed.
 func (c *answerCache) get(key, coding string) (body, plain []schema.Part) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.byKey[key]
-	if !ok {
-		return nil, nil
+	f, ok := c.lru.Get(key)
+	if i := formOf(coding); ok && i >= 0 {
+		body = f[i]
 	}
-	c.lru.MoveToFront(el)
-	a := el.Value.(*answer)
-	return a.forms[coding], a.forms[""]
+	return body, f[0]
 }
 
 // put stores one form of an answer, evicting the least recently used
 // answers to make room; a form larger than the whole budget is not kept.
 func (c *answerCache) put(key, coding string, body []schema.Part) {
-	n := int64(size(body))
-	if n > c.maxBytes {
+	i := formOf(coding)
+	n := formBytes(body)
+	if i < 0 || n > c.maxBytes {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.byKey[key]
-	if !ok {
-		el = c.lru.PushFront(&answer{key: key, forms: map[string][]schema.Part{}})
-		c.byKey[key] = el
-	}
-	a := el.Value.(*answer)
-	if _, ok := a.forms[coding]; ok {
-		return
-	}
-	a.forms[coding] = body
-	a.bytes += n
-	c.bytes += n
-	c.lru.MoveToFront(el)
-	for c.bytes > c.maxBytes {
-		el := c.lru.Back()
-		old := el.Value.(*answer)
-		c.lru.Remove(el)
-		delete(c.byKey, old.key)
-		c.bytes -= old.bytes
-		c.evictions.Inc()
-	}
+	_, evicted := c.lru.Update(key, func(old forms, _ bool) (forms, int64, bool) {
+		if old[i] != nil {
+			return old, 0, false
+		}
+		var bytes int64
+		old[i] = body
+		for _, f := range old {
+			bytes += formBytes(f)
+		}
+		return old, bytes, true
+	})
+	c.evictions.Add(float64(evicted))
+}
+
+// formBytes is what a form holds: its bytes and its list of parts.
+func formBytes(parts []schema.Part) int64 {
+	return int64(size(parts)) + int64(cap(parts))*int64(unsafe.Sizeof(schema.Part{}))
 }
 
 // shownKey names what an answer to a request depends on besides the

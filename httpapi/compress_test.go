@@ -119,16 +119,17 @@ func TestCompressedChunks(t *testing.T) {
 // bytes sent.
 func compressedForm(tb testing.TB, h *Server, coding string, sent []byte) []schema.Part {
 	tb.Helper()
-	c := h.gql.cache
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, el := range c.byKey {
-		if form := el.Value.(*answer).forms[coding]; form != nil && bytes.Equal(joined(form), sent) {
-			return form
+	var found []schema.Part
+	h.gql.cache.lru.Each(func(_ string, f forms) bool {
+		if form := f[formOf(coding)]; form != nil && bytes.Equal(joined(form), sent) {
+			found = form
 		}
+		return found == nil
+	})
+	if found == nil {
+		tb.Fatalf("the %s answer sent is not kept", coding)
 	}
-	tb.Fatalf("the %s answer sent is not kept", coding)
-	return nil
+	return found
 }
 
 func joined(parts []schema.Part) []byte {

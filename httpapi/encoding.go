@@ -48,17 +48,13 @@ func newCodings() *codings {
 // several times the speed, and decodes faster), else gzip, else none.
 func pickCoding(header string) string {
 	var gz, zs bool
-	for _, part := range strings.Split(header, ",") {
-		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
-				continue
-			}
-		}
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "zstd":
+	for item := range listItems(header) {
+		name, refused := splitItem(item)
+		switch {
+		case refused:
+		case strings.EqualFold(name, "zstd"):
 			zs = true
-		case "gzip", "x-gzip":
+		case strings.EqualFold(name, "gzip"), strings.EqualFold(name, "x-gzip"):
 			gz = true
 		}
 	}

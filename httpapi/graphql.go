@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -62,22 +61,15 @@ func negotiate(accept string) (response, bool) {
 		return response{media: mediaJSON}, true
 	}
 	var sawJSON, sawAny bool
-	for _, part := range strings.Split(accept, ",") {
-		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
-		if q, ok := params["q"]; ok {
-			if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
-				continue
-			}
-		}
-		switch mt {
-		case mediaResponse:
+	for item := range listItems(accept) {
+		mt, refused := splitItem(item)
+		switch {
+		case refused:
+		case strings.EqualFold(mt, mediaResponse):
 			return response{media: mediaResponse}, true
-		case mediaJSON:
+		case strings.EqualFold(mt, mediaJSON):
 			sawJSON = true
-		case "*/*", "application/*":
+		case mt == "*/*", strings.EqualFold(mt, "application/*"):
 			sawAny = true
 		}
 	}
@@ -106,7 +98,7 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, ok := negotiate(r.Header.Get("Accept"))
 	if !ok {
-		writeJSON(w, mediaJSON, http.StatusNotAcceptable, errorBody("accept application/graphql-response+json or application/json"))
+		writeJSON(w, mediaJSON, http.StatusNotAcceptable, errorBody(fmt.Sprintf("accept application/graphql-response+json or application/json (among the first %d media ranges of Accept)", maxListItems)))
 		return
 	}
 	req, status, err := readRequest(r)
@@ -391,8 +383,7 @@ func etagMatches(header, etag string) bool {
 	if header == "" {
 		return false
 	}
-	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimSpace(t)
+	for t := range listItems(header) {
 		if t == "*" || strings.TrimPrefix(t, "W/") == strings.TrimPrefix(etag, "W/") {
 			return true
 		}

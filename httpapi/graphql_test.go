@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/ratchet-tasks/ratchet-registry/schema"
 )
 
 func TestGraphQLOverHTTP(t *testing.T) {
@@ -112,6 +115,32 @@ func TestDepthLimit(t *testing.T) {
 			}
 			if tc.wantStatus == 400 && !strings.Contains(messages(body), "over the limit of 15") {
 				t.Errorf("got %v, want the depth limit named", body)
+			}
+		})
+	}
+}
+
+// TestSelectionLimit: a query repeating one selection within the 64 KiB
+// limit is refused with a 400 that names the limit, before graphql-go's
+// validation spends seconds on it; at the limit it runs.
+func TestSelectionLimit(t *testing.T) {
+	ts := newTestServer(t, catalogue)
+	for _, tc := range []struct {
+		name   string
+		query  string
+		status int
+	}{
+		{"at the limit", "{" + strings.Repeat("tasks{id}", schema.MaxSelections/2) + "}", 200},
+		{"over the limit", "{" + strings.Repeat("tasks{id}", schema.MaxSelections/2) + "__typename}", 400},
+		{"one selection repeated in 64 KiB", "{" + strings.Repeat("tasks{id}", 7270) + "}", 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, body := post(t, ts.URL, "application/graphql-response+json", tc.query, nil)
+			if status != tc.status {
+				t.Fatalf("got %d %.300v, want %d", status, body, tc.status)
+			}
+			if want := fmt.Sprintf("over %d selections", schema.MaxSelections); tc.status == 400 && !strings.Contains(messages(body), want) {
+				t.Errorf("got %.300v, want the limit named (%q)", body, want)
 			}
 		})
 	}

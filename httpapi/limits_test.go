@@ -325,7 +325,8 @@ func TestCostCountsDefaultsAndSpreads(t *testing.T) {
 	ts := newTestServer(t, catalogue)
 	const nodes = "nodes { id version label description source path stale digest metadata inputSchema outputSchema script }"
 	tests := []struct{ name, query string }{
-		{"a variable's default", "query Q($n: Int = 1000) " + aliases(420, "taskPage(first: $n) { "+nodes+" }")},
+		// Fragments keep them within schema.MaxSelections.
+		{"a variable's default", "query Q($n: Int = 1000) " + aliases(420, "taskPage(first: $n) { ...F }") + " fragment F on TaskPage { " + nodes + " }"},
 		{"a fragment under an empty page first", "{ z: taskPage(first: 0) { ...F } " + aliases(420, "taskPage(first: 1000) { ...F }")[1:] + " fragment F on TaskPage { " + nodes + " }"},
 	}
 	for _, tc := range tests {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"mime"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,8 +16,8 @@ import (
 // wantsSSE is the GraphQL over SSE protocol's distinct connections mode: a
 // request that accepts text/event-stream.
 func wantsSSE(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
-		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/event-stream" {
+	for item := range listItems(r.Header.Get("Accept")) {
+		if mt, refused := splitItem(item); !refused && strings.EqualFold(mt, "text/event-stream") {
 			return true
 		}
 	}

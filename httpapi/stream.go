@@ -80,8 +80,8 @@ func (s streamSink) opened() {
 // headerHas reports whether a comma-separated header holds a token.
 func headerHas(h http.Header, key, token string) bool {
 	for _, v := range h.Values(key) {
-		for _, part := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(part), token) {
+		for item := range listItems(v) {
+			if strings.EqualFold(item, token) {
 				return true
 			}
 		}

@@ -82,6 +82,9 @@ func (x *Executor) Prepare(req Request) (*Prepared, *Failure) {
 	if err != nil {
 		return nil, &Failure{Errors: gqlerrors.FormatErrors(err)}
 	}
+	if f := checkSelections(doc); f != nil {
+		return nil, f
+	}
 	if f := checkFragments(doc); f != nil {
 		return nil, f
 	}

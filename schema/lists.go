@@ -1,7 +1,6 @@
 package schema
 
 import (
-	lru "container/list"
 	"context"
 	"fmt"
 	"slices"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/benbjohnson/immutable"
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/lru"
 )
 
 // ListCache keeps what the answers that Render writes are made of, within
@@ -25,67 +25,27 @@ import (
 // same entries (an entry is replaced whenever a version of its task
 // changes).
 type ListCache struct {
-	mu       sync.Mutex
-	lru      *lru.List // of *kept, most recent first
-	byKey    map[string]*lru.Element
-	bytes    int64
-	maxBytes int64
-	scans    atomic.Int64 // views built by looking at every task, for tests
+	lru   *lru.Cache[any]
+	scans atomic.Int64 // views built by looking at every task, for tests
 }
 
-type kept struct {
-	key   string
-	value any
-	bytes int64
-}
-
-// NewListCache keeps up to maxBytes.
+// NewListCache keeps up to maxBytes, each value's key and bookkeeping
+// counted with it: a flood of distinct filters that match nothing, or of
+// distinct queries, would otherwise be values of no weight, kept without
+// end.
 func NewListCache(maxBytes int64) *ListCache {
-	return &ListCache{lru: lru.New(), byKey: map[string]*lru.Element{}, maxBytes: maxBytes}
+	return &ListCache{lru: lru.New[any](maxBytes, 0)}
 }
 
 // Bytes is what the cache holds, as its budget counts it.
-func (c *ListCache) Bytes() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.bytes
-}
+func (c *ListCache) Bytes() int64 { return c.lru.Bytes() }
 
-func (c *ListCache) get(key string) (any, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.byKey[key]
-	if !ok {
-		return nil, false
-	}
-	c.lru.MoveToFront(el)
-	return el.Value.(*kept).value, true
-}
+func (c *ListCache) get(key string) (any, bool) { return c.lru.Get(key) }
 
 // keep replaces what is kept under key, and forgets what was used
 // longest ago while over the budget; a value larger than the whole budget
 // is not kept.
-func (c *ListCache) keep(key string, value any, bytes int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.byKey[key]; ok {
-		c.bytes -= el.Value.(*kept).bytes
-		c.lru.Remove(el)
-		delete(c.byKey, key)
-	}
-	if bytes > c.maxBytes {
-		return
-	}
-	c.byKey[key] = c.lru.PushFront(&kept{key: key, value: value, bytes: bytes})
-	c.bytes += bytes
-	for c.bytes > c.maxBytes {
-		el := c.lru.Back()
-		old := el.Value.(*kept)
-		c.lru.Remove(el)
-		delete(c.byKey, old.key)
-		c.bytes -= old.bytes
-	}
-}
+func (c *ListCache) keep(key string, value any, bytes int64) { c.lru.Put(key, value, bytes) }
 
 // Prepare is Executor.Prepare, kept by the text of the request: a
 // dashboard sends the same few queries at every poll, and parsing and
@@ -197,7 +157,7 @@ func (c *ListCache) view(ctx context.Context, snap *registry.Snapshot, q listQue
 			return nil, err
 		}
 	}
-	c.keep(key, v, v.bytes)
+	c.keep(key, v, v.bytes+emptyBytes)
 	return v, nil
 }
 
@@ -220,6 +180,10 @@ func buildView(ctx context.Context, snap *registry.Snapshot, q listQuery) (*view
 	})
 	return &view{snap: snap, entries: b.Map(), bytes: bytes}, err
 }
+
+// emptyBytes is what a view or a list's chunks hold when they hold no
+// task: their structs, an empty tree or map.
+const emptyBytes = 256
 
 // entryBytes is about what one task of a view holds: its key, the
 // pointers, and its share of the tree.
@@ -388,7 +352,7 @@ func (c *ListCache) chunks(ctx context.Context, list string, item *itemPlan, src
 	if err != nil {
 		return nil, err
 	}
-	c.keep(key, b.next, b.bytes)
+	c.keep(key, b.next, b.bytes+emptyBytes)
 	return b.next.chunks, nil
 }
 

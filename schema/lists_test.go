@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -256,11 +257,12 @@ func TestRenderAfterASave(t *testing.T) {
 	// Each filter by verdict is applied again (verdicts change without a
 	// save); no other is.
 	verdictViews := 0
-	for key := range lists.byKey {
+	lists.lru.Each(func(key string, _ any) bool {
 		if strings.HasPrefix(key, "view\x00") && strings.Contains(key, "\x00NONE\x00") {
 			verdictViews++
 		}
-	}
+		return true
+	})
 	if got := lists.scans.Load() - scans; got != int64(verdictViews) {
 		t.Errorf("after a save, %d filters looked at every task; want %d (those by verdict)", got, verdictViews)
 	}
@@ -329,14 +331,15 @@ func TestRenderCountsTheAnswer(t *testing.T) {
 	if !ok || !errors.As(err, &tooLarge) {
 		t.Errorf("got ok %v and %v, want an AnswerTooLargeError", ok, err)
 	}
-	if lists.bytes > 1<<10 {
-		t.Errorf("the cache holds %d bytes in %d values, over its budget of 1 KiB", lists.bytes, lists.lru.Len())
+	if lists.Bytes() > 1<<10 {
+		t.Errorf("the cache holds %d bytes in %d values, over its budget of 1 KiB", lists.Bytes(), lists.lru.Len())
 	}
-	for key := range lists.byKey {
+	lists.lru.Each(func(key string, _ any) bool {
 		if strings.HasPrefix(key, "chunks\x00") {
 			t.Errorf("a list over the budget was kept")
 		}
-	}
+		return true
+	})
 }
 
 // viewList is what a view holds, in order.
@@ -439,4 +442,58 @@ func TestRenderConcurrently(t *testing.T) {
 		reg.Apply(registry.Update{Source: idx, Results: []registry.RootResult{task(i*13, fmt.Sprintf("Saved %d", i))}})
 	}
 	wg.Wait()
+}
+
+// TestListCacheHoldsItsBudget: a flood of distinct queries, or of
+// distinct filters that match nothing (each a view and a list of no
+// chunks: values of no bytes), keeps the heap that ListCache holds within
+// its budget, keys and bookkeeping counted.
+func TestListCacheHoldsItsBudget(t *testing.T) {
+	const budget = 256 << 10
+	reg, _, _ := handFedCatalogue(t, 40)
+	snap := reg.Snapshot()
+	x := newExecutor(t)
+	const query = "query($s: String) { tasks(filter: {search: $s}) { id } }"
+	p, f := x.Prepare(Request{Query: query})
+	if f != nil {
+		t.Fatal(f.Errors)
+	}
+	for _, tc := range []struct {
+		name string
+		one  func(lists *ListCache, i int) error
+	}{
+		{"filters that match nothing", func(lists *ListCache, i int) error {
+			req := Request{Query: query, Variables: map[string]any{"s": fmt.Sprintf("nothing matches %08d", i)}}
+			if _, ok, err := x.Render(context.Background(), snap, p, req, lists); !ok || err != nil {
+				return fmt.Errorf("got ok %v and %w", ok, err)
+			}
+			return nil
+		}},
+		{"queries", func(lists *ListCache, i int) error {
+			if _, f := lists.Prepare(x, Request{Query: fmt.Sprintf("{ a%d: tasks { id } }", i)}); f != nil {
+				return fmt.Errorf("%v", f.Errors)
+			}
+			return nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			lists := NewListCache(budget)
+			for i := range 20_000 {
+				if err := tc.one(lists, i); err != nil {
+					t.Fatal(err)
+				}
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			held := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+			if held > budget*5/4 || lists.Bytes() > budget {
+				t.Errorf("the cache holds %d bytes of heap in %d values and counts %d, for a budget of %d", held, lists.lru.Len(), lists.Bytes(), budget)
+			}
+			t.Logf("%d bytes of heap held in %d values for a budget of %d", held, lists.lru.Len(), budget)
+			runtime.KeepAlive(lists)
+		})
+	}
 }

@@ -265,10 +265,10 @@ func (x *Executor) plan(ctx context.Context, snap *registry.Snapshot, p *Prepare
 	case !ok && ctx.Err() != nil:
 		return nil // the request went away: it says nothing of the plan
 	case !ok:
-		lists.keep(key, noPlan{}, int64(len(key)))
+		lists.keep(key, noPlan{}, 0) // its key is counted by the cache
 		return nil
 	}
-	lists.keep(key, plan, int64(len(key))+int64(len(plan))*256)
+	lists.keep(key, plan, int64(len(plan))*256)
 	return plan
 }
 
