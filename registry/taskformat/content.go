@@ -1,34 +1,25 @@
 package taskformat
 
 import (
-	"container/list"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/ratchet-tasks/ratchet-registry/registry"
+	"github.com/ratchet-tasks/ratchet-registry/registry/lru"
 )
 
 // Content reads the lazily loaded files of tasks, checks each against the
 // digest taken at load, and keeps the most recently used within a budget.
 type Content struct {
-	mu     sync.Mutex
-	budget int64
-	used   int64
-	lru    *list.List // of *cached, most recent first
-	byKey  map[[32]byte]*list.Element
+	cache *lru.Cache[[]byte] // by the content's digest
 }
 
-type cached struct {
-	key  [32]byte
-	data []byte
-}
-
-// NewContent keeps up to budget bytes of file content in memory.
+// NewContent keeps up to budget bytes of file content in memory, their
+// keys and bookkeeping counted.
 func NewContent(budget int64) *Content {
-	return &Content{budget: budget, lru: list.New(), byKey: map[[32]byte]*list.Element{}}
+	return &Content{cache: lru.New[[]byte](budget, 0)}
 }
 
 // ErrChanged is wrapped when a file on disk no longer matches the task that
@@ -135,32 +126,12 @@ func (c *Content) TestCase(t *registry.Task, name string) (TestCase, error) {
 	return tc, nil
 }
 
-func (c *Content) get(key [32]byte) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.byKey[key]
-	if !ok {
-		return nil, false
-	}
-	c.lru.MoveToFront(el)
-	return el.Value.(*cached).data, true
-}
+func (c *Content) get(key [32]byte) ([]byte, bool) { return c.cache.Get(string(key[:])) }
 
 // put keys content by its digest, so identical files of different tasks
 // share one copy.
 func (c *Content) put(key [32]byte, data []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.byKey[key]; ok || int64(len(data)) > c.budget {
-		return
-	}
-	c.byKey[key] = c.lru.PushFront(&cached{key: key, data: data})
-	c.used += int64(len(data))
-	for c.used > c.budget {
-		el := c.lru.Back()
-		v := el.Value.(*cached)
-		c.lru.Remove(el)
-		delete(c.byKey, v.key)
-		c.used -= int64(len(v.data))
-	}
+	c.cache.Update(string(key[:]), func(old []byte, ok bool) ([]byte, int64, bool) {
+		return data, int64(len(data)), !ok // the same digest: the same bytes, kept already
+	})
 }
