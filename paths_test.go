@@ -2,8 +2,6 @@ package main
 
 import (
 	"archive/zip"
-	"bufio"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -161,17 +159,7 @@ func startProgram(tb testing.TB, args ...string) (*process, <-chan error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			fmt.Fprintln(p.logs, sc.Text())
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, stderr)
+		followLogs(stderr, p.logs, addr)
 		exited <- cmd.Wait()
 	}()
 	tb.Cleanup(func() {

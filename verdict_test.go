@@ -63,6 +63,23 @@ func writeVerdictTask(tb testing.TB, dir string, i int, script, test string) {
 	}
 }
 
+// followLogs copies a process's log into logs, line by line, sending the
+// address it says it listens on (once) to addr; it returns at the end of
+// the log.
+func followLogs(stderr io.Reader, logs io.Writer, addr chan<- string) {
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		fmt.Fprintln(logs, sc.Text())
+		if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+			select {
+			case addr <- m[1]:
+			default:
+			}
+		}
+	}
+	_, _ = io.Copy(io.Discard, stderr) // a line too long for the scanner
+}
+
 // startProcess runs the program as a process of its own and waits for
 // the address it logs; the process is stopped with SIGTERM at the end.
 func startProcess(tb testing.TB, args ...string) (*program, *exec.Cmd) {
@@ -81,17 +98,7 @@ func startProcess(tb testing.TB, args ...string) (*program, *exec.Cmd) {
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			fmt.Fprintln(p.logs, sc.Text())
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, stderr)
+		followLogs(stderr, p.logs, addr)
 	}()
 	tb.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
